@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,3 +59,36 @@ def report_from_probs(probs: np.ndarray, labels: np.ndarray, params: int, worst:
     order = wrong[np.argsort(-probs[wrong, predicted[wrong]])][:worst]
     mistakes = tuple(Mistake(int(i), int(labels[i]), int(predicted[i]), float(probs[i, predicted[i]])) for i in order)
     return Report(float(np.mean(predicted == labels)), loss, confusion, per_class, mistakes, len(labels), params)
+
+
+def cache_path(model_path: Path) -> Path:
+    return Path(model_path).with_suffix(".eval.json")
+
+
+def cached_report(model_path: Path, classifier: Classifier, data_path: str | None = None) -> dict[str, Any]:
+    """The model's test report, computed once and kept beside the model (the shipped one ships it).
+
+    The cache holds the mistakes' 28×28 images too, so a gallery needs no data at start-up.
+    Raises DataError when there is no cache and no data to compute one.
+    """
+    from .data import load_mnist
+    from .storage import atomic_write_bytes, file_digest
+
+    model_path = Path(model_path)
+    digest = file_digest(model_path)
+    try:
+        cached = json.loads(cache_path(model_path).read_text())
+        if cached.get("file_sha256") == digest:
+            return cached
+    except (OSError, ValueError):
+        pass
+    _, (x_test, y_test) = load_mnist(data_path)
+    report = evaluate(classifier, x_test, y_test).to_dict()
+    for mistake in report["most_confident_mistakes"]:
+        mistake["image"] = x_test[mistake["index"]].tolist()
+    report["file_sha256"] = digest
+    try:
+        atomic_write_bytes(cache_path(model_path), json.dumps(report).encode())
+    except OSError:
+        pass  # a read-only install still serves the report from memory
+    return report

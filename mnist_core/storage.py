@@ -63,6 +63,11 @@ def _weights_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_digest(path: Path) -> str:
+    """Ties a sidecar or evaluation cache to the exact model file it describes."""
+    return _weights_digest(Path(path).read_bytes())
+
+
 def save_model(model: "keras.Model", path: Path, metadata: dict[str, Any]) -> Path:
     """Save weights and architecture without optimizer state (23 MB instead of ~70 MB), then the sidecar."""
     import keras
