@@ -105,10 +105,9 @@ def ink_image(img: Image.Image) -> Image.Image:
     arr = np.asarray(gray)
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
     background = int(np.median(border))
-    light_paper = background >= 128
-    hist = np.asarray(gray.histogram())
-    near = hist[max(0, background - 10): background + 11].sum() / arr.size
-    if near > 0.5 and _flat(border):
+    low, mid, high = np.percentile(arr, [0.5, 50, 99.5])
+    light_paper = (mid - low) >= (high - mid)  # ink is the minority: the tail that strays from the paper
+    if _flat(border) and _two_tone(np.asarray(gray.histogram()), background):
         lut = [max(0, background - v) if light_paper else max(0, v - background) for v in range(256)]
         return _stretch(gray.point(lut))
     return _stretch(_photo_ink(gray, light_paper))
@@ -131,6 +130,18 @@ def _reduced(channel: Image.Image) -> Image.Image:
     """Halve big canvases before per-pixel work: a 400 px digit still keeps 6 px pens visible."""
     factor = -(-max(channel.size) // WORK_SIDE)
     return channel.reduce(factor) if factor > 1 else channel
+
+
+def _two_tone(hist: np.ndarray, background: int) -> bool:
+    """Digital drawings are paper plus one ink (and anti-aliased edges); photos spread over all greys."""
+    total = hist.sum()
+    far = hist.copy()
+    far[max(0, background - 25): background + 26] = 0
+    if far.sum() < 0.002 * total:
+        return True
+    ink_level = int(np.argmax(far))
+    near_ink = far[max(0, ink_level - 40): ink_level + 41].sum()
+    return (total - far.sum() + near_ink) / total > 0.9
 
 
 def _flat(border: np.ndarray) -> bool:
@@ -176,7 +187,7 @@ def _otsu(values: np.ndarray) -> float:
 
 
 def _keep_digit_components(mask: np.ndarray) -> np.ndarray:
-    """Label 8-connected blobs on a coarse grid; keep large ones that do not touch the border."""
+    """Label 8-connected blobs on a coarse grid; keep the large ones that do not touch the frame."""
     h, w = mask.shape
     step = max(1, max(h, w) // 128)
     coarse = mask[: h - h % step or h, : w - w % step or w]
@@ -187,10 +198,10 @@ def _keep_digit_components(mask: np.ndarray) -> np.ndarray:
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    inner = sizes.copy()
-    inner[edge] = 0
-    ranked = inner if inner.max() > 0 else sizes
-    keep = ranked >= max(0.08 * ranked.max(), 2)
+    sizes[edge] = 0  # shadows, table edges and page borders touch the frame; a photographed digit does not
+    if sizes.max() == 0:
+        return np.zeros_like(mask)
+    keep = sizes >= max(0.08 * sizes.max(), 2)
     keep[0] = False
     coarse_keep = keep[labels]
     full = np.repeat(np.repeat(coarse_keep, step, axis=0), step, axis=1)
@@ -230,7 +241,9 @@ def ink_to_mnist(ink: Image.Image, options: Options = DEFAULT) -> np.ndarray | N
     crop = ink.crop(box)
     fill = sum(crop.histogram()[51:]) / (bh * bw)
     if fill > options.max_fill and min(bh, bw) > 0.3 * max(h, w):
-        return None
+        return None  # a filled blob, not strokes
+    if fill > 0.5 and bh > 0.9 * h and bw > 0.9 * w:
+        return None  # a scribble over the whole canvas
     big = BOX * OVERSAMPLE
     scale = big / max(bh, bw)
     size = (max(1, round(bw * scale)), max(1, round(bh * scale)))
@@ -255,6 +268,9 @@ def stroke_width(solid: np.ndarray) -> float:
 
 def _normalise_stroke(patch: Image.Image) -> Image.Image:
     """Thin pens get thicker and marker strokes thinner, towards MNIST's typical width."""
+    peak = patch.getextrema()[1]
+    if 0 < peak < 255:  # hairlines fade when scaled down: restore full strength before measuring
+        patch = patch.point([min(255, v * 255 // peak) for v in range(256)])
     solid = np.asarray(patch) > 127
     width = stroke_width(solid)
     target = MNIST_STROKE * OVERSAMPLE

@@ -1,0 +1,97 @@
+"""The loader on the real files and on broken copies of them."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_core.data import DataError, load_mnist
+
+NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+def test_real_files_match_keras_layout(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
+    assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
+    assert x_train.dtype == np.uint8 and y_test.dtype == np.uint8
+    assert set(np.unique(y_train)) == set(range(10))
+    assert x_train.max() == 255 and x_train[0, 0, 0] == 0  # white ink on black
+
+
+def test_environment_variable_is_used(mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_dir))
+    (_, y_train), _ = load_mnist()
+    assert y_train[:5].tolist() == [5, 0, 4, 1, 9]
+
+
+def _copy(mnist_dir: Path, dest: Path, gunzip: tuple[str, ...] = ()) -> Path:
+    dest.mkdir(exist_ok=True)
+    for name in NAMES:
+        if name in gunzip:
+            with gzip.open(mnist_dir / f"{name}.gz") as src, open(dest / name, "wb") as out:
+                shutil.copyfileobj(src, out)
+        else:
+            shutil.copy(mnist_dir / f"{name}.gz", dest)
+    return dest
+
+
+def test_raw_idx_files_and_npz(mnist, mnist_dir, tmp_path):
+    folder = _copy(mnist_dir, tmp_path / "raw", gunzip=("t10k-images-idx3-ubyte",))
+    _, (x_test, _) = load_mnist(folder)
+    assert np.array_equal(x_test, mnist[1][0])
+    (x_train, y_train), (x_test, y_test) = mnist
+    npz = tmp_path / "mnist.npz"
+    np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    (_, y2), _ = load_mnist(npz)
+    assert np.array_equal(y2, y_train)
+
+
+def test_missing_folder_says_how_to_fix(tmp_path):
+    with pytest.raises(DataError, match="MNIST_DATA"):
+        load_mnist(tmp_path / "nowhere")
+
+
+def test_missing_file(mnist_dir, tmp_path):
+    folder = _copy(mnist_dir, tmp_path / "d")
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="missing t10k-labels"):
+        load_mnist(folder)
+
+
+def test_truncated_file(mnist_dir, tmp_path):
+    folder = _copy(mnist_dir, tmp_path / "d", gunzip=("t10k-images-idx3-ubyte",))
+    raw = folder / "t10k-images-idx3-ubyte"
+    raw.write_bytes(raw.read_bytes()[:5000])
+    with pytest.raises(DataError, match="truncated"):
+        load_mnist(folder)
+
+
+def test_corrupt_gzip(mnist_dir, tmp_path):
+    folder = _copy(mnist_dir, tmp_path / "d")
+    target = folder / "train-labels-idx1-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:100])
+    with pytest.raises(DataError, match="cannot read"):
+        load_mnist(folder)
+
+
+def test_wrong_magic(mnist_dir, tmp_path):
+    folder = _copy(mnist_dir, tmp_path / "d", gunzip=("t10k-labels-idx1-ubyte",))
+    raw = folder / "t10k-labels-idx1-ubyte"
+    data = bytearray(raw.read_bytes())
+    data[3] = 0x03
+    raw.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="magic"):
+        load_mnist(folder)
+
+
+def test_cli_reports_bad_data_in_one_line(small_model, tmp_path, capsys):
+    from mnist_core.cli import main
+
+    assert main(["evaluate", "--model", str(small_model.path), "--data", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "MNIST_DATA" in err

@@ -1,0 +1,170 @@
+"""Canvas, upload and photo inputs → MNIST-style 28×28, and the refusals."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from conftest import digit_on_canvas
+from mnist_core.preprocess import ImageError, load_image, stroke_width, to_mnist
+
+
+def _seven(size: int = 500, width: int = 20, offset: tuple[int, int] = (0, 0), mode: str = "RGB") -> Image.Image:
+    """A plain 7 drawn with a round pen, as a sketch pad would hold it."""
+    bg = (255, 255, 255, 0) if mode == "RGBA" else "white"
+    img = Image.new(mode, (size, size), bg)
+    pen = ImageDraw.Draw(img)
+    dx, dy = offset
+    s = size / 500
+    pts = [(150 * s + dx, 120 * s + dy), (350 * s + dx, 120 * s + dy), (230 * s + dx, 400 * s + dy)]
+    ink = (0, 0, 0, 255) if mode == "RGBA" else "black"
+    pen.line(pts, fill=ink, width=width, joint="curve")
+    return img
+
+
+def _com(img: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(img.shape)
+    return float((img * ys).sum() / img.sum()), float((img * xs).sum() / img.sum())
+
+
+def test_output_is_mnist_shaped_and_centred():
+    out = to_mnist(_seven())
+    assert out is not None and out.shape == (28, 28) and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() == pytest.approx(1.0)
+    cy, cx = _com(out)
+    assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6
+    rows = np.flatnonzero(out.max(axis=1) > 0.1)
+    assert 18 <= rows[-1] - rows[0] + 1 <= 22  # longest side fits 20×20
+
+
+def test_backgrounds_agree():
+    """Dark on white, ink on transparent, light on dark and coloured ink give the same 28×28."""
+    white = to_mnist(_seven())
+    transparent = to_mnist(_seven(mode="RGBA"))
+    dark = to_mnist(Image.eval(_seven().convert("L"), lambda v: 255 - v))
+    red = np.array(_seven())
+    red[(red == 0).all(axis=2)] = (200, 30, 30)
+    coloured = to_mnist(red)
+    for other in (transparent, dark, coloured):
+        assert other is not None and np.abs(other - white).mean() < 0.02
+
+
+def test_transparent_png_bytes_are_not_all_black():
+    buf = io.BytesIO()
+    _seven(mode="RGBA").save(buf, format="PNG")
+    out = to_mnist(buf.getvalue())
+    assert out is not None and 0.05 < (out > 0.5).mean() < 0.4
+
+
+def test_palette_and_la_modes():
+    base = _seven()
+    for img in (base.convert("P"), base.convert("LA"), np.asarray(base.convert("L"))[:, :, None]):
+        out = to_mnist(img)
+        assert out is not None and np.abs(out - to_mnist(base)).mean() < 0.02
+
+
+def test_off_centre_and_corner_drawings_are_centred():
+    centred = to_mnist(_seven())
+    for offset in ((-140, -110), (140, 90)):
+        out = to_mnist(_seven(offset=offset))
+        assert out is not None and np.abs(out - centred).mean() < 0.03
+
+
+def test_tiny_and_huge_images():
+    small = to_mnist(_seven().resize((40, 40), Image.Resampling.LANCZOS))
+    assert small is not None and abs(_com(small)[0] - 14) < 1
+    start = time.perf_counter()
+    huge = to_mnist(_seven(size=4000, width=160))
+    assert huge is not None and time.perf_counter() - start < 2.0
+
+
+def test_ten_thousand_square_is_bounded():
+    img = Image.new("L", (10000, 10000), 255)
+    ImageDraw.Draw(img).line([(3000, 2000), (7000, 2000), (4500, 8000)], fill=0, width=400)
+    start = time.perf_counter()
+    out = to_mnist(img)
+    assert out is not None and time.perf_counter() - start < 3.0
+
+
+def test_thin_one_pixel_stroke_is_thickened():
+    out = to_mnist(_seven(width=1))
+    assert out is not None
+    width = stroke_width(np.kron(out, np.ones((4, 4))) > 0.5) / 4
+    assert 1.5 < width < 4.5  # MNIST strokes are ~2.7 px wide
+
+
+def test_marker_stroke_is_thinned():
+    fat = to_mnist(_seven(width=90))
+    assert fat is not None and (fat > 0.5).mean() < 0.35
+
+
+def test_blank_and_near_blank_are_nothing_to_read():
+    assert to_mnist(Image.new("RGB", (500, 500), "white")) is None
+    assert to_mnist(Image.new("RGBA", (500, 500), (0, 0, 0, 0))) is None
+    dot = Image.new("RGB", (500, 500), "white")
+    ImageDraw.Draw(dot).ellipse([240, 240, 252, 252], fill="black")
+    assert to_mnist(dot) is None
+
+
+def test_scribble_filling_the_canvas_is_nothing_to_read():
+    blob = Image.new("RGB", (500, 500), "white")
+    ImageDraw.Draw(blob).rectangle([20, 20, 480, 480], fill="black")
+    assert to_mnist(blob) is None
+
+
+def test_noise_is_nothing_to_read():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (400, 400), dtype=np.uint8)
+    assert to_mnist(noise) is None
+
+
+def test_non_image_bytes_and_missing_file(tmp_path):
+    with pytest.raises(ImageError, match="not a readable image"):
+        to_mnist(b"this is not a PNG")
+    bad = tmp_path / "notes.png"
+    bad.write_text("hello")
+    with pytest.raises(ImageError, match="notes.png"):
+        load_image(bad)
+    with pytest.raises(ImageError, match="no such file"):
+        load_image(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="shape"):
+        to_mnist(np.zeros((3, 3, 7)))
+
+
+def test_real_mnist_digit_on_big_canvas_round_trips(mnist):
+    _, (x_test, _) = mnist
+    diffs = []
+    for digit in x_test[:100]:
+        out = to_mnist(digit_on_canvas(digit))
+        assert out is not None
+        diffs.append(np.abs(out - digit / 255.0).mean())
+    assert np.mean(diffs) < 0.05
+
+
+def test_photo_of_paper_with_uneven_light_and_specks():
+    h = w = 480
+    ys, xs = np.indices((h, w))
+    paper = 150 + 80 * xs / w + 10 * np.sin(ys / 40.0)  # grey paper, light from one side
+    ink = np.asarray(_seven(size=480, width=14).convert("L"), dtype=np.float64) / 255.0
+    photo = paper * (0.35 + 0.65 * ink)
+    rng = np.random.default_rng(1)
+    photo += rng.normal(0, 4, photo.shape)
+    for y, x in rng.integers(10, 470, (12, 2)):
+        photo[y: y + 3, x: x + 3] -= 90  # dust specks
+    photo[:, :12] = 30  # dark table at the edge of the frame
+    img = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+    out = to_mnist(img)
+    reference = to_mnist(_seven(size=480, width=14))
+    assert out is not None and np.abs(out - reference).mean() < 0.06
+
+
+def test_preprocessing_does_not_import_tensorflow():
+    code = "import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
