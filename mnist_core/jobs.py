@@ -1,0 +1,230 @@
+"""One training at a time for the whole server, in a background thread, watched by any number of pages.
+
+The web layer only starts, cancels and polls: every request sees an immutable `Snapshot`, so a page
+that polls while the worker writes never sees half an update. TensorFlow is imported by the worker
+thread when the first training starts, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .config import UI_LIMITS, HyperParams
+from .data import DataError, describe_source, load_mnist
+from .serving import ModelHolder, Served
+from .storage import ModelError, new_version_path
+
+if TYPE_CHECKING:
+    from .train import Progress
+    from .workflow import Data
+
+FAULT_ENV = "MNIST_DEMO_FAULT"  # test hook: "nan" poisons the training images, "error" raises mid-run
+RUNNING = ("loading", "training")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a page shows about the current (or last) job."""
+
+    job_id: int = 0
+    state: str = "idle"  # idle, loading, training, completed, cancelled, failed
+    message: str = "no training has run since the server started"
+    hp: HyperParams | None = None
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    fraction: float = 0.0
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    curve: tuple[tuple[float, str, float], ...] = ()  # (epochs done, series, value)
+    old_label: str = ""
+    old_accuracy: float | None = None
+    old_per_class: tuple[float, ...] = ()
+    new_path: str = ""
+    new_accuracy: float | None = None
+    new_per_class: tuple[float, ...] = ()
+    activated: bool = False
+    started: float = field(default_factory=time.time)
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING
+
+    def where(self) -> str:
+        """'epoch 2/5, batch 40/94 (47%), about 30 s left' — the one line a watcher wants."""
+        if self.state == "loading":
+            return "loading the MNIST training data"
+        if not self.epochs:
+            return "starting (building the model)"
+        if self.fraction >= 1.0 and self.running:
+            return "evaluating on the test set and saving"
+        eta = f", about {self.eta_s:.0f} s left" if self.eta_s is not None else ""
+        return f"epoch {self.epoch}/{self.epochs}, batch {self.batch}/{self.batches} ({self.fraction:.0%}){eta}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The API view: plain numbers and strings."""
+        return {"job_id": self.job_id, "state": self.state, "message": self.message, "where": self.where(),
+                "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch, "batches": self.batches,
+                "fraction": round(self.fraction, 4), "eta_s": self.eta_s, "points": len(self.curve),
+                "old_accuracy": self.old_accuracy, "new_accuracy": self.new_accuracy,
+                "new_path": self.new_path, "activated": self.activated}
+
+
+class JobManager:
+    """Owns the one training thread, the cancel flag and the in-memory copy of MNIST."""
+
+    def __init__(self, holder: ModelHolder, data_path: str | None = None) -> None:
+        self.holder = holder
+        self.data_path = data_path
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._data: Data | None = None
+        self._data_lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snapshot
+
+    def _update(self, job_id: int, **changes: Any) -> None:
+        with self._lock:
+            if self._snapshot.job_id == job_id:
+                self._snapshot = replace(self._snapshot, **changes)
+
+    def start(self, hp: HyperParams, activate: bool = True, command: str = "web demo Train tab") -> tuple[bool, str]:
+        """Start a run unless one is going; (started, one-line message for the page)."""
+        try:
+            hp.validate(UI_LIMITS)
+        except ValueError as exc:
+            return False, f"not started: {exc}"
+        with self._lock:
+            if self._snapshot.running:
+                return False, f"a training is already running ({self._snapshot.where()}); click Watch to follow it"
+            job_id = self._snapshot.job_id + 1
+            self._cancel = threading.Event()
+            self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", hp=hp)
+            self._thread = threading.Thread(target=self._run, args=(job_id, hp, activate, command, self._cancel),
+                                            name=f"training-{job_id}", daemon=True)
+            self._thread.start()
+        return True, f"training #{job_id} started"
+
+    def cancel(self) -> str:
+        with self._lock:
+            if not self._snapshot.running:
+                return "nothing to cancel: no training is running"
+            self._cancel.set()
+            return f"cancelling training #{self._snapshot.job_id}…"
+
+    def wait(self, timeout: float | None = None) -> Snapshot:
+        """For tests and shutdown: block until the current job's thread ends."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.snapshot()
+
+    def data(self) -> Data:
+        """MNIST, read once per server and then kept in memory (~55 MB)."""
+        with self._data_lock:
+            if self._data is None:
+                self._data = load_mnist(self.data_path)
+            return self._data
+
+    def data_problem(self) -> str | None:
+        """None when training data is available, else the one-line DataError text (cheap after the first call)."""
+        if self._data is not None:
+            return None
+        if not (self.data_path or os.environ.get("MNIST_DATA")):
+            keras_copy = Path.home() / ".keras" / "datasets" / "mnist.npz"
+            if keras_copy.is_file():
+                return None
+            return ("MNIST_DATA is not set and no downloaded copy exists, so retraining will try to download "
+                    "MNIST (needs internet); to train offline, start the demo with MNIST_DATA pointing at a "
+                    "folder with the four MNIST IDX files or a mnist.npz")
+        try:
+            self.data()
+        except DataError as exc:
+            return str(exc)
+        return None
+
+    def _run(self, job_id: int, hp: HyperParams, activate: bool, command: str, cancel: threading.Event) -> None:
+        try:
+            self._train(job_id, hp, activate, command, cancel)
+        except Exception as exc:  # noqa: BLE001 - the page must get a message, never a dead job
+            reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+            self._update(job_id, state="failed", message=f"training failed: {type(exc).__name__}: {reason}")
+
+    def _train(self, job_id: int, hp: HyperParams, activate: bool, command: str, cancel: threading.Event) -> None:
+        try:
+            data = self.data()
+        except DataError as exc:
+            self._update(job_id, state="failed", message=f"no training data: {exc}")
+            return
+        old = self.holder.current
+        old_accuracy, old_per_class = self._old_metrics(old)
+        self._update(job_id, state="training", message="building the model", old_label=old.label,
+                     old_accuracy=old_accuracy, old_per_class=old_per_class)
+        fault = os.environ.get(FAULT_ENV, "")
+        data = _poisoned(data, hp) if fault == "nan" else data
+        curve: list[tuple[float, str, float]] = []
+
+        def on_progress(p: Progress) -> None:
+            if fault == "error" and p.fraction >= 0.2:
+                raise RuntimeError(f"injected failure ({FAULT_ENV}=error)")
+            x = round(p.epoch - 1 + p.batch / p.batches, 4)
+            curve.extend([(x, "train loss", p.loss), (x, "train accuracy", p.accuracy)])
+            if p.phase == "epoch" and p.val_loss is not None and p.val_accuracy is not None:
+                curve.extend([(x, "validation loss", p.val_loss), (x, "validation accuracy", p.val_accuracy)])
+            self._update(job_id, message="training", epoch=p.epoch, epochs=p.epochs, batch=p.batch,
+                         batches=p.batches, fraction=p.fraction, elapsed_s=p.elapsed_s, eta_s=p.eta_s,
+                         curve=tuple(curve))
+
+        from .workflow import train_evaluate_save  # imports TensorFlow: only here, in the worker
+
+        outcome = train_evaluate_save(hp, data, new_version_path(), describe_source(self.data_path), command,
+                                      on_progress=on_progress, cancel=cancel)
+        result = outcome.result
+        if not result.ok or outcome.report is None or outcome.path is None:
+            note = "the serving model was not changed"
+            self._update(job_id, state=result.status, message=f"{result.message}; {note}")
+            return
+        report = outcome.report
+        activated = False
+        message = f"{result.message}; test accuracy {report.accuracy:.2%}, saved as {outcome.path.stem}"
+        if activate:
+            try:
+                self.holder.switch_to(outcome.path)
+                activated = True
+                message += ", now serving"
+            except ModelError as exc:
+                message += f", but it could not be served ({exc})"
+        else:
+            message += "; still serving the previous model (pick the new one in the version list to switch)"
+        self._update(job_id, state="completed", message=message, new_path=str(outcome.path),
+                     new_accuracy=report.accuracy, new_per_class=tuple(float(a) for a in report.per_class),
+                     activated=activated, fraction=1.0, eta_s=0.0)
+
+    def _old_metrics(self, old: Served) -> tuple[float | None, tuple[float, ...]]:
+        try:
+            report = self.holder.report(old, self.data_path)
+        except (DataError, OSError):
+            return old.test_accuracy, ()
+        per_class = report["per_class_accuracy"]
+        return float(report["accuracy"]), tuple(float(per_class[str(d)]) for d in range(10))
+
+
+def _poisoned(data: Data, hp: HyperParams) -> Data:
+    """The NaN fault: float images with NaNs, so the loss turns NaN on the first batches."""
+    (x_train, y_train), test = data
+    n = hp.train_subset or len(x_train)
+    x = x_train[:n].astype(np.float32)
+    x[:, 0, 0] = np.nan
+    return (x, y_train[:n]), test

@@ -1,0 +1,177 @@
+"""The model the web demo serves right now: one lock-protected reference, swapped whole.
+
+Requests read `holder.current` once and use that snapshot to the end, so a swap in the middle of a
+prediction never mixes two models. NumPy only: no TensorFlow on the serving path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import SHIPPED_MODEL
+from .data import DataError
+from .inference import Classifier
+from .predict import Reading, read_digit
+from .storage import ModelError, list_versions, load_classifier, read_metadata, set_serving
+
+
+@dataclass(frozen=True)
+class Served:
+    """One loaded model with what the UI says about it; `classifier` is None when nothing could be loaded."""
+
+    path: Path | None
+    classifier: Classifier | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warning: str = ""
+
+    @property
+    def shipped(self) -> bool:
+        return self.path is not None and self.path.resolve() == SHIPPED_MODEL.resolve()
+
+    @property
+    def label(self) -> str:
+        if self.path is None:
+            return "no model"
+        return "shipped model" if self.shipped else f"trained version {self.path.stem}"
+
+    @property
+    def test_accuracy(self) -> float | None:
+        value = self.metadata.get("metrics", {}).get("test_accuracy")
+        return float(value) if value is not None else None
+
+
+def load_served(path: Path) -> Served:
+    """Raise ModelError (one line) when the file is missing or unusable."""
+    path = Path(path)
+    return Served(path, load_classifier(path), read_metadata(path))
+
+
+def open_initial(requested: Path | None, fallback: Path | None = None) -> Served:
+    """The requested model, else the shipped one, else an empty holder that explains itself.
+
+    A bad `--model` must not stop the demo: it falls back and carries a warning for the page and stderr.
+    """
+    fallback = fallback or SHIPPED_MODEL
+    problems: list[str] = []
+    for candidate in ([Path(requested)] if requested else []) + [Path(fallback)]:
+        try:
+            served = load_served(candidate)
+        except ModelError as exc:
+            problems.append(str(exc))
+            continue
+        if problems:
+            return Served(served.path, served.classifier, served.metadata,
+                          f"{problems[0]} — serving the {served.label} instead")
+        return served
+    return Served(None, None, {}, f"{'; '.join(problems)} — no model is loaded, so nothing can be read")
+
+
+class ModelHolder:
+    """The serving reference; `swap` is atomic and loading happens before the lock is taken."""
+
+    def __init__(self, served: Served) -> None:
+        self._lock = threading.Lock()
+        self._served = served
+        self._reports: dict[tuple[str, float], dict[str, Any]] = {}
+        self._report_lock = threading.Lock()
+
+    @property
+    def current(self) -> Served:
+        with self._lock:
+            return self._served
+
+    def swap(self, served: Served) -> Served:
+        with self._lock:
+            old, self._served = self._served, served
+        return old
+
+    def switch_to(self, path: Path, remember: bool = True) -> Served:
+        """Load first (slow, may fail), then swap; `remember` writes the choice for the next start."""
+        served = load_served(path)
+        if remember:
+            set_serving(served.path)
+        self.swap(served)
+        return served
+
+    def read(self, source: Any) -> Reading:
+        """Never raises: a bad image or a missing model becomes a Reading with a message."""
+        served = self.current
+        if served.classifier is None:
+            return Reading("error", served.warning or "no model is loaded")
+        return read_digit(served.classifier, source)
+
+    def report(self, served: Served | None = None, data_path: str | None = None) -> dict[str, Any]:
+        """The test report of a model, computed once per file and kept in memory after that.
+
+        Raises DataError when there is no cached report and no data to compute one.
+        """
+        from .evaluate import cache_path, cached_report
+
+        served = served or self.current
+        if served.path is None or served.classifier is None:
+            raise DataError("no model is loaded, so there is nothing to evaluate")
+        key = (str(served.path.resolve()), served.path.stat().st_mtime)
+        with self._report_lock:
+            if key not in self._reports:
+                if served.shipped and not cache_path(served.path).is_file():
+                    self._reports[key] = _report_in_memory(served.classifier, data_path)
+                else:
+                    self._reports[key] = cached_report(served.path, served.classifier, data_path)
+            return self._reports[key]
+
+
+def _report_in_memory(classifier: Classifier, data_path: str | None) -> dict[str, Any]:
+    """Like `cached_report` but never writes: the demo must not write into assets/."""
+    from .data import load_mnist
+    from .evaluate import evaluate
+
+    _, (x_test, y_test) = load_mnist(data_path)
+    report = evaluate(classifier, x_test, y_test).to_dict()
+    for mistake in report["most_confident_mistakes"]:
+        mistake["image"] = x_test[mistake["index"]].tolist()
+    return report
+
+
+def version_choices() -> list[tuple[str, str]]:
+    """(label, path) pairs for a dropdown: trained versions newest first, then the shipped model."""
+    choices = []
+    for version in list_versions():
+        acc = version.metadata.get("metrics", {}).get("test_accuracy")
+        when = describe_time(version.metadata.get("created"))
+        label = f"{version.name} · {acc:.2%} test accuracy · {when}" if acc is not None else version.name
+        choices.append((label, str(version.path.resolve())))
+    if SHIPPED_MODEL.is_file():
+        acc = read_metadata(SHIPPED_MODEL).get("metrics", {}).get("test_accuracy")
+        label = f"shipped model · {acc:.2%} test accuracy" if acc is not None else "shipped model"
+        choices.append((label, str(SHIPPED_MODEL.resolve())))
+    return choices
+
+
+def describe_time(created: str | None) -> str:
+    """ISO timestamp → 'YYYY-MM-DD HH:MM UTC'; unknown stays unknown."""
+    if not created:
+        return "unknown date"
+    try:
+        when = dt.datetime.fromisoformat(created).astimezone(dt.timezone.utc)
+    except ValueError:
+        return created
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def upscale(image: np.ndarray, side: int = 224, grid: bool = True) -> np.ndarray:
+    """The 28×28 the model saw, enlarged with nearest neighbour so each pixel stays a visible square."""
+    cells = np.clip(np.asarray(image, np.float32) * 255.0, 0, 255).astype(np.uint8)
+    scale = max(1, side // cells.shape[0])
+    big = np.kron(cells, np.ones((scale, scale), np.uint8))
+    if grid:
+        lines = np.zeros(big.shape, bool)
+        lines[::scale, :] = True
+        lines[:, ::scale] = True
+        big = np.where(lines, big * 0.8 + 30, big).astype(np.uint8)
+    return big
