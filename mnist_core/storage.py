@@ -70,13 +70,11 @@ def file_digest(path: Path) -> str:
 
 def save_model(model: "keras.Model", path: Path, metadata: dict[str, Any]) -> Path:
     """Save weights and architecture without optimizer state (23 MB instead of ~70 MB), then the sidecar."""
-    import keras
-
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError(f"{path}: model files must end in .keras")
     path.parent.mkdir(parents=True, exist_ok=True)
-    bare = keras.models.clone_model(model)
+    bare = type(model).from_config(model.get_config())  # uncompiled: clone_model would keep Adam's state
     bare.set_weights(model.get_weights())
     staging = path.with_name(f".{path.stem}.staging-{os.getpid()}.keras")
     try:
@@ -160,11 +158,12 @@ def new_version_path(folder: Path | None = None) -> Path:
 
 
 def list_versions(folder: Path | None = None) -> list[Version]:
-    """User-trained versions, newest first (name order is creation order)."""
+    """User-trained versions, newest first (versions are written once, so mtime is creation time)."""
     folder = folder or models_dir()
     if not folder.is_dir():
         return []
-    files = sorted((p for p in folder.glob("*.keras") if not p.name.startswith(".")), reverse=True)
+    files = sorted((p for p in folder.glob("*.keras") if not p.name.startswith(".")),
+                   key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
     return [Version(p, read_metadata(p)) for p in files]
 
 

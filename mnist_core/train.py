@@ -138,6 +138,8 @@ def train(
     try:
         model.fit(make_dataset(x_tr, y_tr, hp, training=True), epochs=hp.epochs, validation_data=val,
                   callbacks=[watcher], verbose=0, shuffle=False)
+    except _Stop:
+        pass
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the caller keeps its old model
         watcher.failure = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
     seconds = time.perf_counter() - started
@@ -148,6 +150,10 @@ def train(
     else:
         status, message = "completed", f"trained {hp.epochs} epochs on {len(x_tr):,} images in {seconds:.0f} s"
     return TrainResult(model, hp, status, message, seconds, len(x_tr), len(x_val), watcher.history)
+
+
+class _Stop(Exception):
+    """Raised from a callback to leave `fit` at once, between two batches."""
 
 
 class _Watcher(keras.callbacks.Callback):
@@ -184,9 +190,9 @@ class _Watcher(keras.callbacks.Callback):
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.failure = f"loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}; lower the learning rate"
-            self.model.stop_training = True
+            raise _Stop
         if self.cancel is not None and self.cancel.is_set():
-            self.model.stop_training = True
+            raise _Stop  # not stop_training: that would still run this epoch's validation
         now = time.perf_counter()
         if self.on_progress and now - self.last_report >= self.report_every_s:
             self.last_report = now

@@ -1,0 +1,66 @@
+"""Real (short) training runs on real MNIST."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from mnist_core.config import HyperParams, preset
+from mnist_core.evaluate import evaluate
+from mnist_core.inference import Classifier
+from mnist_core.model import build_model, param_count
+from mnist_core.train import split, train
+
+
+def test_architecture_is_the_seed_notebooks():
+    model = build_model(HyperParams())
+    assert model.count_params() == param_count() == 5_824_522
+    assert [layer.name for layer in model.layers if "dense" in layer.name] == [
+        "dense_layer", "dense_layer_2", "dense_layer_3"]
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [2048, 2048, 10]
+
+
+def test_seed_preset_trains_on_sixty_images(mnist):
+    (x, y), _ = mnist
+    (x_tr, _), (x_val, _) = split(x, y, preset("seed"))
+    assert len(x_tr) == 60 and len(x_val) == 59_940
+    result = train(preset("seed").replace(epochs=1), (x[:6000], y[:6000]))  # 0.999 of 6,000 → 6 images
+    assert result.ok and result.n_train == 6
+
+
+def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
+    (x, y), (x_test, y_test) = mnist
+    reports = []
+    hp = preset("fast").replace(epochs=1, train_subset=10_000, validation_split=0.0)
+    result = train(hp, (x, y), on_progress=reports.append)
+    assert result.ok, result.message
+    report = evaluate(Classifier.from_arrays(result.model.get_weights()), x_test, y_test)
+    assert report.accuracy >= 0.90
+    assert report.confusion.sum() == 10_000 and report.params == 5_824_522
+    assert reports[-1].phase == "epoch" and reports[-1].fraction == 1.0
+    assert any(r.phase == "batch" for r in reports)
+
+
+def test_cancel_stops_within_a_second(mnist):
+    (x, y), _ = mnist
+    cancel = threading.Event()
+    stamps: list[float] = []
+
+    def on_progress(p):
+        if p.phase == "batch" and p.batch > 5 and not cancel.is_set():
+            cancel.set()
+            stamps.append(time.perf_counter())
+
+    result = train(preset("fast").replace(epochs=3), (x, y), on_progress=on_progress, cancel=cancel,
+                   report_every_s=0.0)
+    assert result.status == "cancelled"
+    assert time.perf_counter() - stamps[0] < 1.0
+
+
+def test_nan_loss_fails_cleanly(mnist):
+    (_, y), _ = mnist
+    hp = preset("fast").replace(epochs=1, train_subset=3000)
+    result = train(hp, (np.full((3000, 28, 28), np.nan), y[:3000]))
+    assert result.status == "failed" and "loss became nan" in result.message
