@@ -13,11 +13,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 @pytest.fixture(scope="session")
-def mnist_dir() -> Path:
+def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """$MNIST_DATA, or (with internet) Keras' download written out as a local mnist.npz."""
     path = os.environ.get("MNIST_DATA")
-    if not path:
-        pytest.fail("set MNIST_DATA to the folder with the MNIST IDX files (CI uses ../shared/data/mnist)")
-    return Path(path)
+    if path:
+        return Path(path)
+    from mnist_core.data import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    npz = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return npz
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3
 
 
 def test_real_files_match_keras_layout(mnist):
+    """The shared copy (or Keras' download) loads exactly like keras.datasets.mnist.load_data()."""
     (x_train, y_train), (x_test, y_test) = mnist
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
@@ -29,19 +29,27 @@ def test_environment_variable_is_used(mnist_dir, monkeypatch):
     assert y_train[:5].tolist() == [5, 0, 4, 1, 9]
 
 
-def _copy(mnist_dir: Path, dest: Path, gunzip: tuple[str, ...] = ()) -> Path:
+def _idx_bytes(array: np.ndarray) -> bytes:
+    magic = 0x0803 if array.ndim == 3 else 0x0801
+    dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return magic.to_bytes(4, "big") + dims + array.astype(np.uint8).tobytes()
+
+
+def _copy(mnist, dest: Path, gunzip: tuple[str, ...] = ()) -> Path:
+    """Write the four official IDX files (gzipped unless named in `gunzip`) from the loaded arrays."""
     dest.mkdir(exist_ok=True)
-    for name in NAMES:
+    (x_train, y_train), (x_test, y_test) = mnist
+    for name, array in zip(NAMES, (x_train, y_train, x_test, y_test)):
         if name in gunzip:
-            with gzip.open(mnist_dir / f"{name}.gz") as src, open(dest / name, "wb") as out:
-                shutil.copyfileobj(src, out)
+            (dest / name).write_bytes(_idx_bytes(array))
         else:
-            shutil.copy(mnist_dir / f"{name}.gz", dest)
+            with gzip.open(dest / f"{name}.gz", "wb", compresslevel=1) as out:
+                out.write(_idx_bytes(array))
     return dest
 
 
-def test_raw_idx_files_and_npz(mnist, mnist_dir, tmp_path):
-    folder = _copy(mnist_dir, tmp_path / "raw", gunzip=("t10k-images-idx3-ubyte",))
+def test_raw_idx_files_and_npz(mnist, tmp_path):
+    folder = _copy(mnist, tmp_path / "raw", gunzip=("t10k-images-idx3-ubyte",))
     _, (x_test, _) = load_mnist(folder)
     assert np.array_equal(x_test, mnist[1][0])
     (x_train, y_train), (x_test, y_test) = mnist
@@ -56,31 +64,31 @@ def test_missing_folder_says_how_to_fix(tmp_path):
         load_mnist(tmp_path / "nowhere")
 
 
-def test_missing_file(mnist_dir, tmp_path):
-    folder = _copy(mnist_dir, tmp_path / "d")
+def test_missing_file(mnist, tmp_path):
+    folder = _copy(mnist, tmp_path / "d")
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="missing t10k-labels"):
         load_mnist(folder)
 
 
-def test_truncated_file(mnist_dir, tmp_path):
-    folder = _copy(mnist_dir, tmp_path / "d", gunzip=("t10k-images-idx3-ubyte",))
+def test_truncated_file(mnist, tmp_path):
+    folder = _copy(mnist, tmp_path / "d", gunzip=("t10k-images-idx3-ubyte",))
     raw = folder / "t10k-images-idx3-ubyte"
     raw.write_bytes(raw.read_bytes()[:5000])
     with pytest.raises(DataError, match="truncated"):
         load_mnist(folder)
 
 
-def test_corrupt_gzip(mnist_dir, tmp_path):
-    folder = _copy(mnist_dir, tmp_path / "d")
+def test_corrupt_gzip(mnist, tmp_path):
+    folder = _copy(mnist, tmp_path / "d")
     target = folder / "train-labels-idx1-ubyte.gz"
     target.write_bytes(target.read_bytes()[:100])
     with pytest.raises(DataError, match="cannot read"):
         load_mnist(folder)
 
 
-def test_wrong_magic(mnist_dir, tmp_path):
-    folder = _copy(mnist_dir, tmp_path / "d", gunzip=("t10k-labels-idx1-ubyte",))
+def test_wrong_magic(mnist, tmp_path):
+    folder = _copy(mnist, tmp_path / "d", gunzip=("t10k-labels-idx1-ubyte",))
     raw = folder / "t10k-labels-idx1-ubyte"
     data = bytearray(raw.read_bytes())
     data[3] = 0x03

@@ -1,0 +1,102 @@
+"""Training throughput: the notebook's plain `model.fit(numpy, batch_size=220)` vs this project's trainer.
+
+Same machine, same batch size, same network, one process, runs interleaved (plain, ours, plain, ours…)
+so background load hits both alike. Also measures the machine's fp32 matmul rate, to say how close to
+its arithmetic limit each is (one epoch of 60k images is ≈ 2.1 TFLOP: 6 × params × images).
+
+    MNIST_DATA=../shared/data/mnist python bench/train_throughput.py [--images 22000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from mnist_core.config import preset  # noqa: E402
+from mnist_core.data import load_mnist  # noqa: E402
+from mnist_core.model import build_model, param_count  # noqa: E402
+from mnist_core.train import compile_model, make_dataset  # noqa: E402
+
+BATCH = 220
+
+
+def plain(x: np.ndarray, y: np.ndarray) -> float:
+    """The notebook: numpy arrays straight into fit, default compile."""
+    model = build_model(preset("seed"))
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    xf = x.reshape(len(x), -1).astype("float32") / 255
+    yf = keras.utils.to_categorical(y, 10)
+    model.fit(xf[: BATCH * 4], yf[: BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)  # warm-up / tracing
+    start = time.perf_counter()
+    model.fit(xf, yf, batch_size=BATCH, epochs=1, verbose=0)
+    return len(x) / (time.perf_counter() - start)
+
+
+def ours(x: np.ndarray, y: np.ndarray) -> float:
+    """The project's trainer: tf.data pipeline, XLA-compiled train step (augmentation off, as plain)."""
+    hp = preset("seed").replace(validation_split=0.0, batch_size=BATCH)
+    model = build_model(hp)
+    compile_model(model, hp, total_steps=1000)
+    model.fit(make_dataset(x[: BATCH * 4], y[: BATCH * 4], hp, training=True), epochs=1, verbose=0)
+    data = make_dataset(x, y, hp, training=True)
+    start = time.perf_counter()
+    model.fit(data, epochs=1, verbose=0)
+    return len(x) / (time.perf_counter() - start)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 20) -> float:
+    """The machine's sustained fp32 GEMM rate through TensorFlow: the ceiling for a dense network."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    tf.matmul(a, b).numpy()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        c = tf.matmul(a, b)
+    c.numpy()
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=22000, help="training images per timed epoch")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    (x, y), _ = load_mnist()
+    x, y = x[: args.images], y[: args.images]
+    flop_per_image = 6 * param_count()
+    results: dict[str, list[float]] = {"plain fit": [], "ours": []}
+    for round_ in range(args.rounds):
+        for name, fn in (("plain fit", plain), ("ours", ours)):
+            rate = fn(x, y)
+            results[name].append(rate)
+            print(f"round {round_ + 1}: {name:<10} {rate:8.0f} samples/s", flush=True)
+        keras.backend.clear_session()
+    peak = matmul_gflops()
+    print(f"\nbatch {BATCH}, {args.images} images per timed epoch, {args.rounds} rounds, median:")
+    print(f"{'':<12}{'samples/s':>10}{'s/epoch(60k)':>14}{'GFLOP/s':>9}{'of GEMM peak':>14}")
+    medians = {}
+    for name, rates in results.items():
+        rate = statistics.median(rates)
+        medians[name] = rate
+        gflops = rate * flop_per_image / 1e9
+        print(f"{name:<12}{rate:>10.0f}{60000 / rate:>14.1f}{gflops:>9.0f}{gflops / peak:>13.0%}")
+    print(f"{'GEMM peak':<12}{'':>10}{'':>14}{peak:>9.0f}")
+    ratio = medians["ours"] / medians["plain fit"]
+    print(f"\nratio ours / plain fit: {ratio:.2f}x (target 1.30x)")
+    limit = peak / (medians["plain fit"] * flop_per_image / 1e9)
+    print(f"arithmetic limit: even at 100% of the GEMM peak, training could be at most {limit:.2f}x the plain fit")
+
+
+if __name__ == "__main__":
+    main()
