@@ -3,7 +3,9 @@
 Each test digit is thinned to its skeleton and redrawn with a round pen of random width (6–30 px) on a
 400–800 px canvas, at a random size (30–80% of the canvas) and position, in four renderings: black ink
 on white, ink on a transparent background (what sketch-pad layers hold), light ink on dark, and a
-pencil photo on unevenly lit grey paper. Font digits come from the TrueType fonts on the machine.
+pencil photo on unevenly lit grey paper. A fifth set redraws test 1s, 7s and 9s with the styles
+MNIST lacks (flag and base on 1, crossbar on 7, hook on 9; mnist_core.styles) in black on white.
+Font digits come from the TrueType fonts on the machine.
 Prints accuracy per rendering and overall, naive whole-canvas resize vs our preprocessing.
 
     MNIST_DATA=../shared/data/mnist python bench/drawn_digits.py [--n 1000] [--model PATH]
@@ -29,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mnist_core import preprocess  # noqa: E402
 from mnist_core.data import load_mnist  # noqa: E402
 from mnist_core.inference import Classifier  # noqa: E402
+from mnist_core.predict import classify  # noqa: E402
 from mnist_core.storage import load_classifier, serving_path  # noqa: E402
+from mnist_core.styles import crossed_seven, hooked_nine, serifed_one  # noqa: E402
 
 RENDERINGS = ("ink-on-white", "ink-on-transparent", "light-on-dark", "pencil-photo")
 
@@ -101,6 +105,21 @@ def _photo(mask: Image.Image, rng: np.random.Generator) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
+def styled_digits(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> tuple[list[Image.Image], np.ndarray]:
+    """Test 1s, 7s and 9s with a European flag, crossbar or hook added, then drawn on a canvas."""
+    stylers = {1: serifed_one, 7: crossed_seven, 9: hooked_nine}
+    images, labels = [], []
+    for i in rng.permutation(np.flatnonzero(np.isin(y, list(stylers)))):
+        styled = stylers[int(y[i])](x[i], rng)
+        if styled is None:
+            continue
+        images.append(redraw(np.clip(styled, 0, 255).astype(np.uint8), rng, "ink-on-white"))
+        labels.append(int(y[i]))
+        if len(images) == n:
+            break
+    return images, np.array(labels)
+
+
 def font_digits(rng: np.random.Generator) -> list[tuple[Image.Image, int]]:
     """Every digit in every TrueType font on the machine, at a random size and place on a canvas."""
     fonts = sorted(glob.glob("/usr/share/fonts/**/*.ttf", recursive=True))
@@ -120,11 +139,11 @@ def font_digits(rng: np.random.Generator) -> list[tuple[Image.Image, int]]:
 
 
 def _accuracy(classifier: Classifier, images: list[Image.Image], labels: np.ndarray,
-              options: preprocess.Options = preprocess.DEFAULT) -> tuple[float, float, np.ndarray]:
+              options: preprocess.Options = preprocess.DEFAULT, tta: bool = False) -> tuple[float, float, np.ndarray]:
     ours = [preprocess.to_mnist(img, options) for img in images]
     blank = np.array([x is None for x in ours])
     batch = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in ours])
-    probs = classifier.predict(batch)
+    probs = classify(classifier, batch, tta)
     correct = (probs.argmax(axis=1) == labels) & ~blank
     naive = classifier.predict(np.stack([preprocess.naive_resize(img) for img in images]))
     return float(correct.mean()), float((naive.argmax(axis=1) == labels).mean()), np.where(
@@ -139,11 +158,11 @@ def main() -> None:
     parser.add_argument("--threshold", action="store_true")
     parser.add_argument("--stroke-stats", action="store_true")
     parser.add_argument("--compare-options", action="store_true")
+    parser.add_argument("--tta", action="store_true", help="also score test-time augmentation")
     args = parser.parse_args()
     (x_train, _), (x_test, y_test) = load_mnist()
     if args.stroke_stats:
-        widths = [preprocess.stroke_width(np.kron(preprocess.to_mnist(d, preprocess.Options(normalise_stroke=False)),
-                                                  np.ones((4, 4))) > 0.5) / 4 for d in x_train[:2000]]
+        widths = [preprocess.patch_stroke_width(d) for d in x_train[:2000]]
         print(f"MNIST training digits: mean stroke width {np.mean(widths):.2f} px, median {np.median(widths):.2f}"
               f" (preprocess.MNIST_STROKE = {preprocess.MNIST_STROKE})")
         return
@@ -156,8 +175,11 @@ def main() -> None:
     all_ours, all_naive, all_probs, all_labels = [], [], [], []
     variants = {"no stroke normalisation": preprocess.Options(normalise_stroke=False)} if args.compare_options else {}
     variant_scores: dict[str, list[float]] = {k: [] for k in variants}
+    if args.tta:
+        variant_scores["test-time augmentation"] = []
     started = time.perf_counter()
     sets = [(name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick]) for name in RENDERINGS]
+    sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, args.n // 2, rng)))
     fonts = font_digits(rng)
     if fonts:
         sets.append(("font digits", [img for img, _ in fonts], np.array([d for _, d in fonts])))
@@ -170,6 +192,9 @@ def main() -> None:
         all_labels.append(labels)
         for key, options in variants.items():
             variant_scores[key].append(_accuracy(classifier, images, labels, options)[0] * len(images))
+        if args.tta:
+            variant_scores["test-time augmentation"].append(
+                _accuracy(classifier, images, labels, tta=True)[0] * len(images))
     total = sum(len(images) for _, images, _ in sets)
     print(f"{'overall':<22}{sum(all_naive) / total:>14.3f}{sum(all_ours) / total:>10.3f}{total:>9}")
     for key, scores in variant_scores.items():

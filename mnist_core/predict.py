@@ -56,7 +56,28 @@ def _prepare(source: Source) -> tuple[str, np.ndarray | None, str]:
     return "ok", image, ""
 
 
-def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2) -> list[Reading]:
+TTA_ANGLES = (-8.0, 8.0)
+
+
+def tta_variants(image: np.ndarray) -> np.ndarray:
+    """The image and slightly rotated copies: writers slant, and one slant the model misreads is rare."""
+    base = Image.fromarray(image.astype(np.float32), mode="F")
+    rotated = [np.asarray(base.rotate(a, resample=Image.Resampling.BILINEAR, center=(14, 14)), np.float32)
+               for a in TTA_ANGLES]
+    return np.stack([image, *rotated])
+
+
+def classify(classifier: Classifier, images: np.ndarray, tta: bool = False) -> np.ndarray:
+    """(N, 28, 28) → (N, 10); with `tta`, the mean over each image's rotated variants."""
+    if not tta or len(images) == 0:
+        return classifier.predict(images)
+    variants = np.concatenate([tta_variants(img) for img in images])
+    k = 1 + len(TTA_ANGLES)
+    return classifier.predict(variants).reshape(len(images), k, 10).mean(axis=1)
+
+
+def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2,
+                tta: bool = False) -> list[Reading]:
     """Preprocess every image (in threads: Pillow releases the GIL), then one batched forward pass."""
     if len(sources) > 1 and workers > 1:
         with ThreadPoolExecutor(workers) as pool:
@@ -64,7 +85,7 @@ def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int 
     else:
         prepared = [_prepare(s) for s in sources]
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
-    probs = classifier.predict(np.stack([prepared[i][1] for i in ok])) if ok else np.zeros((0, 10), np.float32)
+    probs = classify(classifier, np.stack([prepared[i][1] for i in ok]), tta) if ok else np.zeros((0, 10), np.float32)
     readings = [Reading(status, message) for status, _, message in prepared]
     for row, i in enumerate(ok):
         p = probs[row]

@@ -22,8 +22,8 @@ WORK_SIDE = 512  # per-pixel work happens at ≤ this size
 BOX = 20  # MNIST scales the digit's box to fit 20×20 …
 SIDE = 28  # … and centres its mass in 28×28
 OVERSAMPLE = 4  # stroke width is adjusted at 4× the final resolution, then box-averaged down
-# Mean stroke width of MNIST training digits, in pixels of the 20×20 box (measured by
-# `bench/drawn_digits.py --stroke-stats`); inputs are brought near it.
+# Mean stroke width of MNIST training digits, in pixels of the 20×20 box, measured as
+# `patch_stroke_width` does (`bench/drawn_digits.py --stroke-stats`); inputs are brought near it.
 MNIST_STROKE = 2.7
 COM_TARGET = (14.0, 14.0)  # mean centre of mass of MNIST training digits, row and column
 
@@ -227,6 +227,16 @@ def _label(mask: np.ndarray) -> np.ndarray:
 
 def ink_to_mnist(ink: Image.Image, options: Options = DEFAULT) -> np.ndarray | None:
     """Crop to the ink, fit 20×20, even out the stroke width, centre the mass in 28×28."""
+    patch = box_patch(ink, options)
+    if patch is None:
+        return None
+    if options.normalise_stroke:
+        patch = _normalise_stroke(patch)
+    return _centre(_box_down(np.asarray(patch, dtype=np.float32) / 255.0, OVERSAMPLE))
+
+
+def box_patch(ink: Image.Image, options: Options = DEFAULT) -> Image.Image | None:
+    """The ink's bounding box scaled to fit (20·OVERSAMPLE)², or None for blank, dot or blob."""
     w, h = ink.size
     hist = ink.histogram()
     if sum(hist[51:]) < max(options.min_ink_fraction * h * w, 2):
@@ -244,15 +254,15 @@ def ink_to_mnist(ink: Image.Image, options: Options = DEFAULT) -> np.ndarray | N
         return None  # a filled blob, not strokes
     if fill > 0.5 and bh > 0.9 * h and bw > 0.9 * w:
         return None  # a scribble over the whole canvas
-    big = BOX * OVERSAMPLE
-    scale = big / max(bh, bw)
+    scale = BOX * OVERSAMPLE / max(bh, bw)
     size = (max(1, round(bw * scale)), max(1, round(bh * scale)))
-    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    patch = crop.resize(size, resample)
-    if options.normalise_stroke:
-        patch = _normalise_stroke(patch)
-    small = _box_down(np.asarray(patch, dtype=np.float32) / 255.0, OVERSAMPLE)
-    return _centre(small)
+    return crop.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
+
+
+def patch_stroke_width(source: str | os.PathLike | bytes | Image.Image | np.ndarray) -> float:
+    """Stroke width in pixels of the 20×20 box, measured exactly where `_normalise_stroke` measures it."""
+    patch = box_patch(ink_image(load_image(source)))
+    return 0.0 if patch is None else stroke_width(np.asarray(patch) > 127) / OVERSAMPLE
 
 
 def stroke_width(solid: np.ndarray) -> float:
