@@ -26,7 +26,7 @@ from typing import Any  # noqa: E402
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from mnist_core.config import PRESETS, UI_LIMITS, preset  # noqa: E402
 from mnist_core.data import DataError  # noqa: E402
@@ -63,12 +63,12 @@ READY_TO_DRAW_JS = """
 """
 
 CSS = """
-#verdict .digit { font-size: 96px; font-weight: 700; line-height: 1; }
-#verdict .conf { font-size: 20px; margin-left: 12px; color: var(--body-text-color-subdued); }
-#verdict .hint { font-size: 28px; color: var(--body-text-color-subdued); }
-#verdict .unsure .digit { color: #b45309; }
-#verdict .error { font-size: 18px; color: #b91c1c; }
-#verdict { min-height: 120px; display: flex; align-items: center; }
+.verdict .digit { font-size: 96px; font-weight: 700; line-height: 1; }
+.verdict .conf { font-size: 20px; margin-left: 12px; color: var(--body-text-color-subdued); }
+.verdict .hint { font-size: 28px; color: var(--body-text-color-subdued); }
+.verdict .unsure .digit { color: #b45309; }
+.verdict .error { font-size: 18px; color: #b91c1c; }
+.verdict { min-height: 120px; display: flex; align-items: center; }
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 .seen img { image-rendering: pixelated; }
 #train-status progress { width: 100%; height: 14px; }
@@ -203,8 +203,7 @@ def model_summary(served: Served) -> str:
         if hp:
             keys = ["epochs", "batch_size", "learning_rate", "lr_schedule", "dropout", "validation_split",
                     "augment", "train_subset", "seed"]
-            lines.append("\n| setting | value |\n|---|---|\n"
-                         + "\n".join(f"| {k} | {hp[k]} |" for k in keys if k in hp))
+            lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in keys if k in hp))
         if meta.get("command"):
             lines.append(f"\nCommand: `{meta['command']}`")
     elif served.path is not None:
@@ -215,19 +214,21 @@ def model_summary(served: Served) -> str:
 def confusion_image(matrix: list[list[int]]) -> Image.Image:
     """A heat map with counts, drawn with Pillow: rows are true digits, columns predictions."""
     m = np.asarray(matrix, dtype=np.float64)
-    cell, pad = 44, 36
-    side = pad + 10 * cell
-    img = Image.new("RGB", (side + 8, side + 8), "white")
+    cell, left, top = 46, 64, 64
+    font = ImageFont.load_default(size=15)
+    img = Image.new("RGB", (left + 10 * cell + 8, top + 10 * cell + 8), "white")
     pen = ImageDraw.Draw(img)
     off_diag = m.copy()
     np.fill_diagonal(off_diag, 0)
     worst = max(off_diag.max(), 1.0)
+    pen.text((left + 5 * cell, 8), "predicted digit", fill=(80, 80, 80), font=font, anchor="mt")
+    pen.text((8, top - 24), "true", fill=(80, 80, 80), font=font)
     for t in range(10):
-        pen.text((pad - 18, pad + t * cell + cell // 2 - 6), str(t), fill="black")
-        pen.text((pad + t * cell + cell // 2 - 3, pad - 20), str(t), fill="black")
+        pen.text((left - 16, top + t * cell + cell // 2), str(t), fill="black", font=font, anchor="mm")
+        pen.text((left + t * cell + cell // 2, top - 14), str(t), fill="black", font=font, anchor="mm")
         row_total = max(m[t].sum(), 1.0)
         for p in range(10):
-            x, y = pad + p * cell, pad + t * cell
+            x, y = left + p * cell, top + t * cell
             if t == p:
                 share = m[t, p] / row_total
                 color = (int(255 - 150 * share), int(255 - 60 * share), int(255 - 150 * share))
@@ -235,10 +236,7 @@ def confusion_image(matrix: list[list[int]]) -> Image.Image:
                 share = (m[t, p] / worst) ** 0.5
                 color = (255, int(255 - 170 * share), int(255 - 170 * share))
             pen.rectangle([x, y, x + cell - 1, y + cell - 1], fill=color, outline=(225, 225, 225))
-            text = f"{int(m[t, p])}"
-            pen.text((x + cell // 2 - 3 * len(text), y + cell // 2 - 6), text, fill="black")
-    pen.text((pad, 4), "predicted →", fill=(90, 90, 90))
-    pen.text((2, pad - 20), "true", fill=(90, 90, 90))
+            pen.text((x + cell // 2, y + cell // 2), f"{int(m[t, p])}", fill="black", font=font, anchor="mm")
     return img
 
 
@@ -249,7 +247,7 @@ def mistakes_gallery(report: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
             continue
         img = 255 - np.asarray(m["image"], dtype=np.uint8)
         big = np.kron(img, np.ones((4, 4), np.uint8))
-        items.append((big, f"true {m['label']} → read {m['predicted']} ({m['confidence']:.0%})"))
+        items.append((big, f"{m['label']} read as {m['predicted']}"))
     return items
 
 
@@ -262,7 +260,8 @@ def per_class_table(per_class: dict[str, float]) -> str:
 
 
 def curve_frames(snap: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = pd.DataFrame(list(snap.curve), columns=["epoch", "series", "value"])
+    frame = pd.DataFrame(list(snap.curve), columns=["epoch", "series", "value"]).astype(
+        {"epoch": "float64", "series": "str", "value": "float64"})  # an empty frame must stay numeric
     is_loss = frame["series"].str.endswith("loss")
     return frame[is_loss].reset_index(drop=True), frame[~is_loss].reset_index(drop=True)
 
@@ -279,15 +278,16 @@ def status_html(snap: Snapshot) -> str:
 
 
 def comparison_md(snap: Snapshot) -> str:
+    """Old vs new on the test set: overall and per digit, one row per model."""
     if snap.state != "completed" or snap.new_accuracy is None:
         return ""
     old = f"{snap.old_accuracy:.2%}" if snap.old_accuracy is not None else "unknown"
-    lines = [f"### Old vs new (MNIST test set)",
-             f"| | {html.escape(snap.old_label)} (old) | {Path(snap.new_path).stem} (new) |",
-             "|---|---:|---:|", f"| **accuracy** | {old} | {snap.new_accuracy:.2%} |"]
-    for d in range(10):
-        o = f"{snap.old_per_class[d]:.1%}" if snap.old_per_class else "—"
-        lines.append(f"| digit {d} | {o} | {snap.new_per_class[d]:.1%} |")
+    old_cells = [f"{a:.1%}" for a in snap.old_per_class] if snap.old_per_class else ["—"] * 10
+    new_cells = [f"{a:.1%}" for a in snap.new_per_class]
+    lines = ["### Old vs new on the MNIST test set",
+             "| model | accuracy | " + " | ".join(DIGITS) + " |", "|---|---:|" + "---:|" * 10,
+             f"| old: {html.escape(snap.old_label)} | {old} | " + " | ".join(old_cells) + " |",
+             f"| new: {Path(snap.new_path).stem} | **{snap.new_accuracy:.2%}** | " + " | ".join(new_cells) + " |"]
     verdict = ("The new model is serving now." if snap.activated
                else "The old model is still serving; pick the new version below to switch.")
     return "\n".join(lines) + f"\n\n{verdict}"
@@ -339,17 +339,22 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
         return (min(hp.epochs, UI_LIMITS.max_epochs), hp.batch_size, hp.validation_split, hp.learning_rate,
                 hp.dropout, hp.augment)
 
-    def train_notice() -> str:
+    def train_notice() -> dict[str, Any]:
+        text = ""
         if not settings.retrain_allowed:
-            return f'<div class="warning-banner">Retraining is disabled: {html.escape(settings.retrain_reason)}</div>'
-        problem = jobs.data_problem()
-        if problem:
-            return f'<div class="warning-banner">No training data: {html.escape(problem)}</div>'
-        return ""
+            text = f"Retraining is disabled: {settings.retrain_reason}"
+        elif problem := jobs.data_problem():
+            text = f"No training data: {problem}"
+        return gr.update(value=f'<div class="warning-banner">{html.escape(text)}</div>', visible=bool(text))
 
     def versions_update() -> dict[str, Any]:
         current = holder.current.path
-        return gr.update(choices=version_choices(), value=str(current.resolve()) if current else None)
+        value = str(current.resolve()) if current else None
+        choices = version_choices()
+        if value and value not in [path for _, path in choices]:
+            choices.insert(0, (f"{current.stem} (started with --model)", value))
+        labelled = [(f"{label}  ← serving" if path == value else label, path) for label, path in choices]
+        return gr.update(choices=labelled, value=value)
 
     def job_outputs(snap: Snapshot, extra: str = "") -> tuple[Any, ...]:
         loss, acc = curve_frames(snap)
@@ -440,7 +445,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                         gr.ClearButton([sketch], value="Clear", elem_id="clear-sketch")
                     with gr.Column(scale=2, min_width=320):
                         verdict = gr.HTML('<div class="hint">draw a digit</div>', elem_id="verdict",
-                                          label="Prediction")
+                                          elem_classes=["verdict"])
                         bar_plot = gr.BarPlot(bars(Reading("blank", "")), x="digit", y="probability", y_lim=[0, 1],
                                               label="Probability of each digit", height=230,
                                               elem_id="bars", show_label=True)
@@ -455,7 +460,8 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                         upload = SafeImage(label="A photo or scan of one digit", type="filepath", image_mode=None,
                                            sources=["upload", "clipboard"], height=360, elem_id="upload-image")
                     with gr.Column(scale=2, min_width=320):
-                        up_verdict = gr.HTML('<div class="hint">upload a picture</div>', elem_id="up-verdict")
+                        up_verdict = gr.HTML('<div class="hint">upload a picture of one digit</div>', elem_id="up-verdict",
+                                             elem_classes=["verdict"])
                         up_bars = gr.BarPlot(bars(Reading("blank", "")), x="digit", y="probability", y_lim=[0, 1],
                                              label="Probability of each digit", height=230)
                         up_seen = gr.Image(label="What the model saw (28×28)", height=240, width=240,
@@ -476,12 +482,12 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                 accuracy_md = gr.Markdown()
                 per_class_md = gr.Markdown()
                 with gr.Row(equal_height=False):
-                    confusion = gr.Image(label="Confusion matrix", type="pil", interactive=False, height=500,
+                    confusion = gr.Image(label="Confusion matrix", type="pil", interactive=False, height=540,
                                          buttons=["download"])
-                    gallery = gr.Gallery(label="Most confident mistakes on the test set", columns=6, height=500,
+                    gallery = gr.Gallery(label="Most confident mistakes on the test set", columns=5, height=540,
                                          object_fit="contain")
             with gr.Tab("Train", id="train", elem_id="tab-train") as train_tab_ui:
-                notice = gr.HTML(train_notice())
+                notice = gr.HTML(visible=False)
                 fast = PRESETS["fast"]
                 with gr.Row():
                     preset_radio = gr.Radio(["fast", "default", "seed"], value="fast", label="Preset",
@@ -511,7 +517,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                 compare = gr.Markdown()
                 job_json = gr.JSON(visible=False)
                 with gr.Row():
-                    versions = gr.Dropdown(version_choices(), label="Saved versions", scale=4, interactive=True)
+                    versions = gr.Dropdown([], label="Saved versions", scale=4, interactive=True)
                     switch_btn = gr.Button("Serve this version", scale=1, interactive=settings.retrain_allowed)
                 switch_status = gr.Markdown()
 
