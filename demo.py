@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from mnist_core.config import PRESETS, UI_LIMITS, preset  # noqa: E402
 from mnist_core.data import DataError  # noqa: E402
 from mnist_core.jobs import JobManager, Snapshot  # noqa: E402
+from mnist_core.model import LAYER_NAMES  # noqa: E402
 from mnist_core.predict import Reading  # noqa: E402
 from mnist_core.serving import ModelHolder, Served, describe_time, open_initial, upscale, version_choices  # noqa: E402
 from mnist_core.storage import ModelError, serving_path  # noqa: E402
@@ -41,6 +42,7 @@ CANVAS = 448  # the drawing surface in browser pixels
 BRUSH_RADIUS = 11  # ≈ 22 px strokes: after scaling a ~300 px digit to 20 px, close to MNIST's pen
 POLL_S = 0.5
 DIGITS = [str(d) for d in range(10)]
+UNREADABLE = "that file is not a readable image; send a PNG, JPEG, BMP, GIF or WebP"
 
 # Gradio's sketchpad starts with no tool selected; pick the brush as soon as it exists so the first
 # stroke draws. Also re-picked after "Clear canvas", which drops the tool again.
@@ -94,9 +96,9 @@ def reading_json(reading: Reading) -> dict[str, Any]:
             "probabilities": [round(float(p), 6) for p in probs], "message": reading.message}
 
 
-def verdict_html(reading: Reading) -> str:
+def verdict_html(reading: Reading, hint: str = "draw a digit") -> str:
     if reading.status == "blank":
-        return '<div class="hint">draw a digit</div>'
+        return f'<div class="hint">{hint}</div>'
     if reading.status == "error":
         return f'<div class="error">{html.escape(reading.message)}</div>'
     if reading.unsure:
@@ -114,8 +116,8 @@ def seen_image(reading: Reading) -> np.ndarray | None:
     return None if reading.image is None else upscale(reading.image)
 
 
-def page_outputs(reading: Reading) -> tuple[str, pd.DataFrame, np.ndarray | None]:
-    return verdict_html(reading), bars(reading), seen_image(reading)
+def page_outputs(reading: Reading, hint: str = "draw a digit") -> tuple[str, pd.DataFrame, np.ndarray | None]:
+    return verdict_html(reading, hint), bars(reading), seen_image(reading)
 
 
 def sketch_source(editor: dict[str, Any] | None) -> Any:
@@ -130,42 +132,36 @@ def sketch_source(editor: dict[str, Any] | None) -> Any:
     return layers[-1] if layers else editor.get("background")
 
 
-def read_source(holder: ModelHolder, source: Any, name: str | None = None) -> Reading:
+def read_source(holder: ModelHolder, source: Any) -> Reading:
+    """Never raises; a refused upload is described without the server's temporary file path."""
     if isinstance(source, Reading):
         return source
     if source is None:
         return Reading("blank", "nothing to read: draw one digit")
     reading = holder.read(source)
-    if reading.status == "error" and name and isinstance(source, str):
-        reading = Reading("error", reading.message.replace(source, name))
+    if reading.status == "error" and isinstance(source, str):
+        return Reading("error", UNREADABLE if "not a readable image" in reading.message
+                       else reading.message.replace(source, Path(source).name))
     return reading
 
 
-class SafeSketchpad(gr.Sketchpad):
-    """A sketchpad whose unreadable uploads reach the function as a message instead of a traceback."""
+def tolerate_bad_files(component: gr.Sketchpad | gr.Image) -> None:
+    """Make a non-image upload reach our function (which answers with a message) instead of a traceback.
 
-    def get_block_name(self) -> str:
-        return "imageeditor"  # the browser side is Gradio's own editor
+    Wraps the instance's preprocess rather than subclassing: Gradio writes a .pyi stub next to any
+    module that defines a component subclass.
+    """
+    original = component.preprocess
 
-    def preprocess(self, payload: Any) -> Any:
+    def preprocess(payload: Any) -> Any:
         try:
-            return super().preprocess(payload)
-        except Exception:  # noqa: BLE001 - any decoding failure is the sender's file, not our bug
-            return {"background": None, "layers": [], "composite": None,
-                    "error": "that file is not a readable image; send a PNG, JPEG, BMP, GIF or WebP"}
+            return original(payload)
+        except Exception:  # noqa: BLE001 - Pillow refused the sender's file; our reader words the refusal
+            if isinstance(component, gr.Image):
+                return None if payload is None or payload.path is None else str(payload.path)
+            return {"background": None, "layers": [], "composite": None, "error": UNREADABLE}
 
-
-class SafeImage(gr.Image):
-    """A filepath gr.Image that passes non-images through, so the reader can answer with a clear message."""
-
-    def get_block_name(self) -> str:
-        return "image"
-
-    def preprocess(self, payload: Any) -> Any:
-        try:
-            return super().preprocess(payload)
-        except Exception:  # noqa: BLE001 - Pillow refused it; our reader words the refusal
-            return None if payload is None or payload.path is None else str(payload.path)
+    component.preprocess = preprocess  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- model tab
@@ -177,10 +173,9 @@ def architecture_table(served: Served) -> str:
         return "no model is loaded"
     rows = ["| layer | type | output | parameters |", "|---|---|---|---:|", "| pixels | input | 784 | 0 |"]
     layers = served.classifier.layers
-    names = ["dense_layer", "dense_layer_2", "dense_layer_3"]
-    for i, (w, b) in enumerate(layers):
+    for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES)):
         act = "softmax" if i == len(layers) - 1 else "relu"
-        rows.append(f"| {names[i] if i < len(names) else f'dense_{i}'} | Dense ({act}) | {w.shape[1]} | {w.size + b.size:,} |")
+        rows.append(f"| {name} | Dense ({act}) | {w.shape[1]} | {w.size + b.size:,} |")
         if i < len(layers) - 1:
             rows.append(f"| dropout{'' if i == 0 else f'_{i + 1}'} | Dropout | {w.shape[1]} | 0 |")
     rows.append(f"| **total** | | | **{served.classifier.params:,}** |")
@@ -309,13 +304,10 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
 
     def predict_image_api(path: str | None) -> dict[str, Any]:
         """Read a digit from an image file (PNG, JPEG, …): black-on-white, white-on-black or a photo."""
-        return reading_json(read_source(holder, path, "that file"))
+        return reading_json(read_source(holder, path))
 
     def predict_upload(path: str | None) -> tuple[str, pd.DataFrame, np.ndarray | None]:
-        reading = read_source(holder, path, "that file")
-        if path is None:
-            reading = Reading("blank", "upload a picture of one digit")
-        return page_outputs(reading)
+        return page_outputs(read_source(holder, path), hint="upload a picture of one digit")
 
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
@@ -324,7 +316,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
     def model_tab() -> tuple[str, str, str, str, Image.Image | None, list[tuple[np.ndarray, str]]]:
         served = holder.current
         try:
-            report = holder.report(served)
+            report = holder.report(served, jobs.data_path)
         except (DataError, OSError) as exc:
             note = f"Test-set report unavailable: {exc}"
             return model_summary(served), architecture_table(served), note, "", None, []
@@ -436,7 +428,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
             with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=480):
-                        sketch = SafeSketchpad(
+                        sketch = gr.Sketchpad(
                             label="Draw here", elem_id="sketch", type="pil", image_mode="RGBA", format="png",
                             canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, height=CANVAS + 120,
                             brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"),
@@ -457,7 +449,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
             with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=420):
-                        upload = SafeImage(label="A photo or scan of one digit", type="filepath", image_mode=None,
+                        upload = gr.Image(label="A photo or scan of one digit", type="filepath", image_mode=None,
                                            sources=["upload", "clipboard"], height=360, elem_id="upload-image")
                     with gr.Column(scale=2, min_width=320):
                         up_verdict = gr.HTML('<div class="hint">upload a picture of one digit</div>', elem_id="up-verdict",
@@ -522,7 +514,9 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                 switch_status = gr.Markdown()
 
         hidden_btn = {"visible": False}
-        api_in = SafeImage(type="filepath", image_mode=None, visible=False)
+        api_in = gr.Image(type="filepath", image_mode=None, visible=False)
+        for component in (sketch, upload, api_in):
+            tolerate_bad_files(component)
         api_out = gr.JSON(visible=False)
         gr.Button(**hidden_btn).click(predict_api, sketch, api_out, api_name="predict", concurrency_limit=4)
         gr.Button(**hidden_btn).click(predict_image_api, api_in, api_out, api_name="predict_image",
@@ -565,6 +559,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-file", help="require a login: a file with one user:password per line")
     p.add_argument("--model", help="a .keras file to serve (default: the chosen or newest trained version, "
                                    "else the shipped model)")
+    p.add_argument("--data", help="MNIST folder or mnist.npz for retraining and the test report "
+                                  "(default: $MNIST_DATA, else Keras' download)")
     p.add_argument("--allow-public-retrain", action="store_true",
                    help="allow retraining on a shared or non-loopback server without --auth")
     return p
@@ -624,8 +620,8 @@ def main(argv: list[str] | None = None) -> int:
     if served.warning:
         print(f"warning: {served.warning}", file=sys.stderr)
     holder = ModelHolder(served)
-    jobs = JobManager(holder)
-    threading.Thread(target=_warm_report, args=(holder,), daemon=True, name="report-warmup").start()
+    jobs = JobManager(holder, args.data)
+    threading.Thread(target=_warm_report, args=(holder, args.data), daemon=True, name="report-warmup").start()
     demo = build_app(holder, jobs, settings)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth or None,
@@ -653,10 +649,10 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _warm_report(holder: ModelHolder) -> None:
+def _warm_report(holder: ModelHolder, data_path: str | None) -> None:
     """Compute (or read) the served model's test report off the request path, so the Model tab opens fast."""
     try:
-        holder.report()
+        holder.report(data_path=data_path)
     except (DataError, OSError):
         pass
 
