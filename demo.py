@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import html  # noqa: E402
 import ipaddress  # noqa: E402
+import math  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -254,9 +255,18 @@ def per_class_table(per_class: dict[str, float]) -> str:
 # ---------------------------------------------------------------- train tab
 
 
-def curve_frames(snap: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = pd.DataFrame(list(snap.curve), columns=["epoch", "series", "value"]).astype(
-        {"epoch": "float64", "series": "str", "value": "float64"})  # an empty frame must stay numeric
+def curve_frames(snap: Snapshot) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Loss and accuracy curves for the live plots.
+
+    Gradio 6.31's LinePlot fixes its series on the first data it draws: an empty frame leaves it
+    blank for good, and a series that appears later (validation, at the first epoch end) is never
+    drawn. So: None until there is data, and every series present from the start (a NaN point).
+    """
+    if not snap.curve:
+        return None, None
+    start = snap.curve[0][0]
+    placeholders = [(start, f"validation {name}", math.nan) for name in ("loss", "accuracy")]
+    frame = pd.DataFrame(list(snap.curve) + placeholders, columns=["epoch", "series", "value"])
     is_loss = frame["series"].str.endswith("loss")
     return frame[is_loss].reset_index(drop=True), frame[~is_loss].reset_index(drop=True)
 
@@ -502,9 +512,11 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                     watch_btn = gr.Button("Watch the running training", elem_id="watch")
                 status = gr.HTML(status_html(jobs.snapshot()), elem_id="train-status")
                 with gr.Row():
-                    loss_plot = gr.LinePlot(x="epoch", y="value", color="series", label="Loss", height=260,
+                    loss_plot = gr.LinePlot(x="epoch", y="value", color="series", label="Loss", height=300,
+                                            color_map={"train loss": "#2563eb", "validation loss": "#ea580c"},
                                             x_title="epoch", y_title="loss", elem_id="loss-plot")
-                    acc_plot = gr.LinePlot(x="epoch", y="value", color="series", label="Accuracy", height=260,
+                    acc_plot = gr.LinePlot(x="epoch", y="value", color="series", label="Accuracy", height=300,
+                                           color_map={"train accuracy": "#2563eb", "validation accuracy": "#ea580c"},
                                            x_title="epoch", y_title="accuracy", y_lim=[0, 1], elem_id="acc-plot")
                 compare = gr.Markdown()
                 job_json = gr.JSON(visible=False)

@@ -60,7 +60,8 @@ def wait_for(job, predicate, timeout: float) -> dict:
     raise AssertionError(f"condition not reached; last states: {states(job)[-3:]}")
 
 
-def test_retrain_streams_progress_and_serves_the_new_version(app: App, home: Path, digit_png: Path) -> None:
+def test_retrain_streams_progress_and_serves_the_new_version(app: App, home: Path, model: Path,
+                                                             digit_png: Path) -> None:
     client = Client(app.url, verbose=False)
     before = client.predict(handle_file(str(digit_png)), api_name="/predict_image")
     job = client.submit(*QUICK, api_name="/retrain")
@@ -81,8 +82,11 @@ def test_retrain_streams_progress_and_serves_the_new_version(app: App, home: Pat
     assert json.loads((home / "models" / "serving.json").read_text())["model"] == final["new_path"]
     after = client.predict(handle_file(str(digit_png)), api_name="/predict_image")
     assert after["probabilities"] != before["probabilities"], "the new model should be serving"
-    loss_plot = job.outputs()[-1][1]
-    assert loss_plot is not None
+    assert job.outputs()[-1][1] is not None  # the loss curve
+
+    message, _ = client.predict(str(model.resolve()), api_name="/switch_version")
+    assert message.startswith("now serving")
+    assert client.predict(handle_file(str(digit_png)), api_name="/predict_image") == before
 
 
 def test_second_retrain_is_refused_watch_follows_and_cancel_is_quick(app: App, home: Path) -> None:
