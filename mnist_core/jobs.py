@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 FAULT_ENV = "MNIST_DEMO_FAULT"  # test hook: "nan" poisons the training images, "error" raises mid-run
 RUNNING = ("loading", "training")
+TRAIN_NICE = 10  # training yields the CPU to predictions: the Draw tab must stay quick during a run
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class JobManager:
         return None
 
     def _run(self, job_id: int, hp: HyperParams, activate: bool, command: str, cancel: threading.Event) -> None:
+        _lower_priority()
         try:
             self._train(job_id, hp, activate, command, cancel)
         except Exception as exc:  # noqa: BLE001 - the page must get a message, never a dead job
@@ -219,6 +221,14 @@ class JobManager:
             return old.test_accuracy, ()
         per_class = report["per_class_accuracy"]
         return float(report["accuracy"]), tuple(float(per_class[str(d)]) for d in range(10))
+
+
+def _lower_priority() -> None:
+    """Nice the calling thread; TensorFlow's thread pools, created from it on first use, inherit it (Linux)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAIN_NICE)
+    except (AttributeError, OSError):
+        pass  # not on Linux, or not allowed: training just competes on equal terms
 
 
 def _poisoned(data: Data, hp: HyperParams) -> Data:
