@@ -10,6 +10,9 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# A prediction is three small matmuls: one BLAS thread each. Multi-threaded OpenBLAS spins every core
+# per call and, with several requests at once, made /predict 2× slower than a no-op under load.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import html  # noqa: E402

@@ -1,0 +1,37 @@
+"""Cold start of the web demo: process start → first page served, in seconds (target ≤ 10).
+
+    python bench/cold_start.py [--model PATH] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from app_helpers import running_app  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a .keras file (default: what the demo would serve)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    times = []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as home:
+            started = time.monotonic()
+            with running_app(Path(args.model) if args.model else None, Path(home), timeout=120):
+                times.append(time.monotonic() - started)
+        print(f"run {run + 1}: {times[-1]:.2f} s", flush=True)
+    print(f"cold start: median {statistics.median(times):.2f} s, best {min(times):.2f} s, "
+          f"worst {max(times):.2f} s over {len(times)} runs (target ≤ 10 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
