@@ -87,7 +87,6 @@ class Settings:
 
     retrain_allowed: bool
     retrain_reason: str
-    startup_warning: str
 
 
 # ---------------------------------------------------------------- readings → page and API
@@ -108,7 +107,8 @@ def verdict_html(reading: Reading, hint: str = "draw a digit") -> str:
     if reading.unsure:
         return (f'<div class="unsure"><span class="digit">{reading.digit}?</span>'
                 f'<span class="conf">{html.escape(reading.message)}</span></div>')
-    return f'<div><span class="digit">{reading.digit}</span><span class="conf">{reading.confidence:.0%} sure</span></div>'
+    return (f'<div><span class="digit">{reading.digit}</span>'
+            f'<span class="conf">{reading.confidence:.0%} sure</span></div>')
 
 
 def bars(reading: Reading) -> pd.DataFrame:
@@ -177,7 +177,7 @@ def architecture_table(served: Served) -> str:
         return "no model is loaded"
     rows = ["| layer | type | output | parameters |", "|---|---|---|---:|", "| pixels | input | 784 | 0 |"]
     layers = served.classifier.layers
-    for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES)):
+    for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES, strict=True)):
         act = "softmax" if i == len(layers) - 1 else "relu"
         rows.append(f"| {name} | Dense ({act}) | {w.shape[1]} | {w.size + b.size:,} |")
         if i < len(layers) - 1:
@@ -430,7 +430,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
         return (banner(), subset, train_notice(), versions_update(), *job_outputs(jobs.snapshot())[:4])
 
     def banner() -> dict[str, Any]:
-        warning = holder.current.warning or settings.startup_warning
+        warning = holder.current.warning
         return gr.update(value=f'<div class="warning-banner">⚠️ {html.escape(warning)}</div>', visible=bool(warning))
 
     with gr.Blocks(title="Draw a digit") as demo:
@@ -465,8 +465,8 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                         upload = gr.Image(label="A photo or scan of one digit", type="filepath", image_mode=None,
                                            sources=["upload", "clipboard"], height=360, elem_id="upload-image")
                     with gr.Column(scale=2, min_width=320):
-                        up_verdict = gr.HTML('<div class="hint">upload a picture of one digit</div>', elem_id="up-verdict",
-                                             elem_classes=["verdict"])
+                        up_verdict = gr.HTML('<div class="hint">upload a picture of one digit</div>',
+                                             elem_id="up-verdict", elem_classes=["verdict"])
                         up_bars = gr.BarPlot(bars(Reading("blank", "")), x="digit", y="probability", y_lim=[0, 1],
                                              label="Probability of each digit", height=230)
                         up_seen = gr.Image(label="What the model saw (28×28)", height=240, width=240,
@@ -528,15 +528,14 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                     switch_btn = gr.Button("Serve this version", scale=1, interactive=settings.retrain_allowed)
                 switch_status = gr.Markdown()
 
-        hidden_btn = {"visible": False}
         api_in = gr.Image(type="filepath", image_mode=None, visible=False)
         for component in (sketch, upload, api_in):
             tolerate_bad_files(component)
         api_out = gr.JSON(visible=False)
-        gr.Button(**hidden_btn).click(predict_api, sketch, api_out, api_name="predict", concurrency_limit=4)
-        gr.Button(**hidden_btn).click(predict_image_api, api_in, api_out, api_name="predict_image",
+        gr.Button(visible=False).click(predict_api, sketch, api_out, api_name="predict", concurrency_limit=4)
+        gr.Button(visible=False).click(predict_image_api, api_in, api_out, api_name="predict_image",
                                       concurrency_limit=4)
-        gr.Button(**hidden_btn).click(ping, sketch, api_out, api_name="ping", concurrency_limit=4,
+        gr.Button(visible=False).click(ping, sketch, api_out, api_name="ping", concurrency_limit=4,
                                       api_visibility="undocumented")
 
         model_outputs = [summary_md, arch_md, accuracy_md, per_class_md, confusion, gallery]
@@ -570,7 +569,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="port (env GRADIO_SERVER_PORT; default 7860)")
     p.add_argument("--share", action="store_true", default=env("GRADIO_SHARE", "").lower() in ("1", "true", "yes"),
                    help="ask for a public gradio.live link (env GRADIO_SHARE=1)")
-    p.add_argument("--auth", help="require a login: user:password (env MNIST_DEMO_AUTH)", default=env("MNIST_DEMO_AUTH"))
+    p.add_argument("--auth", default=env("MNIST_DEMO_AUTH"),
+                   help="require a login: user:password (env MNIST_DEMO_AUTH)")
     p.add_argument("--auth-file", help="require a login: a file with one user:password per line")
     p.add_argument("--model", help="a .keras file to serve (default: the chosen or newest trained version, "
                                    "else the shipped model)")
@@ -620,8 +620,8 @@ def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Setti
     if public and not auth and not args.allow_public_retrain:
         reason = ("the demo is public (--share or a non-loopback --host) without a login; restart it with "
                   "--auth user:password or --allow-public-retrain")
-        return Settings(False, reason, ""), warnings
-    return Settings(True, "", ""), warnings
+        return Settings(False, reason), warnings
+    return Settings(True, ""), warnings
 
 
 def main(argv: list[str] | None = None) -> int:

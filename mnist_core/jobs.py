@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +52,6 @@ class Snapshot:
     new_accuracy: float | None = None
     new_per_class: tuple[float, ...] = ()
     activated: bool = False
-    started: float = field(default_factory=time.time)
 
     @property
     def running(self) -> bool:
@@ -88,7 +86,6 @@ class JobManager:
         self._lock = threading.Lock()
         self._snapshot = Snapshot()
         self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
         self._data: Data | None = None
         self._data_lock = threading.Lock()
 
@@ -113,9 +110,8 @@ class JobManager:
             job_id = self._snapshot.job_id + 1
             self._cancel = threading.Event()
             self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", hp=hp)
-            self._thread = threading.Thread(target=self._run, args=(job_id, hp, activate, command, self._cancel),
-                                            name=f"training-{job_id}", daemon=True)
-            self._thread.start()
+            threading.Thread(target=self._run, args=(job_id, hp, activate, command, self._cancel),
+                             name=f"training-{job_id}", daemon=True).start()
         return True, f"training #{job_id} started"
 
     def cancel(self) -> str:
@@ -124,13 +120,6 @@ class JobManager:
                 return "nothing to cancel: no training is running"
             self._cancel.set()
             return f"cancelling training #{self._snapshot.job_id}…"
-
-    def wait(self, timeout: float | None = None) -> Snapshot:
-        """For tests and shutdown: block until the current job's thread ends."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return self.snapshot()
 
     def data(self) -> Data:
         """MNIST, read once per server and then kept in memory (~55 MB)."""
