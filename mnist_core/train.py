@@ -72,6 +72,7 @@ def split(x: np.ndarray, y: np.ndarray, hp: HyperParams) -> tuple[Arrays, Arrays
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 
+@keras.saving.register_keras_serializable(package="mnist_core")
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up to `peak`, then cosine decay to ~0: converges faster and flatter than a constant rate."""
 
