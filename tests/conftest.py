@@ -48,7 +48,7 @@ def small_model(mnist, tmp_path_factory: pytest.TempPathFactory):
     from mnist_core.workflow import train_evaluate_save
 
     out = tmp_path_factory.mktemp("models") / "small.keras"
-    hp = preset("fast").replace(epochs=1, train_subset=6000)
+    hp = preset("fast").replace(epochs=1, train_subset=6000, lr_schedule="one_cycle")  # saves the custom schedule too
     outcome = train_evaluate_save(hp, mnist, out, "test fixture", "pytest fixture")
     assert outcome.result.ok, outcome.result.message
     return outcome
