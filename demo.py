@@ -352,13 +352,19 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
             text = f"No training data: {problem}"
         return gr.update(value=f'<div class="warning-banner">{html.escape(text)}</div>', visible=bool(text))
 
+    started_with = holder.current.path
+
+    def known_versions() -> list[tuple[str, str]]:
+        """Saved versions, the shipped model and the model the server started with: all one may switch to."""
+        choices = version_choices()
+        if started_with and str(started_with.resolve()) not in [path for _, path in choices]:
+            choices.insert(0, (f"{started_with.stem} (started with --model)", str(started_with.resolve())))
+        return choices
+
     def versions_update() -> dict[str, Any]:
         current = holder.current.path
         value = str(current.resolve()) if current else None
-        choices = version_choices()
-        if value and value not in [path for _, path in choices]:
-            choices.insert(0, (f"{current.stem} (started with --model)", value))
-        labelled = [(f"{label}  ← serving" if path == value else label, path) for label, path in choices]
+        labelled = [(f"{label}  ← serving" if path == value else label, path) for label, path in known_versions()]
         return gr.update(choices=labelled, value=value)
 
     def job_outputs(snap: Snapshot, extra: str = "") -> tuple[Any, ...]:
@@ -415,6 +421,8 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
             return f"switching models is disabled: {settings.retrain_reason}", versions_update()
         if not path:
             return "pick a version first", versions_update()
+        if path not in [known for _, known in known_versions()]:
+            return f"not switched: {path} is not a saved version", versions_update()
         try:
             served = holder.switch_to(Path(path))
         except ModelError as exc:
@@ -474,7 +482,7 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                 examples = sorted(EXAMPLES_DIR.glob("*.png"))
                 if examples:
                     gr.Examples([[str(p)] for p in examples], inputs=[upload], label="Examples: click one",
-                                examples_per_page=12)
+                                elem_id="examples", examples_per_page=12)
                 upload.change(predict_upload, upload, [up_verdict, up_bars, up_seen], show_progress="hidden",
                               concurrency_limit=4, api_name="predict_upload", **hidden)
             with gr.Tab("Model", id="model", elem_id="tab-model") as model_tab_ui:
@@ -524,7 +532,8 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                 compare = gr.Markdown()
                 job_json = gr.JSON(visible=False)
                 with gr.Row():
-                    versions = gr.Dropdown([], label="Saved versions", scale=4, interactive=True)
+                    versions = gr.Dropdown([], label="Saved versions", scale=4, interactive=True,
+                                           allow_custom_value=True)  # choices change at run time
                     switch_btn = gr.Button("Serve this version", scale=1, interactive=settings.retrain_allowed)
                 switch_status = gr.Markdown()
 

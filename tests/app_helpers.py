@@ -77,7 +77,10 @@ def running_app(model: Path | None, home: Path, extra_args: tuple[str, ...] = ()
 
 
 def served_model(tmp_root: Path) -> Path:
-    """The shipped model when it exists, else a fast model trained once into `tmp_root` (~30–60 s)."""
+    """The shipped model when it exists, else a fast model trained once per session into `tmp_root` (~30–60 s).
+
+    Pass the session's base temp dir so every test module shares the one fast model.
+    """
     from mnist_core.config import SHIPPED_MODEL
 
     if SHIPPED_MODEL.is_file():

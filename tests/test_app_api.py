@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 @pytest.fixture(scope="session")
 def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return served_model(tmp_path_factory.mktemp("demo-model"))
+    return served_model(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ SEVEN = [[(-95, -120), (95, -120), (-15, 135)]]
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Iterator[App]:
-    model = served_model(tmp_path_factory.mktemp("browser-model"))
+    model = served_model(tmp_path_factory.getbasetemp())
     with running_app(model, tmp_path_factory.mktemp("browser-home"), env={"MNIST_DATA": str(mnist_dir)}) as running:
         yield running
 
@@ -133,3 +133,12 @@ def test_retrain_curve_grows(page, app: App) -> None:
     assert page.locator("#loss-plot").screenshot() != first
     assert re.search(r"saved as mnist-\d{8}-\d{6}", page.inner_text("#train-status"))
     assert "still serving the previous model" in page.inner_text("#train-status")
+
+
+def test_upload_example(page, app: App) -> None:
+    open_draw(page, app)
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#examples button.gallery-item").last.click()
+    page.wait_for_selector("#up-verdict .digit")
+    page.screenshot(path=str(ARTIFACTS / "upload_tab.png"), full_page=True)
+    assert page.inner_text("#up-verdict .digit").rstrip("?").isdigit()

@@ -22,7 +22,7 @@ LONG = ("fast", 5, 64, 0.1, 1e-3, 0.5, False, True, 12000)
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return served_model(tmp_path_factory.mktemp("retrain-model"))
+    return served_model(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,8 @@ def test_retrain_streams_progress_and_serves_the_new_version(app: App, home: Pat
     message, _ = client.predict(str(model.resolve()), api_name="/switch_version")
     assert message.startswith("now serving")
     assert client.predict(handle_file(str(digit_png)), api_name="/predict_image") == before
+    refused, _ = client.predict("/etc/hostname", api_name="/switch_version")
+    assert refused == "not switched: /etc/hostname is not a saved version"
 
 
 def test_second_retrain_is_refused_watch_follows_and_cancel_is_quick(app: App, home: Path) -> None:
