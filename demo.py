@@ -523,12 +523,17 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
                     watch_btn = gr.Button("Watch the running training", elem_id="watch")
                 status = gr.HTML(status_html(jobs.snapshot()), elem_id="train-status")
                 with gr.Row():
-                    loss_plot = gr.LinePlot(x="epoch", y="value", color="series", label="Loss", height=300,
-                                            color_map={"train loss": "#2563eb", "validation loss": "#ea580c"},
-                                            x_title="epoch", y_title="loss", elem_id="loss-plot")
-                    acc_plot = gr.LinePlot(x="epoch", y="value", color="series", label="Accuracy", height=300,
-                                           color_map={"train accuracy": "#2563eb", "validation accuracy": "#ea580c"},
-                                           x_title="epoch", y_title="accuracy", y_lim=[0, 1], elem_id="acc-plot")
+                    # The legend does not render for series added while streaming: the label names them.
+                    loss_plot = gr.LinePlot(
+                        x="epoch", y="value", color="series", height=300, elem_id="loss-plot",
+                        label="Loss: blue = training (mean so far in the epoch), orange = validation",
+                        color_map={"train loss": "#2563eb", "validation loss": "#ea580c"},
+                        x_title="epoch", y_title="loss")
+                    acc_plot = gr.LinePlot(
+                        x="epoch", y="value", color="series", height=300, elem_id="acc-plot",
+                        label="Accuracy: blue = training, orange = validation",
+                        color_map={"train accuracy": "#2563eb", "validation accuracy": "#ea580c"},
+                        x_title="epoch", y_title="accuracy", y_lim=[0, 1])
                 compare = gr.Markdown()
                 job_json = gr.JSON(visible=False)
                 with gr.Row():
