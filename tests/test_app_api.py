@@ -129,3 +129,15 @@ def test_corrupt_model_falls_back_with_a_warning(demo_model: Path, tmp_path: Pat
         assert answer["digit"] == digit_pngs[0][1]
     else:
         assert answer["digit"] is None and "no model is loaded" in answer["message"]
+
+
+def test_auth_flags(tmp_path: Path) -> None:
+    import demo
+
+    logins = tmp_path / "logins"
+    logins.write_text("# team\nann:s3cret\n\nbob:pa:ss\n")
+    args = demo._parser().parse_args(["--auth", "eve:x", "--auth-file", str(logins)])
+    assert demo.read_auth(args) == [("eve", "x"), ("ann", "s3cret"), ("bob", "pa:ss")]
+    with pytest.raises(SystemExit, match="user:password"):
+        demo.read_auth(demo._parser().parse_args(["--auth", "nopassword"]))
+    assert demo.is_loopback("127.0.0.1") and demo.is_loopback("localhost") and not demo.is_loopback("0.0.0.0")
