@@ -72,7 +72,7 @@ def cached_report(model_path: Path, classifier: Classifier, data_path: str | Non
     Raises DataError when there is no cache and no data to compute one.
     """
     from .data import load_mnist
-    from .storage import atomic_write_bytes, file_digest
+    from .storage import file_digest
 
     model_path = Path(model_path)
     digest = file_digest(model_path)
@@ -83,12 +83,19 @@ def cached_report(model_path: Path, classifier: Classifier, data_path: str | Non
     except (OSError, ValueError):
         pass
     _, (x_test, y_test) = load_mnist(data_path)
-    report = evaluate(classifier, x_test, y_test).to_dict()
-    for mistake in report["most_confident_mistakes"]:
+    return save_report(model_path, evaluate(classifier, x_test, y_test), x_test, digest)
+
+
+def save_report(model_path: Path, report: Report, x_test: np.ndarray, digest: str | None = None) -> dict[str, Any]:
+    """Write the report (with the mistakes' images) beside the model; the dict is what the UI reads."""
+    from .storage import atomic_write_bytes, file_digest
+
+    data = report.to_dict()
+    for mistake in data["most_confident_mistakes"]:
         mistake["image"] = x_test[mistake["index"]].tolist()
-    report["file_sha256"] = digest
+    data["file_sha256"] = digest or file_digest(model_path)
     try:
-        atomic_write_bytes(cache_path(model_path), json.dumps(report).encode())
+        atomic_write_bytes(cache_path(model_path), json.dumps(data).encode())
     except OSError:
         pass  # a read-only install still serves the report from memory
-    return report
+    return data

@@ -149,7 +149,7 @@ def train(
     elif cancel is not None and cancel.is_set():
         status, message = "cancelled", f"cancelled after {len(watcher.history)} of {hp.epochs} epochs"
     else:
-        status, message = "completed", f"trained {hp.epochs} epochs on {len(x_tr):,} images in {seconds:.0f} s"
+        status, message = "completed", f"trained {hp.epochs} epoch{'s' * (hp.epochs != 1)} on {len(x_tr):,} images in {seconds:.0f} s"
     return TrainResult(model, hp, status, message, seconds, len(x_tr), len(x_val), watcher.history)
 
 

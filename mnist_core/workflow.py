@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .config import HyperParams
-from .evaluate import Report, evaluate
+from .evaluate import Report, evaluate, save_report
 from .inference import Classifier
 from .storage import save_model
 from .train import ProgressFn, TrainResult, train
@@ -63,4 +63,5 @@ def train_evaluate_save(hp: HyperParams, data: Data, out: Path, data_source: str
         return outcome
     outcome.report = evaluate(Classifier.from_arrays(outcome.result.model.get_weights()), x_test, y_test)
     outcome.path = save_model(outcome.result.model, out, metadata(outcome, data_source, command))
+    save_report(outcome.path, outcome.report, x_test)  # the Model tab reads it instead of re-evaluating
     return outcome
