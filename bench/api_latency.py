@@ -2,7 +2,8 @@
 
 Also prints the same sequential calls made over Gradio's HTTP protocol directly (upload → queue/join
 → SSE, as the browser does), and /ping through gradio_client: the gap is the client library's own
-cost (it polls its message queue every 50 ms), not the server's.
+cost (it polls its message queue every 50 ms), not the server's. Last, the same client against a
+minimal Gradio app (one Textbox, constant answer, no file upload): the floor any app has here.
 
     python bench/api_latency.py [--model PATH] [--requests 100]
 """
@@ -58,12 +59,14 @@ def main() -> int:
             latencies = timed_calls(client, "/predict", sketch_value(), args.requests)
             pings = timed_calls(client, "/ping", sketch_value(), args.requests)
             direct = asyncio.run(raw_calls(app.url, args.requests))
+    floor = minimal_app_calls(args.requests)
     for name, values in (("/predict via gradio_client", latencies), ("/ping via gradio_client", pings),
-                         ("/predict via HTTP protocol", direct)):
+                         ("/predict via HTTP protocol", direct), ("minimal Textbox app, client", floor)):
         ms = [1000 * t for t in values]
         print(f"{name:27s} sequential, {len(ms)} requests: p50 {statistics.median(ms):.0f} ms, "
               f"p95 {percentile(ms, 0.95):.0f} ms, max {max(ms):.0f} ms")
     print("target: /predict p50 ≤ 150 ms")
+    return 0
 
 
 async def raw_calls(url: str, count: int) -> list[float]:
@@ -78,7 +81,28 @@ async def raw_calls(url: str, count: int) -> list[float]:
             latencies.append(time.perf_counter() - started)
     await caller.http.aclose()
     return latencies
-    return 0
+
+
+def minimal_app_calls(count: int) -> list[float]:
+    """The floor for any Gradio app here: a one-Textbox endpoint returning a constant, same client."""
+    import socket
+
+    import gradio as gr
+    from gradio_client import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with gr.Blocks() as app:
+        text, out = gr.Textbox(), gr.JSON()
+        text.submit(lambda _: {"digit": None}, text, out, api_name="constant")
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        timed_calls(client, "/constant", "x", 5)
+        return timed_calls(client, "/constant", "x", count)
+    finally:
+        app.close()
 
 
 if __name__ == "__main__":
