@@ -105,12 +105,18 @@ def ink_image(img: Image.Image) -> Image.Image:
     arr = np.asarray(gray)
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
     background = int(np.median(border))
-    low, mid, high = np.percentile(arr, [0.5, 50, 99.5])
+    hist = np.asarray(gray.histogram())
+    low, mid, high = _levels(hist, (0.005, 0.5, 0.995))
     light_paper = (mid - low) >= (high - mid)  # ink is the minority: the tail that strays from the paper
-    if _flat(border) and _two_tone(np.asarray(gray.histogram()), background):
+    if _flat(border) and _two_tone(hist, background):
         lut = [max(0, background - v) if light_paper else max(0, v - background) for v in range(256)]
         return _stretch(gray.point(lut))
     return _stretch(_photo_ink(gray, light_paper))
+
+
+def _levels(hist: np.ndarray, fractions: tuple[float, ...]) -> np.ndarray:
+    """Grey levels below which these fractions of the pixels lie: percentiles read off the histogram."""
+    return np.searchsorted(np.cumsum(hist), np.asarray(fractions) * hist.sum())
 
 
 def _bounded(img: Image.Image, side_limit: int) -> Image.Image:
