@@ -36,7 +36,7 @@ from mnist_core.config import PRESETS, UI_LIMITS, preset  # noqa: E402
 from mnist_core.data import DataError  # noqa: E402
 from mnist_core.jobs import JobManager, Snapshot  # noqa: E402
 from mnist_core.model import LAYER_NAMES  # noqa: E402
-from mnist_core.predict import Reading  # noqa: E402
+from mnist_core.predict import BLANK_MESSAGE, Reading  # noqa: E402
 from mnist_core.serving import ModelHolder, Served, describe_time, open_initial, upscale, version_choices  # noqa: E402
 from mnist_core.storage import ModelError, serving_path  # noqa: E402
 
@@ -137,16 +137,20 @@ def sketch_source(editor: dict[str, Any] | None) -> Any:
 
 
 def read_source(holder: ModelHolder, source: Any) -> Reading:
+    return read_sources(holder, [source])[0]
+
+
+def read_sources(holder: ModelHolder, sources: list[Any]) -> list[Reading]:
     """Never raises; a refused upload is described without the server's temporary file path."""
-    if isinstance(source, Reading):
-        return source
-    if source is None:
-        return Reading("blank", "nothing to read: draw one digit")
-    reading = holder.read(source)
-    if reading.status == "error" and isinstance(source, str):
-        return Reading("error", UNREADABLE if "not a readable image" in reading.message
-                       else reading.message.replace(source, Path(source).name))
-    return reading
+    readings = [source if isinstance(source, Reading) else Reading("blank", BLANK_MESSAGE) for source in sources]
+    todo = [i for i, source in enumerate(sources) if source is not None and not isinstance(source, Reading)]
+    for i, reading in zip(todo, holder.read_many([sources[i] for i in todo])):
+        source = sources[i]
+        if reading.status == "error" and isinstance(source, str):
+            reading = Reading("error", UNREADABLE if "not a readable image" in reading.message
+                              else reading.message.replace(source, Path(source).name))
+        readings[i] = reading
+    return readings
 
 
 def tolerate_bad_files(component: gr.Sketchpad | gr.Image) -> None:
@@ -311,9 +315,12 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
     def predict_sketch(editor: dict[str, Any] | None) -> tuple[str, pd.DataFrame, np.ndarray | None]:
         return page_outputs(read_source(holder, sketch_source(editor)))
 
-    def predict_api(editor: dict[str, Any] | None) -> dict[str, Any]:
-        """Read a digit from a sketchpad value {"background", "layers", "composite"}."""
-        return reading_json(read_source(holder, sketch_source(editor)))
+    def predict_api(editors: list[dict[str, Any] | None]) -> tuple[list[dict[str, Any]]]:
+        """Read a digit from a sketchpad value {"background", "layers", "composite"}.
+
+        Batched: calls waiting in the queue together share one forward pass through the network.
+        """
+        return ([reading_json(r) for r in read_sources(holder, [sketch_source(e) for e in editors])],)
 
     def predict_image_api(path: str | None) -> dict[str, Any]:
         """Read a digit from an image file (PNG, JPEG, …): black-on-white, white-on-black or a photo."""
@@ -546,7 +553,8 @@ def build_app(holder: ModelHolder, jobs: JobManager, settings: Settings) -> gr.B
         for component in (sketch, upload, api_in):
             tolerate_bad_files(component)
         api_out = gr.JSON(visible=False)
-        gr.Button(visible=False).click(predict_api, sketch, api_out, api_name="predict", concurrency_limit=4)
+        gr.Button(visible=False).click(predict_api, sketch, api_out, api_name="predict", concurrency_limit=4,
+                                      batch=True, max_batch_size=8)
         gr.Button(visible=False).click(predict_image_api, api_in, api_out, api_name="predict_image",
                                       concurrency_limit=4)
         gr.Button(visible=False).click(ping, sketch, api_out, api_name="ping", concurrency_limit=4,

@@ -17,7 +17,7 @@ import numpy as np
 from .config import SHIPPED_MODEL
 from .data import DataError
 from .inference import Classifier
-from .predict import Reading, read_digit
+from .predict import Reading, read_digits
 from .storage import ModelError, list_versions, load_classifier, read_metadata, set_serving
 
 
@@ -101,10 +101,14 @@ class ModelHolder:
 
     def read(self, source: Any) -> Reading:
         """Never raises: a bad image or a missing model becomes a Reading with a message."""
+        return self.read_many([source])[0]
+
+    def read_many(self, sources: list[Any]) -> list[Reading]:
+        """Several images, one forward pass: what concurrent API calls share when Gradio batches them."""
         served = self.current
         if served.classifier is None:
-            return Reading("error", served.warning or "no model is loaded")
-        return read_digit(served.classifier, source)
+            return [Reading("error", served.warning or "no model is loaded") for _ in sources]
+        return read_digits(served.classifier, sources, workers=1)
 
     def report(self, served: Served | None = None, data_path: str | None = None) -> dict[str, Any]:
         """The test report of a model, computed once per file and kept in memory after that.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_helpers import App, running_app, served_model
+from app_helpers import REPO, App, running_app, served_model
 from conftest import digit_on_canvas
 
 pytest.importorskip("gradio_client")
@@ -62,6 +62,30 @@ def test_predict_sketchpad_value(client: Client, digit_pngs) -> None:
         assert answer["confidence"] == pytest.approx(max(answer["probabilities"]), abs=1e-6)
 
 
+def test_concurrent_predictions_each_get_their_own_answer(app: App, digit_pngs, tmp_path: Path) -> None:
+    """/predict batches calls that wait together: every caller must still get the answer for its own image."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (600, 600), "white").save(blank)
+    junk = tmp_path / "junk.png"
+    junk.write_text("not an image")
+    cases = [(path, label) for path, label in digit_pngs] * 3 + [(blank, None), (junk, None)] * 2
+
+    def ask(case: tuple[Path, int | None]) -> tuple[dict, int | None, Path]:
+        path, label = case
+        return Client(app.url, verbose=False).predict(sketch(path), api_name="/predict"), label, path
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        results = list(pool.map(ask, cases))
+    for answer, label, path in results:
+        assert answer["digit"] == label, (path.name, answer)
+        if path == blank:
+            assert "nothing to read" in answer["message"]
+        if path == junk:
+            assert "not a readable image" in answer["message"]
+
+
 def test_predict_image_file(client: Client, digit_pngs) -> None:
     for path, label in digit_pngs:
         answer = client.predict(handle_file(str(path)), api_name="/predict_image")
@@ -106,6 +130,33 @@ def test_huge_upload_is_read(client: Client, mnist, tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.fromarray(digit_on_canvas(x_test[3], size=4000, box=(800, 1000, 2000))).save(big)
     assert client.predict(handle_file(str(big)), api_name="/predict_image")["digit"] == int(y_test[3])
+
+
+def readme_api_example() -> str:
+    """The first Python block of the README's API section, exactly as a reader would copy it."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### API"):]
+    return section[section.index("```python") + len("```python"):section.index("```", section.index("```python") + 3)]
+
+
+def test_readme_api_example_works_as_written(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+
+    code = readme_api_example()
+    assert "http://127.0.0.1:7860/" in code
+    tree = ast.parse(code.replace("http://127.0.0.1:7860/", app.url))
+    monkeypatch.chdir(REPO)
+    namespace: dict = {}
+    answers = []
+    for node in tree.body:  # run it statement by statement, keeping what each bare call returns
+        if isinstance(node, ast.Expr):
+            answers.append(eval(compile(ast.Expression(node.value), "README", "eval"), namespace))
+        else:
+            exec(compile(ast.Module([node], []), "README", "exec"), namespace)
+    assert len(answers) == 2
+    for answer in answers:
+        check_shape(answer)
+        assert answer["digit"] == 3, answer  # the example image is a 3, as the README's comment shows
 
 
 def test_ui_internal_events_are_not_in_the_api(client: Client) -> None:
