@@ -38,6 +38,7 @@ class HyperParams:
     shift_px: float = 2.0
     thickness: float = 0.5
     style_extras: bool = False
+    deskew: bool = False  # train (and so serve) on slant-corrected digits: mnist_core.preprocess.deskew
     train_subset: int = 0  # 0 = all training images; >0 = the first N (fast runs and tests)
     label_smoothing: float = 0.0
 
@@ -95,7 +96,9 @@ PRESETS: dict[str, HyperParams] = {
         learning_rate=2e-3,
         lr_schedule="one_cycle",
         augment=True,
+        shear=0.1,  # deskewing takes the slant out; only a little shear is left to cover
         style_extras=True,
+        deskew=True,
         label_smoothing=0.05,
     ),
     # A minute-long run for trying the Train tab.

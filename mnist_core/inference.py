@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .preprocess import deskew
+
 # Below this top probability a prediction is shown as "not sure". Chosen from data with
 # `bench/drawn_digits.py --threshold` on the shipped model (4,880 proxy drawings): under 0.6 fall
 # 4.6% of drawings and they are right only 56% of the time (a coin flip), above it 98.4% are right.
@@ -22,9 +24,10 @@ class Classifier:
     """Weights and biases of Dense → relu → Dense → relu → Dense → softmax (dropout is off at inference)."""
 
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    deskew: bool = False  # the model was trained on deskewed digits, so it must be fed them too
 
     @classmethod
-    def from_arrays(cls, arrays: Sequence[np.ndarray]) -> "Classifier":
+    def from_arrays(cls, arrays: Sequence[np.ndarray], deskew: bool = False) -> "Classifier":
         if len(arrays) != 6:
             raise ValueError(f"expected 3 dense layers (6 arrays), got {len(arrays)} arrays")
         pairs = tuple(
@@ -33,7 +36,7 @@ class Classifier:
         if dims[0] != 784 or dims[-1] != 10 or any(
                 w.shape != (a, b) or bias.shape != (b,) for (w, bias), a, b in zip(pairs, dims, dims[1:])):
             raise ValueError(f"layer shapes {[w.shape for w, _ in pairs]} are not a 784→…→10 dense network")
-        return cls(pairs)
+        return cls(pairs, deskew)
 
     @property
     def params(self) -> int:
@@ -43,9 +46,14 @@ class Classifier:
     def hidden_units(self) -> int:
         return int(self.layers[0][0].shape[1])
 
+    def inputs(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) or (N, 784) floats in [0, 1] → exactly what the first layer receives, (N, 784)."""
+        x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        return deskew(x.reshape(-1, 28, 28)).reshape(len(x), -1) if self.deskew and len(x) else x
+
     def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """(N, 28, 28) or (N, 784) floats in [0, 1] → (N, 10) probabilities."""
-        x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        x = self.inputs(images)
         out = np.empty((len(x), 10), dtype=np.float32)
         for start in range(0, len(x), batch_size):
             h = x[start: start + batch_size]

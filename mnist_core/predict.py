@@ -92,7 +92,7 @@ def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int 
         message = f"{int(p.argmax())} ({p.max():.0%})"
         if p.max() < UNSURE_BELOW:
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings[i] = Reading("ok", message, prepared[i][1], p)
+        readings[i] = Reading("ok", message, classifier.inputs(prepared[i][1][None]).reshape(28, 28), p)
     return readings
 
 

@@ -116,7 +116,8 @@ def load_classifier(path: Path) -> Classifier:
         with h5py.File(io.BytesIO(raw), "r") as h5:
             groups = sorted((name for name in h5["layers"] if name.startswith("dense")), key=_layer_order)
             arrays = [np.asarray(h5["layers"][g]["vars"][str(i)]) for g in groups for i in (0, 1)]
-        return Classifier.from_arrays(arrays)
+        deskew = bool(read_metadata(path).get("hyperparameters", {}).get("deskew", False))
+        return Classifier.from_arrays(arrays, deskew=deskew)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise ModelError(f"{path} is not a usable .keras model ({reason}); retrain or use the shipped model") from None

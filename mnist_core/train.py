@@ -20,6 +20,7 @@ from keras import ops
 from .augment import augment_batch
 from .config import HyperParams
 from .model import build_model
+from .preprocess import deskew_digits
 from .styles import style_copies
 
 Arrays = tuple[np.ndarray, np.ndarray]
@@ -130,6 +131,8 @@ def train(
     if hp.style_extras:
         sx, sy = style_copies(x_tr, y_tr, seed=hp.seed)
         x_tr, y_tr = np.concatenate([x_tr, sx]), np.concatenate([y_tr, sy])
+    if hp.deskew:
+        x_tr, x_val = deskew_digits(x_tr), deskew_digits(x_val)
     steps = math.ceil(len(x_tr) / hp.batch_size)
     model = build_model(hp)
     compile_model(model, hp, steps * hp.epochs)

@@ -61,7 +61,7 @@ def train_evaluate_save(hp: HyperParams, data: Data, out: Path, data_source: str
     outcome = Outcome(train(hp, (x_train, y_train), on_progress=on_progress, cancel=cancel))
     if not outcome.result.ok:
         return outcome
-    outcome.report = evaluate(Classifier.from_arrays(outcome.result.model.get_weights()), x_test, y_test)
+    outcome.report = evaluate(Classifier.from_arrays(outcome.result.model.get_weights(), deskew=hp.deskew), x_test, y_test)
     outcome.path = save_model(outcome.result.model, out, metadata(outcome, data_source, command))
     save_report(outcome.path, outcome.report, x_test)  # the Model tab reads it instead of re-evaluating
     return outcome

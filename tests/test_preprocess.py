@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from conftest import digit_on_canvas
-from mnist_core.preprocess import ImageError, load_image, stroke_width, to_mnist
+from mnist_core.preprocess import ImageError, deskew, load_image, stroke_width, to_mnist
 
 
 def _seven(size: int = 500, width: int = 20, offset: tuple[int, int] = (0, 0), mode: str = "RGB") -> Image.Image:
@@ -162,6 +162,19 @@ def test_photo_of_paper_with_uneven_light_and_specks():
     out = to_mnist(img)
     reference = to_mnist(_seven(size=480, width=14))
     assert out is not None and np.abs(out - reference).mean() < 0.06
+
+
+def test_deskew_makes_a_slanted_stroke_upright_and_keeps_its_mass():
+    slanted = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(slanted).line([(10, 24), (18, 4)], fill=255, width=3)  # a 1 leaning right
+    img = np.asarray(slanted, np.float32) / 255.0
+    upright = deskew(img)
+    ys, xs = np.nonzero(upright > 0.5)
+    assert np.ptp(xs) <= 4 < np.ptp(np.nonzero(img > 0.5)[1])  # the lean is gone
+    assert abs(upright.sum() - img.sum()) < 0.05 * img.sum()
+    assert deskew(np.zeros((28, 28))).max() == 0.0
+    batch = deskew(np.stack([img, np.zeros((28, 28), np.float32)]))
+    np.testing.assert_allclose(batch[0], upright, atol=1e-6)
 
 
 def test_preprocessing_does_not_import_tensorflow():

@@ -43,6 +43,25 @@ def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
     assert any(r.phase == "batch" for r in reports)
 
 
+def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
+    """A model trained on deskewed digits records it; the served NumPy copy deskews its inputs to match."""
+    from mnist_core.preprocess import deskew
+    from mnist_core.storage import load_classifier
+    from mnist_core.workflow import train_evaluate_save
+
+    hp = preset("fast").replace(epochs=1, train_subset=4000, deskew=True)
+    outcome = train_evaluate_save(hp, mnist, tmp_path / "deskewed.keras", "test", "pytest")
+    assert outcome.result.ok and outcome.report is not None, outcome.result.message
+    assert outcome.report.accuracy >= 0.85
+    served = load_classifier(outcome.path)
+    assert served.deskew
+    _, (x_test, _) = mnist
+    x = x_test[:300].astype(np.float32) / 255.0
+    keras_probs = outcome.result.model(deskew(x).reshape(300, -1), training=False).numpy()
+    np.testing.assert_allclose(served.predict(x), keras_probs, atol=1e-5)
+    assert np.abs(served.predict(x) - Classifier(served.layers).predict(x)).max() > 1e-3  # deskewing matters
+
+
 def test_cancel_stops_within_a_second(mnist):
     (x, y), _ = mnist
     cancel = threading.Event()
