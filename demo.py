@@ -205,7 +205,7 @@ def model_summary(served: Served) -> str:
             lines.append(f"Test accuracy (from its sidecar): **{served.test_accuracy:.2%}**")
         if hp:
             keys = ["epochs", "batch_size", "learning_rate", "lr_schedule", "dropout", "validation_split",
-                    "augment", "train_subset", "seed"]
+                    "augment", "deskew", "train_subset", "seed"]
             lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in keys if k in hp))
         if meta.get("command"):
             lines.append(f"\nCommand: `{meta['command']}`")
