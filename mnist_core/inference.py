@@ -53,7 +53,10 @@ class Classifier:
 
     def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """(N, 28, 28) or (N, 784) floats in [0, 1] → (N, 10) probabilities."""
-        x = self.inputs(images)
+        return self.forward(self.inputs(images), batch_size)
+
+    def forward(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(N, 784) first-layer inputs, as `inputs` makes them → (N, 10) probabilities."""
         out = np.empty((len(x), 10), dtype=np.float32)
         for start in range(0, len(x), batch_size):
             h = x[start: start + batch_size]

@@ -85,14 +85,16 @@ def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int 
     else:
         prepared = [_prepare(s) for s in sources]
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
-    probs = classify(classifier, np.stack([prepared[i][1] for i in ok]), tta) if ok else np.zeros((0, 10), np.float32)
+    batch = np.stack([prepared[i][1] for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
+    seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
+    probs = classify(classifier, batch, tta) if tta else classifier.forward(seen)
     readings = [Reading(status, message) for status, _, message in prepared]
     for row, i in enumerate(ok):
         p = probs[row]
         message = f"{int(p.argmax())} ({p.max():.0%})"
         if p.max() < UNSURE_BELOW:
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings[i] = Reading("ok", message, classifier.inputs(prepared[i][1][None]).reshape(28, 28), p)
+        readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p)
     return readings
 
 

@@ -294,13 +294,31 @@ def _normalise_stroke(patch: Image.Image) -> Image.Image:
         return patch
     if width < 0.75 * target:
         size = int(round(target - width)) | 1
-        return patch.filter(ImageFilter.MaxFilter(min(size, 15)))
+        return _square_filter(patch, min(size, 15), np.maximum)
     if width > 1.6 * target:
         size = int(round((width - target) / 2)) | 1
-        thinner = patch.filter(ImageFilter.MinFilter(min(size, 9)))
+        thinner = _square_filter(patch, min(size, 9), np.minimum)
         if (np.asarray(thinner) > 127).sum() > 0.35 * solid.sum():
             return thinner
     return patch
+
+
+def _square_filter(patch: Image.Image, size: int, pick: np.ufunc) -> Image.Image:
+    """Pillow's MaxFilter/MinFilter(size) (edge pixels repeated), as a row pass then a column pass.
+
+    Same output, but O(size) per pixel instead of O(size²): a 9×9 thinning of a marker stroke drops
+    from ~1 ms to ~0.1 ms. (Pillow 12.3 also dies with SIGFPE on a size-1 rank filter; this cannot.)
+    """
+    r = size // 2
+    arr = np.pad(np.asarray(patch), r, mode="edge")
+    h, w = arr.shape[0] - 2 * r, arr.shape[1] - 2 * r
+    rows = arr[:, 0:w].copy()
+    for dx in range(1, size):
+        pick(rows, arr[:, dx: dx + w], out=rows)
+    out = rows[0:h].copy()
+    for dy in range(1, size):
+        pick(out, rows[dy: dy + h], out=out)
+    return Image.fromarray(out)
 
 
 def _box_down(patch: np.ndarray, factor: int) -> np.ndarray:
@@ -327,6 +345,9 @@ def _centre(small: np.ndarray) -> np.ndarray:
     return out / peak if peak > 0 else out
 
 
+_GRID = np.indices((SIDE, SIDE), dtype=np.float32)
+
+
 def deskew(images: np.ndarray) -> np.ndarray:
     """Shear each 28×28 image about its centre of mass so its main axis is upright.
 
@@ -337,7 +358,7 @@ def deskew(images: np.ndarray) -> np.ndarray:
     batch = np.asarray(images, dtype=np.float32)
     single = batch.ndim == 2
     batch = batch.reshape(-1, SIDE, SIDE)
-    ys, xs = np.indices((SIDE, SIDE), dtype=np.float32)
+    ys, xs = _GRID
     total = batch.sum(axis=(1, 2))
     safe = np.maximum(total, 1e-6)
     cy = (batch * ys).sum(axis=(1, 2)) / safe

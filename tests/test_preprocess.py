@@ -181,3 +181,18 @@ def test_preprocessing_does_not_import_tensorflow():
     code = "import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_square_filter_matches_pillows_rank_filters():
+    from PIL import ImageFilter
+
+    from mnist_core.preprocess import _square_filter
+
+    rng = np.random.default_rng(0)
+    for h, w in [(1, 1), (2, 37), (80, 3), (64, 80), (13, 13)]:
+        patch = Image.fromarray((rng.random((h, w)) * 255).astype(np.uint8))
+        for size in (3, 5, 9, 15):
+            assert np.array_equal(np.asarray(_square_filter(patch, size, np.minimum)),
+                                  np.asarray(patch.filter(ImageFilter.MinFilter(size))))
+            assert np.array_equal(np.asarray(_square_filter(patch, size, np.maximum)),
+                                  np.asarray(patch.filter(ImageFilter.MaxFilter(size))))
