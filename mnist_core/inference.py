@@ -48,7 +48,7 @@ class Classifier:
 
     def inputs(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28) or (N, 784) floats in [0, 1] → exactly what the first layer receives, (N, 784)."""
-        x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        x = np.asarray(images, dtype=np.float32).reshape(len(images), 28 * 28)
         return deskew(x.reshape(-1, 28, 28)).reshape(len(x), -1) if self.deskew and len(x) else x
 
     def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:

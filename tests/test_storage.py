@@ -115,3 +115,13 @@ def test_versions_and_serving_pointer(small_model, isolated_home):
     first.unlink()
     storage.set_serving(first)
     assert storage.serving_path() == second  # a deleted choice falls back to the newest
+
+
+def test_reading_only_blank_or_broken_inputs_needs_no_forward_pass(small_model):
+    from mnist_core.predict import read_digits
+
+    classifier = load_classifier(small_model.path)
+    blank = np.full((300, 300), 255, np.uint8)
+    readings = read_digits(classifier, [blank, b"not an image"], workers=1)
+    assert [r.status for r in readings] == ["blank", "error"]
+    assert classifier.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
