@@ -378,8 +378,9 @@ def deskew(images: np.ndarray) -> np.ndarray:
 
 
 def deskew_digits(digits: np.ndarray) -> np.ndarray:
-    """`deskew` for uint8 MNIST arrays, as training stores them."""
-    return np.round(deskew(digits.astype(np.float32) / 255.0) * 255.0).astype(np.uint8).reshape(digits.shape)
+    """`deskew` for 0–255 MNIST arrays, as training stores them (uint8 stays uint8, floats stay floats)."""
+    out = deskew(digits.astype(np.float32) / 255.0).reshape(digits.shape) * 255.0
+    return np.round(out).astype(np.uint8) if digits.dtype == np.uint8 else out.astype(digits.dtype)
 
 
 def naive_resize(source: str | os.PathLike | bytes | Image.Image | np.ndarray) -> np.ndarray:
