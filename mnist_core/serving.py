@@ -99,12 +99,9 @@ class ModelHolder:
         self.swap(served)
         return served
 
-    def read(self, source: Any) -> Reading:
-        """Never raises: a bad image or a missing model becomes a Reading with a message."""
-        return self.read_many([source])[0]
-
     def read_many(self, sources: list[Any]) -> list[Reading]:
-        """Several images, one forward pass: what concurrent API calls share when Gradio batches them."""
+        """Never raises: bad images or a missing model become Readings with a message. One forward pass
+        for all, which concurrent API calls share when Gradio batches them."""
         served = self.current
         if served.classifier is None:
             return [Reading("error", served.warning or "no model is loaded") for _ in sources]
