@@ -12,6 +12,8 @@ Prints accuracy per rendering and overall, naive whole-canvas resize vs our prep
     ... --threshold        accuracy of predictions above/below each confidence cut (the "not sure" bar)
     ... --stroke-stats     MNIST's mean stroke width, the target of stroke normalisation
     ... --compare-options  our preprocessing with and without stroke normalisation
+    ... --digits held-out  redraw the training digits the default preset holds out for validation
+                           instead: a set to tune preprocessing on without looking at MNIST test
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_core import preprocess  # noqa: E402
-from mnist_core.data import load_mnist  # noqa: E402
+from mnist_core.config import PRESETS  # noqa: E402
+from mnist_core.data import load_mnist, split  # noqa: E402
 from mnist_core.inference import Classifier  # noqa: E402
 from mnist_core.predict import classify  # noqa: E402
 from mnist_core.storage import load_classifier, serving_path  # noqa: E402
@@ -159,8 +162,12 @@ def main() -> None:
     parser.add_argument("--stroke-stats", action="store_true")
     parser.add_argument("--compare-options", action="store_true")
     parser.add_argument("--tta", action="store_true", help="also score test-time augmentation")
+    parser.add_argument("--digits", choices=("test", "held-out"), default="test",
+                        help="MNIST test digits, or the default preset's validation split of the training set")
     args = parser.parse_args()
-    (x_train, _), (x_test, y_test) = load_mnist()
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    if args.digits == "held-out":
+        (_, _), (x_test, y_test) = split(x_train, y_train, PRESETS["default"])
     if args.stroke_stats:
         widths = [preprocess.patch_stroke_width(d) for d in x_train[:2000]]
         print(f"MNIST training digits: mean stroke width {np.mean(widths):.2f} px, median {np.median(widths):.2f}"
@@ -170,7 +177,7 @@ def main() -> None:
     classifier = load_classifier(model_path)
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(x_test), size=args.n, replace=False)
-    print(f"model {model_path}; {args.n} MNIST test digits per rendering, seed {args.seed}")
+    print(f"model {model_path}; {args.n} MNIST {args.digits} digits per rendering, seed {args.seed}")
     print(f"{'rendering':<22}{'naive resize':>14}{'ours':>10}{'images':>9}")
     all_ours, all_naive, all_probs, all_labels = [], [], [], []
     variants = {"no stroke normalisation": preprocess.Options(normalise_stroke=False)} if args.compare_options else {}

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import HyperParams
+
 DATA_ENV = "MNIST_DATA"
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -104,3 +106,13 @@ def _load_keras() -> tuple[Split, Split]:
     except Exception as exc:  # noqa: BLE001 - any download failure becomes one actionable line
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise DataError(f"could not download MNIST ({reason}); {_HINT}") from None
+
+
+def split(x: np.ndarray, y: np.ndarray, hp: HyperParams) -> tuple[Split, Split]:
+    """Keras' validation_split rule: the LAST fraction is validation (so the seed trains on 60 images)."""
+    if hp.train_subset:
+        x, y = x[: hp.train_subset], y[: hp.train_subset]
+    n_train = int(len(x) * (1.0 - hp.validation_split))
+    if n_train < 1:
+        raise ValueError(f"validation split {hp.validation_split} leaves no training images; lower it")
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])

@@ -19,11 +19,10 @@ from keras import ops
 
 from .augment import augment_batch
 from .config import HyperParams
+from .data import Split, split
 from .model import build_model
 from .preprocess import deskew_digits
 from .styles import style_copies
-
-Arrays = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -61,16 +60,6 @@ class TrainResult:
     @property
     def ok(self) -> bool:
         return self.status == "completed"
-
-
-def split(x: np.ndarray, y: np.ndarray, hp: HyperParams) -> tuple[Arrays, Arrays]:
-    """Keras' validation_split rule: the LAST fraction is validation (so the seed trains on 60 images)."""
-    if hp.train_subset:
-        x, y = x[: hp.train_subset], y[: hp.train_subset]
-    n_train = int(len(x) * (1.0 - hp.validation_split))
-    if n_train < 1:
-        raise ValueError(f"validation split {hp.validation_split} leaves no training images; lower it")
-    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 
 @keras.saving.register_keras_serializable(package="mnist_core")
@@ -119,7 +108,7 @@ def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None
 
 def train(
     hp: HyperParams,
-    train_data: Arrays,
+    train_data: Split,
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     report_every_s: float = 0.5,

@@ -11,7 +11,8 @@ from mnist_core.config import HyperParams, preset
 from mnist_core.evaluate import evaluate
 from mnist_core.inference import Classifier
 from mnist_core.model import build_model, param_count
-from mnist_core.train import split, train
+from mnist_core.data import split
+from mnist_core.train import train
 
 
 def test_architecture_is_the_seed_notebooks():
