@@ -293,14 +293,34 @@ def _normalise_stroke(patch: Image.Image) -> Image.Image:
     if width <= 0:
         return patch
     if width < 0.75 * target:
-        size = int(round(target - width)) | 1
-        return _square_filter(patch, min(size, 15), np.maximum)
+        return _disk_max(patch, min((target - width) / 2 + 0.5, 7.5))  # + 0.5: reach the rounded half-gap
     if width > 1.6 * target:
         size = int(round((width - target) / 2)) | 1
         thinner = _square_filter(patch, min(size, 9), np.minimum)
         if (np.asarray(thinner) > 127).sum() > 0.35 * solid.sum():
             return thinner
     return patch
+
+
+def _disk_max(patch: Image.Image, radius: float) -> Image.Image:
+    """Grey dilation by a disk of `radius` px: a round pen thickens every stroke direction alike.
+
+    A square widens diagonal strokes √2 times more than straight ones; the disk measured better on
+    redrawn held-out training digits. Built from horizontal runs: the running row maxima of each
+    half-width are reused for every row of the disk, so it costs ~4·radius array passes.
+    """
+    r = int(radius)
+    arr = np.asarray(patch)
+    h, w = arr.shape
+    pad = np.pad(arr, r)
+    runs = [pad[:, r: r + w]]
+    for k in range(1, r + 1):
+        runs.append(np.maximum(runs[-1], np.maximum(pad[:, r - k: r - k + w], pad[:, r + k: r + k + w])))
+    out = np.zeros_like(arr)
+    for dy in range(-r, r + 1):
+        half = int(np.sqrt(radius * radius - dy * dy))
+        np.maximum(out, runs[half][r + dy: r + dy + h], out=out)
+    return Image.fromarray(out)
 
 
 def _square_filter(patch: Image.Image, size: int, pick: np.ufunc) -> Image.Image:

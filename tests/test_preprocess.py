@@ -196,3 +196,20 @@ def test_square_filter_matches_pillows_rank_filters():
                                   np.asarray(patch.filter(ImageFilter.MinFilter(size))))
             assert np.array_equal(np.asarray(_square_filter(patch, size, np.maximum)),
                                   np.asarray(patch.filter(ImageFilter.MaxFilter(size))))
+
+
+def test_disk_dilation_matches_a_brute_force_disk():
+    from mnist_core.preprocess import _disk_max
+
+    rng = np.random.default_rng(1)
+    for h, w in [(1, 1), (5, 40), (80, 61)]:
+        arr = (rng.random((h, w)) * 255).astype(np.uint8)
+        for radius in (0.4, 1.0, 2.5, 3.7, 7.0):
+            r = int(radius)
+            pad = np.pad(arr, r)
+            expected = arr.copy()
+            for dy in range(-r, r + 1):
+                for dx in range(-r, r + 1):
+                    if dy * dy + dx * dx <= radius * radius:
+                        np.maximum(expected, pad[r + dy: r + dy + h, r + dx: r + dx + w], out=expected)
+            assert np.array_equal(np.asarray(_disk_max(Image.fromarray(arr), radius)), expected), (h, w, radius)
