@@ -1,6 +1,8 @@
 """Proxy for real handwriting: MNIST *test* digits redrawn as a person would on a canvas, plus font digits.
 
-Each test digit is thinned to its skeleton and redrawn with a round pen of random width (6–30 px) on a
+All 10,000 test digits are used, each drawn once in one of four renderings (a few minutes); the
+earlier 1,000 digits drawn four times each moved by ±0.006 with the seed. Each digit is thinned to
+its skeleton and redrawn with a round pen of random width (6–30 px) on a
 400–800 px canvas, at a random size (30–80% of the canvas) and position, in four renderings: black ink
 on white, ink on a transparent background (what sketch-pad layers hold), light ink on dark, and a
 pencil photo on unevenly lit grey paper. A fifth set redraws test 1s, 7s and 9s with the styles
@@ -8,7 +10,7 @@ MNIST lacks (flag and base on 1, crossbar on 7, hook on 9; mnist_core.styles) in
 Font digits come from the TrueType fonts on the machine.
 Prints accuracy per rendering and overall, naive whole-canvas resize vs our preprocessing.
 
-    MNIST_DATA=../shared/data/mnist python bench/drawn_digits.py [--n 1000] [--model PATH]
+    MNIST_DATA=../shared/data/mnist python bench/drawn_digits.py [--n 2500] [--model PATH]
     ... --threshold        accuracy of predictions above/below each confidence cut (the "not sure" bar)
     ... --stroke-stats     MNIST's mean stroke width, the target of stroke normalisation
     ... --compare-options  our preprocessing with and without stroke normalisation
@@ -155,7 +157,8 @@ def _accuracy(classifier: Classifier, images: list[Image.Image], labels: np.ndar
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1000, help="test digits per rendering")
+    parser.add_argument("--n", type=int, default=2500,
+                        help="digits per rendering (default: all 10,000 test digits, each drawn once)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", help="a .keras file (default: the model the demo serves)")
     parser.add_argument("--threshold", action="store_true")
@@ -176,8 +179,9 @@ def main() -> None:
     model_path = Path(args.model) if args.model else serving_path()
     classifier = load_classifier(model_path)
     rng = np.random.default_rng(args.seed)
-    pick = rng.choice(len(x_test), size=args.n, replace=False)
-    print(f"model {model_path}; {args.n} MNIST {args.digits} digits per rendering, seed {args.seed}")
+    per = min(args.n, len(x_test) // len(RENDERINGS))
+    picks = rng.choice(len(x_test), size=per * len(RENDERINGS), replace=False).reshape(len(RENDERINGS), per)
+    print(f"model {model_path}; {per} MNIST {args.digits} digits per rendering, each drawn once, seed {args.seed}")
     print(f"{'rendering':<22}{'naive resize':>14}{'ours':>10}{'images':>9}")
     all_ours, all_naive, all_probs, all_labels = [], [], [], []
     variants = {"no stroke normalisation": preprocess.Options(normalise_stroke=False)} if args.compare_options else {}
@@ -185,8 +189,8 @@ def main() -> None:
     if args.tta:
         variant_scores["test-time augmentation"] = []
     started = time.perf_counter()
-    sets = [(name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick]) for name in RENDERINGS]
-    sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, args.n // 2, rng)))
+    sets = [(name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick]) for name, pick in zip(RENDERINGS, picks)]
+    sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, per // 2, rng)))
     fonts = font_digits(rng)
     if fonts:
         sets.append(("font digits", [img for img, _ in fonts], np.array([d for _, d in fonts])))
