@@ -1,8 +1,8 @@
 """Proxy for real handwriting: MNIST *test* digits redrawn as a person would on a canvas, plus font digits.
 
-All 10,000 test digits are used, each drawn once in one of four renderings (a few minutes); the
-earlier 1,000 digits drawn four times each moved by ±0.006 with the seed. Each digit is thinned to
-its skeleton and redrawn with a round pen of random width (6–30 px) on a
+All 10,000 test digits are used, each drawn once in one of four renderings (about five minutes):
+1,000 digits drawn four times each left the score at the mercy of which 1,000 were picked. Each
+digit is thinned to its skeleton and redrawn with a round pen of random width (6–30 px) on a
 400–800 px canvas, at a random size (30–80% of the canvas) and position, in four renderings: black ink
 on white, ink on a transparent background (what sketch-pad layers hold), light ink on dark, and a
 pencil photo on unevenly lit grey paper. A fifth set redraws test 1s, 7s and 9s with the styles
