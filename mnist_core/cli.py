@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 
 from .config import PRESETS, SHIPPED_MODEL, models_dir, preset  # noqa: E402
 from .data import DataError, describe_source, load_mnist  # noqa: E402
+from .pens import load_unipen, pens_path  # noqa: E402
 from .storage import ModelError, load_classifier, new_version_path, serving_path, set_serving  # noqa: E402
 
 
@@ -48,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="canvas-like augmentation (default: as the preset says)")
+    t.add_argument("--pens", action=argparse.BooleanOptionalAction, default=None,
+                   help="train on real pen handwriting too (UNIPEN's training writers; default: as the preset says)")
     t.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
+    t.add_argument("--pen-data", help="UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the "
+                                      "model on the held-out writers")
     t.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
     t.set_defaults(run=_train)
 
@@ -93,15 +98,16 @@ def _train(args: argparse.Namespace) -> int:
     changes = {key: value for key, value in {
         "epochs": args.epochs, "batch_size": args.batch_size, "validation_split": args.validation_split,
         "learning_rate": args.learning_rate, "train_subset": args.subset, "seed": args.seed,
-        "augment": args.augment}.items() if value is not None}
+        "augment": args.augment, "pens": args.pens}.items() if value is not None}
     hp = preset(args.preset).replace(**changes)
     hp.validate()
     data = load_mnist(args.data)
+    pens = load_unipen(args.pen_data) if hp.pens or pens_path(args.pen_data) else None
     out = Path(args.out) if args.out else new_version_path()
     command = "python -m mnist_core " + shlex.join(args.argv)
     print(f"training preset {args.preset!r}: {hp}", flush=True)
     outcome = train_evaluate_save(hp, data, out, describe_source(args.data), command,
-                                  on_progress=_progress_printer(hp.epochs))
+                                  on_progress=_progress_printer(hp.epochs), pens=pens)
     if not outcome.result.ok:
         print(f"error: {outcome.result.message}", file=sys.stderr)
         return 1
@@ -110,6 +116,8 @@ def _train(args: argparse.Namespace) -> int:
         set_serving(outcome.path)
     print(f"{outcome.result.message}")
     print(f"test accuracy {outcome.report.accuracy:.4f} (loss {outcome.report.loss:.4f})")
+    if outcome.pen_report is not None:
+        print(f"held-out real writers {outcome.pen_report.accuracy:.4f} ({outcome.pen_report.count:,} pen digits)")
     print(f"saved {outcome.path} (+ {outcome.path.with_suffix('.json').name})")
     return 0
 

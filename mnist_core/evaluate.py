@@ -86,13 +86,25 @@ def cached_report(model_path: Path, classifier: Classifier, data_path: str | Non
     return save_report(model_path, evaluate(classifier, x_test, y_test), x_test, digest)
 
 
-def save_report(model_path: Path, report: Report, x_test: np.ndarray, digest: str | None = None) -> dict[str, Any]:
-    """Write the report (with the mistakes' images) beside the model; the dict is what the UI reads."""
-    from .storage import atomic_write_bytes, file_digest
-
+def with_images(report: Report, images: np.ndarray) -> dict[str, Any]:
+    """The report as a dict, each mistake carrying its 28×28 so a gallery needs no data."""
     data = report.to_dict()
     for mistake in data["most_confident_mistakes"]:
-        mistake["image"] = x_test[mistake["index"]].tolist()
+        mistake["image"] = np.asarray(images[mistake["index"]]).tolist()
+    return data
+
+
+def save_report(model_path: Path, report: Report, x_test: np.ndarray, digest: str | None = None,
+                pen_report: Report | None = None, pen_images: np.ndarray | None = None) -> dict[str, Any]:
+    """Write the report (with the mistakes' images) beside the model; the dict is what the UI reads.
+
+    `pen_report` (UNIPEN's held-out writers) goes in under "real_handwriting".
+    """
+    from .storage import atomic_write_bytes, file_digest
+
+    data = with_images(report, x_test)
+    if pen_report is not None and pen_images is not None:
+        data["real_handwriting"] = with_images(pen_report, pen_images)
     data["file_sha256"] = digest or file_digest(model_path)
     try:
         atomic_write_bytes(cache_path(model_path), json.dumps(data).encode())

@@ -21,6 +21,7 @@ from .augment import augment_batch
 from .config import HyperParams
 from .data import Split, split
 from .model import build_model
+from .pens import PAD, PenDigit, part, render_digits
 from .preprocess import deskew_digits
 from .styles import style_copies
 
@@ -82,18 +83,78 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup}
 
 
+@dataclass(frozen=True)
+class Pool:
+    """Training images as entries that each own `count` images; an epoch draws one of them per entry.
+
+    MNIST digits own one image each; a pen digit owns several pad drawings of itself, so every epoch
+    sees a fresh drawing of each writer's digit, not one frozen rendering.
+    """
+
+    images: np.ndarray  # (M, 28, 28) float32 in [0, 1]
+    start: np.ndarray  # (E,) index of each entry's first image
+    count: np.ndarray  # (E,) how many images the entry owns
+    labels: np.ndarray  # (E,) digit of each entry
+
+    @classmethod
+    def build(cls, mnist: Split, pens: tuple[np.ndarray, np.ndarray] | None = None, weight: int = 1) -> "Pool":
+        """mnist: (N, 28, 28) images and labels; pens: (P, K, 28, 28) drawings and labels, each listed `weight` times."""
+        x, y = mnist
+        images = [np.asarray(x, np.float32).reshape(-1, 28, 28) / 255.0]
+        start, count, labels = [np.arange(len(x))], [np.ones(len(x), np.int64)], [np.asarray(y, np.int64)]
+        if pens is not None and len(pens[0]) and weight > 0:
+            drawings, pen_labels = pens
+            k = drawings.shape[1]
+            images.append(drawings.reshape(-1, 28, 28).astype(np.float32) / 255.0)
+            first = len(x) + np.arange(len(drawings)) * k
+            start += [first] * weight
+            count += [np.full(len(drawings), k, np.int64)] * weight
+            labels += [np.asarray(pen_labels, np.int64)] * weight
+        return cls(np.concatenate(images), np.concatenate(start), np.concatenate(count), np.concatenate(labels))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
 def make_dataset(x: np.ndarray, y: np.ndarray, hp: HyperParams, training: bool) -> Any:
-    """tf.data pipeline: shuffle, batch, augment whole batches in-graph, flatten, prefetch."""
-    images = x.astype(np.float32) / 255.0
-    labels = np.eye(10, dtype=np.float32)[y]
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    """tf.data pipeline over plain images: one image per entry (validation, benches)."""
+    return pool_dataset(Pool.build((x, y)), hp, training)
+
+
+def pool_dataset(pool: Pool, hp: HyperParams, training: bool) -> Any:
+    """Shuffle entries, batch, pick one image per entry in-graph, augment whole batches, flatten, prefetch."""
+    images = tf.constant(pool.images)
+    start, count = tf.constant(pool.start), tf.constant(pool.count)
+    labels = tf.constant(np.eye(10, dtype=np.float32)[pool.labels])
+
+    def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        n = tf.gather(count, idx)
+        pick = tf.gather(start, idx) + tf.cast(tf.random.uniform(tf.shape(idx)) * tf.cast(n, tf.float32), tf.int64)
+        return tf.gather(images, tf.minimum(pick, tf.gather(start, idx) + n - 1)), tf.gather(labels, idx)
+
+    ds = tf.data.Dataset.range(len(pool))
     if training:
-        ds = ds.shuffle(len(images), seed=hp.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(hp.batch_size)
+        ds = ds.shuffle(len(pool), seed=hp.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(hp.batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if training and hp.augment:
         ds = ds.map(lambda a, b: (augment_batch(a, hp), b), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda a, b: (tf.reshape(a, [-1, 784]), b))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def pen_sets(hp: HyperParams, pens: list[PenDigit]) -> tuple[tuple[np.ndarray, np.ndarray], Split]:
+    """Pad drawings of UNIPEN's training writers (hp.pen_variants each) and one of each validation writer's digits.
+
+    Test writers never get here: the split is by writer (mnist_core.pens.writer_split).
+    """
+    train_digits, val_digits = part(pens, "train"), part(pens, "val")
+    if hp.train_subset:  # short runs take a proportional share of the pens
+        share = max(1, round(len(train_digits) * hp.train_subset / 60_000))
+        train_digits = train_digits[:share]
+    drawings = render_digits(train_digits, hp.pen_variants, seed=hp.seed)
+    val = render_digits(val_digits, 1, seed=hp.seed + 1, variation=PAD)[:, 0]
+    return (drawings, np.array([d.label for d in train_digits], np.uint8)), (
+        val, np.array([d.label for d in val_digits], np.uint8))
 
 
 def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None:
@@ -112,24 +173,35 @@ def train(
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     report_every_s: float = 0.5,
+    pens: list[PenDigit] | None = None,
 ) -> TrainResult:
-    """Fit a fresh model on `train_data` (uint8 images, int labels); never raises for cancel or NaN."""
+    """Fit a fresh model on `train_data` (uint8 images, int labels) and, with `hp.pens`, the pen digits'
+    training writers; never raises for cancel or NaN."""
     hp.validate()
+    if hp.pens and not pens:
+        raise ValueError("this preset trains on real pen handwriting: set UNIPEN_DATA (or --pens), or turn pens off")
     keras.utils.set_random_seed(hp.seed)
     (x_tr, y_tr), (x_val, y_val) = split(*train_data, hp)
     if hp.style_extras:
         sx, sy = style_copies(x_tr, y_tr, seed=hp.seed)
         x_tr, y_tr = np.concatenate([x_tr, sx]), np.concatenate([y_tr, sy])
+    pen_train = None
+    if hp.pens and pens:
+        pen_train, (pen_val_x, pen_val_y) = pen_sets(hp, pens)
+        x_val, y_val = np.concatenate([x_val, pen_val_x]), np.concatenate([y_val, pen_val_y])
     if hp.deskew:
         x_tr, x_val = deskew_digits(x_tr), deskew_digits(x_val)
-    steps = math.ceil(len(x_tr) / hp.batch_size)
+        if pen_train is not None:
+            pen_train = (deskew_digits(pen_train[0].reshape(-1, 28, 28)).reshape(pen_train[0].shape), pen_train[1])
+    pool = Pool.build((x_tr, y_tr), pen_train, hp.pen_weight)
+    steps = math.ceil(len(pool) / hp.batch_size)
     model = build_model(hp)
     compile_model(model, hp, steps * hp.epochs)
     watcher = _Watcher(hp, steps, on_progress, cancel, report_every_s)
     val = make_dataset(x_val, y_val, hp, training=False) if len(x_val) else None
     started = time.perf_counter()
     try:
-        model.fit(make_dataset(x_tr, y_tr, hp, training=True), epochs=hp.epochs, validation_data=val,
+        model.fit(pool_dataset(pool, hp, training=True), epochs=hp.epochs, validation_data=val,
                   callbacks=[watcher], verbose=0, shuffle=False)
     except _Stop:
         pass
@@ -141,8 +213,8 @@ def train(
     elif cancel is not None and cancel.is_set():
         status, message = "cancelled", f"cancelled after {len(watcher.history)} of {hp.epochs} epochs"
     else:
-        status, message = "completed", f"trained {hp.epochs} epoch{'s' * (hp.epochs != 1)} on {len(x_tr):,} images in {seconds:.0f} s"
-    return TrainResult(model, hp, status, message, seconds, len(x_tr), len(x_val), watcher.history)
+        status, message = "completed", f"trained {hp.epochs} epoch{'s' * (hp.epochs != 1)} on {len(pool):,} images in {seconds:.0f} s"
+    return TrainResult(model, hp, status, message, seconds, len(pool), len(x_val), watcher.history)
 
 
 class _Stop(Exception):

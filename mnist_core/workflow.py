@@ -13,6 +13,7 @@ import numpy as np
 from .config import HyperParams
 from .evaluate import Report, evaluate, save_report
 from .inference import Classifier
+from .pens import PenDigit, test_drawings
 from .storage import save_model
 from .train import ProgressFn, TrainResult, train
 
@@ -23,6 +24,7 @@ Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 class Outcome:
     result: TrainResult
     report: Report | None = None
+    pen_report: Report | None = None  # on UNIPEN's held-out writers, when pen data was given
     path: Path | None = None
 
 
@@ -36,12 +38,16 @@ def library_versions() -> dict[str, str]:
 
 
 def metadata(outcome: Outcome, data_source: str, command: str) -> dict[str, Any]:
-    result, report = outcome.result, outcome.report
+    result, report, pens = outcome.result, outcome.report, outcome.pen_report
     assert report is not None
+    metrics: dict[str, Any] = {"test_accuracy": report.accuracy, "test_loss": report.loss,
+                               "per_class_accuracy": [float(a) for a in report.per_class]}
+    if pens is not None:
+        metrics |= {"pen_test_accuracy": pens.accuracy, "pen_test_count": pens.count,
+                    "pen_per_class_accuracy": [float(a) for a in pens.per_class]}
     return {
         "hyperparameters": result.hp.to_dict(),
-        "metrics": {"test_accuracy": report.accuracy, "test_loss": report.loss,
-                    "per_class_accuracy": [float(a) for a in report.per_class]},
+        "metrics": metrics,
         "params": report.params,
         "data_source": data_source,
         "train_images": result.n_train,
@@ -55,13 +61,22 @@ def metadata(outcome: Outcome, data_source: str, command: str) -> dict[str, Any]
 
 def train_evaluate_save(hp: HyperParams, data: Data, out: Path, data_source: str, command: str,
                         on_progress: ProgressFn | None = None,
-                        cancel: threading.Event | None = None) -> Outcome:
-    """Only a completed run is evaluated and saved; a cancelled or failed one leaves every file as it was."""
+                        cancel: threading.Event | None = None, pens: list[PenDigit] | None = None) -> Outcome:
+    """Only a completed run is evaluated and saved; a cancelled or failed one leaves every file as it was.
+
+    With `pens`, the model is also measured on UNIPEN's held-out writers (whether or not it trained on pens).
+    """
     (x_train, y_train), (x_test, y_test) = data
-    outcome = Outcome(train(hp, (x_train, y_train), on_progress=on_progress, cancel=cancel))
+    outcome = Outcome(train(hp, (x_train, y_train), on_progress=on_progress, cancel=cancel, pens=pens))
     if not outcome.result.ok:
         return outcome
-    outcome.report = evaluate(Classifier.from_arrays(outcome.result.model.get_weights(), deskew=hp.deskew), x_test, y_test)
+    classifier = Classifier.from_arrays(outcome.result.model.get_weights(), deskew=hp.deskew)
+    outcome.report = evaluate(classifier, x_test, y_test)
+    pen_images = None
+    if pens:
+        pen_images, pen_labels = test_drawings(pens)
+        outcome.pen_report = evaluate(classifier, pen_images, pen_labels)
     outcome.path = save_model(outcome.result.model, out, metadata(outcome, data_source, command))
-    save_report(outcome.path, outcome.report, x_test)  # the Model tab reads it instead of re-evaluating
+    # the Model tab reads it instead of re-evaluating
+    save_report(outcome.path, outcome.report, x_test, pen_report=outcome.pen_report, pen_images=pen_images)
     return outcome
