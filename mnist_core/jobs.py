@@ -17,15 +17,19 @@ import numpy as np
 
 from .config import UI_LIMITS, HyperParams
 from .data import DataError, describe_source, load_mnist
+from .pens import PenDigit, load_unipen, pens_path
 from .serving import ModelHolder, Served
 from .storage import ModelError, new_version_path
 
 if TYPE_CHECKING:
     from .train import Progress
-    from .workflow import Data
+    from .workflow import Data, Outcome
 
 FAULT_ENV = "MNIST_DEMO_FAULT"  # test hook: "nan" poisons the training images, "error" raises mid-run
-RUNNING = ("loading", "training")
+RUNNING = ("loading", "training", "saving")
+# A new model is served to everyone only if it reads no worse than the serving one: at most this much
+# lower on MNIST test and on real handwriting (when both models were measured on it).
+SERVE_TOLERANCE = 0.001
 TRAIN_NICE = 10  # training yields the CPU to predictions: the Draw tab must stay quick during a run
 
 
@@ -34,7 +38,8 @@ class Snapshot:
     """What a page shows about the current (or last) job."""
 
     job_id: int = 0
-    state: str = "idle"  # idle, loading, training, completed, cancelled, failed
+    state: str = "idle"  # idle, loading, training, saving, completed, cancelled, failed
+    owner: str = ""  # who started it (a browser session or API client): who may cancel it on a public server
     message: str = "no training has run since the server started"
     hp: HyperParams | None = None
     epoch: int = 0
@@ -48,9 +53,11 @@ class Snapshot:
     old_label: str = ""
     old_accuracy: float | None = None
     old_per_class: tuple[float, ...] = ()
+    old_pen_accuracy: float | None = None
     new_path: str = ""
     new_accuracy: float | None = None
     new_per_class: tuple[float, ...] = ()
+    new_pen_accuracy: float | None = None
     activated: bool = False
 
     @property
@@ -59,12 +66,14 @@ class Snapshot:
 
     def where(self) -> str:
         """'epoch 2/5, batch 40/94 (47%), about 30 s left' — the one line a watcher wants."""
+        if not self.running:
+            return self.message
+        if self.state == "saving":
+            return "evaluating on the test sets and saving"
         if self.state == "loading":
             return "loading the MNIST training data"
         if not self.epochs:
             return "starting (building the model)"
-        if self.fraction >= 1.0 and self.running:
-            return "evaluating on the test set and saving"
         eta = f", about {self.eta_s:.0f} s left" if self.eta_s is not None else ""
         return f"epoch {self.epoch}/{self.epochs}, batch {self.batch}/{self.batches} ({self.fraction:.0%}){eta}"
 
@@ -74,15 +83,18 @@ class Snapshot:
                 "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch, "batches": self.batches,
                 "fraction": round(self.fraction, 4), "eta_s": self.eta_s, "points": len(self.curve),
                 "old_accuracy": self.old_accuracy, "new_accuracy": self.new_accuracy,
+                "old_pen_accuracy": self.old_pen_accuracy, "new_pen_accuracy": self.new_pen_accuracy,
                 "new_path": self.new_path, "activated": self.activated}
 
 
 class JobManager:
     """Owns the one training thread, the cancel flag and the in-memory copy of MNIST."""
 
-    def __init__(self, holder: ModelHolder, data_path: str | None = None) -> None:
+    def __init__(self, holder: ModelHolder, data_path: str | None = None, pen_path: str | None = None) -> None:
         self.holder = holder
         self.data_path = data_path
+        self.pen_path = pen_path
+        self._pens: list[PenDigit] | None = None
         self._lock = threading.Lock()
         self._snapshot = Snapshot()
         self._cancel = threading.Event()
@@ -98,7 +110,8 @@ class JobManager:
             if self._snapshot.job_id == job_id:
                 self._snapshot = replace(self._snapshot, **changes)
 
-    def start(self, hp: HyperParams, activate: bool = True, command: str = "web demo Train tab") -> tuple[bool, str]:
+    def start(self, hp: HyperParams, activate: bool = True, command: str = "web demo Train tab",
+              owner: str = "") -> tuple[bool, str]:
         """Start a run unless one is going; (started, one-line message for the page)."""
         try:
             hp.validate(UI_LIMITS)
@@ -109,17 +122,24 @@ class JobManager:
                 return False, f"a training is already running ({self._snapshot.where()}); click Watch to follow it"
             job_id = self._snapshot.job_id + 1
             self._cancel = threading.Event()
-            self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", hp=hp)
+            self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", hp=hp, owner=owner)
             threading.Thread(target=self._run, args=(job_id, hp, activate, command, self._cancel),
                              name=f"training-{job_id}", daemon=True).start()
         return True, f"training #{job_id} started"
 
-    def cancel(self) -> str:
+    def cancel(self, who: str | None = None) -> str:
+        """Stop the run within a batch; `who` (when given) must be the one who started it."""
         with self._lock:
-            if not self._snapshot.running:
+            snap = self._snapshot
+            if not snap.running:
                 return "nothing to cancel: no training is running"
+            if who is not None and who != snap.owner:
+                return "not cancelled: only the visitor who started this training (or a logged-in user) may cancel it"
+            if snap.state == "saving":
+                return (f"too late to cancel training #{snap.job_id}: it finished and is being evaluated and saved; "
+                        "it will be kept as a version")
             self._cancel.set()
-            return f"cancelling training #{self._snapshot.job_id}…"
+            return f"cancelling training #{snap.job_id}…"
 
     def data(self) -> Data:
         """MNIST, read once per server and then kept in memory (~55 MB)."""
@@ -153,16 +173,29 @@ class JobManager:
             reason = str(exc).splitlines()[0][:200] if str(exc) else ""
             self._update(job_id, state="failed", message=f"training failed: {type(exc).__name__}: {reason}")
 
+    def pens(self) -> list[PenDigit] | None:
+        """UNIPEN's pen digits when the server was given them (None otherwise), read once and kept."""
+        if pens_path(self.pen_path) is None:
+            return None
+        with self._data_lock:
+            if self._pens is None:
+                self._pens = load_unipen(self.pen_path)
+            return self._pens
+
     def _train(self, job_id: int, hp: HyperParams, activate: bool, command: str, cancel: threading.Event) -> None:
         try:
-            data = self.data()
+            data, pens = self.data(), self.pens()
         except DataError as exc:
             self._update(job_id, state="failed", message=f"no training data: {exc}")
             return
+        if hp.pens and not pens:
+            self._update(job_id, state="failed", message="no real pen handwriting on this server: start it with "
+                         "UNIPEN_DATA set, or untick 'include real pen handwriting'")
+            return
         old = self.holder.current
-        old_accuracy, old_per_class = self._old_metrics(old)
+        old_accuracy, old_per_class, old_pens = self._old_metrics(old)
         self._update(job_id, state="training", message="building the model", old_label=old.label,
-                     old_accuracy=old_accuracy, old_per_class=old_per_class)
+                     old_accuracy=old_accuracy, old_per_class=old_per_class, old_pen_accuracy=old_pens)
         fault = os.environ.get(FAULT_ENV, "")
         data = _poisoned(data, hp) if fault == "nan" else data
         curve: list[tuple[float, str, float]] = []
@@ -178,38 +211,63 @@ class JobManager:
                          batches=p.batches, fraction=p.fraction, elapsed_s=p.elapsed_s, eta_s=p.eta_s,
                          curve=tuple(curve))
 
+        def commit() -> bool:
+            """Past this point cancel is refused honestly: the finished model is evaluated and kept."""
+            with self._lock:
+                if cancel.is_set():
+                    return False
+                if self._snapshot.job_id == job_id:
+                    self._snapshot = replace(self._snapshot, state="saving", fraction=1.0, eta_s=0.0)
+                return True
+
         from .workflow import train_evaluate_save  # imports TensorFlow: only here, in the worker
 
         outcome = train_evaluate_save(hp, data, new_version_path(), describe_source(self.data_path), command,
-                                      on_progress=on_progress, cancel=cancel)
-        result = outcome.result
-        if not result.ok or outcome.report is None or outcome.path is None:
-            note = "the serving model was not changed"
-            self._update(job_id, state=result.status, message=f"{result.message}; {note}")
+                                      on_progress=on_progress, cancel=cancel, pens=pens, commit=commit)
+        self._finish(job_id, outcome, activate, old_accuracy, old_pens)
+
+    def _finish(self, job_id: int, outcome: Outcome, activate: bool, old_accuracy: float | None,
+                old_pens: float | None) -> None:
+        result, report = outcome.result, outcome.report
+        if not result.ok or report is None or outcome.path is None:
+            self._update(job_id, state=result.status, message=f"{result.message}; the serving model was not changed")
             return
-        report = outcome.report
+        pens = outcome.pen_report.accuracy if outcome.pen_report is not None else None
+        message = f"{result.message}; MNIST test accuracy {report.accuracy:.2%}"
+        message += f", real handwriting {pens:.2%}" if pens is not None else ""
+        message += f", saved as {outcome.path.stem}"
+        worse = _worse(report.accuracy, old_accuracy, "MNIST test") or _worse(pens, old_pens, "real handwriting")
         activated = False
-        message = f"{result.message}; test accuracy {report.accuracy:.2%}, saved as {outcome.path.stem}"
-        if activate:
+        if not activate:
+            message += "; still serving the previous model (pick the new one in the version list to switch)"
+        elif worse:
+            message += f"; not served: {worse} (it is kept as a version you can switch to)"
+        else:
             try:
                 self.holder.switch_to(outcome.path)
                 activated = True
                 message += ", now serving"
             except ModelError as exc:
                 message += f", but it could not be served ({exc})"
-        else:
-            message += "; still serving the previous model (pick the new one in the version list to switch)"
         self._update(job_id, state="completed", message=message, new_path=str(outcome.path),
                      new_accuracy=report.accuracy, new_per_class=tuple(float(a) for a in report.per_class),
-                     activated=activated, fraction=1.0, eta_s=0.0)
+                     new_pen_accuracy=pens, activated=activated, fraction=1.0, eta_s=0.0)
 
-    def _old_metrics(self, old: Served) -> tuple[float | None, tuple[float, ...]]:
+    def _old_metrics(self, old: Served) -> tuple[float | None, tuple[float, ...], float | None]:
+        pens = old.metadata.get("metrics", {}).get("pen_test_accuracy")
         try:
             report = self.holder.report(old, self.data_path)
         except (DataError, OSError):
-            return old.test_accuracy, ()
+            return old.test_accuracy, (), pens
         per_class = report["per_class_accuracy"]
-        return float(report["accuracy"]), tuple(float(per_class[str(d)]) for d in range(10))
+        return float(report["accuracy"]), tuple(float(per_class[str(d)]) for d in range(10)), pens
+
+
+def _worse(new: float | None, old: float | None, name: str) -> str:
+    """Why the new model must not replace the old one on this measure ('' when it may)."""
+    if new is None or old is None or new >= old - SERVE_TOLERANCE:
+        return ""
+    return f"it reads {name} worse than the serving model ({new:.2%} vs {old:.2%})"
 
 
 def _lower_priority() -> None:

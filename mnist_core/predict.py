@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from . import strokes
 from .inference import UNSURE_BELOW, Classifier
 from .preprocess import ImageError, to_mnist
+from .strokes import Drawing
 
 Source = str | os.PathLike | bytes | Image.Image | np.ndarray
 
@@ -44,50 +46,42 @@ class Reading:
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
+Prepared = tuple[str, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
 
 
-def _prepare(source: Source) -> tuple[str, np.ndarray | None, str]:
+def _prepare(source: Source) -> Prepared:
     try:
         image = to_mnist(source)
     except ImageError as exc:
         return "error", None, str(exc)
-    if image is None:
-        return "blank", None, BLANK_MESSAGE
-    return "ok", image, ""
+    return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
 
 
-TTA_ANGLES = (-8.0, 8.0)
+def _prepare_drawing(drawing: Drawing) -> Prepared:
+    image = strokes.to_mnist(drawing)
+    return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
 
 
-def tta_variants(image: np.ndarray) -> np.ndarray:
-    """The image and slightly rotated copies: writers slant, and one slant the model misreads is rare."""
-    base = Image.fromarray(image.astype(np.float32), mode="F")
-    rotated = [np.asarray(base.rotate(a, resample=Image.Resampling.BILINEAR, center=(14, 14)), np.float32)
-               for a in TTA_ANGLES]
-    return np.stack([image, *rotated])
-
-
-def classify(classifier: Classifier, images: np.ndarray, tta: bool = False) -> np.ndarray:
-    """(N, 28, 28) → (N, 10); with `tta`, the mean over each image's rotated variants."""
-    if not tta or len(images) == 0:
-        return classifier.predict(images)
-    variants = np.concatenate([tta_variants(img) for img in images])
-    k = 1 + len(TTA_ANGLES)
-    return classifier.predict(variants).reshape(len(images), k, 10).mean(axis=1)
-
-
-def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2,
-                tta: bool = False) -> list[Reading]:
+def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2) -> list[Reading]:
     """Preprocess every image (in threads: Pillow releases the GIL), then one batched forward pass."""
     if len(sources) > 1 and workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             prepared = list(pool.map(_prepare, sources, chunksize=64))
     else:
         prepared = [_prepare(s) for s in sources]
+    return _read(classifier, prepared)
+
+
+def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[Reading]:
+    """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass."""
+    return _read(classifier, [_prepare_drawing(d) for d in drawings])
+
+
+def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
     batch = np.stack([prepared[i][1] for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
     seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
-    probs = classify(classifier, batch, tta) if tta else classifier.forward(seen)
+    probs = classifier.forward(seen)
     readings = [Reading(status, message) for status, _, message in prepared]
     for row, i in enumerate(ok):
         p = probs[row]
@@ -96,7 +90,3 @@ def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int 
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
         readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p)
     return readings
-
-
-def read_digit(classifier: Classifier, source: Source) -> Reading:
-    return read_digits(classifier, [source], workers=1)[0]

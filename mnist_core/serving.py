@@ -6,7 +6,6 @@ prediction never mixes two models. NumPy only: no TensorFlow on the serving path
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,9 @@ import numpy as np
 from .config import SHIPPED_MODEL
 from .data import DataError
 from .inference import Classifier
-from .predict import Reading, read_digits
-from .storage import ModelError, list_versions, load_classifier, read_metadata, set_serving
+from .predict import Reading, read_digits, read_drawings
+from .storage import ModelError, load_classifier, read_metadata, set_serving
+from .strokes import Drawing
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,13 @@ class ModelHolder:
             return [Reading("error", served.warning or "no model is loaded") for _ in sources]
         return read_digits(served.classifier, sources, workers=1)
 
+    def read_drawings(self, drawings: list[Drawing]) -> list[Reading]:
+        """Pad strokes → readings, like `read_many`; never raises."""
+        served = self.current
+        if served.classifier is None:
+            return [Reading("error", served.warning or "no model is loaded") for _ in drawings]
+        return read_drawings(served.classifier, drawings)
+
     def report(self, served: Served | None = None, data_path: str | None = None) -> dict[str, Any]:
         """The test report of a model, computed once per file and kept in memory after that.
 
@@ -137,42 +144,3 @@ def _report_in_memory(classifier: Classifier, data_path: str | None) -> dict[str
     for mistake in report["most_confident_mistakes"]:
         mistake["image"] = x_test[mistake["index"]].tolist()
     return report
-
-
-def version_choices() -> list[tuple[str, str]]:
-    """(label, path) pairs for a dropdown: trained versions newest first, then the shipped model."""
-    choices = []
-    for version in list_versions():
-        acc = version.metadata.get("metrics", {}).get("test_accuracy")
-        when = describe_time(version.metadata.get("created"))
-        label = f"{version.name} · {acc:.2%} test accuracy · {when}" if acc is not None else version.name
-        choices.append((label, str(version.path.resolve())))
-    if SHIPPED_MODEL.is_file():
-        acc = read_metadata(SHIPPED_MODEL).get("metrics", {}).get("test_accuracy")
-        label = f"shipped model · {acc:.2%} test accuracy" if acc is not None else "shipped model"
-        choices.append((label, str(SHIPPED_MODEL.resolve())))
-    return choices
-
-
-def describe_time(created: str | None) -> str:
-    """ISO timestamp → 'YYYY-MM-DD HH:MM UTC'; unknown stays unknown."""
-    if not created:
-        return "unknown date"
-    try:
-        when = dt.datetime.fromisoformat(created).astimezone(dt.timezone.utc)
-    except ValueError:
-        return created
-    return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def upscale(image: np.ndarray, side: int = 224, grid: bool = True) -> np.ndarray:
-    """The 28×28 the model saw, enlarged with nearest neighbour so each pixel stays a visible square."""
-    cells = np.clip(np.asarray(image, np.float32) * 255.0, 0, 255).astype(np.uint8)
-    scale = max(1, side // cells.shape[0])
-    big = np.kron(cells, np.ones((scale, scale), np.uint8))
-    if grid:
-        lines = np.zeros(big.shape, bool)
-        lines[::scale, :] = True
-        lines[:, ::scale] = True
-        big = np.where(lines, big * 0.8 + 30, big).astype(np.uint8)
-    return big

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import platform
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,18 @@ def metadata(outcome: Outcome, data_source: str, command: str) -> dict[str, Any]
 
 def train_evaluate_save(hp: HyperParams, data: Data, out: Path, data_source: str, command: str,
                         on_progress: ProgressFn | None = None,
-                        cancel: threading.Event | None = None, pens: list[PenDigit] | None = None) -> Outcome:
+                        cancel: threading.Event | None = None, pens: list[PenDigit] | None = None,
+                        commit: Callable[[], bool] | None = None) -> Outcome:
     """Only a completed run is evaluated and saved; a cancelled or failed one leaves every file as it was.
 
     With `pens`, the model is also measured on UNIPEN's held-out writers (whether or not it trained on pens).
+    `commit` is asked once training is done: False (a cancel that came in time) saves nothing.
     """
     (x_train, y_train), (x_test, y_test) = data
     outcome = Outcome(train(hp, (x_train, y_train), on_progress=on_progress, cancel=cancel, pens=pens))
+    if outcome.result.ok and commit is not None and not commit():
+        outcome.result = replace(outcome.result, status="cancelled",
+                                 message=f"cancelled after all {hp.epochs} epochs, before saving")
     if not outcome.result.ok:
         return outcome
     classifier = Classifier.from_arrays(outcome.result.model.get_weights(), deskew=hp.deskew)

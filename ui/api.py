@@ -1,0 +1,90 @@
+"""The named API: what scripts call with gradio_client. Every answer is plain JSON; readings are the CLI's JSON.
+
+Reading endpoints never raise: a bad file or malformed strokes come back as a reading with status
+"error" and a one-line message. Training endpoints stream the job's state as dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+from mnist_core.predict import Reading
+from mnist_core.strokes import StrokeError, parse
+
+from .context import AppContext
+from .reading import editor_source, read_files, uploaded_path
+from .train_tab import follow, may_control, start, switch_version
+
+
+def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
+    return snap_json | ({"notice": notice} if notice else {})
+
+
+def register(ctx: AppContext) -> None:
+    """Declare the endpoints inside the app's Blocks."""
+
+    def predict(editors: list[dict[str, Any] | None]) -> tuple[list[dict[str, Any]]]:
+        """Read a digit from a sketch-pad value {"background", "layers", "composite"} with image files.
+
+        Batched: calls that wait in the queue together share one forward pass through the network.
+        """
+        return ([r.to_json() for r in read_files(ctx.holder, [editor_source(e) for e in editors])],)
+
+    def predict_image(image: dict[str, Any] | None) -> dict[str, Any]:
+        """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo."""
+        return read_files(ctx.holder, [uploaded_path(image)])[0].to_json()
+
+    def predict_strokes(strokes: str | dict[str, Any] | None) -> dict[str, Any]:
+        """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}."""
+        try:
+            drawing = parse(strokes)
+        except StrokeError as exc:
+            return Reading("error", str(exc)).to_json()
+        return ctx.holder.read_drawings([drawing])[0].to_json()
+
+    def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
+        """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
+        return Reading("blank", "pong").to_json()
+
+    async def retrain(settings: dict[str, Any] | None = None, preset: str = "fast", serve: bool = True,
+                      request: gr.Request | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Start a training (one at a time per server) and stream its state until it ends.
+
+        settings: any of epochs, batch_size, validation_split, learning_rate, dropout, augment, pens,
+        train_subset (0 = all images); the rest comes from the preset. serve: serve the new model when it
+        finishes, if it reads no worse than the serving one.
+        """
+        owner = request.session_hash if request is not None and request.session_hash else ""
+        refused = start(ctx, preset, dict(settings or {}), serve, owner)
+        if refused:
+            yield state(ctx.jobs.snapshot().to_json(), refused)
+            return
+        async for snap in follow(ctx):
+            yield state(snap.to_json())
+
+    async def watch() -> AsyncIterator[dict[str, Any]]:
+        """Stream the running (or last) training's state without starting one."""
+        async for snap in follow(ctx):
+            yield state(snap.to_json())
+
+    def cancel(request: gr.Request) -> str:
+        """Stop the running training within a batch; nothing is saved."""
+        return ctx.jobs.cancel(who=None if may_control(ctx, request) else request.session_hash or "")
+
+    def switch(path: str, request: gr.Request) -> str:
+        """Serve a saved version (its path, as `models` lists it) or the shipped model from now on."""
+        if not may_control(ctx, request):
+            return "not switched: on a public server only a logged-in user may switch models"
+        return switch_version(ctx, path)
+
+    gr.api(predict, api_name="predict", batch=True, max_batch_size=8, concurrency_limit=4, concurrency_id="read")
+    gr.api(predict_image, api_name="predict_image", concurrency_limit=4, concurrency_id="read")
+    gr.api(predict_strokes, api_name="predict_strokes", concurrency_limit=4, concurrency_id="read")
+    gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
+    gr.api(retrain, api_name="retrain", concurrency_limit=None)
+    gr.api(watch, api_name="watch", concurrency_limit=None)
+    gr.api(cancel, api_name="cancel", concurrency_limit=None)
+    gr.api(switch, api_name="switch_version", concurrency_limit=2)

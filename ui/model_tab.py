@@ -1,0 +1,161 @@
+"""Model tab: which model serves, its settings and architecture, and how it reads MNIST and real pens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from mnist_core.data import DataError
+from mnist_core.model import LAYER_NAMES
+from mnist_core.serving import Served
+
+from .context import AppContext
+from .results import DIGITS
+
+SETTING_KEYS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "dropout", "validation_split", "augment",
+                "deskew", "pens", "train_subset", "seed")
+
+
+def describe_time(created: str | None) -> str:
+    """ISO timestamp → 'YYYY-MM-DD HH:MM UTC'; unknown stays unknown."""
+    if not created:
+        return "unknown date"
+    try:
+        when = dt.datetime.fromisoformat(created).astimezone(dt.timezone.utc)
+    except ValueError:
+        return created
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def architecture_table(served: Served) -> str:
+    """From the served weights' shapes: no TensorFlow, no model build."""
+    if served.classifier is None:
+        return "no model is loaded"
+    rows = ["| layer | type | output | parameters |", "|---|---|---|---:|", "| pixels | input | 784 | 0 |"]
+    layers = served.classifier.layers
+    for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES, strict=True)):
+        act = "softmax" if i == len(layers) - 1 else "relu"
+        rows.append(f"| {name} | Dense ({act}) | {w.shape[1]} | {w.size + b.size:,} |")
+        if i < len(layers) - 1:
+            rows.append(f"| dropout{'' if i == 0 else f'_{i + 1}'} | Dropout | {w.shape[1]} | 0 |")
+    rows.append(f"| **total** | | | **{served.classifier.params:,}** |")
+    return "\n".join(rows)
+
+
+def model_summary(served: Served) -> str:
+    meta = served.metadata
+    hp = meta.get("hyperparameters", {})
+    lines = [f"### Serving: {served.label}", f"File: {'—' if served.path is None else f'`{served.path}`'}"]
+    if served.warning:
+        lines.append(f"\n⚠️ {served.warning}")
+    if not meta:
+        if served.path is not None:
+            lines.append("No sidecar with training settings was found next to this file.")
+        return "\n\n".join(lines)
+    lines.append(f"Trained {describe_time(meta.get('created'))}"
+                 + (f" in {meta['training_seconds']:.0f} s" if meta.get("training_seconds") else "")
+                 + (f" on {meta['train_images']:,} images" if meta.get("train_images") else ""))
+    metrics = meta.get("metrics", {})
+    if served.test_accuracy is not None:
+        lines.append(f"MNIST test accuracy (from its sidecar): **{served.test_accuracy:.2%}**")
+    if metrics.get("pen_test_accuracy") is not None:
+        lines.append(f"Real handwriting, {metrics.get('pen_test_count', 0):,} digits by UNIPEN writers it never saw: "
+                     f"**{metrics['pen_test_accuracy']:.2%}**")
+    if hp:
+        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SETTING_KEYS if k in hp))
+    if meta.get("command"):
+        lines.append(f"\nCommand: `{meta['command']}`")
+    return "\n\n".join(lines)
+
+
+def confusion_image(matrix: list[list[int]]) -> Image.Image:
+    """A heat map with counts, drawn with Pillow: rows are true digits, columns predictions."""
+    m = np.asarray(matrix, dtype=np.float64)
+    cell, left, top = 46, 64, 64
+    font = ImageFont.load_default(size=15)
+    img = Image.new("RGB", (left + 10 * cell + 8, top + 10 * cell + 8), "white")
+    pen = ImageDraw.Draw(img)
+    off_diag = m.copy()
+    np.fill_diagonal(off_diag, 0)
+    worst = max(off_diag.max(), 1.0)
+    pen.text((left + 5 * cell, 8), "predicted digit", fill=(80, 80, 80), font=font, anchor="mt")
+    pen.text((8, top - 24), "true", fill=(80, 80, 80), font=font)
+    for t in range(10):
+        pen.text((left - 16, top + t * cell + cell // 2), str(t), fill="black", font=font, anchor="mm")
+        pen.text((left + t * cell + cell // 2, top - 14), str(t), fill="black", font=font, anchor="mm")
+        row_total = max(m[t].sum(), 1.0)
+        for p in range(10):
+            x, y = left + p * cell, top + t * cell
+            if t == p:
+                share = m[t, p] / row_total
+                color = (int(255 - 150 * share), int(255 - 60 * share), int(255 - 150 * share))
+            else:
+                share = (m[t, p] / worst) ** 0.5
+                color = (255, int(255 - 170 * share), int(255 - 170 * share))
+            pen.rectangle([x, y, x + cell - 1, y + cell - 1], fill=color, outline=(225, 225, 225))
+            pen.text((x + cell // 2, y + cell // 2), f"{int(m[t, p])}", fill="black", font=font, anchor="mm")
+    return img
+
+
+def mistakes_gallery(report: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
+    items = []
+    for m in report.get("most_confident_mistakes", []):
+        if "image" in m:
+            img = 255 - np.asarray(m["image"], dtype=np.uint8)
+            items.append((np.kron(img, np.ones((4, 4), np.uint8)), f"{m['label']} read as {m['predicted']}"))
+    return items
+
+
+def per_class_table(per_class: dict[str, float], row: str = "accuracy") -> str:
+    return ("| digit | " + " | ".join(DIGITS) + " |\n|---|" + "---:|" * 10 + f"\n| {row} | "
+            + " | ".join(f"{per_class[d]:.1%}" for d in DIGITS) + " |")
+
+
+def report_section(report: dict[str, Any], title: str, what: str) -> tuple[str, Image.Image]:
+    text = (f"### {title}: {report['accuracy']:.2%}\n\n{report.get('count', 0):,} {what}, loss {report['loss']:.4f}. "
+            "Confusion matrix: rows are the true digit, columns what the model read.\n\n"
+            + per_class_table(report["per_class_accuracy"]))
+    return text, confusion_image(report["confusion_matrix"])
+
+
+def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tuple[np.ndarray, str]]]:
+    """Summary, architecture, MNIST section + matrix, real-handwriting section + matrix, worst mistakes."""
+    served = ctx.holder.current
+    try:
+        report = ctx.holder.report(served, ctx.jobs.data_path)
+    except (DataError, OSError) as exc:
+        note = f"Test-set report unavailable: {exc}"
+        return model_summary(served), architecture_table(served), note, None, "", None, []
+    mnist_md, mnist_img = report_section(report, "MNIST test accuracy", "MNIST test images")
+    pens = report.get("real_handwriting")
+    pen_md, pen_img = (report_section(pens, "Real handwriting (UNIPEN writers it never saw)",
+                                      "pen digits drawn as the pad draws them") if pens else
+                       ("No real-handwriting report for this model (train it with pen data to get one).", None))
+    return (model_summary(served), architecture_table(served), mnist_md, mnist_img, pen_md, pen_img,
+            mistakes_gallery(report))
+
+
+def build(ctx: AppContext) -> None:
+    with gr.Tab("Model", id="model", elem_id="tab-model") as tab:
+        with gr.Row(equal_height=False):
+            summary = gr.Markdown(elem_id="model-summary")
+            with gr.Column():
+                gr.Markdown("### Architecture")
+                arch = gr.Markdown(elem_id="model-arch")
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                mnist_md = gr.Markdown(elem_id="model-mnist")
+                mnist_img = gr.Image(label="Confusion matrix, MNIST test", type="pil", interactive=False,
+                                     height=480, buttons=["download"])
+            with gr.Column():
+                pen_md = gr.Markdown(elem_id="model-pens")
+                pen_img = gr.Image(label="Confusion matrix, real handwriting", type="pil", interactive=False,
+                                   height=480, buttons=["download"])
+        gallery = gr.Gallery(label="Most confident mistakes on the MNIST test set", columns=8, height=300,
+                             object_fit="contain", elem_id="model-mistakes")
+    tab.select(lambda: model_page(ctx), None, [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery],
+               api_name="model_tab", api_visibility="private")
