@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_core.serving import ModelHolder, open_initial
     from mnist_core.storage import clean_staging, models_dir, serving_path
     from ui.app import CSS, build_app
+    from ui.auth import SlowLogin
     from ui.context import AppContext
 
     for line in warnings:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(ctx)
     demo.queue(default_concurrency_limit=4)
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's multi-line frpc advice when offline
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth or None,
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=SlowLogin(auth) if auth else None,
                     prevent_thread_lock=True, css=CSS, show_error=False, quiet=True, footer_links=["api"],
                     max_file_size=MAX_UPLOAD)
     local = f"http://{args.host}:{demo.server_port}"
