@@ -9,6 +9,7 @@ must be measured on people it never saw. NumPy/Pillow only.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -37,6 +38,7 @@ class PenDigit:
     source: str  # the site that collected it
     writer: str  # "site/id", unique per person
     strokes: tuple[Stroke, ...]
+    side: str = ""  # "train", "val" or "test" of the writer split over the whole file (set by load_unipen)
 
 
 def pens_path(path: str | os.PathLike | None = None) -> Path | None:
@@ -59,25 +61,27 @@ def load_unipen(path: str | os.PathLike | None = None) -> list[PenDigit]:
     try:
         with gzip.open(file, "rt", encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
-                digits.append(_digit(json.loads(line), file, number))
+                digits.append(_digit(line, file, number))
     except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"cannot read {file} ({type(exc).__name__}); re-copy it or {_HINT}") from None
     if not digits:
         raise DataError(f"{file} holds no digits; {_HINT}")
-    return digits
+    sides = writer_split(digits)  # over the whole file: a subset must not move writers between sides
+    return [dataclasses.replace(d, side=sides[d.writer]) for d in digits]
 
 
-def _digit(row: object, file: Path, number: int) -> PenDigit:
+def _digit(line: str, file: Path, number: int) -> PenDigit:
     try:
-        assert isinstance(row, dict)
+        row = json.loads(line)
         label = int(row["label"])
         strokes = tuple(np.asarray(s, dtype=np.float32).reshape(-1, 2) for s in row["strokes"] if len(s))
-        assert 0 <= label <= 9 and strokes
-        return PenDigit(label, str(row["source"]), str(row["writer"]), strokes)
-    except (AssertionError, KeyError, TypeError, ValueError):
-        raise DataError(f"{file}, line {number}: not a UNIPEN digit record; re-copy the file or {_HINT}") from None
+        if 0 <= label <= 9 and strokes:
+            return PenDigit(label, str(row["source"]), str(row["writer"]), strokes)
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise DataError(f"{file}, line {number}: not a UNIPEN digit record; re-copy the file or {_HINT}")
 
 
 def writer_split(digits: Sequence[PenDigit], seed: int = SPLIT_SEED) -> dict[str, str]:
@@ -101,10 +105,10 @@ def writer_split(digits: Sequence[PenDigit], seed: int = SPLIT_SEED) -> dict[str
     return split
 
 
-def part(digits: Sequence[PenDigit], name: str, seed: int = SPLIT_SEED) -> list[PenDigit]:
-    """The digits of one side of the writer split."""
-    sides = writer_split(digits, seed)
-    return [d for d in digits if sides[d.writer] == name]
+def part(digits: Sequence[PenDigit], name: str) -> list[PenDigit]:
+    """The digits of one side of the writer split, as `load_unipen` decided it over the whole file."""
+    fallback = writer_split(digits) if any(not d.side for d in digits) else {}
+    return [d for d in digits if (d.side or fallback[d.writer]) == name]
 
 
 @dataclass(frozen=True)

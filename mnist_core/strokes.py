@@ -72,7 +72,7 @@ def parse(value: str | bytes | dict[str, Any] | None) -> Drawing:
                               '"strokes": [[[x, y], ...], ...]}') from None
     if not isinstance(value, dict):
         raise StrokeError('the strokes must be a JSON object {"v": 1, "width", "height", "strokes"}')
-    if value.get("v") != FORMAT_VERSION:
+    if isinstance(value.get("v"), bool) or value.get("v") != FORMAT_VERSION:
         raise StrokeError(f"unknown stroke format version {value.get('v')!r}; this server reads version "
                           f"{FORMAT_VERSION} (reload the page)")
     width, height = _side(value.get("width"), "width"), _side(value.get("height"), "height")
@@ -84,7 +84,12 @@ def parse(value: str | bytes | dict[str, Any] | None) -> Drawing:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # a 400-digit integer
+        return False
 
 
 def _side(value: Any, name: str) -> float:
@@ -155,4 +160,6 @@ def to_mnist(drawing: Drawing, options: Options = DEFAULT) -> np.ndarray | None:
     """The 28×28 the model should see, or None when nothing (or only a dot) was drawn."""
     if drawing.empty:
         return None
+    if float(np.ptp(np.concatenate(drawing.strokes), axis=0).max()) < drawing.pen:
+        return None  # a tap: a dot of the pen's own size, not a digit
     return ink_to_mnist(render_ink(drawing), options)
