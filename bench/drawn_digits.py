@@ -10,7 +10,7 @@ MNIST lacks (flag and base on 1, crossbar on 7, hook on 9; mnist_core.styles) in
 Font digits come from the TrueType fonts on the machine.
 Prints accuracy per rendering and overall, naive whole-canvas resize vs our preprocessing.
 
-    MNIST_DATA=../shared/data/mnist python bench/drawn_digits.py [--n 2500] [--model PATH]
+    MNIST_DATA=../shared/data/mnist python -m bench.drawn_digits [--n 2500] [--model PATH]
     ... --threshold        accuracy of predictions above/below each confidence cut (the "not sure" bar)
     ... --stroke-stats     MNIST's mean stroke width, the target of stroke normalisation
     ... --compare-options  our preprocessing with and without stroke normalisation
@@ -23,22 +23,19 @@ from __future__ import annotations
 import argparse
 import glob
 import io
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mnist_core import preprocess  # noqa: E402
-from mnist_core.config import PRESETS  # noqa: E402
-from mnist_core.data import load_mnist, split  # noqa: E402
-from mnist_core.inference import Classifier  # noqa: E402
-from mnist_core.predict import classify  # noqa: E402
-from mnist_core.storage import load_classifier, serving_path  # noqa: E402
-from mnist_core.styles import crossed_seven, hooked_nine, serifed_one  # noqa: E402
+from bench.common import classify, naive_resize, patch_stroke_width
+from mnist_core import preprocess
+from mnist_core.config import PRESETS
+from mnist_core.data import load_mnist, split
+from mnist_core.inference import Classifier
+from mnist_core.storage import load_classifier, serving_path
+from mnist_core.styles import crossed_seven, hooked_nine, serifed_one
 
 RENDERINGS = ("ink-on-white", "ink-on-transparent", "light-on-dark", "pencil-photo")
 
@@ -150,7 +147,7 @@ def _accuracy(classifier: Classifier, images: list[Image.Image], labels: np.ndar
     batch = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in ours])
     probs = classify(classifier, batch, tta)
     correct = (probs.argmax(axis=1) == labels) & ~blank
-    naive = classifier.predict(np.stack([preprocess.naive_resize(img) for img in images]))
+    naive = classifier.predict(np.stack([naive_resize(img) for img in images]))
     return float(correct.mean()), float((naive.argmax(axis=1) == labels).mean()), np.where(
         blank[:, None], 0.0, probs)
 
@@ -172,7 +169,7 @@ def main() -> None:
     if args.digits == "held-out":
         (_, _), (x_test, y_test) = split(x_train, y_train, PRESETS["default"])
     if args.stroke_stats:
-        widths = [preprocess.patch_stroke_width(d) for d in x_train[:2000]]
+        widths = [patch_stroke_width(d) for d in x_train[:2000]]
         print(f"MNIST training digits: mean stroke width {np.mean(widths):.2f} px, median {np.median(widths):.2f}"
               f" (preprocess.MNIST_STROKE = {preprocess.MNIST_STROKE})")
         return
