@@ -38,14 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     quiet_environment()
     from mnist_core.jobs import JobManager
     from mnist_core.serving import ModelHolder, open_initial
-    from mnist_core.storage import clean_staging, models_dir, serving_path
+    from mnist_core.storage import clean_staging, serving_path
     from ui.app import CSS, build_app
     from ui.auth import SlowLogin
     from ui.context import AppContext
 
     for line in warnings:
         print(line, file=sys.stderr)
-    clean_staging(models_dir())
+    clean_staging()
     served = open_initial(Path(args.model) if args.model else serving_path())
     if served.warning:
         print(f"warning: {served.warning}", file=sys.stderr)

@@ -13,13 +13,13 @@ path the demo serves:
   it differs from "pad"), seeded per digit; that one drawing is rendered in all three colourings,
   encoded as PNG and read by `predict.read_digits`. The three should agree: a gap between them is the
   image path mishandling a background, not the handwriting.
-- "naive resize": the ink-on-white PNG squashed whole into 28×28 (`preprocess.naive_resize`), what
+- "naive resize": the ink-on-white PNG squashed whole into 28×28 (`bench.common.naive_resize`), what
   popular demos do: the baseline.
 
 Prints accuracy per rendering, by site, by digit and the commonest confusions (a blank reading counts
 as wrong and is shown as "-"). One to two minutes on 2 cores.
 
-    UNIPEN_DATA=../shared/data/unipen python bench/real_handwriting.py [--model PATH] [--seed 0] [--json]
+    UNIPEN_DATA=../shared/data/unipen python -m bench.real_handwriting [--model PATH] [--seed 0] [--json]
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mnist_core import pens, preprocess, strokes
+from bench.common import naive_resize
+from mnist_core import pens, strokes
 from mnist_core.data import DataError
 from mnist_core.predict import read_digits
 from mnist_core.storage import ModelError, load_classifier, read_metadata, serving_path
@@ -106,7 +105,7 @@ def measure(model_path: Path, pen_file: str | None, seed: int) -> dict[str, Any]
     pngs = image_renderings(test, seed)
     for mode in strokes.INK_MODES:
         read[mode] = np.array([BLANK if r.digit is None else r.digit for r in read_digits(classifier, pngs[mode])])
-    naive = np.stack([preprocess.naive_resize(png) for png in pngs["ink-on-white"]])
+    naive = np.stack([naive_resize(png) for png in pngs["ink-on-white"]])
     read[NAIVE] = classifier.predict(naive).argmax(axis=1)
     meta = read_metadata(model_path)
     return {

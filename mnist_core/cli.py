@@ -1,25 +1,47 @@
-"""`python -m mnist_core train | evaluate | predict`: the library from a terminal."""
+"""`python -m mnist_core train | evaluate | predict | models`: the library from a terminal."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import json
 import os
 import shlex
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from .config import HOME_ENV, PRESETS, SHIPPED_MODEL, models_dir, preset
+from .data import DataError, describe_source, load_mnist
+from .pens import load_unipen, pens_path
+from .storage import (
+    MAX_VERSIONS,
+    ModelError,
+    check_writable,
+    clean_staging,
+    delete_version,
+    list_versions,
+    load_classifier,
+    new_version_path,
+    prune_versions,
+    read_metadata,
+    serving_path,
+    set_serving,
+)
 
-from .config import PRESETS, SHIPPED_MODEL, models_dir, preset  # noqa: E402
-from .data import DataError, describe_source, load_mnist  # noqa: E402
-from .pens import load_unipen, pens_path  # noqa: E402
-from .storage import ModelError, load_classifier, new_version_path, serving_path, set_serving  # noqa: E402
+if TYPE_CHECKING:
+    from .train import Progress
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before TensorFlow is imported (lazily, by `train`): its C++ INFO, WARNING and ERROR lines, such as
+    # "failed call to cuInit" on a machine without a GPU, are noise here. A value the user set is kept.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     args.argv = argv
@@ -55,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--pen-data", help="UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the "
                                       "model on the held-out writers")
     t.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
+    t.add_argument("--serve", action="store_true",
+                   help="make the demo serve the new model (default: it keeps serving what it serves now)")
     t.set_defaults(run=_train)
 
     e = sub.add_parser("evaluate", help="test-set accuracy, loss, per-class accuracy, confusion matrix")
@@ -68,12 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a .keras file (default: the model the demo serves)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(run=_predict)
+
+    m = sub.add_parser("models", help="list saved models; choose what the demo serves; delete a version",
+                       description="Without an action: list the trained versions and the shipped model.")
+    m.set_defaults(run=_models_list)
+    actions = m.add_subparsers(metavar="ACTION")
+    u = actions.add_parser("use", help="serve this model in the demo from its next start")
+    u.add_argument("model", metavar="NAME|PATH|shipped", help="a version's name, a .keras file, or 'shipped'")
+    u.set_defaults(run=_models_use)
+    d = actions.add_parser("delete", help="delete a trained version with its sidecar and test report")
+    d.add_argument("model", metavar="NAME|PATH", help="a version's name or its .keras file")
+    d.set_defaults(run=_models_delete)
     return parser
 
 
-def _progress_printer(hp_epochs: int):
-    from .train import Progress
-
+def _progress_printer(hp_epochs: int) -> Callable[[Progress], None]:
     def show(p: Progress) -> None:
         if p.phase == "batch":
             width = 30
@@ -92,9 +125,35 @@ def _progress_printer(hp_epochs: int):
     return show
 
 
-def _train(args: argparse.Namespace) -> int:
-    from .workflow import train_evaluate_save
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Hide what TensorFlow's C++ libraries print while they load (oneDNN notice, "could not find cuda
+    drivers"): that happens before TF_CPP_MIN_LOG_LEVEL applies. Replayed if the import fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)  # restored before replaying; `finally` restores it on success
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
+
+def _train(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix != ".keras":
+        raise ValueError(f"--out must name a .keras file, got {out}")
+    folder = out.parent if out is not None else models_dir()
+    check_writable(folder, "choose another --out" if out is not None else f"set {HOME_ENV} to a writable folder")
+    if args.serve:
+        check_writable(models_dir())  # where the choice is recorded
+    clean_staging(folder)
     changes = {key: value for key, value in {
         "epochs": args.epochs, "batch_size": args.batch_size, "validation_split": args.validation_split,
         "learning_rate": args.learning_rate, "train_subset": args.subset, "seed": args.seed,
@@ -103,22 +162,107 @@ def _train(args: argparse.Namespace) -> int:
     hp.validate()
     data = load_mnist(args.data)
     pens = load_unipen(args.pen_data) if hp.pens or pens_path(args.pen_data) else None
-    out = Path(args.out) if args.out else new_version_path()
+    with _quiet_native_stderr():
+        from .workflow import train_evaluate_save
     command = "python -m mnist_core " + shlex.join(args.argv)
     print(f"training preset {args.preset!r}: {hp}", flush=True)
-    outcome = train_evaluate_save(hp, data, out, describe_source(args.data), command,
+    outcome = train_evaluate_save(hp, data, out or new_version_path(), describe_source(args.data), command,
                                   on_progress=_progress_printer(hp.epochs), pens=pens)
     if not outcome.result.ok:
         print(f"error: {outcome.result.message}", file=sys.stderr)
         return 1
     assert outcome.report is not None and outcome.path is not None
-    if outcome.path.resolve().parent == models_dir().resolve():
-        set_serving(outcome.path)
     print(f"{outcome.result.message}")
     print(f"test accuracy {outcome.report.accuracy:.4f} (loss {outcome.report.loss:.4f})")
     if outcome.pen_report is not None:
         print(f"held-out real writers {outcome.pen_report.accuracy:.4f} ({outcome.pen_report.count:,} pen digits)")
-    print(f"saved {outcome.path} (+ {outcome.path.with_suffix('.json').name})")
+    _after_save(outcome.path, args.serve)
+    return 0
+
+
+def _after_save(path: Path, serve: bool) -> None:
+    """Serve it only when asked, then keep at most MAX_VERSIONS trained versions (never the served one)."""
+    saved = f"saved {path} (+ {path.with_suffix('.json').name})"
+    if serve:
+        set_serving(path)
+        print(f"{saved}; the demo serves it from its next start")
+    else:
+        print(f"{saved}; the demo still serves {_label(serving_path())} "
+              f"(use: python -m mnist_core models use {_reference(path)})")
+    if _in_models_dir(path):
+        removed = prune_versions(MAX_VERSIONS, {path})
+        if removed:
+            print(f"removed the oldest versions beyond {MAX_VERSIONS}: {', '.join(p.stem for p in removed)}")
+
+
+def _in_models_dir(path: Path) -> bool:
+    return path.resolve().parent == models_dir().resolve()
+
+
+def _label(path: Path) -> str:
+    if path.resolve() == SHIPPED_MODEL.resolve():
+        return "the shipped model"
+    return path.stem if _in_models_dir(path) else str(path)
+
+
+def _reference(path: Path) -> str:
+    """How to name this model on the command line: a version by its name, anything else by its path."""
+    return path.stem if _in_models_dir(path) else shlex.quote(str(path))
+
+
+def _find_model(ref: str) -> Path:
+    """'shipped', a version's name (with or without .keras) or a path (relative to the current folder)."""
+    if ref == "shipped":
+        return SHIPPED_MODEL
+    for version in list_versions():
+        if ref in (version.name, version.path.name):
+            return version.path
+    path = Path(ref).expanduser().resolve()
+    if path.is_file():
+        return path
+    raise ModelError(f"no model named {ref!r}; list them with: python -m mnist_core models")
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    serving = serving_path().resolve()
+    rows: list[tuple[Path, str, dict[str, Any]]] = [(v.path, v.name, v.metadata) for v in list_versions()]
+    if SHIPPED_MODEL.is_file():
+        rows.append((SHIPPED_MODEL, "shipped", read_metadata(SHIPPED_MODEL)))
+    if serving not in {path.resolve() for path, _, _ in rows}:
+        rows.insert(0, (serving, str(serving), read_metadata(serving)))
+    print(f"  {'NAME':<26} {'MNIST TEST':>10} {'REAL WRITERS':>12}  CREATED")
+    for path, name, meta in rows:
+        metrics = meta.get("metrics", {})
+        print(f"{'*' if path.resolve() == serving else ' '} {name:<26} {_percent(metrics.get('test_accuracy')):>10} "
+              f"{_percent(metrics.get('pen_test_accuracy')):>12}  {_when(meta.get('created'))}")
+    print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped model is {SHIPPED_MODEL}")
+    print("choose with: python -m mnist_core models use NAME|PATH|shipped")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.2%}" if value is not None else "-"
+
+
+def _when(created: str | None) -> str:
+    try:
+        return dt.datetime.fromisoformat(created or "").astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return created or "-"
+
+
+def _models_use(args: argparse.Namespace) -> int:
+    path = _find_model(args.model)
+    load_classifier(path)  # refuse a file the demo could not serve
+    set_serving(path)
+    print(f"the demo serves {_label(path)} from its next start ({path})")
+    return 0
+
+
+def _models_delete(args: argparse.Namespace) -> int:
+    path = _find_model(args.model)
+    delete_version(path)
+    print(f"deleted {path.stem} (with its sidecar and test report)")
     return 0
 
 
@@ -154,13 +298,13 @@ def _predict(args: argparse.Namespace) -> int:
     classifier = load_classifier(_resolve_model(args.model))
     readings = read_digits(classifier, args.images)
     failures = 0
-    for name, reading in zip(args.images, readings):
+    for name, reading in zip(args.images, readings, strict=True):
         failures += reading.status == "error"
         if args.json:
             print(json.dumps(reading.to_json(file=name)))
-        elif reading.status == "ok":
-            top3 = np.argsort(-reading.probabilities)[:3]
-            alts = ", ".join(f"{d}: {reading.probabilities[d]:.1%}" for d in top3)
+        elif reading.status == "ok" and (probs := reading.probabilities) is not None:
+            top3 = np.argsort(-probs)[:3]
+            alts = ", ".join(f"{d}: {probs[d]:.1%}" for d in top3)
             print(f"{name}: {reading.message}   [{alts}]")
         else:
             print(f"{name}: {reading.message}")

@@ -19,7 +19,7 @@ from .config import UI_LIMITS, HyperParams
 from .data import DataError, describe_source, load_mnist
 from .pens import PenDigit, load_unipen, pens_path
 from .serving import ModelHolder, Served
-from .storage import ModelError, new_version_path
+from .storage import MAX_VERSIONS, ModelError, check_writable, new_version_path, prune_versions
 
 if TYPE_CHECKING:
     from .train import Progress
@@ -115,7 +115,8 @@ class JobManager:
         """Start a run unless one is going; (started, one-line message for the page)."""
         try:
             hp.validate(UI_LIMITS)
-        except ValueError as exc:
+            check_writable()
+        except (ValueError, ModelError) as exc:
             return False, f"not started: {exc}"
         with self._lock:
             if self._snapshot.running:
@@ -249,6 +250,8 @@ class JobManager:
                 message += ", now serving"
             except ModelError as exc:
                 message += f", but it could not be served ({exc})"
+        current = self.holder.current.path
+        prune_versions(MAX_VERSIONS, protect={outcome.path} | ({current} if current else set()))
         self._update(job_id, state="completed", message=message, new_path=str(outcome.path),
                      new_accuracy=report.accuracy, new_per_class=tuple(float(a) for a in report.per_class),
                      new_pen_accuracy=pens, activated=activated, fraction=1.0, eta_s=0.0)

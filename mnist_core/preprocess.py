@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
-MAX_INPUT_PIXELS = 120_000_000  # a 10,000×10,000 image is fine, a decompression bomb is not
+# Larger inputs are refused before decoding. Phone cameras save up to 50 MP (8160×6144 = 50.1 M pixels
+# on 50 MP sensors, 8000×6000 at 48 MP), which must pass; a decompression bomb (a few KB of PNG that
+# decodes to gigabytes) must not. 52 M pixels decode to at most ~210 MB (RGBA) per image.
+MAX_INPUT_PIXELS = 52_000_000
+MAX_DECODES = 2  # images decoded at once: 12 parallel bombs under the limit still cost 2 decodes of memory
+WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # 16-bit, 32-bit and float greys
 BIG_SIDE = 2048  # larger inputs are box-reduced first: bounded time and memory for 10k×10k
 WORK_SIDE = 512  # per-pixel work happens at ≤ this size
 BOX = 20  # MNIST scales the digit's box to fit 20×20 …
@@ -27,7 +34,8 @@ OVERSAMPLE = 4  # stroke width is adjusted at 4× the final resolution, then box
 MNIST_STROKE = 2.7
 COM_TARGET = (14.0, 14.0)  # mean centre of mass of MNIST training digits, row and column
 
-Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS  # Pillow's own backstop (it raises at twice this) for decodes elsewhere
+_DECODES = threading.BoundedSemaphore(MAX_DECODES)
 
 
 class ImageError(ValueError):
@@ -48,38 +56,69 @@ DEFAULT = Options()
 
 
 def load_image(source: str | os.PathLike | bytes | Image.Image | np.ndarray) -> Image.Image:
-    """Open a path, raw bytes, a PIL image or an array; refuse non-images with a clear message."""
+    """Open a path, raw bytes, a PIL image or an array; refuse non-images and oversized ones with a clear message."""
     if isinstance(source, Image.Image):
-        return source
+        _check_size("the image", source.width, source.height)
+        return _eight_bit(source)
     if isinstance(source, np.ndarray):
         return _from_array(source)
+    name = "the data" if isinstance(source, (bytes, bytearray)) else str(source)
     try:
-        if isinstance(source, (bytes, bytearray)):
-            img = Image.open(io.BytesIO(source))
-        else:
-            img = Image.open(Path(source))
-        img.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG: decode at reduced size, cheap for huge photos
-        img.load()
-        return img
+        img = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source))
+        if img.width * img.height > MAX_INPUT_PIXELS:  # the header's size: nothing is decoded yet
+            img.close()
+            raise ImageError(_too_large(name, f"{img.width}×{img.height}"))
+        with _DECODES:
+            img.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG: decode at reduced size, cheap for huge photos
+            img.load()
+            return _eight_bit(img)
     except FileNotFoundError:
-        raise ImageError(f"no such file: {source}") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
-        name = "the data" if isinstance(source, (bytes, bytearray)) else str(source)
-        if isinstance(exc, Image.DecompressionBombError):
-            raise ImageError(f"{name} is too large (over {MAX_INPUT_PIXELS:,} pixels); send a smaller image") from None
+        raise ImageError(f"no such file: {name}") from None
+    except Image.DecompressionBombError as exc:  # over twice Pillow's limit: it refuses before we see W×H
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise ImageError(_too_large(name, f"{int(pixels[1]):,}" if pixels else "too many")) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise ImageError(f"{name} is not a readable image; send a PNG, JPEG, BMP, GIF or WebP") from None
+
+
+def _too_large(name: str, pixels: str) -> str:
+    return f"{name} is too large ({pixels} pixels, at most {MAX_INPUT_PIXELS:,}); send a smaller image"
+
+
+def _check_size(name: str, width: int, height: int) -> None:
+    if width * height > MAX_INPUT_PIXELS:
+        raise ImageError(_too_large(name, f"{width}×{height}"))
+
+
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float greys → "L" with their real value range stretched to 0–255.
+
+    Pillow's convert("L") clips instead: a 16-bit black-on-white digit (ink 0, paper 65535, edges in
+    between) would come out almost all white, and read as blank.
+    """
+    if img.mode not in WIDE_GREY_MODES:
+        return img
+    wide = _bounded(img.convert("I") if img.mode.startswith("I;16") else img, BIG_SIDE)  # I;16 cannot be reduced
+    return Image.fromarray(_to_uint8(np.asarray(wide, dtype=np.float64)))
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] are scaled by 255, values in 0–255 kept, any other range stretched from its min and max."""
+    arr = np.nan_to_num(arr)
+    low, high = float(arr.min()), float(arr.max())
+    if low >= 0.0 and high <= 1.0:
+        arr = arr * 255.0
+    elif low < 0.0 or high > 255.0:
+        arr = (arr - low) * (255.0 / (high - low))
+    return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
 
 
 def _from_array(arr: np.ndarray) -> Image.Image:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 2, 3, 4)) or arr.size == 0:
         raise ImageError(f"an image array must be H×W or H×W×(1–4 channels), got shape {arr.shape}")
-    if arr.size > MAX_INPUT_PIXELS * 4:
-        raise ImageError(f"the image is too large ({arr.shape}); send a smaller image")
+    _check_size("the image array", arr.shape[1], arr.shape[0])
     if arr.dtype != np.uint8:
-        arr = np.asarray(arr, dtype=np.float64)
-        if arr.max(initial=0) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
+        arr = _to_uint8(np.asarray(arr, dtype=np.float64))
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     mode = {2: "L", 3: {2: "LA", 3: "RGB", 4: "RGBA"}.get(arr.shape[-1], "L")}[arr.ndim]
@@ -107,7 +146,9 @@ def ink_image(img: Image.Image) -> Image.Image:
     background = int(np.median(border))
     hist = np.asarray(gray.histogram())
     low, mid, high = _levels(hist, (0.005, 0.5, 0.995))
-    light_paper = (mid - low) >= (high - mid)  # ink is the minority: the tail that strays from the paper
+    # ink is the minority: the tail that strays from the paper; with very little ink the tails tie,
+    # and the border's own shade decides (a thin digit on a dark pad is light ink, not dark paper)
+    light_paper = (mid - low) > (high - mid) or ((mid - low) == (high - mid) and background >= 128)
     if _flat(border) and _two_tone(hist, background):
         lut = [max(0, background - v) if light_paper else max(0, v - background) for v in range(256)]
         return _stretch(gray.point(lut))
@@ -265,12 +306,6 @@ def box_patch(ink: Image.Image, options: Options = DEFAULT) -> Image.Image | Non
     return crop.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
 
 
-def patch_stroke_width(source: str | os.PathLike | bytes | Image.Image | np.ndarray) -> float:
-    """Stroke width in pixels of the 20×20 box, measured exactly where `_normalise_stroke` measures it."""
-    patch = box_patch(ink_image(load_image(source)))
-    return 0.0 if patch is None else stroke_width(np.asarray(patch) > 127) / OVERSAMPLE
-
-
 def stroke_width(solid: np.ndarray) -> float:
     """Mean stroke width in pixels of a boolean ink mask: ink area over half the boundary length."""
     area = int(solid.sum())
@@ -401,10 +436,3 @@ def deskew_digits(digits: np.ndarray) -> np.ndarray:
     """`deskew` for 0–255 MNIST arrays, as training stores them (uint8 stays uint8, floats stay floats)."""
     out = deskew(digits.astype(np.float32) / 255.0).reshape(digits.shape) * 255.0
     return np.round(out).astype(np.uint8) if digits.dtype == np.uint8 else out.astype(digits.dtype)
-
-
-def naive_resize(source: str | os.PathLike | bytes | Image.Image | np.ndarray) -> np.ndarray:
-    """What popular demos do (whole canvas → 28×28, inverted): the baseline our benchmark beats."""
-    img = load_image(source)
-    gray = np.asarray(img.convert("L").resize((SIDE, SIDE), Image.Resampling.BILINEAR), dtype=np.float32)
-    return 1.0 - gray / 255.0

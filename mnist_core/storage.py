@@ -8,6 +8,9 @@ import io
 import json
 import os
 import re
+import tempfile
+import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +18,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import SHIPPED_MODEL, models_dir
+from .config import HOME_ENV, SHIPPED_MODEL, models_dir
 from .inference import Classifier
 
 if TYPE_CHECKING:
     import keras
 
 SERVING_POINTER = "serving.json"
+# What a model's inputs must look like, stored inside the `.keras` zip so a file copied without its
+# sidecar is still fed right. Bump PREPROCESSING_VERSION when preprocess.py changes what it hands the
+# model in a way a model trained before the change would not expect.
+CONTRACT_ENTRY = "mnist_contract.json"
+PREPROCESSING_VERSION = 1
+INPUT_SHAPE = (28, 28)
+MAX_VERSIONS = 10  # trained versions kept by `prune_versions` (~23 MB each)
+STALE_AFTER_S = 60.0  # leftover temporaries older than this belong to no save still in progress
 
 
 class ModelError(RuntimeError):
@@ -37,6 +48,14 @@ def _fsync_dir(folder: Path) -> None:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -68,34 +87,87 @@ def file_digest(path: Path) -> str:
     return _weights_digest(Path(path).read_bytes())
 
 
-def save_model(model: "keras.Model", path: Path, metadata: dict[str, Any]) -> Path:
-    """Save weights and architecture without optimizer state (23 MB instead of ~70 MB), then the sidecar."""
+def input_contract(deskew: bool) -> dict[str, Any]:
+    """What the model must be fed: serving reads this, so it cannot drift from how the model was trained."""
+    return {"deskew": deskew, "input_shape": list(INPUT_SHAPE), "input_size": INPUT_SHAPE[0] * INPUT_SHAPE[1],
+            "preprocessing_version": PREPROCESSING_VERSION}
+
+
+def save_model(model: keras.Model, path: Path, metadata: dict[str, Any]) -> Path:
+    """Save weights and architecture without optimizer state (23 MB instead of ~70 MB), with the input
+    contract inside the zip. The sidecar is written first and the `.keras` published last by an atomic
+    rename, so a kill at any moment never leaves a listed model without its sidecar.
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError(f"{path}: model files must end in .keras")
+    deskew = metadata.get("hyperparameters", {}).get("deskew")
+    if not isinstance(deskew, bool):
+        raise ModelError(f"{path}: metadata lacks hyperparameters.deskew; pass the run's hyper-parameters")
     path.parent.mkdir(parents=True, exist_ok=True)
     bare = type(model).from_config(model.get_config())  # uncompiled: clone_model would keep Adam's state
     bare.set_weights(model.get_weights())
-    staging = path.with_name(f".{path.stem}.staging-{os.getpid()}.keras")
+    staging = path.with_name(f".{path.stem}.staging-{os.getpid()}-{threading.get_ident()}.keras")
     try:
         bare.save(staging)
-        data = staging.read_bytes()
+        with zipfile.ZipFile(staging, "a") as zf:
+            zf.writestr(CONTRACT_ENTRY, json.dumps(input_contract(deskew), sort_keys=True))
+        _fsync_file(staging)
+        meta = dict(metadata)
+        meta["file_sha256"] = file_digest(staging)
+        meta.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        atomic_write_bytes(sidecar_path(path), (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)
-    atomic_write_bytes(path, data)
-    meta = dict(metadata)
-    meta["file_sha256"] = _weights_digest(data)
-    meta.setdefault("created", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    atomic_write_bytes(sidecar_path(path), (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    _fsync_dir(path.parent)
     return path
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """The sidecar, or {} when it is missing or unreadable (the model itself stays usable)."""
     try:
-        return json.loads(sidecar_path(Path(path)).read_text())
+        meta = json.loads(sidecar_path(Path(path)).read_text())
     except (OSError, ValueError):
         return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _contract_in(zf: zipfile.ZipFile) -> dict[str, Any] | None:
+    try:
+        contract = json.loads(zf.read(CONTRACT_ENTRY))
+    except KeyError:
+        return None  # saved before contracts existed
+    if not isinstance(contract, dict):
+        raise ValueError(f"{CONTRACT_ENTRY} is not a JSON object")
+    return contract
+
+
+def read_contract(path: Path) -> dict[str, Any] | None:
+    """The input contract inside a `.keras` file; None for files saved before it existed or unreadable ones."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return _contract_in(zf)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def _deskew_for(path: Path, contract: dict[str, Any] | None) -> bool:
+    """The embedded contract, else (older files) the sidecar's hyper-parameters; guessing would serve wrong inputs."""
+    if contract is None:
+        deskew = read_metadata(path).get("hyperparameters", {}).get("deskew")
+        if isinstance(deskew, bool):
+            return deskew
+        raise ModelError(f"{path} does not say how to prepare its inputs (no {CONTRACT_ENTRY} inside, no "
+                         f"sidecar {sidecar_path(path).name} with hyperparameters.deskew); put its sidecar beside it "
+                         "or retrain")
+    version = contract.get("preprocessing_version")
+    if not isinstance(version, int) or version > PREPROCESSING_VERSION:
+        raise ModelError(f"{path} needs preprocessing version {version}, this mnist_core has "
+                         f"{PREPROCESSING_VERSION}; update mnist_core or retrain")
+    if contract.get("input_size") != INPUT_SHAPE[0] * INPUT_SHAPE[1] or not isinstance(contract.get("deskew"), bool):
+        raise ModelError(f"{path} has an input contract this demo cannot serve ({contract}); retrain")
+    return contract["deskew"]
 
 
 def _layer_order(name: str) -> int:
@@ -113,23 +185,24 @@ def load_classifier(path: Path) -> Classifier:
     try:
         with zipfile.ZipFile(path) as zf:
             raw = zf.read("model.weights.h5")
+            contract = _contract_in(zf)
         with h5py.File(io.BytesIO(raw), "r") as h5:
             groups = sorted((name for name in h5["layers"] if name.startswith("dense")), key=_layer_order)
             arrays = [np.asarray(h5["layers"][g]["vars"][str(i)]) for g in groups for i in (0, 1)]
-        deskew = bool(read_metadata(path).get("hyperparameters", {}).get("deskew", False))
-        return Classifier.from_arrays(arrays, deskew=deskew)
+        return Classifier.from_arrays(arrays, deskew=_deskew_for(path, contract))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise ModelError(f"{path} is not a usable .keras model ({reason}); retrain or use the shipped model") from None
 
 
-def load_keras(path: Path) -> "keras.Model":
+def load_keras(path: Path) -> keras.Model:
     import keras
 
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - any load failure is reported with the file's name
-        raise ModelError(f"{path} is not a usable .keras model ({type(exc).__name__}); retrain or use the shipped model") from None
+        raise ModelError(f"{path} is not a usable .keras model ({type(exc).__name__}); "
+                         "retrain or use the shipped model") from None
 
 
 @dataclass(frozen=True)
@@ -149,7 +222,7 @@ class Version:
 def new_version_path(folder: Path | None = None) -> Path:
     """A fresh, sortable file name, so saving a version never replaces another one."""
     folder = folder or models_dir()
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     path = folder / f"mnist-{stamp}.keras"
     counter = 1
     while path.exists():
@@ -159,22 +232,40 @@ def new_version_path(folder: Path | None = None) -> Path:
 
 
 def list_versions(folder: Path | None = None) -> list[Version]:
-    """User-trained versions, newest first (versions are written once, so mtime is creation time)."""
+    """User-trained versions, newest first (versions are written once, so mtime is creation time).
+
+    A `.keras` with neither a readable sidecar nor an embedded contract is skipped: it could not be served.
+    """
     folder = folder or models_dir()
     if not folder.is_dir():
         return []
-    files = sorted((p for p in folder.glob("*.keras") if not p.name.startswith(".")),
-                   key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
-    return [Version(p, read_metadata(p)) for p in files]
+    versions = []
+    for p in folder.glob("*.keras"):
+        if p.name.startswith("."):
+            continue  # a save in progress, or what a killed one left
+        metadata = read_metadata(p)
+        if not metadata and read_contract(p) is None:
+            continue
+        try:
+            versions.append((p.stat().st_mtime_ns, Version(p, metadata)))
+        except OSError:
+            continue  # deleted while we looked
+    versions.sort(key=lambda item: (item[0], item[1].path.name), reverse=True)
+    return [version for _, version in versions]
 
 
 def set_serving(path: Path, folder: Path | None = None) -> None:
+    """Record what the demo serves (any `.keras`, the shipped model included) for the next start."""
     folder = folder or models_dir()
     atomic_write_bytes(folder / SERVING_POINTER, json.dumps({"model": str(Path(path).resolve())}).encode())
 
 
 def serving_path(folder: Path | None = None) -> Path:
-    """What the demo serves: the chosen version, else the newest trained one, else the shipped model."""
+    """What the demo serves: the chosen model if it still exists, else the shipped one.
+
+    Never "the newest trained": then saving a version (a CLI run, a Train-tab run that was not activated)
+    would change what serves at the next start without anyone choosing it.
+    """
     folder = folder or models_dir()
     try:
         chosen = Path(json.loads((folder / SERVING_POINTER).read_text())["model"])
@@ -182,5 +273,72 @@ def serving_path(folder: Path | None = None) -> Path:
             return chosen
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    versions = list_versions(folder)
-    return versions[0].path if versions else SHIPPED_MODEL
+    return SHIPPED_MODEL
+
+
+def _remove_version(path: Path) -> None:
+    """The `.keras` first, so a crash half-way never leaves a listed model without its sidecar."""
+    from .evaluate import cache_path
+
+    for file in (path, sidecar_path(path), cache_path(path)):
+        file.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def delete_version(path: Path, folder: Path | None = None) -> None:
+    """Delete a trained version with its sidecar and test report; never the shipped or the served model."""
+    folder = folder or models_dir()
+    path = Path(path).resolve()
+    if path == SHIPPED_MODEL.resolve():
+        raise ModelError(f"{path} is the shipped model; it is never deleted")
+    if path == serving_path(folder).resolve():
+        raise ModelError(f"{path.stem} is what the demo serves; serve another first "
+                         "(python -m mnist_core models use NAME|shipped)")
+    if path not in {v.path.resolve() for v in list_versions(folder)}:
+        raise ModelError(f"{path} is not a saved version in {folder}; list them with: python -m mnist_core models")
+    _remove_version(path)
+
+
+def prune_versions(keep: int, protect: set[Path], folder: Path | None = None) -> list[Path]:
+    """Delete trained versions older than the newest `keep`, bounding disk use; returns what went.
+
+    Protected ones (the served model; the chosen one is always added) and the shipped model are kept
+    on top of the `keep` newest.
+    """
+    folder = folder or models_dir()
+    kept = {Path(p).resolve() for p in protect} | {serving_path(folder).resolve(), SHIPPED_MODEL.resolve()}
+    removed = []
+    for version in list_versions(folder)[max(keep, 0):]:
+        if version.path.resolve() not in kept:
+            _remove_version(version.path)
+            removed.append(version.path)
+    return removed
+
+
+def clean_staging(folder: Path | None = None, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove temporaries a killed save left behind; recent ones may belong to a save still running."""
+    folder = folder or models_dir()
+    cutoff = time.time() - older_than_s
+    removed = []
+    for pattern in (".*.tmp-*", ".*.staging-*"):
+        for path in folder.glob(pattern):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except OSError:
+                continue  # gone already, or not ours to remove
+    return removed
+
+
+def check_writable(folder: Path | None = None, fix: str = f"set {HOME_ENV} to a writable folder") -> None:
+    """Fail before an hour of training, not after: create and remove a file where models will be saved."""
+    folder = folder or models_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".write-check.tmp-{os.getpid()}-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ModelError(f"cannot save models in {folder}: {reason}; {fix}") from None

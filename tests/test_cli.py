@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from conftest import digit_on_canvas
 from PIL import Image
 
-from conftest import digit_on_canvas
+from mnist_core import cli, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """As a user runs it: without the test session's TF_CPP_MIN_LOG_LEVEL, unless `env` sets one."""
+    base = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run([sys.executable, "-m", "mnist_core", *args], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=600)
+                          cwd=ROOT, env={**base, **(env or {})}, timeout=600)
 
 
 def test_help_for_every_command():
-    for command in ("train", "evaluate", "predict"):
+    for command in ("train", "evaluate", "predict", "models"):
         result = run(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 
@@ -40,7 +46,7 @@ def test_predict_json_reads_drawn_digits_in_one_batch(small_model, mnist, tmp_pa
     junk.write_text("not an image")
     result = run("predict", "--json", "--model", str(small_model.path), *files, str(blank), str(junk))
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["file"] for line in lines] == files + [str(blank), str(junk)]
+    assert [line["file"] for line in lines] == [*files, str(blank), str(junk)]
     digits = np.array([line["digit"] for line in lines[:40]])
     assert (digits == y_test[:40]).mean() >= 0.85
     assert all(len(line["probabilities"]) == 10 for line in lines)
@@ -65,12 +71,104 @@ def test_missing_model_is_one_clear_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "nope.keras" in result.stderr
 
 
-def test_train_fast_run_saves_a_version(mnist_dir, isolated_home):
+def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, isolated_home):
+    stale = isolated_home / "models" / ".mnist-old.staging-1-2.keras"  # what a killed save left behind
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a model")
+    os.utime(stale, (0, 0))
     result = run("train", "--preset", "fast", "--epochs", "1", "--subset", "3000",
                  env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(isolated_home)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "epoch 1/1" in result.stdout and "test accuracy" in result.stdout
     saved = list((isolated_home / "models").glob("*.keras"))
-    assert len(saved) == 1
+    assert len(saved) == 1 and not stale.exists()
     meta = json.loads(saved[0].with_suffix(".json").read_text())
     assert meta["command"] == "python -m mnist_core train --preset fast --epochs 1 --subset 3000"
+    assert (f"the demo still serves the shipped model (use: python -m mnist_core models use {saved[0].stem})"
+            in result.stdout)
+    assert storage.serving_path() == storage.SHIPPED_MODEL
+    # TensorFlow's start-up lines ("I0000 … cudart_stub", "E0000 … failed call to cuInit") are gone
+    noise = [line for line in result.stderr.replace("\r", "\n").splitlines()
+             if line.strip() and not line.lstrip().startswith("epoch ")]
+    assert noise == []
+
+
+def test_train_refuses_an_unwritable_home_before_training(tmp_path, mnist_dir):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the home folder should be")
+    result = run("train", "--preset", "fast", "--epochs", "1", "--subset", "500",
+                 env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(blocker / "home")})
+    assert result.returncode == 2 and "training preset" not in result.stdout
+    assert result.stderr == (f"error: cannot save models in {blocker / 'home' / 'models'}: not a directory; "
+                             "set MNIST_DEMO_HOME to a writable folder\n")
+    result = run("train", "--out", str(tmp_path / "model.h5"))
+    assert result.returncode == 2 and result.stderr.startswith("error: --out must name a .keras file")
+
+
+def _version(source: Path, folder: Path, name: str, age_s: float, **metrics: float) -> Path:
+    target = folder / f"{name}.keras"
+    shutil.copyfile(source, target)
+    meta = json.loads(source.with_suffix(".json").read_text())
+    meta["metrics"] |= metrics
+    target.with_suffix(".json").write_text(json.dumps(meta))
+    os.utime(target, (time.time() - age_s, time.time() - age_s))
+    return target
+
+
+def test_models_lists_chooses_and_deletes(small_model, isolated_home):
+    folder = isolated_home / "models"
+    folder.mkdir(parents=True)
+    old = _version(small_model.path, folder, "mnist-old", 60, test_accuracy=0.9123, pen_test_accuracy=0.8456)
+    new = _version(small_model.path, folder, "mnist-new", 0, test_accuracy=0.9345)
+    env = {"MNIST_DEMO_HOME": str(isolated_home)}
+    listing = run("models", env=env).stdout.splitlines()
+    rows = [line.split() for line in listing[1:4]]
+    assert [row[:2] for row in rows] == [["mnist-new", "93.45%"], ["mnist-old", "91.23%"], ["*", "shipped"]]
+    assert rows[1][2] == "84.56%" and rows[0][2] == "-"
+
+    assert run("models", "use", "mnist-old", env=env).returncode == 0
+    assert storage.serving_path() == old
+    assert run("models", env=env).stdout.splitlines()[2].startswith("* mnist-old")
+    for name, message in (("mnist-old", "mnist-old is what the demo serves; serve another first"),
+                          ("shipped", "is the shipped model; it is never deleted"),
+                          ("nope", "no model named 'nope'; list them with: python -m mnist_core models")):
+        refused = run("models", "delete", name, env=env)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and message in refused.stderr
+    assert run("models", "delete", str(new), env=env).returncode == 0
+    assert not new.exists() and not new.with_suffix(".json").exists() and old.exists()
+
+    assert run("models", "use", "assets/model.keras", env=env).returncode == 0  # relative to where it runs
+    assert storage.serving_path() == storage.SHIPPED_MODEL
+    broken = folder / "broken.keras"
+    broken.write_bytes(b"not a zip")
+    refused = run("models", "use", str(broken), env=env)
+    assert refused.returncode == 2 and "broken.keras is not a usable .keras model" in refused.stderr
+    assert storage.serving_path() == storage.SHIPPED_MODEL
+
+
+def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home, capsys, monkeypatch):
+    folder = isolated_home / "models"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(cli, "MAX_VERSIONS", 2)
+    paths = [_version(small_model.path, folder, f"mnist-{i}", 100 - i) for i in range(3)]
+    cli._after_save(paths[2], serve=True)
+    assert storage.serving_path() == paths[2]
+    out = capsys.readouterr().out
+    assert "the demo serves it from its next start" in out and "beyond 2: mnist-0\n" in out
+    newest = _version(small_model.path, folder, "mnist-3", 0)
+    cli._after_save(newest, serve=False)
+    out = capsys.readouterr().out
+    assert "the demo still serves mnist-2 (use: python -m mnist_core models use mnist-3)" in out
+    assert "removed the oldest versions beyond 2: mnist-1\n" in out
+    assert storage.serving_path() == paths[2] and sorted(p.stem for p in folder.glob("*.keras")) == ["mnist-2",
+                                                                                                     "mnist-3"]
+
+
+def test_native_noise_during_the_tensorflow_import_is_hidden_unless_it_fails(capfd):
+    with cli._quiet_native_stderr():
+        os.write(2, b"I0000 cudart_stub.cc: could not find cuda drivers\n")
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ImportError), cli._quiet_native_stderr():
+        os.write(2, b"the reason it failed\n")
+        raise ImportError("broken install")
+    assert capfd.readouterr().err == "the reason it failed\n"

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 import sys
+import threading
 import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
-
 from conftest import digit_on_canvas
-from mnist_core.preprocess import ImageError, deskew, load_image, stroke_width, to_mnist
+from PIL import Image, ImageDraw, ImageFile, ImageFilter
+
+from mnist_core.preprocess import (
+    MAX_DECODES,
+    MAX_INPUT_PIXELS,
+    ImageError,
+    deskew,
+    load_image,
+    stroke_width,
+    to_mnist,
+)
 
 
 def _seven(size: int = 500, width: int = 20, offset: tuple[int, int] = (0, 0), mode: str = "RGB") -> Image.Image:
@@ -36,7 +48,7 @@ def _com(img: np.ndarray) -> tuple[float, float]:
 def test_output_is_mnist_shaped_and_centred():
     out = to_mnist(_seven())
     assert out is not None and out.shape == (28, 28) and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() == pytest.approx(1.0)
+    assert out.min() >= 0.0 and out.max() == pytest.approx(1.0)
     cy, cx = _com(out)
     assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6
     rows = np.flatnonzero(out.max(axis=1) > 0.1)
@@ -84,12 +96,86 @@ def test_tiny_and_huge_images():
     assert huge is not None and time.perf_counter() - start < 2.0
 
 
-def test_ten_thousand_square_is_bounded():
-    img = Image.new("L", (10000, 10000), 255)
-    ImageDraw.Draw(img).line([(3000, 2000), (7000, 2000), (4500, 8000)], fill=0, width=400)
+def test_seven_thousand_square_is_bounded():
+    img = Image.new("L", (7000, 7000), 255)  # 49 M pixels: under the limit, like a 48 MP phone photo
+    ImageDraw.Draw(img).line([(2100, 1400), (4900, 1400), (3150, 5600)], fill=0, width=280)
     start = time.perf_counter()
     out = to_mnist(img)
     assert out is not None and time.perf_counter() - start < 3.0
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width×height 8-bit grey pixels and carries almost no data: a bomb before it goes off."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns before we refuse
+def test_oversized_images_are_refused_from_the_header_without_decoding(tmp_path, monkeypatch):
+    with pytest.raises(ImageError, match="not a readable image"):  # a 50 MP phone photo's size passes
+        load_image(_png_header(8160, 6144))
+
+    def no_decoding(self):
+        raise AssertionError("an oversized image was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    limit = f"at most {MAX_INPUT_PIXELS:,}); send a smaller image"
+    with pytest.raises(ImageError) as info:
+        load_image(_png_header(8000, 8000))  # 64 M pixels: Pillow alone would only warn
+    assert str(info.value) == f"the data is too large (8000×8000 pixels, {limit}"
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(_png_header(20000, 20000))  # over twice the limit: Pillow itself refuses it at open
+    with pytest.raises(ImageError) as info:
+        load_image(huge)
+    assert str(info.value) == f"{huge} is too large (400,000,000 pixels, {limit}"
+    with pytest.raises(ImageError) as info:
+        load_image(np.broadcast_to(np.uint8(255), (8000, 8000)))  # no memory needed to ask
+    assert str(info.value) == f"the image array is too large (8000×8000 pixels, {limit}"
+
+
+def test_at_most_two_images_decode_at_once(monkeypatch):
+    buf = io.BytesIO()
+    _seven(size=200).save(buf, format="PNG")
+    data = buf.getvalue()
+    real_load, lock = ImageFile.ImageFile.load, threading.Lock()
+    running, peak = [0], [0]
+
+    def slow_load(self):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        try:
+            return real_load(self)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", slow_load)
+    with ThreadPoolExecutor(12) as pool:
+        images = list(pool.map(load_image, [data] * 12))
+    assert peak[0] == MAX_DECODES == 2 and all(img.size == (200, 200) for img in images)
+
+
+def test_sixteen_bit_and_float_greys_read_like_eight_bit(mnist):
+    """Pillow's convert("L") clips 16-bit values at 255: black-on-white 16-bit digits came out blank."""
+    _, (x_test, _) = mnist
+    for digit in x_test[:10]:
+        canvas = digit_on_canvas(digit, size=300, box=(50, 70, 150))  # black on white, 8-bit
+        expected = to_mnist(canvas)
+        wide = canvas.astype(np.uint16) * 257
+        buf = io.BytesIO()
+        Image.fromarray(wide).save(buf, format="PNG")  # a 16-bit greyscale PNG
+        assert Image.open(io.BytesIO(buf.getvalue())).mode == "I;16"
+        sources = [buf.getvalue(), Image.fromarray(wide.astype(">u2")), wide,  # I;16, I;16B, uint16 array
+                   Image.fromarray(canvas.astype(np.float32) * 1000.0)]  # mode "F", any range
+        for source in sources:
+            out = to_mnist(source)
+            assert out is not None and np.abs(out - expected).max() < 0.02
 
 
 def test_thin_one_pixel_stroke_is_thickened():
@@ -129,7 +215,7 @@ def test_non_image_bytes_and_missing_file(tmp_path):
         to_mnist(b"this is not a PNG")
     bad = tmp_path / "notes.png"
     bad.write_text("hello")
-    with pytest.raises(ImageError, match="notes.png"):
+    with pytest.raises(ImageError, match=r"notes\.png"):
         load_image(bad)
     with pytest.raises(ImageError, match="no such file"):
         load_image(tmp_path / "missing.png")
@@ -169,7 +255,7 @@ def test_deskew_makes_a_slanted_stroke_upright_and_keeps_its_mass():
     ImageDraw.Draw(slanted).line([(10, 24), (18, 4)], fill=255, width=3)  # a 1 leaning right
     img = np.asarray(slanted, np.float32) / 255.0
     upright = deskew(img)
-    ys, xs = np.nonzero(upright > 0.5)
+    xs = np.nonzero(upright > 0.5)[1]
     assert np.ptp(xs) <= 4 < np.ptp(np.nonzero(img > 0.5)[1])  # the lean is gone
     assert abs(upright.sum() - img.sum()) < 0.05 * img.sum()
     assert deskew(np.zeros((28, 28))).max() == 0.0
@@ -178,7 +264,8 @@ def test_deskew_makes_a_slanted_stroke_upright_and_keeps_its_mass():
 
 
 def test_preprocessing_does_not_import_tensorflow():
-    code = "import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; print('tensorflow' in sys.modules)"
+    code = ("import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; "
+            "print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

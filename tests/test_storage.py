@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -43,19 +47,20 @@ def test_saved_file_has_no_optimizer_state(small_model):
 
 
 def test_missing_and_corrupt_files_name_the_file(tmp_path):
-    with pytest.raises(ModelError, match="not found: .*absent.keras"):
+    with pytest.raises(ModelError, match=r"not found: .*absent\.keras"):
         load_classifier(tmp_path / "absent.keras")
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"PK\x03\x04 definitely not a zip")
-    with pytest.raises(ModelError, match="broken.keras is not a usable"):
+    with pytest.raises(ModelError, match=r"broken\.keras is not a usable"):
         load_classifier(broken)
-    with pytest.raises(ModelError, match="broken.keras"):
+    with pytest.raises(ModelError, match=r"broken\.keras"):
         storage.load_keras(broken)
 
 
 def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     """Kill a process while it overwrites a model again and again: the file must always load."""
     target = tmp_path / "model.keras"
+    versions = tmp_path / "versions"
     target.write_bytes(small_model.path.read_bytes())
     expected = load_classifier(target).layers[2][1].copy()
     script = textwrap.dedent(f"""
@@ -64,23 +69,36 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
         from pathlib import Path
         from mnist_core import storage
         model = storage.load_keras(Path({str(small_model.path)!r}))
+        meta = {{"note": "rewrite", "hyperparameters": {{"deskew": False}}}}
         print("ready", flush=True)
         while True:
-            storage.save_model(model, Path({str(target)!r}), {{"note": "rewrite"}})
+            storage.save_model(model, Path({str(target)!r}), meta)
+            storage.save_model(model, storage.new_version_path(Path({str(versions)!r})), meta)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parent.parent)
     try:
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while not storage.list_versions(versions) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.7)  # somewhere in the middle of the next saves
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
     np.testing.assert_array_equal(load_classifier(target).layers[2][1], expected)
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("model.keras", "model.json")]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("model.keras", "model.json", "versions")]
     assert all(name.startswith(".") for name in leftovers)  # only hidden temporaries, never a half model
+    listed = storage.list_versions(versions)
+    assert listed  # some versions were saved before the kill …
+    for version in listed:  # … and every listed one has its sidecar, describing exactly that file
+        assert version.metadata["file_sha256"] == storage.file_digest(version.path)
+    for folder in (tmp_path, versions):
+        storage.clean_staging(folder, older_than_s=0)
+    hidden = [p.name for folder in (tmp_path, versions) for p in folder.iterdir() if p.name.startswith(".")]
+    assert hidden == []
 
 
 def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
@@ -105,16 +123,18 @@ def test_versions_and_serving_pointer(small_model, isolated_home):
     first.write_bytes(small_model.path.read_bytes())
     second = folder / (first.stem + "-b.keras")
     second.write_bytes(small_model.path.read_bytes())
+    for path in (first, second):
+        path.with_suffix(".json").write_text(json.dumps({"metrics": {"test_accuracy": 0.9}}))
     assert [v.path for v in storage.list_versions()] == [second, first]
-    assert storage.serving_path() == second  # newest trained
+    assert storage.serving_path() == storage.SHIPPED_MODEL  # saving a version does not make it serve
     storage.set_serving(first)
     assert storage.serving_path() == first  # the user's choice wins
     storage.set_serving(storage.SHIPPED_MODEL)
     assert storage.serving_path() == storage.SHIPPED_MODEL
     assert json.loads((folder / storage.SERVING_POINTER).read_text())["model"].endswith("model.keras")
-    first.unlink()
-    storage.set_serving(first)
-    assert storage.serving_path() == second  # a deleted choice falls back to the newest
+    storage.set_serving(second)
+    second.unlink()
+    assert storage.serving_path() == storage.SHIPPED_MODEL  # a deleted choice falls back to the shipped model
 
 
 def test_reading_only_blank_or_broken_inputs_needs_no_forward_pass(small_model):
@@ -125,3 +145,165 @@ def test_reading_only_blank_or_broken_inputs_needs_no_forward_pass(small_model):
     readings = read_digits(classifier, [blank, b"not an image"], workers=1)
     assert [r.status for r in readings] == ["blank", "error"]
     assert classifier.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
+
+
+def _copy_version(source: Path, target: Path, metadata: dict | None = None, age_s: float = 0.0) -> Path:
+    """A saved version as save_model leaves it: model, sidecar and test report, `age_s` seconds old."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    target.with_suffix(".json").write_text(json.dumps(metadata or read_metadata(source)))
+    target.with_suffix(".eval.json").write_text("{}")
+    stamp = time.time() - age_s
+    os.utime(target, (stamp, stamp))
+    return target
+
+
+def _without_contract(source: Path, target: Path) -> Path:
+    """The same model as a file saved before contracts existed."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            if item.filename != storage.CONTRACT_ENTRY:
+                new.writestr(item, old.read(item))
+    return target
+
+
+def test_input_contract_travels_inside_the_keras_file(small_model, tmp_path, mnist):
+    deskewed = storage.save_model(small_model.result.model, tmp_path / "deskewed.keras",
+                                  {"hyperparameters": {"deskew": True}})
+    alone = tmp_path / "copied" / "alone.keras"  # copied without its sidecar
+    alone.parent.mkdir()
+    shutil.copyfile(deskewed, alone)
+    assert storage.read_contract(alone) == {"deskew": True, "input_shape": [28, 28], "input_size": 784,
+                                            "preprocessing_version": storage.PREPROCESSING_VERSION}
+    assert load_classifier(alone).deskew is True
+    assert load_classifier(small_model.path).deskew is False
+    _, (x_test, _) = mnist
+    x = x_test[:50].reshape(50, -1).astype(np.float32) / 255.0
+    reloaded = storage.load_keras(alone)  # Keras ignores the extra zip entry
+    np.testing.assert_allclose(reloaded(x, training=False).numpy(),
+                               small_model.result.model(x, training=False).numpy(), atol=1e-6)
+
+
+def test_older_files_fall_back_to_the_sidecar_and_neither_is_refused(small_model, tmp_path):
+    legacy = _without_contract(small_model.path, tmp_path / "legacy.keras")
+    legacy.with_suffix(".json").write_text(json.dumps({"hyperparameters": {"deskew": True}}))
+    assert storage.read_contract(legacy) is None and load_classifier(legacy).deskew is True
+    legacy.with_suffix(".json").unlink()
+    with pytest.raises(ModelError) as info:
+        load_classifier(legacy)
+    assert "\n" not in str(info.value) and "legacy.keras does not say how to prepare its inputs" in str(info.value)
+    assert "sidecar" in str(info.value) and "retrain" in str(info.value)
+    with pytest.raises(ModelError, match=r"metadata lacks hyperparameters\.deskew"):
+        storage.save_model(small_model.result.model, tmp_path / "unknown.keras", {"note": "no hyper-parameters"})
+    assert not (tmp_path / "unknown.keras").exists()
+
+
+def test_shipped_model_keeps_loading():
+    shipped = load_classifier(storage.SHIPPED_MODEL)
+    assert shipped.deskew == read_metadata(storage.SHIPPED_MODEL)["hyperparameters"]["deskew"]
+
+
+def test_a_model_for_newer_preprocessing_is_refused(small_model, tmp_path):
+    newer = _without_contract(small_model.path, tmp_path / "newer.keras")
+    contract = storage.input_contract(False) | {"preprocessing_version": storage.PREPROCESSING_VERSION + 1}
+    with zipfile.ZipFile(newer, "a") as zf:
+        zf.writestr(storage.CONTRACT_ENTRY, json.dumps(contract))
+    with pytest.raises(ModelError, match="needs preprocessing version 2, this mnist_core has 1; update"):
+        load_classifier(newer)
+
+
+class Killed(BaseException):
+    """Stands in for kill -9: nothing after it runs, no `except Exception` catches it."""
+
+
+@pytest.mark.parametrize("crash_at", ["sidecar", "publish"])
+def test_a_save_cut_short_never_lists_a_model_without_its_sidecar(small_model, tmp_path, monkeypatch, crash_at):
+    """Stop the save where a kill -9 could land: before the sidecar is written, or before the model is renamed."""
+    real_write, real_replace = storage.atomic_write_bytes, os.replace
+
+    def write(path, data):
+        if crash_at == "sidecar" and Path(path).suffix == ".json":
+            raise Killed
+        real_write(path, data)
+
+    def replace(src, dst):
+        if crash_at == "publish" and Path(dst).suffix == ".keras":
+            raise Killed
+        real_replace(src, dst)
+
+    monkeypatch.setattr(storage, "atomic_write_bytes", write)
+    monkeypatch.setattr(storage.os, "replace", replace)
+    with pytest.raises(Killed):
+        storage.save_model(small_model.result.model, tmp_path / "v.keras", read_metadata(small_model.path))
+    assert not (tmp_path / "v.keras").exists() and storage.list_versions(tmp_path) == []
+
+
+def test_list_versions_skips_files_nobody_could_serve(small_model, tmp_path):
+    _without_contract(small_model.path, tmp_path / "orphan.keras")  # no sidecar, no contract
+    shutil.copyfile(small_model.path, tmp_path / "contract-only.keras")
+    _copy_version(small_model.path, tmp_path / "complete.keras", age_s=10)
+    assert [v.name for v in storage.list_versions(tmp_path)] == ["contract-only", "complete"]
+
+
+def test_clean_staging_removes_only_stale_temporaries(tmp_path):
+    names = [".mnist-1.staging-12-34.keras", ".serving.json.tmp-12", ".mnist-2.staging-56-78.keras",
+             "mnist-3.keras", ".notes"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    old = time.time() - 120
+    for name in names[:2] + names[3:]:
+        os.utime(tmp_path / name, (old, old))
+    removed = storage.clean_staging(tmp_path)
+    assert sorted(p.name for p in removed) == sorted(names[:2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])  # a fresh one may be a save running
+    assert storage.clean_staging(tmp_path / "absent") == []
+
+
+def test_check_writable_fails_early_with_one_line(tmp_path, monkeypatch):
+    storage.check_writable(tmp_path / "new" / "models")  # creates it, leaves no probe behind
+    assert list((tmp_path / "new" / "models").iterdir()) == []
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")  # fails for root too, unlike permission bits
+    with pytest.raises(ModelError) as info:
+        storage.check_writable(blocker / "models")
+    assert str(info.value) == (f"cannot save models in {blocker / 'models'}: not a directory; "
+                               "set MNIST_DEMO_HOME to a writable folder")
+
+    def denied(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(ModelError) as info:
+        storage.check_writable(tmp_path)
+    assert str(info.value) == (f"cannot save models in {tmp_path}: permission denied; "
+                               "set MNIST_DEMO_HOME to a writable folder")
+
+
+def test_prune_keeps_the_newest_the_protected_and_the_shipped(small_model, isolated_home):
+    folder = storage.models_dir()
+    paths = [_copy_version(small_model.path, folder / f"mnist-{i}.keras", age_s=100 - i) for i in range(5)]
+    link = folder / "shipped-link.keras"  # the shipped model, seen from the versions folder
+    link.symlink_to(storage.SHIPPED_MODEL)
+    link.with_suffix(".json").write_text(json.dumps({"note": "shipped"}))
+    os.utime(link, (time.time() - 1000, time.time() - 1000), follow_symlinks=False)
+    storage.set_serving(paths[0])  # the oldest serves
+    removed = storage.prune_versions(2, {paths[1]})
+    assert removed == [paths[2]]
+    assert not any(paths[2].with_suffix(ext).exists() for ext in (".keras", ".json", ".eval.json"))
+    assert all(p.exists() for p in (paths[0], paths[1], paths[3], paths[4], link, storage.SHIPPED_MODEL))
+    assert storage.MAX_VERSIONS == 10
+
+
+def test_delete_version_refuses_the_shipped_and_the_served(small_model, isolated_home):
+    folder = storage.models_dir()
+    served, other = (_copy_version(small_model.path, folder / f"{n}.keras") for n in ("served", "other"))
+    storage.set_serving(served)
+    with pytest.raises(ModelError, match="served is what the demo serves; serve another first"):
+        storage.delete_version(served)
+    with pytest.raises(ModelError, match="is the shipped model; it is never deleted"):
+        storage.delete_version(storage.SHIPPED_MODEL)
+    with pytest.raises(ModelError, match="is not a saved version"):
+        storage.delete_version(small_model.path)
+    storage.delete_version(other)
+    assert sorted(p.name for p in folder.iterdir()) == ["served.eval.json", "served.json", "served.keras",
+                                                        "serving.json"]

@@ -226,7 +226,6 @@ def test_drawn_digits_are_read_by_the_shipped_model(shipped, digit: int, raw: li
     assert probs.argmax() == digit and probs.max() > 0.6, probs.round(3)
 
 
-@pytest.mark.xfail(strict=True, reason="preprocess.ink_image: under 0.5% ink, percentiles tie: light-on-dark → blank")
 def test_a_small_thin_digit_on_a_dark_background_is_read_like_on_white():
     """A held-out UNIPEN 6 hits this in bench/real_handwriting.py (light-on-dark only, seed 0)."""
     from mnist_core.preprocess import to_mnist
