@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from app_helpers import running_app  # noqa: E402
+from app_helpers import running_app
 
 
 def main() -> int:

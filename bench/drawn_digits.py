@@ -52,7 +52,7 @@ def skeleton(digit: np.ndarray, up: int = 4) -> np.ndarray:
             p8, p9 = img[1:-1, :-2], img[:-2, :-2]
             ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
             neighbours = sum(ring[:-1])
-            transitions = sum(((a == 0) & (b == 1)).astype(np.uint8) for a, b in zip(ring[:-1], ring[1:]))
+            transitions = sum(((a == 0) & (b == 1)).astype(np.uint8) for a, b in zip(ring[:-1], ring[1:], strict=False))
             if step == 0:
                 cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
             else:
@@ -80,7 +80,7 @@ def redraw(digit: np.ndarray, rng: np.random.Generator, rendering: str) -> Image
     mask = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(mask)
     r = pen / 2
-    for y, x in zip(ys * scale + top, xs * scale + left):
+    for y, x in zip(ys * scale + top, xs * scale + left, strict=False):
         draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
     if rendering == "ink-on-transparent":
         black = Image.new("RGBA", (size, size), (0, 0, 0, 255))
@@ -186,7 +186,7 @@ def main() -> None:
     if args.tta:
         variant_scores["test-time augmentation"] = []
     started = time.perf_counter()
-    sets = [(name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick]) for name, pick in zip(RENDERINGS, picks)]
+    sets = [(name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick]) for name, pick in zip(RENDERINGS, picks, strict=False)]
     sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, per // 2, rng)))
     fonts = font_digits(rng)
     if fonts:

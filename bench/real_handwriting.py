@@ -91,14 +91,14 @@ def top_confusions(confusion: np.ndarray, n: int = TOP_CONFUSIONS) -> list[dict[
     return [{"true": t, "read": BLANK if r == 10 else r, "count": int(off[t, r])} for t, r in cells if off[t, r]]
 
 
-def measure(model_path: Path, pen_file: str | None, seed: int) -> dict[str, Any]:
+def measure(model_path: Path, pen_file: str | None, seed: int, side: str = "test") -> dict[str, Any]:
     classifier = load_classifier(model_path)
     digits = pens.load_unipen(pen_file)
-    test = pens.part(digits, "test")
+    test = pens.part(digits, side)
     labels = np.array([d.label for d in test], np.int64)
     sites = np.array([d.source for d in test])
     started = time.perf_counter()
-    pad_images, pad_labels = pens.test_drawings(digits)
+    pad_images, pad_labels = pens.test_drawings(digits, side)
     assert np.array_equal(pad_labels, labels), "test_drawings must draw pens.part(digits, 'test') in order"
     # As workflow.train_evaluate_save → evaluate.evaluate computes pen_test_accuracy: uint8 / 255, predict.
     read = {"pad": classifier.predict(pad_images.astype(np.float32) / 255.0).argmax(axis=1)}
@@ -113,6 +113,7 @@ def measure(model_path: Path, pen_file: str | None, seed: int) -> dict[str, Any]
         "model_created": meta.get("created"),
         "sidecar_pen_test_accuracy": meta.get("metrics", {}).get("pen_test_accuracy"),
         "seed": seed,
+        "side": side,
         "writers": len({d.writer for d in test}),
         "digits": len(test),
         "renderings": {name: scores(r, labels, sites) for name, r in read.items()},
@@ -131,13 +132,13 @@ def report(result: dict[str, Any]) -> None:
              NAIVE: "naive"}
     header = "".join(f"{short[n]:>8}" for n in names)
     print(f"model {result['model']} (created {result['model_created']}); {result['digits']:,} digits by "
-          f"{result['writers']} held-out UNIPEN writers, seed {result['seed']}")
+          f"{result['writers']} UNIPEN {result['side']} writers (never trained on), seed {result['seed']}")
     print(f"{'rendering':<22}{'accuracy':>10}{'blank':>7}")
     for name in names:
         print(f"{name:<22}{runs[name]['accuracy']:>10.4f}{runs[name]['blank']:>7}")
     print(f"{'all four (ours)':<22}{np.mean([runs[n]['accuracy'] for n in names if n != NAIVE]):>10.4f}")
     recorded = result["sidecar_pen_test_accuracy"]
-    if recorded is not None:
+    if recorded is not None and result["side"] == "test":
         same = "equal" if abs(recorded - runs["pad"]["accuracy"]) < 1e-9 else "DIFFERENT"
         print(f"sidecar pen_test_accuracy {recorded:.4f}: {same} to pad")
     print(f"\nby site{'':<9}{'digits':>6}{header}")
@@ -162,9 +163,11 @@ def main() -> None:
     parser.add_argument("--pens", help="UNIPEN file or its folder (default: $UNIPEN_DATA)")
     parser.add_argument("--seed", type=int, default=0, help="pen widths and placement of the image renderings")
     parser.add_argument("--json", action="store_true", help="print one JSON object with every number")
+    parser.add_argument("--writers", choices=("test", "val"), default="test",
+                        help="the held-out test writers (report only), or the validation writers (tune on these)")
     args = parser.parse_args()
     try:
-        result = measure(Path(args.model) if args.model else serving_path(), args.pens, args.seed)
+        result = measure(Path(args.model) if args.model else serving_path(), args.pens, args.seed, args.writers)
     except (DataError, ModelError) as exc:
         sys.exit(f"error: {exc}")
     if args.json:

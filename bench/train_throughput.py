@@ -19,14 +19,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from mnist_core.config import preset  # noqa: E402
-from mnist_core.data import load_mnist  # noqa: E402
-from mnist_core.model import build_model, param_count  # noqa: E402
-from mnist_core.train import compile_model, make_dataset  # noqa: E402
+from mnist_core.config import preset
+from mnist_core.data import load_mnist
+from mnist_core.model import build_model, param_count
+from mnist_core.train import compile_model, make_dataset
 
 BATCH = 220
 

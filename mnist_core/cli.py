@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import HOME_ENV, PRESETS, SHIPPED_MODEL, models_dir, preset
+from .config import HOME_ENV, PRESETS, SHIPPED_MODEL, TUNABLE, HyperParams, models_dir, preset
 from .data import DataError, describe_source, load_mnist
 from .pens import load_unipen, pens_path
 from .storage import (
@@ -63,16 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Train the dense network, evaluate it on the MNIST test set, save it.")
     t.add_argument("--preset", choices=sorted(PRESETS), default="default",
                    help="seed = the notebook exactly; default = the shipped recipe; fast = a one-minute run")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--validation-split", type=float)
-    t.add_argument("--learning-rate", type=float)
-    t.add_argument("--subset", type=int, help="train on the first N training images only")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="canvas-like augmentation (default: as the preset says)")
-    t.add_argument("--pens", action=argparse.BooleanOptionalAction, default=None,
-                   help="train on real pen handwriting too (UNIPEN's training writers; default: as the preset says)")
+    _tunable_flags(t)
     t.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
     t.add_argument("--pen-data", help="UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the "
                                       "model on the held-out writers")
@@ -145,6 +136,20 @@ def _quiet_native_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+def _tunable_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per tunable HyperParams field, typed by its default; unset flags keep the preset's value."""
+    defaults = HyperParams()
+    for name, help_text in TUNABLE.items():
+        flags = ["--" + name.replace("_", "-")] + (["--subset"] if name == "train_subset" else [])
+        value = getattr(defaults, name)
+        if isinstance(value, bool):
+            parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"{help_text} (default: as the preset says)")
+        else:
+            parser.add_argument(*flags, dest=name, type=type(value), default=None, metavar=name.upper(),
+                                help=f"{help_text} (default: as the preset says)")
+
+
 def _train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix != ".keras":
@@ -154,10 +159,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.serve:
         check_writable(models_dir())  # where the choice is recorded
     clean_staging(folder)
-    changes = {key: value for key, value in {
-        "epochs": args.epochs, "batch_size": args.batch_size, "validation_split": args.validation_split,
-        "learning_rate": args.learning_rate, "train_subset": args.subset, "seed": args.seed,
-        "augment": args.augment, "pens": args.pens}.items() if value is not None}
+    changes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None}
     hp = preset(args.preset).replace(**changes)
     hp.validate()
     data = load_mnist(args.data)

@@ -45,19 +45,19 @@ class HyperParams:
     pen_variants: int = 6  # pad drawings made of each pen digit; every epoch picks one of them at random
     pen_weight: int = 2  # times each pen digit is seen per epoch (each time a different drawing)
 
-    def replace(self, **changes: Any) -> "HyperParams":
+    def replace(self, **changes: Any) -> HyperParams:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "HyperParams":
+    def from_dict(cls, data: dict[str, Any]) -> HyperParams:
         """Ignore unknown keys so sidecars written by newer versions still load."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def validate(self, limits: "Limits | None" = None) -> None:
+    def validate(self, limits: Limits | None = None) -> None:
         """Raise ValueError with a one-line, fixable message for out-of-range settings."""
         lim = limits or Limits()
         checks = [
@@ -89,6 +89,20 @@ class Limits:
 
 
 UI_LIMITS = Limits(max_epochs=40, min_batch=32, max_batch=1024)  # 40: the default recipe fits
+
+# The settings a person may change from the CLI (`train --batch-size …`) and the Train tab; the rest is the
+# recipe, changed in code. CLI flags are generated from this and the field's type.
+TUNABLE: dict[str, str] = {
+    "epochs": "passes over the training data",
+    "batch_size": "images per gradient step",
+    "validation_split": "the last fraction of the training set, held out (the notebook's 0.999 leaves 60 images)",
+    "learning_rate": "Adam's learning rate (the peak of the one-cycle schedule)",
+    "dropout": "dropout after each hidden layer",
+    "augment": "canvas-like distortions while training",
+    "pens": "also train on real pen handwriting: UNIPEN's training writers, drawn as the pad draws",
+    "train_subset": "train on the first N MNIST training images only (0 = all)",
+    "seed": "random seed of weights, shuffling, augmentation and pen drawings",
+}
 
 PRESETS: dict[str, HyperParams] = {
     # The shipped recipe: the dataclass defaults.

@@ -172,9 +172,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _digit(value: Any, name: str, optional: bool = False) -> int | None:
-    if optional and value is None:
-        return None
+def _digit(value: Any, name: str) -> int:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= 9:
         return int(value)
     raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
@@ -192,7 +190,7 @@ def _image_bytes(image: np.ndarray) -> bytes:
     return arr.tobytes()
 
 
-def _probabilities(values: Sequence[float] | None) -> str | None:
+def _probabilities(values: Sequence[float] | np.ndarray | None) -> str | None:
     if values is None:
         return None
     probs = [float(v) for v in values]
@@ -319,7 +317,8 @@ class DrawingStore:
             return conn.execute("SELECT version FROM schema_version").fetchone()[0]
 
     def add(self, label: int, image: np.ndarray, *, strokes: Drawing | dict | str | bytes | None = None,
-            png: bytes | None = None, predicted: int | None = None, probabilities: Sequence[float] | None = None,
+            png: bytes | None = None, predicted: int | None = None,
+            probabilities: Sequence[float] | np.ndarray | None = None,
             model_version: str = "") -> int:
         """Store one corrected drawing: exactly one of `strokes` (the pad's JSON) or `png`; returns its id."""
         if (strokes is None) == (png is None):
@@ -327,7 +326,7 @@ class DrawingStore:
         kind = "strokes" if strokes is not None else "image"
         drawing = (_strokes_bytes(strokes, self.max_drawing_bytes) if strokes is not None
                    else _check_png(bytes(png or b""), self.max_drawing_bytes))
-        entry = _Entry(_digit(label, "label"), _digit(predicted, "predicted", optional=True),
+        entry = _Entry(_digit(label, "label"), None if predicted is None else _digit(predicted, "predicted"),
                        _probabilities(probabilities), str(model_version)[:200], kind, drawing,
                        _image_bytes(image), _now())
         return self._insert([entry])[0]
@@ -340,8 +339,8 @@ class DrawingStore:
                                 f"{f', {len(entries):,} more asked' if len(entries) > 1 else ''}); "
                                 "export and delete some first")
             sql = ("INSERT INTO drawings (created, label, predicted, probabilities, model_version, kind, drawing, "
-                   "image, holdout, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            return [conn.execute(sql, entry.values()).lastrowid for entry in entries]
+                   "image, holdout, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+            return [conn.execute(sql, entry.values()).fetchone()[0] for entry in entries]
 
     def counts(self) -> Counts:
         with self._connect() as conn:
@@ -420,8 +419,6 @@ class DrawingStore:
                                  (*args, max(0, int(limit)), max(0, int(offset)))).fetchall()
         return [_row(r) for r in found]
 
-    list = rows  # the name the UI uses; defined as `rows` so annotations in this class still mean the builtin
-
     def _iter_rows(self) -> Iterator[Row]:
         with self._connect() as conn:
             for record in conn.execute(f"SELECT {_ROW_COLUMNS} FROM drawings ORDER BY id"):
@@ -465,7 +462,7 @@ class DrawingStore:
         suffix = ".gz" if gz else ""
         paths = folder / f"drawings-images-idx3-ubyte{suffix}", folder / f"drawings-labels-idx1-ubyte{suffix}"
         payloads = images + b"".join(r[0] for r in found), labels + bytes(r[1] for r in found)
-        for path, data in zip(paths, payloads):
+        for path, data in zip(paths, payloads, strict=True):
             path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
         return paths
 
@@ -489,6 +486,8 @@ class DrawingStore:
         if fresh:
             self._insert(fresh)
         return len(fresh), skipped
+
+    list = rows  # the name the UI uses; last in the class so `list` in its annotations is still the builtin
 
 
 def _open_zip(source: bytes | str | os.PathLike) -> zipfile.ZipFile:
@@ -548,8 +547,8 @@ def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], b
            max_bytes: int) -> _Entry:
     """One labels.csv row and its files → a checked entry, or a DrawingError saying what is wrong."""
     rid = (record.get("id") or "").strip()
-    label = _csv_digit(record.get("label"), "label", optional=False)
-    predicted = _csv_digit(record.get("predicted"), "predicted", optional=True)
+    label = _csv_digit(record.get("label"), "label")
+    predicted = _csv_digit(record.get("predicted"), "predicted") if (record.get("predicted") or "").strip() else None
     if png_name is None:
         raise DrawingError(f"no digits/{rid}_{label}.png in the zip")
     img = _png(read(png_name) or b"", png_name)
@@ -580,10 +579,8 @@ def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], b
                   image, created)
 
 
-def _csv_digit(text: str | None, name: str, optional: bool) -> int | None:
+def _csv_digit(text: str | None, name: str) -> int:
     value = (text or "").strip()
-    if optional and not value:
-        return None
     if len(value) == 1 and value.isdigit():
         return int(value)
     raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")

@@ -128,7 +128,10 @@ def finetune(base_model_path: str | Path, store_or_arrays: DrawingStore | Collec
     base_hp = HyperParams.from_dict(read_metadata(base).get("hyperparameters", {})).replace(deskew=served.deskew)
     hp = base_hp.replace(epochs=epochs, learning_rate=learning_rate, lr_schedule="constant", batch_size=batch_size,
                          seed=seed, validation_split=0.0, train_subset=0)
-    hp.validate()
+    try:
+        hp.validate()
+    except ValueError as exc:
+        raise FinetuneError(str(exc)) from None
     keras.utils.set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = mnist_data
     test_inputs = served.inputs(x_test.astype(np.float32) / 255.0)  # deskewed once for before and after

@@ -27,14 +27,14 @@ class Classifier:
     deskew: bool = False  # the model was trained on deskewed digits, so it must be fed them too
 
     @classmethod
-    def from_arrays(cls, arrays: Sequence[np.ndarray], deskew: bool = False) -> "Classifier":
+    def from_arrays(cls, arrays: Sequence[np.ndarray], deskew: bool = False) -> Classifier:
         if len(arrays) != 6:
             raise ValueError(f"expected 3 dense layers (6 arrays), got {len(arrays)} arrays")
         pairs = tuple(
             (np.asarray(arrays[i], np.float32), np.asarray(arrays[i + 1], np.float32)) for i in range(0, 6, 2))
         dims = [pairs[0][0].shape[0]] + [w.shape[1] for w, _ in pairs]
         if dims[0] != 784 or dims[-1] != 10 or any(
-                w.shape != (a, b) or bias.shape != (b,) for (w, bias), a, b in zip(pairs, dims, dims[1:])):
+                w.shape != (a, b) or bias.shape != (b,) for (w, bias), a, b in zip(pairs, dims, dims[1:], strict=False)):
             raise ValueError(f"layer shapes {[w.shape for w, _ in pairs]} are not a 784→…→10 dense network")
         return cls(pairs, deskew)
 

@@ -19,7 +19,7 @@ def param_count(hidden_units: int = 2048) -> int:
     return (INPUT_DIM + 1) * hidden_units + (hidden_units + 1) * hidden_units + (hidden_units + 1) * NUM_CLASSES
 
 
-def build_model(hp: HyperParams) -> "keras.Model":
+def build_model(hp: HyperParams) -> keras.Model:
     """Dense(relu) → Dropout → Dense(relu) → Dropout → Dense(softmax) on 784 floats in [0, 1]."""
     import keras
 
@@ -36,7 +36,7 @@ def build_model(hp: HyperParams) -> "keras.Model":
     )
 
 
-def summary_text(model: "keras.Model") -> str:
+def summary_text(model: keras.Model) -> str:
     lines: list[str] = []
     model.summary(print_fn=lambda line, *_, **__: lines.append(line))
     return "\n".join(lines)

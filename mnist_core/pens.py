@@ -177,10 +177,11 @@ def _resample(points: np.ndarray, factor: float) -> np.ndarray:
     return np.stack([np.interp(at, arc, points[:, i]) for i in range(2)], axis=1)
 
 
-def test_drawings(digits: Sequence[PenDigit]) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out writers' digits drawn once each as the pad draws: the model card's real-handwriting set."""
-    test = part(digits, "test")
-    return render_digits(test, 1, TEST_SEED, PAD)[:, 0], np.array([d.label for d in test], np.uint8)
+def test_drawings(digits: Sequence[PenDigit], side: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """One side's digits drawn once each as the pad draws. "test" is the model card's real-handwriting set;
+    "val" is what choices are tuned on."""
+    chosen = part(digits, side)
+    return render_digits(chosen, 1, TEST_SEED, PAD)[:, 0], np.array([d.label for d in chosen], np.uint8)
 
 
 def render_digits(digits: Sequence[PenDigit], variants: int, seed: int,

@@ -423,7 +423,7 @@ def deskew(images: np.ndarray) -> np.ndarray:
     cov = (batch * (xs[None] - cx[:, None, None]) * dy).sum(axis=(1, 2)) / safe
     alpha = np.where((total > 0) & (var_y > 1e-3), cov / np.maximum(var_y, 1e-3), 0.0)
     out = np.empty_like(batch)
-    for i, (img, a, y0) in enumerate(zip(batch, alpha, cy)):
+    for i, (img, a, y0) in enumerate(zip(batch, alpha, cy, strict=False)):
         sheared = Image.fromarray(img, mode="F").transform(
             (SIDE, SIDE), Image.Transform.AFFINE, (1, float(a), -float(a) * float(y0), 0, 1, 0),
             resample=Image.Resampling.BILINEAR)

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .config import SHIPPED_MODEL
 from .data import DataError
 from .inference import Classifier

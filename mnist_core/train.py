@@ -97,7 +97,7 @@ class Pool:
     labels: np.ndarray  # (E,) digit of each entry
 
     @classmethod
-    def build(cls, mnist: Split, pens: tuple[np.ndarray, np.ndarray] | None = None, weight: int = 1) -> "Pool":
+    def build(cls, mnist: Split, pens: tuple[np.ndarray, np.ndarray] | None = None, weight: int = 1) -> Pool:
         """mnist: (N, 28, 28) images and labels; pens: (P, K, 28, 28) drawings and labels, each listed `weight` times."""
         x, y = mnist
         images = [np.asarray(x, np.float32).reshape(-1, 28, 28) / 255.0]

@@ -39,7 +39,7 @@ def _copy(mnist, dest: Path, gunzip: tuple[str, ...] = ()) -> Path:
     """Write the four official IDX files (gzipped unless named in `gunzip`) from the loaded arrays."""
     dest.mkdir(exist_ok=True)
     (x_train, y_train), (x_test, y_test) = mnist
-    for name, array in zip(NAMES, (x_train, y_train, x_test, y_test)):
+    for name, array in zip(NAMES, (x_train, y_train, x_test, y_test), strict=False):
         if name in gunzip:
             (dest / name).write_bytes(_idx_bytes(array))
         else:

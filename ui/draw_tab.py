@@ -26,12 +26,11 @@ def read_strokes(ctx: AppContext, value: str | None) -> Reading:
 
 
 def build(ctx: AppContext) -> None:
-    with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                pad = stroke_pad()
-            with gr.Column(scale=2, min_width=300):
-                panel = ResultPanel.build(HINT, prefix="")
+    with gr.Tab("Draw", id="draw", elem_id="tab-draw"), gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            pad = stroke_pad()
+        with gr.Column(scale=2, min_width=300):
+            panel = ResultPanel.build(HINT, prefix="")
 
     def on_strokes(value: str | None) -> dict[Any, Any]:
         return panel.show(read_strokes(ctx, value))

@@ -25,7 +25,7 @@ def describe_time(created: str | None) -> str:
     if not created:
         return "unknown date"
     try:
-        when = dt.datetime.fromisoformat(created).astimezone(dt.timezone.utc)
+        when = dt.datetime.fromisoformat(created).astimezone(dt.UTC)
     except ValueError:
         return created
     return when.strftime("%Y-%m-%d %H:%M UTC")

@@ -61,7 +61,9 @@ function pen() { const s = side(); ctx.lineWidth = PEN * s; ctx.lineCap = 'round
                  ctx.strokeStyle = '#000'; ctx.fillStyle = '#000'; return s; }
 function path(points) {
   const s = pen();
-  if (points.length === 1) { ctx.beginPath(); ctx.arc(points[0][0] * s, points[0][1] * s, PEN * s / 2, 0, 7); ctx.fill(); return; }
+  if (points.length === 1) {
+    ctx.beginPath(); ctx.arc(points[0][0] * s, points[0][1] * s, PEN * s / 2, 0, 7); ctx.fill(); return;
+  }
   ctx.beginPath(); ctx.moveTo(points[0][0] * s, points[0][1] * s);
   for (const p of points.slice(1)) ctx.lineTo(p[0] * s, p[1] * s);
   ctx.stroke();
@@ -76,13 +78,17 @@ function redraw() {
 function value() {
   const s = side(), r = (v) => Math.round(v * s * 10) / 10;
   const all = current ? strokes.concat([current]) : strokes;
-  return JSON.stringify({v: VERSION, width: r(1), height: r(1), pen: r(PEN), strokes: all.map(st => st.map(p => [r(p[0]), r(p[1])]))});
+  const points = all.map(st => st.map(p => [r(p[0]), r(p[1])]));
+  return JSON.stringify({v: VERSION, width: r(1), height: r(1), pen: r(PEN), strokes: points});
 }
 function send(kind) {
   clearTimeout(timer); timer = null; lastSent = performance.now();
   props.value = value(); trigger(kind);
 }
-function point(e) { const b = canvas.getBoundingClientRect(); return [(e.clientX - b.left) / b.width, (e.clientY - b.top) / b.height]; }
+function point(e) {
+  const b = canvas.getBoundingClientRect();
+  return [(e.clientX - b.left) / b.width, (e.clientY - b.top) / b.height];
+}
 canvas.addEventListener('pointerdown', (e) => {
   if (e.button !== undefined && e.button > 0) return;
   e.preventDefault(); canvas.setPointerCapture(e.pointerId);

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from mnist_core.config import PRESETS, SHIPPED_MODEL, UI_LIMITS, HyperParams, preset
+from mnist_core.config import PRESETS, SHIPPED_MODEL, TUNABLE, UI_LIMITS, HyperParams, preset
 from mnist_core.jobs import Snapshot
 from mnist_core.storage import ModelError, list_versions, read_metadata
 
@@ -25,40 +25,44 @@ POLL_S = 0.5
 PRESET_INFO = "default = the shipped recipe (about 20 min); fast ≈ a minute; seed = the Spanish notebook exactly"
 
 
-@dataclass(frozen=True)
-class Control:
-    """One HyperParams field shown on the page: the control is made from the field's name and type."""
-
-    field: str
-    make: Callable[[Any], gr.components.Component]
-    cast: Callable[[Any], Any]
-
-
-CONTROLS = (
-    Control("epochs", lambda v: gr.Slider(1, UI_LIMITS.max_epochs, value=v, step=1, label="Epochs"), int),
-    Control("batch_size", lambda v: gr.Slider(UI_LIMITS.min_batch, UI_LIMITS.max_batch, value=v, step=1,
-                                              label="Batch size"), int),
-    Control("validation_split", lambda v: gr.Slider(0.0, 0.999, value=v, step=0.001, label="Validation split"), float),
-    Control("learning_rate", lambda v: gr.Number(v, label="Learning rate", minimum=1e-6, maximum=0.1), float),
-    Control("dropout", lambda v: gr.Slider(0.0, 0.9, value=v, step=0.05, label="Dropout"), float),
-    Control("augment", lambda v: gr.Checkbox(v, label="Augmentation (canvas-like distortions)"), bool),
-    Control("pens", lambda v: gr.Checkbox(v, label="Include real pen handwriting (UNIPEN's training writers)"),
-            bool),
-    Control("train_subset", lambda v: gr.Number(v, visible=False, precision=0), lambda v: max(0, int(v or 0))),
-)
-FIELDS = {c.field for c in CONTROLS}
+CONTROLS: dict[str, Callable[[Any], gr.components.Component]] = {  # a control per tunable field the page shows
+    "epochs": lambda v: gr.Slider(1, UI_LIMITS.max_epochs, value=v, step=1, label="Epochs"),
+    "batch_size": lambda v: gr.Slider(UI_LIMITS.min_batch, UI_LIMITS.max_batch, value=v, step=1, label="Batch size"),
+    "validation_split": lambda v: gr.Slider(0.0, 0.999, value=v, step=0.001, label="Validation split"),
+    "learning_rate": lambda v: gr.Number(v, label="Learning rate", minimum=1e-6, maximum=0.1),
+    "dropout": lambda v: gr.Slider(0.0, 0.9, value=v, step=0.05, label="Dropout"),
+    "augment": lambda v: gr.Checkbox(v, label="Augmentation (canvas-like distortions)"),
+    "pens": lambda v: gr.Checkbox(v, label="Include real pen handwriting (UNIPEN's training writers)"),
+    "train_subset": lambda v: gr.Number(v, visible=False, precision=0),  # set from ?subset=N
+}
 
 
 def settings_from(preset_name: str, values: dict[str, Any]) -> HyperParams:
-    """A preset with the page's (or an API caller's) values for the fields the page shows; ValueError if bad."""
-    unknown = set(values) - FIELDS
+    """A preset with the page's (or an API caller's) values for tunable fields; ValueError (one line) if bad."""
+    unknown = set(values) - set(TUNABLE)
     if unknown:
-        raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; settings are {', '.join(sorted(FIELDS))}")
-    casts = {c.field: c.cast for c in CONTROLS}
+        raise ValueError(f"unknown setting {sorted(unknown)[0]!r}; settings are {', '.join(TUNABLE)}")
+    defaults = HyperParams()
     try:
-        return preset(preset_name).replace(**{k: casts[k](v) for k, v in values.items()})
-    except (TypeError, ValueError) as exc:
+        changes = {k: _cast(getattr(defaults, k), v) for k, v in values.items()}
+        return preset(preset_name).replace(**changes)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(str(exc).splitlines()[0]) from None
+
+
+def _cast(default: Any, value: Any) -> Any:
+    """The field's own type: a slider's 3.0 epochs is 3; NaN and a fraction of an epoch are refused."""
+    if isinstance(default, bool):
+        return bool(value)
+    if isinstance(default, int):
+        number = float(value)
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(number)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
 
 
 def curve_frames(snap: Snapshot) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
@@ -92,7 +96,10 @@ def comparison_md(snap: Snapshot) -> str:
     """Old vs new: MNIST test overall and per digit, and real handwriting where measured."""
     if snap.state != "completed" or snap.new_accuracy is None:
         return ""
-    pct = (lambda a: "—" if a is None else f"{a:.2%}")
+
+    def pct(a: float | None) -> str:
+        return "—" if a is None else f"{a:.2%}"
+
     old_cells = [f"{a:.1%}" for a in snap.old_per_class] if snap.old_per_class else ["—"] * 10
     lines = ["### Old vs new",
              "| model | MNIST test | real handwriting | " + " | ".join(DIGITS) + " |", "|---|---:|---:|" + "---:|" * 10,
@@ -225,10 +232,8 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
         with gr.Row():
             preset_radio = gr.Radio(list(PRESETS), value="fast", label="Preset", info=PRESET_INFO)
             serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
-        controls: dict[str, gr.components.Component] = {}
         with gr.Row():
-            for control in CONTROLS:
-                controls[control.field] = control.make(getattr(first, control.field))
+            controls = {name: make(getattr(first, name)) for name, make in CONTROLS.items()}
         with gr.Row():
             retrain_btn = gr.Button("Retrain", variant="primary", interactive=ctx.settings.retrain_allowed,
                                     elem_id="retrain")
