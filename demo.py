@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ui.launch import MAX_UPLOAD, decide, parser, port_problem, read_auth
 
@@ -55,9 +55,18 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(ctx)
     demo.queue(default_concurrency_limit=4)
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's multi-line frpc advice when offline
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=SlowLogin(auth) if auth else None,
-                    prevent_thread_lock=True, css=CSS, show_error=False, quiet=True, footer_links=["api"],
-                    max_file_size=MAX_UPLOAD)
+        demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=args.share,
+            auth=cast(Any, SlowLogin(auth)) if auth else None,  # async: gradio awaits it
+            prevent_thread_lock=True,
+            css=CSS,
+            show_error=False,
+            quiet=True,
+            footer_links=["api"],
+            max_file_size=MAX_UPLOAD,
+        )
     local = f"http://{args.host}:{demo.server_port}"
     if args.share and not demo.share_url:
         print(f"share link unavailable (no internet connection to gradio.live): serving locally at {local}", flush=True)

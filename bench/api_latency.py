@@ -7,7 +7,7 @@ with one shared SSL context. Also printed: /ping (same input, constant answer), 
 Gradio's HTTP protocol directly (upload → queue/join → SSE, as the browser does), and a minimal
 one-Sketchpad Gradio app in its own process: the floor any app has here.
 
-    python bench/api_latency.py [--model PATH] [--requests 100]
+    python -m bench.api_latency [--model PATH] [--requests 100]
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.server import running_app
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from app_helpers import running_app  # noqa: E402
 
 EXAMPLE = ROOT / "assets" / "examples" / "mnist_test_0004_digit_4.png"
 
@@ -53,8 +53,10 @@ def clients(url: str) -> dict[str, object]:
 
     from gradio_client import Client
 
-    return {"defaults": Client(url, verbose=False),
-            "shared SSL context": Client(url, verbose=False, ssl_verify=ssl.create_default_context())}
+    return {
+        "defaults": Client(url, verbose=False),
+        "shared SSL context": Client(url, verbose=False, ssl_verify=ssl.create_default_context()),
+    }
 
 
 def main() -> int:
@@ -67,15 +69,19 @@ def main() -> int:
         with running_app(Path(args.model) if args.model else None, Path(home)) as app:
             for label, client in clients(app.url).items():
                 timed_calls(client, "/predict", sketch_value(), 5)
-                rows.append((f"/predict, client {label}", timed_calls(client, "/predict", sketch_value(), args.requests)))
+                rows.append(
+                    (f"/predict, client {label}", timed_calls(client, "/predict", sketch_value(), args.requests))
+                )
                 rows.append((f"/ping, client {label}", timed_calls(client, "/ping", sketch_value(), args.requests)))
             rows.append(("/predict, HTTP protocol", asyncio.run(raw_calls(app.url, args.requests))))
     for label, values in minimal_app_calls(args.requests).items():
         rows.append((f"minimal app, client {label}", values))
     for name, values in rows:
         ms = [1000 * t for t in values]
-        print(f"{name:40s} {len(ms)} sequential: p50 {statistics.median(ms):4.0f} ms, "
-              f"p95 {percentile(ms, 0.95):4.0f} ms, max {max(ms):4.0f} ms")
+        print(
+            f"{name:40s} {len(ms)} sequential: p50 {statistics.median(ms):4.0f} ms, "
+            f"p95 {percentile(ms, 0.95):4.0f} ms, max {max(ms):4.0f} ms"
+        )
     print("target: /predict p50 ≤ 150 ms")
     return 0
 
@@ -109,7 +115,7 @@ def minimal_app_calls(count: int) -> dict[str, list[float]]:
     import os
     import subprocess
 
-    from app_helpers import free_port, wait_until_served
+    from bench.server import free_port, wait_until_served
 
     port = free_port()
     with tempfile.NamedTemporaryFile("w+b", suffix=".log") as log:

@@ -7,7 +7,7 @@ The clients speak Gradio's own HTTP protocol (upload → queue/join → SSE unti
 exactly what gradio_client sends) from one asyncio loop: twenty threaded gradio_client instances
 burn more CPU than the server on a 2-core machine and would measure themselves.
 
-    python bench/api_load.py [--model PATH] [--clients 20] [--requests 20]
+    python -m bench.api_load [--model PATH] [--clients 20] [--requests 20]
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+from api_latency import EXAMPLE, percentile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_latency import EXAMPLE, percentile  # noqa: E402
-from app_helpers import running_app  # noqa: E402  (api_latency put tests/ on the path)
+from bench.server import running_app
 
 
 class Caller:
@@ -41,11 +40,21 @@ class Caller:
         upload = await self.http.post(f"{self.base}/upload", files={"files": ("digit.png", self.png, "image/png")})
         upload.raise_for_status()
         path = upload.json()[0]
-        value = {"background": None, "layers": [],
-                 "composite": {"path": path, "orig_name": "digit.png", "meta": {"_type": "gradio.FileData"}}}
-        joined = await self.http.post(f"{self.base}/queue/join", json={
-            "data": [value], "event_data": None, "fn_index": self.fn_index, "trigger_id": None,
-            "session_hash": self.session})
+        value = {
+            "background": None,
+            "layers": [],
+            "composite": {"path": path, "orig_name": "digit.png", "meta": {"_type": "gradio.FileData"}},
+        }
+        joined = await self.http.post(
+            f"{self.base}/queue/join",
+            json={
+                "data": [value],
+                "event_data": None,
+                "fn_index": self.fn_index,
+                "trigger_id": None,
+                "session_hash": self.session,
+            },
+        )
         joined.raise_for_status()
         event_id = joined.json()["event_id"]
         async with self.http.stream("GET", f"{self.base}/queue/data", params={"session_hash": self.session}) as sse:
@@ -96,8 +105,12 @@ def main() -> int:
     parser.add_argument("--model", help="a .keras file (default: what the demo would serve)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="alternating rounds per endpoint (with 2, the ratio ranged 1.01–1.41 run to run here)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternating rounds per endpoint (with 2, the ratio ranged 1.01–1.41 run to run here)",
+    )
     args = parser.parse_args()
     results: dict[str, list[tuple[list[float], int, float]]] = {}
     with tempfile.TemporaryDirectory() as home:
@@ -107,15 +120,18 @@ def main() -> int:
             for _ in range(args.rounds):
                 for name in ("ping", "predict"):
                     results.setdefault(name, []).append(
-                        asyncio.run(load(app.url, index[name], args.clients, args.requests)))
+                        asyncio.run(load(app.url, index[name], args.clients, args.requests))
+                    )
     p95 = {}
     for name, runs in results.items():
         lat = [1000 * t for run in runs for t in run[0]]
         errors = sum(run[1] for run in runs)
         rate = sum(len(run[0]) for run in runs) / sum(run[2] for run in runs)
         p95[name] = percentile(lat, 0.95)
-        print(f"/{name:8s} {args.clients} clients × {args.requests} requests × {len(runs)} rounds: "
-              f"p50 {statistics.median(lat):.0f} ms, p95 {p95[name]:.0f} ms, {rate:.1f} req/s, {errors} errors")
+        print(
+            f"/{name:8s} {args.clients} clients × {args.requests} requests × {len(runs)} rounds: "
+            f"p50 {statistics.median(lat):.0f} ms, p95 {p95[name]:.0f} ms, {rate:.1f} req/s, {errors} errors"
+        )
     print(f"ratio p95(/predict) / p95(/ping) = {p95['predict'] / p95['ping']:.2f} (target ≤ 1.3)")
     return 0
 

@@ -1,6 +1,6 @@
 """Cold start of the web demo: process start → first page served, in seconds (target ≤ 10).
 
-    python bench/cold_start.py [--model PATH] [--runs 3]
+python -m bench.cold_start [--model PATH] [--runs 3]
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from app_helpers import running_app
+from bench.server import running_app
 
 
 def main() -> int:
@@ -28,8 +27,10 @@ def main() -> int:
             with running_app(Path(args.model) if args.model else None, Path(home), timeout=120):
                 times.append(time.monotonic() - started)
         print(f"run {run + 1}: {times[-1]:.2f} s", flush=True)
-    print(f"cold start: median {statistics.median(times):.2f} s, best {min(times):.2f} s, "
-          f"worst {max(times):.2f} s over {len(times)} runs (target ≤ 10 s)")
+    print(
+        f"cold start: median {statistics.median(times):.2f} s, best {min(times):.2f} s, "
+        f"worst {max(times):.2f} s over {len(times)} runs (target ≤ 10 s)"
+    )
     return 0
 
 

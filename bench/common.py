@@ -27,8 +27,9 @@ def patch_stroke_width(source: Source) -> float:
 def tta_variants(image: np.ndarray) -> np.ndarray:
     """The image and slightly rotated copies (test-time augmentation, measured and not used in serving)."""
     base = Image.fromarray(image.astype(np.float32), mode="F")
-    rotated = [np.asarray(base.rotate(a, resample=Image.Resampling.BILINEAR, center=(14, 14)), np.float32)
-               for a in TTA_ANGLES]
+    rotated = [
+        np.asarray(base.rotate(a, resample=Image.Resampling.BILINEAR, center=(14, 14)), np.float32) for a in TTA_ANGLES
+    ]
     return np.stack([image, *rotated])
 
 

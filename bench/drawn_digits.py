@@ -107,7 +107,9 @@ def _photo(mask: Image.Image, rng: np.random.Generator) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
-def styled_digits(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> tuple[list[Image.Image], np.ndarray]:
+def styled_digits(
+    x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[list[Image.Image], np.ndarray]:
     """Test 1s, 7s and 9s with a European flag, crossbar or hook added, then drawn on a canvas."""
     stylers = {1: serifed_one, 7: crossed_seven, 9: hooked_nine}
     images, labels = [], []
@@ -140,38 +142,49 @@ def font_digits(rng: np.random.Generator) -> list[tuple[Image.Image, int]]:
     return out
 
 
-def _accuracy(classifier: Classifier, images: list[Image.Image], labels: np.ndarray,
-              options: preprocess.Options = preprocess.DEFAULT, tta: bool = False) -> tuple[float, float, np.ndarray]:
+def _accuracy(
+    classifier: Classifier,
+    images: list[Image.Image],
+    labels: np.ndarray,
+    options: preprocess.Options = preprocess.DEFAULT,
+    tta: bool = False,
+) -> tuple[float, float, np.ndarray]:
     ours = [preprocess.to_mnist(img, options) for img in images]
     blank = np.array([x is None for x in ours])
     batch = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in ours])
     probs = classify(classifier, batch, tta)
     correct = (probs.argmax(axis=1) == labels) & ~blank
     naive = classifier.predict(np.stack([naive_resize(img) for img in images]))
-    return float(correct.mean()), float((naive.argmax(axis=1) == labels).mean()), np.where(
-        blank[:, None], 0.0, probs)
+    return float(correct.mean()), float((naive.argmax(axis=1) == labels).mean()), np.where(blank[:, None], 0.0, probs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=2500,
-                        help="digits per rendering (default: all 10,000 test digits, each drawn once)")
+    parser.add_argument(
+        "--n", type=int, default=2500, help="digits per rendering (default: all 10,000 test digits, each drawn once)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", help="a .keras file (default: the model the demo serves)")
     parser.add_argument("--threshold", action="store_true")
     parser.add_argument("--stroke-stats", action="store_true")
     parser.add_argument("--compare-options", action="store_true")
     parser.add_argument("--tta", action="store_true", help="also score test-time augmentation")
-    parser.add_argument("--digits", choices=("test", "held-out"), default="test",
-                        help="MNIST test digits, or the default preset's validation split of the training set")
+    parser.add_argument(
+        "--digits",
+        choices=("test", "held-out"),
+        default="test",
+        help="MNIST test digits, or the default preset's validation split of the training set",
+    )
     args = parser.parse_args()
     (x_train, y_train), (x_test, y_test) = load_mnist()
     if args.digits == "held-out":
         (_, _), (x_test, y_test) = split(x_train, y_train, PRESETS["default"])
     if args.stroke_stats:
         widths = [patch_stroke_width(d) for d in x_train[:2000]]
-        print(f"MNIST training digits: mean stroke width {np.mean(widths):.2f} px, median {np.median(widths):.2f}"
-              f" (preprocess.MNIST_STROKE = {preprocess.MNIST_STROKE})")
+        print(
+            f"MNIST training digits: mean stroke width {np.mean(widths):.2f} px, median {np.median(widths):.2f}"
+            f" (preprocess.MNIST_STROKE = {preprocess.MNIST_STROKE})"
+        )
         return
     model_path = Path(args.model) if args.model else serving_path()
     classifier = load_classifier(model_path)
@@ -186,7 +199,10 @@ def main() -> None:
     if args.tta:
         variant_scores["test-time augmentation"] = []
     started = time.perf_counter()
-    sets = [(name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick]) for name, pick in zip(RENDERINGS, picks, strict=False)]
+    sets = [
+        (name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick])
+        for name, pick in zip(RENDERINGS, picks, strict=False)
+    ]
     sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, per // 2, rng)))
     fonts = font_digits(rng)
     if fonts:
@@ -202,7 +218,8 @@ def main() -> None:
             variant_scores[key].append(_accuracy(classifier, images, labels, options)[0] * len(images))
         if args.tta:
             variant_scores["test-time augmentation"].append(
-                _accuracy(classifier, images, labels, tta=True)[0] * len(images))
+                _accuracy(classifier, images, labels, tta=True)[0] * len(images)
+            )
     total = sum(len(images) for _, images, _ in sets)
     print(f"{'overall':<22}{sum(all_naive) / total:>14.3f}{sum(all_ours) / total:>10.3f}{total:>9}")
     for key, scores in variant_scores.items():

@@ -54,24 +54,31 @@ def main() -> None:
     pads = [pad_value(rng) for _ in range(args.runs)]
     for img in images[:20]:
         read_digits(classifier, [img], workers=1)
-    cases = (("stroke pad JSON (parse, draw, preprocess, model)", pads, lambda v: read_drawings(classifier, [parse(v)])),
-             ("PIL RGBA canvas", images, lambda v: read_digits(classifier, [v], workers=1)),
-             ("NumPy RGBA array", arrays, lambda v: read_digits(classifier, [v], workers=1)))
+    cases = (
+        ("stroke pad JSON (parse, draw, preprocess, model)", pads, lambda v: read_drawings(classifier, [parse(v)])),
+        ("PIL RGBA canvas", images, lambda v: read_digits(classifier, [v], workers=1)),
+        ("NumPy RGBA array", arrays, lambda v: read_digits(classifier, [v], workers=1)),
+    )
     for label, inputs, read in cases:
         times = []
         for item in inputs:
             start = time.perf_counter()
             read(item)
             times.append((time.perf_counter() - start) * 1000)
-        print(f"{label}: p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms, "
-              f"mean {statistics.mean(times):.2f} ms over {len(times)} drawings (targets: p50 ≤ 5, p95 ≤ 15)")
+        print(
+            f"{label}: p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms, "
+            f"mean {statistics.mean(times):.2f} ms over {len(times)} drawings (targets: p50 ≤ 5, p95 ≤ 15)"
+        )
     x = np.random.default_rng(1).random((1, 28, 28), dtype=np.float32)
     times = []
     for _ in range(args.runs):
         start = time.perf_counter()
         classifier.predict(x)
         times.append((time.perf_counter() - start) * 1000)
-    print(f"model alone (NumPy matmuls, one 28×28): p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms")
+    print(
+        f"model alone (NumPy matmuls, one 28×28): p50 {percentile(times, 50):.2f} ms, "
+        f"p95 {percentile(times, 95):.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -74,8 +74,10 @@ def scores(read: np.ndarray, labels: np.ndarray, sites: np.ndarray) -> dict[str,
         "accuracy": float(right.mean()),
         "count": len(labels),
         "blank": int((read == BLANK).sum()),
-        "by_site": {s: {"accuracy": float(right[sites == s].mean()), "count": int((sites == s).sum())}
-                    for s in sorted(set(sites.tolist()))},
+        "by_site": {
+            s: {"accuracy": float(right[sites == s].mean()), "count": int((sites == s).sum())}
+            for s in sorted(set(sites.tolist()))
+        },
         "by_digit": [float(right[labels == d].mean()) for d in range(10)],
         "confusion_matrix": confusion.tolist(),
         "confusions": top_confusions(confusion),
@@ -128,11 +130,18 @@ def _mark(read: int) -> str:
 def report(result: dict[str, Any]) -> None:
     runs = result["renderings"]
     names = list(runs)
-    short = {"pad": "pad", "ink-on-white": "white", "ink-on-transparent": "transp", "light-on-dark": "dark",
-             NAIVE: "naive"}
+    short = {
+        "pad": "pad",
+        "ink-on-white": "white",
+        "ink-on-transparent": "transp",
+        "light-on-dark": "dark",
+        NAIVE: "naive",
+    }
     header = "".join(f"{short[n]:>8}" for n in names)
-    print(f"model {result['model']} (created {result['model_created']}); {result['digits']:,} digits by "
-          f"{result['writers']} UNIPEN {result['side']} writers (never trained on), seed {result['seed']}")
+    print(
+        f"model {result['model']} (created {result['model_created']}); {result['digits']:,} digits by "
+        f"{result['writers']} UNIPEN {result['side']} writers (never trained on), seed {result['seed']}"
+    )
     print(f"{'rendering':<22}{'accuracy':>10}{'blank':>7}")
     for name in names:
         print(f"{name:<22}{runs[name]['accuracy']:>10.4f}{runs[name]['blank']:>7}")
@@ -152,8 +161,11 @@ def report(result: dict[str, Any]) -> None:
     print("\ntop confusions, true → read: count in " + " / ".join(short[n] for n in ours))
     for c in top_confusions(sum(matrices.values())):
         column = 10 if c["read"] == BLANK else c["read"]
-        print(f"  {c['true']} → {_mark(c['read'])}: {c['count']:>4} (" +
-              " / ".join(str(matrices[n][c['true'], column]) for n in ours) + ")")
+        print(
+            f"  {c['true']} → {_mark(c['read'])}: {c['count']:>4} ("
+            + " / ".join(str(matrices[n][c["true"], column]) for n in ours)
+            + ")"
+        )
     print(f"({result['seconds']:.0f} s)")
 
 
@@ -163,8 +175,12 @@ def main() -> None:
     parser.add_argument("--pens", help="UNIPEN file or its folder (default: $UNIPEN_DATA)")
     parser.add_argument("--seed", type=int, default=0, help="pen widths and placement of the image renderings")
     parser.add_argument("--json", action="store_true", help="print one JSON object with every number")
-    parser.add_argument("--writers", choices=("test", "val"), default="test",
-                        help="the held-out test writers (report only), or the validation writers (tune on these)")
+    parser.add_argument(
+        "--writers",
+        choices=("test", "val"),
+        default="test",
+        help="the held-out test writers (report only), or the validation writers (tune on these)",
+    )
     args = parser.parse_args()
     try:
         result = measure(Path(args.model) if args.model else serving_path(), args.pens, args.seed, args.writers)

@@ -2,7 +2,7 @@
 
 Needs MNIST_DATA (the training reads it).
 
-    MNIST_DATA=/path/to/mnist python bench/retrain_latency.py [--model PATH] [--subset 12000]
+    MNIST_DATA=/path/to/mnist python -m bench.retrain_latency [--model PATH] [--subset 12000]
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_latency import percentile, sketch_value, timed_calls  # noqa: E402
-from app_helpers import running_app  # noqa: E402  (api_latency put tests/ on the path)
+from api_latency import percentile, sketch_value, timed_calls
+
+from bench.server import running_app
 
 
 def main() -> int:
@@ -37,8 +37,9 @@ def main() -> int:
             client, trainer = Client(app.url, verbose=False), Client(app.url, verbose=False)
             timed_calls(client, "/predict", sketch_value(), 5)
             idle = timed_calls(client, "/predict", sketch_value(), args.requests)
-            job = trainer.submit("fast", args.epochs, 128, 0.1, 1e-3, 0.5, False, False, args.subset,
-                                 api_name="/retrain")
+            job = trainer.submit(
+                "fast", args.epochs, 128, 0.1, 1e-3, 0.5, False, False, args.subset, api_name="/retrain"
+            )
             while not any(isinstance(o[4], dict) and o[4].get("batches") for o in job.outputs()):
                 if job.done():
                     print(f"training ended before it started: {job.outputs()[-1][4]}", file=sys.stderr)
@@ -50,10 +51,14 @@ def main() -> int:
             trainer.predict(api_name="/cancel")
             state = job.outputs()[-1][4]["state"] if job.outputs() else "?"
     idle_ms, busy_ms = [1000 * t for t in idle], [1000 * t for t in busy]
-    print(f"/predict idle:            p50 {statistics.median(idle_ms):.0f} ms, p95 {percentile(idle_ms, 0.95):.0f} ms "
-          f"({len(idle_ms)} requests)")
-    print(f"/predict during training: p50 {statistics.median(busy_ms):.0f} ms, p95 {percentile(busy_ms, 0.95):.0f} ms "
-          f"({len(busy_ms)} requests; training state at the end: {state})")
+    print(
+        f"/predict idle:            p50 {statistics.median(idle_ms):.0f} ms, p95 {percentile(idle_ms, 0.95):.0f} ms "
+        f"({len(idle_ms)} requests)"
+    )
+    print(
+        f"/predict during training: p50 {statistics.median(busy_ms):.0f} ms, p95 {percentile(busy_ms, 0.95):.0f} ms "
+        f"({len(busy_ms)} requests; training state at the end: {state})"
+    )
     print(f"ratio p50 busy / idle = {statistics.median(busy_ms) / statistics.median(idle_ms):.2f} (target ≤ 2)")
     return 0
 

@@ -4,7 +4,7 @@ Same machine, same batch size, same network, one process, runs interleaved (plai
 so background load hits both alike. Also measures the machine's fp32 matmul rate, to say how close to
 its arithmetic limit each is (one epoch of 60k images is ≈ 2.1 TFLOP: 6 × params × images).
 
-    MNIST_DATA=../shared/data/mnist python bench/train_throughput.py [--images 22000] [--rounds 3]
+    MNIST_DATA=../shared/data/mnist python -m bench.train_throughput [--images 22000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras
 import numpy as np
@@ -64,7 +61,7 @@ def matmul_gflops(n: int = 2048, repeats: int = 20) -> float:
     for _ in range(repeats):
         c = tf.matmul(a, b)
     c.numpy()
-    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def main() -> None:

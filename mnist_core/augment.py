@@ -49,8 +49,13 @@ def _affine(x: tf.Tensor, batch: tf.Tensor, hp: HyperParams) -> tf.Tensor:
     zeros = tf.zeros_like(ia)
     transforms = tf.stack([ia, ib, a2, ic, id_, b2, zeros, zeros], axis=1)
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=x, transforms=transforms, output_shape=tf.constant([28, 28], tf.int32),
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+        images=x,
+        transforms=transforms,
+        output_shape=tf.constant([28, 28], tf.int32),
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
 
 
 def _thickness(x: tf.Tensor, batch: tf.Tensor, amount: float) -> tf.Tensor:

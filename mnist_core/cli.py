@@ -59,17 +59,29 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnist_core", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a model and save it as a new version",
-                       description="Train the dense network, evaluate it on the MNIST test set, save it.")
-    t.add_argument("--preset", choices=sorted(PRESETS), default="default",
-                   help="seed = the notebook exactly; default = the shipped recipe; fast = a one-minute run")
+    t = sub.add_parser(
+        "train",
+        help="train a model and save it as a new version",
+        description="Train the dense network, evaluate it on the MNIST test set, save it.",
+    )
+    t.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="default",
+        help="seed = the notebook exactly; default = the shipped recipe; fast = a one-minute run",
+    )
     _tunable_flags(t)
     t.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
-    t.add_argument("--pen-data", help="UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the "
-                                      "model on the held-out writers")
+    t.add_argument(
+        "--pen-data",
+        help="UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the model on the held-out writers",
+    )
     t.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
-    t.add_argument("--serve", action="store_true",
-                   help="make the demo serve the new model (default: it keeps serving what it serves now)")
+    t.add_argument(
+        "--serve",
+        action="store_true",
+        help="make the demo serve the new model (default: it keeps serving what it serves now)",
+    )
     t.set_defaults(run=_train)
 
     e = sub.add_parser("evaluate", help="test-set accuracy, loss, per-class accuracy, confusion matrix")
@@ -84,8 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(run=_predict)
 
-    m = sub.add_parser("models", help="list saved models; choose what the demo serves; delete a version",
-                       description="Without an action: list the trained versions and the shipped model.")
+    m = sub.add_parser(
+        "models",
+        help="list saved models; choose what the demo serves; delete a version",
+        description="Without an action: list the trained versions and the shipped model.",
+    )
     m.set_defaults(run=_models_list)
     actions = m.add_subparsers(metavar="ACTION")
     u = actions.add_parser("use", help="serve this model in the demo from its next start")
@@ -103,15 +118,19 @@ def _progress_printer(hp_epochs: int) -> Callable[[Progress], None]:
             width = 30
             filled = int(width * p.batch / p.batches)
             eta = f"ETA {p.eta_s:,.0f}s" if p.eta_s is not None else ""
-            sys.stderr.write(f"\r  epoch {p.epoch}/{hp_epochs} [{'#' * filled}{'.' * (width - filled)}] "
-                             f"{p.batch}/{p.batches} loss {p.loss:.4f} acc {p.accuracy:.4f} {eta}   ")
+            sys.stderr.write(
+                f"\r  epoch {p.epoch}/{hp_epochs} [{'#' * filled}{'.' * (width - filled)}] "
+                f"{p.batch}/{p.batches} loss {p.loss:.4f} acc {p.accuracy:.4f} {eta}   "
+            )
             sys.stderr.flush()
         else:
-            val = (f" val_loss {p.val_loss:.4f} val_acc {p.val_accuracy:.4f}"
-                   if p.val_accuracy is not None else "")
+            val = f" val_loss {p.val_loss:.4f} val_acc {p.val_accuracy:.4f}" if p.val_accuracy is not None else ""
             sys.stderr.write("\r" + " " * 100 + "\r")
-            print(f"epoch {p.epoch}/{hp_epochs} loss {p.loss:.4f} acc {p.accuracy:.4f}{val} "
-                  f"({p.elapsed_s:,.0f}s, ETA {p.eta_s or 0:,.0f}s)", flush=True)
+            print(
+                f"epoch {p.epoch}/{hp_epochs} loss {p.loss:.4f} acc {p.accuracy:.4f}{val} "
+                f"({p.elapsed_s:,.0f}s, ETA {p.eta_s or 0:,.0f}s)",
+                flush=True,
+            )
 
     return show
 
@@ -143,11 +162,22 @@ def _tunable_flags(parser: argparse.ArgumentParser) -> None:
         flags = ["--" + name.replace("_", "-")] + (["--subset"] if name == "train_subset" else [])
         value = getattr(defaults, name)
         if isinstance(value, bool):
-            parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"{help_text} (default: as the preset says)")
+            parser.add_argument(
+                *flags,
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{help_text} (default: as the preset says)",
+            )
         else:
-            parser.add_argument(*flags, dest=name, type=type(value), default=None, metavar=name.upper(),
-                                help=f"{help_text} (default: as the preset says)")
+            parser.add_argument(
+                *flags,
+                dest=name,
+                type=type(value),
+                default=None,
+                metavar=name.upper(),
+                help=f"{help_text} (default: as the preset says)",
+            )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -168,8 +198,15 @@ def _train(args: argparse.Namespace) -> int:
         from .workflow import train_evaluate_save
     command = "python -m mnist_core " + shlex.join(args.argv)
     print(f"training preset {args.preset!r}: {hp}", flush=True)
-    outcome = train_evaluate_save(hp, data, out or new_version_path(), describe_source(args.data), command,
-                                  on_progress=_progress_printer(hp.epochs), pens=pens)
+    outcome = train_evaluate_save(
+        hp,
+        data,
+        out or new_version_path(),
+        describe_source(args.data),
+        command,
+        on_progress=_progress_printer(hp.epochs),
+        pens=pens,
+    )
     if not outcome.result.ok:
         print(f"error: {outcome.result.message}", file=sys.stderr)
         return 1
@@ -189,8 +226,10 @@ def _after_save(path: Path, serve: bool) -> None:
         set_serving(path)
         print(f"{saved}; the demo serves it from its next start")
     else:
-        print(f"{saved}; the demo still serves {_label(serving_path())} "
-              f"(use: python -m mnist_core models use {_reference(path)})")
+        print(
+            f"{saved}; the demo still serves {_label(serving_path())} "
+            f"(use: python -m mnist_core models use {_reference(path)})"
+        )
     if _in_models_dir(path):
         removed = prune_versions(MAX_VERSIONS, {path})
         if removed:
@@ -235,8 +274,10 @@ def _models_list(args: argparse.Namespace) -> int:
     print(f"  {'NAME':<26} {'MNIST TEST':>10} {'REAL WRITERS':>12}  CREATED")
     for path, name, meta in rows:
         metrics = meta.get("metrics", {})
-        print(f"{'*' if path.resolve() == serving else ' '} {name:<26} {_percent(metrics.get('test_accuracy')):>10} "
-              f"{_percent(metrics.get('pen_test_accuracy')):>12}  {_when(meta.get('created'))}")
+        print(
+            f"{'*' if path.resolve() == serving else ' '} {name:<26} {_percent(metrics.get('test_accuracy')):>10} "
+            f"{_percent(metrics.get('pen_test_accuracy')):>12}  {_when(meta.get('created'))}"
+        )
     print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped model is {SHIPPED_MODEL}")
     print("choose with: python -m mnist_core models use NAME|PATH|shipped")
     return 0

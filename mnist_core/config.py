@@ -62,8 +62,7 @@ class HyperParams:
         lim = limits or Limits()
         checks = [
             (1 <= self.epochs <= lim.max_epochs, f"epochs must be 1–{lim.max_epochs}"),
-            (lim.min_batch <= self.batch_size <= lim.max_batch,
-             f"batch size must be {lim.min_batch}–{lim.max_batch}"),
+            (lim.min_batch <= self.batch_size <= lim.max_batch, f"batch size must be {lim.min_batch}–{lim.max_batch}"),
             (0.0 <= self.validation_split < 1.0, "validation split must be in [0, 1)"),
             (16 <= self.hidden_units <= 4096, "hidden units must be 16–4096"),
             (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
@@ -108,11 +107,33 @@ PRESETS: dict[str, HyperParams] = {
     # The shipped recipe: the dataclass defaults.
     "default": HyperParams(),
     # The Spanish notebook exactly: validation_split=0.999 leaves 60 training images.
-    "seed": HyperParams(epochs=3, batch_size=220, validation_split=0.999, learning_rate=1e-3, lr_schedule="constant",
-                        augment=False, shear=0.25, style_extras=False, deskew=False, label_smoothing=0.0, pens=False),
+    "seed": HyperParams(
+        epochs=3,
+        batch_size=220,
+        validation_split=0.999,
+        learning_rate=1e-3,
+        lr_schedule="constant",
+        augment=False,
+        shear=0.25,
+        style_extras=False,
+        deskew=False,
+        label_smoothing=0.0,
+        pens=False,
+    ),
     # A minute-long run for trying the Train tab.
-    "fast": HyperParams(epochs=2, validation_split=0.1, train_subset=12000, learning_rate=1e-3, lr_schedule="constant",
-                        augment=False, shear=0.25, style_extras=False, deskew=False, label_smoothing=0.0, pens=False),
+    "fast": HyperParams(
+        epochs=2,
+        validation_split=0.1,
+        train_subset=12000,
+        learning_rate=1e-3,
+        lr_schedule="constant",
+        augment=False,
+        shear=0.25,
+        style_extras=False,
+        deskew=False,
+        label_smoothing=0.0,
+        pens=False,
+    ),
 }
 
 

@@ -72,7 +72,7 @@ def _read_idx(folder: Path, stem: str, magic: int, count: int) -> np.ndarray:
     header = 4 + 4 * ndim
     if len(raw) < header or int.from_bytes(raw[:4], "big") != magic:
         raise DataError(f"{file} is not an MNIST IDX file (wrong magic number); {_HINT}")
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = [count] + ([28, 28] if ndim == 3 else [])
     if dims != expected:
         raise DataError(f"{file} has shape {dims}, expected {expected}; {_HINT}")
@@ -95,7 +95,9 @@ def _load_npz(file: Path) -> tuple[Split, Split]:
         if arrays[key].shape != shape:
             raise DataError(f"{file}: {key} has shape {arrays[key].shape}, expected {shape}; {_HINT}")
     return (arrays["x_train"].astype(np.uint8), arrays["y_train"].astype(np.uint8)), (
-        arrays["x_test"].astype(np.uint8), arrays["y_test"].astype(np.uint8))
+        arrays["x_test"].astype(np.uint8),
+        arrays["y_test"].astype(np.uint8),
+    )
 
 
 def _load_keras() -> tuple[Split, Split]:

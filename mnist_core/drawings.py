@@ -108,7 +108,7 @@ def digest(drawing: bytes) -> str:
 
 def is_holdout(content_digest: str) -> bool:
     """The seeded split: the digest's first 64 bits as a fraction of 2**64, under 0.2 → held out."""
-    return int(content_digest[:16], 16) / 2 ** 64 < HOLDOUT_FRACTION
+    return int(content_digest[:16], 16) / 2**64 < HOLDOUT_FRACTION
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,18 @@ _ROW_COLUMNS = "id, created, label, predicted, probabilities, model_version, kin
 
 def _row(record: tuple) -> Row:
     rid, created, label, predicted, probs, version, kind, drawing, image, holdout = record
-    return Row(rid, created, label, predicted, tuple(json.loads(probs)) if probs else None, version, kind,
-               bytes(drawing), np.frombuffer(image, np.uint8).reshape(28, 28).copy(), bool(holdout))
+    return Row(
+        rid,
+        created,
+        label,
+        predicted,
+        tuple(json.loads(probs)) if probs else None,
+        version,
+        kind,
+        bytes(drawing),
+        np.frombuffer(image, np.uint8).reshape(28, 28).copy(),
+        bool(holdout),
+    )
 
 
 @dataclass(frozen=True)
@@ -164,8 +174,18 @@ class _Entry:
 
     def values(self) -> tuple:
         key = digest(self.drawing)
-        return (self.created, self.label, self.predicted, self.probabilities, self.model_version, self.kind,
-                self.drawing, self.image, int(is_holdout(key)), key)
+        return (
+            self.created,
+            self.label,
+            self.predicted,
+            self.probabilities,
+            self.model_version,
+            self.kind,
+            self.drawing,
+            self.image,
+            int(is_holdout(key)),
+            key,
+        )
 
 
 def _now() -> str:
@@ -247,16 +267,22 @@ def _png_28(image: np.ndarray) -> bytes:
 class DrawingStore:
     """The collected drawings in one SQLite file (WAL): a connection per operation, one writer at a time."""
 
-    def __init__(self, path: str | os.PathLike | None = None, max_rows: int = MAX_ROWS,
-                 max_drawing_bytes: int = MAX_DRAWING_BYTES, busy_timeout_s: float = 5.0,
-                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        max_rows: int = MAX_ROWS,
+        max_drawing_bytes: int = MAX_DRAWING_BYTES,
+        busy_timeout_s: float = 5.0,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.max_rows, self.max_drawing_bytes, self.busy_timeout_s = max_rows, max_drawing_bytes, busy_timeout_s
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the folder for the drawings database {self.path} "
-                             f"({exc.strerror or type(exc).__name__})") from None
+            raise StoreError(
+                f"cannot create the folder for the drawings database {self.path} ({exc.strerror or type(exc).__name__})"
+            ) from None
         self._lock = _write_lock(self.path)
         self._migrate(migrations)
 
@@ -264,8 +290,10 @@ class DrawingStore:
         text = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
         if "locked" in text or "busy" in text:
             return StoreError(f"the drawings database {self.path} is locked by another program; try again shortly")
-        return StoreError(f"the drawings database {self.path} cannot be used ({text}); "
-                          "move the file aside and a new one will be started")
+        return StoreError(
+            f"the drawings database {self.path} cannot be used ({text}); "
+            "move the file aside and a new one will be started"
+        )
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -303,8 +331,10 @@ class DrawingStore:
             found = conn.execute("SELECT version FROM schema_version").fetchone()
             version = found[0] if found else 0
             if version > len(migrations):
-                raise StoreError(f"the drawings database {self.path} was written by a newer version of this app "
-                                 f"(schema {version}, this one reads up to {len(migrations)}); update the app")
+                raise StoreError(
+                    f"the drawings database {self.path} was written by a newer version of this app "
+                    f"(schema {version}, this one reads up to {len(migrations)}); update the app"
+                )
             for step in migrations[version:]:
                 step(conn)
             if found is None:
@@ -316,30 +346,51 @@ class DrawingStore:
         with self._connect() as conn:
             return conn.execute("SELECT version FROM schema_version").fetchone()[0]
 
-    def add(self, label: int, image: np.ndarray, *, strokes: Drawing | dict | str | bytes | None = None,
-            png: bytes | None = None, predicted: int | None = None,
-            probabilities: Sequence[float] | np.ndarray | None = None,
-            model_version: str = "") -> int:
+    def add(
+        self,
+        label: int,
+        image: np.ndarray,
+        *,
+        strokes: Drawing | dict | str | bytes | None = None,
+        png: bytes | None = None,
+        predicted: int | None = None,
+        probabilities: Sequence[float] | np.ndarray | None = None,
+        model_version: str = "",
+    ) -> int:
         """Store one corrected drawing: exactly one of `strokes` (the pad's JSON) or `png`; returns its id."""
         if (strokes is None) == (png is None):
             raise DrawingError("send the drawing as strokes or as a PNG image, not both or neither")
         kind = "strokes" if strokes is not None else "image"
-        drawing = (_strokes_bytes(strokes, self.max_drawing_bytes) if strokes is not None
-                   else _check_png(bytes(png or b""), self.max_drawing_bytes))
-        entry = _Entry(_digit(label, "label"), None if predicted is None else _digit(predicted, "predicted"),
-                       _probabilities(probabilities), str(model_version)[:200], kind, drawing,
-                       _image_bytes(image), _now())
+        drawing = (
+            _strokes_bytes(strokes, self.max_drawing_bytes)
+            if strokes is not None
+            else _check_png(bytes(png or b""), self.max_drawing_bytes)
+        )
+        entry = _Entry(
+            _digit(label, "label"),
+            None if predicted is None else _digit(predicted, "predicted"),
+            _probabilities(probabilities),
+            str(model_version)[:200],
+            kind,
+            drawing,
+            _image_bytes(image),
+            _now(),
+        )
         return self._insert([entry])[0]
 
     def _insert(self, entries: Sequence[_Entry]) -> list[int]:
         with self._write() as conn:
             total = conn.execute("SELECT count(*) FROM drawings").fetchone()[0]
             if total + len(entries) > self.max_rows:
-                raise StoreFull(f"the drawings store is full ({total:,} of {self.max_rows:,}"
-                                f"{f', {len(entries):,} more asked' if len(entries) > 1 else ''}); "
-                                "export and delete some first")
-            sql = ("INSERT INTO drawings (created, label, predicted, probabilities, model_version, kind, drawing, "
-                   "image, holdout, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+                raise StoreFull(
+                    f"the drawings store is full ({total:,} of {self.max_rows:,}"
+                    f"{f', {len(entries):,} more asked' if len(entries) > 1 else ''}); "
+                    "export and delete some first"
+                )
+            sql = (
+                "INSERT INTO drawings (created, label, predicted, probabilities, model_version, kind, drawing, "
+                "image, holdout, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+            )
             return [conn.execute(sql, entry.values()).fetchone()[0] for entry in entries]
 
     def counts(self) -> Counts:
@@ -347,7 +398,8 @@ class DrawingStore:
             per = dict(conn.execute("SELECT label, count(*) FROM drawings GROUP BY label").fetchall())
             wrong, holdout = conn.execute(
                 "SELECT count(*) FILTER (WHERE predicted IS NOT NULL AND predicted != label), "
-                "count(*) FILTER (WHERE holdout = 1) FROM drawings").fetchone()
+                "count(*) FILTER (WHERE holdout = 1) FROM drawings"
+            ).fetchone()
         digits = tuple(per.get(d, 0) for d in range(10))
         return Counts(digits, sum(digits), wrong, holdout)
 
@@ -366,8 +418,9 @@ class DrawingStore:
 
     def _images(self, holdout: bool) -> tuple[np.ndarray, np.ndarray]:
         with self._connect() as conn:
-            found = conn.execute("SELECT image, label FROM drawings WHERE holdout = ? ORDER BY id",
-                                 (int(holdout),)).fetchall()
+            found = conn.execute(
+                "SELECT image, label FROM drawings WHERE holdout = ? ORDER BY id", (int(holdout),)
+            ).fetchall()
         images = np.frombuffer(b"".join(r[0] for r in found), np.uint8).reshape(-1, 28, 28).copy()
         return images, np.array([r[1] for r in found], np.uint8)
 
@@ -379,8 +432,9 @@ class DrawingStore:
         """The rows fine-tuning never learns from: what a fine-tuned model is judged on."""
         return self._images(holdout=True)
 
-    def training_images(self, variants: int, seed: int = 0,
-                        variation: Variation = REDRAW) -> tuple[np.ndarray, np.ndarray]:
+    def training_images(
+        self, variants: int, seed: int = 0, variation: Variation = REDRAW
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(N, variants, 28, 28) uint8 and labels for the training rows.
 
         Variant 0 is the 28×28 the model saw; stroke rows get `variants - 1` more, redrawn from their strokes
@@ -390,10 +444,10 @@ class DrawingStore:
         if variants < 1:
             raise ValueError("variants must be at least 1")
         with self._connect() as conn:
-            found = conn.execute("SELECT kind, drawing, image, label FROM drawings WHERE holdout = 0 ORDER BY id"
-                                 ).fetchall()
-        out = np.repeat(np.frombuffer(b"".join(r[2] for r in found), np.uint8).reshape(-1, 1, 28, 28),
-                        variants, axis=1)
+            found = conn.execute(
+                "SELECT kind, drawing, image, label FROM drawings WHERE holdout = 0 ORDER BY id"
+            ).fetchall()
+        out = np.repeat(np.frombuffer(b"".join(r[2] for r in found), np.uint8).reshape(-1, 1, 28, 28), variants, axis=1)
         labels = np.array([r[3] for r in found], np.uint8)
         rows = [i for i, r in enumerate(found) if r[0] == "strokes"]
         if variants > 1 and rows:
@@ -404,8 +458,7 @@ class DrawingStore:
             out[rows, 1:] = redrawn
         return out, labels
 
-    def rows(self, digit: int | None = None, wrong_only: bool = False, limit: int = 50,
-             offset: int = 0) -> list[Row]:
+    def rows(self, digit: int | None = None, wrong_only: bool = False, limit: int = 50, offset: int = 0) -> list[Row]:
         """Newest first, optionally one digit's or only those the model read wrong (gallery pages)."""
         where, args = ["1"], []
         if digit is not None:
@@ -414,9 +467,10 @@ class DrawingStore:
         if wrong_only:
             where.append("predicted IS NOT NULL AND predicted != label")
         with self._connect() as conn:
-            found = conn.execute(f"SELECT {_ROW_COLUMNS} FROM drawings WHERE {' AND '.join(where)} "
-                                 "ORDER BY id DESC LIMIT ? OFFSET ?",
-                                 (*args, max(0, int(limit)), max(0, int(offset)))).fetchall()
+            found = conn.execute(
+                f"SELECT {_ROW_COLUMNS} FROM drawings WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, max(0, int(limit)), max(0, int(offset))),
+            ).fetchall()
         return [_row(r) for r in found]
 
     def _iter_rows(self) -> Iterator[Row]:
@@ -444,8 +498,17 @@ class DrawingStore:
                 else:
                     zf.writestr(f"originals/{row.id}.png", row.drawing)
                 probs = json.dumps(list(row.probabilities)) if row.probabilities else ""
-                writer.writerow([row.id, row.label, "" if row.predicted is None else row.predicted, row.kind,
-                                 row.created, row.model_version, probs])
+                writer.writerow(
+                    [
+                        row.id,
+                        row.label,
+                        "" if row.predicted is None else row.predicted,
+                        row.kind,
+                        row.created,
+                        row.model_version,
+                        probs,
+                    ]
+                )
                 count += 1
             zf.writestr("labels.csv", table.getvalue())
         return count
@@ -526,8 +589,11 @@ def _read_export(source: bytes | str | os.PathLike, max_bytes: int) -> tuple[lis
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
                 raise DrawingError(f"{name} cannot be read from the zip ({type(exc).__name__})") from None
 
-        pngs = {n[len(prefix) + 7:].split("_", 1)[0]: n[len(prefix):] for n in members
-                if n.startswith(prefix + "digits/") and n.endswith(".png")}
+        pngs = {
+            n[len(prefix) + 7 :].split("_", 1)[0]: n[len(prefix) :]
+            for n in members
+            if n.startswith(prefix + "digits/") and n.endswith(".png")
+        }
         entries, skipped, seen = [], [], set()
         for number, record in enumerate(records, 2):
             rid = (record.get("id") or "").strip()
@@ -543,8 +609,7 @@ def _read_export(source: bytes | str | os.PathLike, max_bytes: int) -> tuple[lis
     return entries, skipped
 
 
-def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], bytes | None],
-           max_bytes: int) -> _Entry:
+def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], bytes | None], max_bytes: int) -> _Entry:
     """One labels.csv row and its files → a checked entry, or a DrawingError saying what is wrong."""
     rid = (record.get("id") or "").strip()
     label = _csv_digit(record.get("label"), "label")
@@ -575,8 +640,9 @@ def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], b
         probabilities = _probabilities(json.loads(probs)) if probs else None
     except (ValueError, TypeError):
         raise DrawingError("probabilities must be a JSON list of 10 numbers in [0, 1]") from None
-    return _Entry(label, predicted, probabilities, (record.get("model_version") or "")[:200], kind, drawing,
-                  image, created)
+    return _Entry(
+        label, predicted, probabilities, (record.get("model_version") or "")[:200], kind, drawing, image, created
+    )
 
 
 def _csv_digit(text: str | None, name: str) -> int:

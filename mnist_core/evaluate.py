@@ -94,8 +94,14 @@ def with_images(report: Report, images: np.ndarray) -> dict[str, Any]:
     return data
 
 
-def save_report(model_path: Path, report: Report, x_test: np.ndarray, digest: str | None = None,
-                pen_report: Report | None = None, pen_images: np.ndarray | None = None) -> dict[str, Any]:
+def save_report(
+    model_path: Path,
+    report: Report,
+    x_test: np.ndarray,
+    digest: str | None = None,
+    pen_report: Report | None = None,
+    pen_images: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Write the report (with the mistakes' images) beside the model; the dict is what the UI reads.
 
     `pen_report` (UNIPEN's held-out writers) goes in under "real_handwriting".

@@ -106,11 +106,23 @@ def decide(before: Scores, after: Scores, max_drop_points: float = MAX_MNIST_DRO
     return True, f"serve the new model: {held}, {mnist}"
 
 
-def finetune(base_model_path: str | Path, store_or_arrays: DrawingStore | Collected, mnist_data: Data,
-             pens: Sequence[PenDigit] | None = None, epochs: int = 3, on_progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None, *, variants: int | None = None, replay: int = REPLAY,
-             pen_replay: int = PEN_REPLAY, weight: int | None = None, learning_rate: float = LEARNING_RATE,
-             batch_size: int = 128, seed: int = 0) -> FinetuneOutcome:
+def finetune(
+    base_model_path: str | Path,
+    store_or_arrays: DrawingStore | Collected,
+    mnist_data: Data,
+    pens: Sequence[PenDigit] | None = None,
+    epochs: int = 3,
+    on_progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    variants: int | None = None,
+    replay: int = REPLAY,
+    pen_replay: int = PEN_REPLAY,
+    weight: int | None = None,
+    learning_rate: float = LEARNING_RATE,
+    batch_size: int = 128,
+    seed: int = 0,
+) -> FinetuneOutcome:
     """Fine-tune the model at `base_model_path`; never saves (see `save_finetuned`), never raises for cancel or NaN.
 
     `mnist_data` is what `data.load_mnist` returns. Raises FinetuneError (nothing collected, bad settings)
@@ -119,15 +131,25 @@ def finetune(base_model_path: str | Path, store_or_arrays: DrawingStore | Collec
     started = time.perf_counter()
     if not 1 <= epochs <= MAX_EPOCHS:
         raise FinetuneError(f"epochs must be 1–{MAX_EPOCHS}")
-    collected = (store_or_arrays if isinstance(store_or_arrays, Collected)
-                 else Collected.from_store(store_or_arrays, variants, seed))
+    collected = (
+        store_or_arrays
+        if isinstance(store_or_arrays, Collected)
+        else Collected.from_store(store_or_arrays, variants, seed)
+    )
     if not len(collected.train_labels):
         raise FinetuneError("no collected drawings to learn from yet; correct a few readings first")
     base = Path(base_model_path)
     served = load_classifier(base)
     base_hp = HyperParams.from_dict(read_metadata(base).get("hyperparameters", {})).replace(deskew=served.deskew)
-    hp = base_hp.replace(epochs=epochs, learning_rate=learning_rate, lr_schedule="constant", batch_size=batch_size,
-                         seed=seed, validation_split=0.0, train_subset=0)
+    hp = base_hp.replace(
+        epochs=epochs,
+        learning_rate=learning_rate,
+        lr_schedule="constant",
+        batch_size=batch_size,
+        seed=seed,
+        validation_split=0.0,
+        train_subset=0,
+    )
     try:
         hp.validate()
     except ValueError as exc:
@@ -137,8 +159,9 @@ def finetune(base_model_path: str | Path, store_or_arrays: DrawingStore | Collec
     test_inputs = served.inputs(x_test.astype(np.float32) / 255.0)  # deskewed once for before and after
     before = Scores(_accuracy(served.forward(test_inputs), y_test), _holdout_accuracy(served, collected))
     pool, counts = replay_pool(collected, (x_train, y_train), pens, hp, replay, pen_replay, weight)
-    outcome = FinetuneOutcome(load_keras(base), "completed", False, "", before, None, base, base_hp, hp, counts,
-                              0.0, test_images=x_test)
+    outcome = FinetuneOutcome(
+        load_keras(base), "completed", False, "", before, None, base, base_hp, hp, counts, 0.0, test_images=x_test
+    )
     _fit(outcome, pool, on_progress, cancel)
     if outcome.status == "completed":
         tuned = Classifier.from_arrays(outcome.model.get_weights(), deskew=served.deskew)
@@ -159,8 +182,15 @@ def _holdout_accuracy(classifier: Classifier, collected: Collected) -> float | N
     return _accuracy(classifier.predict(collected.holdout.astype(np.float32) / 255.0), collected.holdout_labels)
 
 
-def replay_pool(collected: Collected, mnist_train: tuple[np.ndarray, np.ndarray], pens: Sequence[PenDigit] | None,
-                hp: HyperParams, replay: int, pen_replay: int, weight: int | None) -> tuple[Pool, dict[str, int]]:
+def replay_pool(
+    collected: Collected,
+    mnist_train: tuple[np.ndarray, np.ndarray],
+    pens: Sequence[PenDigit] | None,
+    hp: HyperParams,
+    replay: int,
+    pen_replay: int,
+    weight: int | None,
+) -> tuple[Pool, dict[str, int]]:
     """The collected drawings plus what the base learnt from, sampled: MNIST (with the base's extra styles
     when it had them) and pen handwriting. The collected drawings are listed `weight` times an epoch, by
     default enough to be about a fifth of it: few drawings must be seen often to be learnt at a low rate.
@@ -185,9 +215,14 @@ def replay_pool(collected: Collected, mnist_train: tuple[np.ndarray, np.ndarray]
     groups.append((collected.train, collected.train_labels))
     if hp.deskew:
         groups = [(deskew_digits(d.reshape(-1, 28, 28)).reshape(d.shape), labels) for d, labels in groups]
-    counts = {"collected": n, "collected_variants": int(collected.train.shape[1]), "collected_weight": weight,
-              "holdout": len(collected.holdout_labels), "replay_mnist": len(old_y),
-              "replay_pens": n_pens}
+    counts = {
+        "collected": n,
+        "collected_variants": int(collected.train.shape[1]),
+        "collected_weight": weight,
+        "holdout": len(collected.holdout_labels),
+        "replay_mnist": len(old_y),
+        "replay_pens": n_pens,
+    }
     pool = _pool(groups, [1] * (len(groups) - 1) + [weight])
     counts["pool"] = len(pool)
     return pool, counts
@@ -207,16 +242,16 @@ def _pool(groups: list[tuple[np.ndarray, np.ndarray]], weights: list[int]) -> Po
     return Pool(np.concatenate(images), np.concatenate(start), np.concatenate(count), np.concatenate(labels))
 
 
-def _fit(outcome: FinetuneOutcome, pool: Pool, on_progress: ProgressFn | None,
-         cancel: threading.Event | None) -> None:
+def _fit(outcome: FinetuneOutcome, pool: Pool, on_progress: ProgressFn | None, cancel: threading.Event | None) -> None:
     """Train in place with train.py's progress, cancel and NaN handling; sets status and reason."""
     hp = outcome.hp
     steps = math.ceil(len(pool) / hp.batch_size)
     compile_model(outcome.model, hp, steps * hp.epochs)
     watcher = _Watcher(hp, steps, on_progress, cancel, 0.5)
     try:
-        outcome.model.fit(pool_dataset(pool, hp, training=True), epochs=hp.epochs, callbacks=[watcher], verbose=0,
-                          shuffle=False)  # pool_dataset shuffles
+        outcome.model.fit(
+            pool_dataset(pool, hp, training=True), epochs=hp.epochs, callbacks=[watcher], verbose=0, shuffle=False
+        )  # pool_dataset shuffles
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - a failed fine-tune is reported; the old model keeps serving
@@ -239,8 +274,11 @@ def save_finetuned(outcome: FinetuneOutcome, path: str | Path, command: str) -> 
     hyperparameters["deskew"] = outcome.base_hp.deskew  # what load_classifier reads to feed it deskewed digits
     meta: dict[str, Any] = {
         "hyperparameters": hyperparameters,
-        "metrics": {"test_accuracy": report.accuracy, "test_loss": report.loss,
-                    "per_class_accuracy": [float(a) for a in report.per_class]},
+        "metrics": {
+            "test_accuracy": report.accuracy,
+            "test_loss": report.loss,
+            "per_class_accuracy": [float(a) for a in report.per_class],
+        },
         "params": report.params,
         "data_source": base_meta.get("data_source", ""),
         "train_images": outcome.counts["pool"],
@@ -249,11 +287,17 @@ def save_finetuned(outcome: FinetuneOutcome, path: str | Path, command: str) -> 
         "libraries": library_versions(),
         "command": command,
         "finetune": {
-            "base_model": str(outcome.base_path), "base_sha256": file_digest(outcome.base_path),
-            "epochs": outcome.hp.epochs, "learning_rate": outcome.hp.learning_rate,
-            "batch_size": outcome.hp.batch_size, "seed": outcome.hp.seed, "counts": outcome.counts,
-            "before": outcome.before.__dict__, "after": outcome.after.__dict__,
-            "serve": outcome.serve, "reason": outcome.reason,
+            "base_model": str(outcome.base_path),
+            "base_sha256": file_digest(outcome.base_path),
+            "epochs": outcome.hp.epochs,
+            "learning_rate": outcome.hp.learning_rate,
+            "batch_size": outcome.hp.batch_size,
+            "seed": outcome.hp.seed,
+            "counts": outcome.counts,
+            "before": outcome.before.__dict__,
+            "after": outcome.after.__dict__,
+            "serve": outcome.serve,
+            "reason": outcome.reason,
         },
     }
     path = save_model(outcome.model, Path(path), meta)

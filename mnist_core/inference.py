@@ -31,10 +31,16 @@ class Classifier:
         if len(arrays) != 6:
             raise ValueError(f"expected 3 dense layers (6 arrays), got {len(arrays)} arrays")
         pairs = tuple(
-            (np.asarray(arrays[i], np.float32), np.asarray(arrays[i + 1], np.float32)) for i in range(0, 6, 2))
+            (np.asarray(arrays[i], np.float32), np.asarray(arrays[i + 1], np.float32)) for i in range(0, 6, 2)
+        )
         dims = [pairs[0][0].shape[0]] + [w.shape[1] for w, _ in pairs]
-        if dims[0] != 784 or dims[-1] != 10 or any(
-                w.shape != (a, b) or bias.shape != (b,) for (w, bias), a, b in zip(pairs, dims, dims[1:], strict=False)):
+        if (
+            dims[0] != 784
+            or dims[-1] != 10
+            or any(
+                w.shape != (a, b) or bias.shape != (b,) for (w, bias), a, b in zip(pairs, dims, dims[1:], strict=False)
+            )
+        ):
             raise ValueError(f"layer shapes {[w.shape for w, _ in pairs]} are not a 784→…→10 dense network")
         return cls(pairs, deskew)
 
@@ -59,12 +65,12 @@ class Classifier:
         """(N, 784) first-layer inputs, as `inputs` makes them → (N, 10) probabilities."""
         out = np.empty((len(x), 10), dtype=np.float32)
         for start in range(0, len(x), batch_size):
-            h = x[start: start + batch_size]
+            h = x[start : start + batch_size]
             for i, (w, b) in enumerate(self.layers):
                 h = h @ w + b
                 if i < len(self.layers) - 1:
                     np.maximum(h, 0.0, out=h)
             h -= h.max(axis=1, keepdims=True)
             np.exp(h, out=h)
-            out[start: start + batch_size] = h / h.sum(axis=1, keepdims=True)
+            out[start : start + batch_size] = h / h.sum(axis=1, keepdims=True)
         return out

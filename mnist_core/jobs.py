@@ -79,12 +79,25 @@ class Snapshot:
 
     def to_json(self) -> dict[str, Any]:
         """The API view: plain numbers and strings."""
-        return {"job_id": self.job_id, "state": self.state, "message": self.message, "where": self.where(),
-                "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch, "batches": self.batches,
-                "fraction": round(self.fraction, 4), "eta_s": self.eta_s, "points": len(self.curve),
-                "old_accuracy": self.old_accuracy, "new_accuracy": self.new_accuracy,
-                "old_pen_accuracy": self.old_pen_accuracy, "new_pen_accuracy": self.new_pen_accuracy,
-                "new_path": self.new_path, "activated": self.activated}
+        return {
+            "job_id": self.job_id,
+            "state": self.state,
+            "message": self.message,
+            "where": self.where(),
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "batch": self.batch,
+            "batches": self.batches,
+            "fraction": round(self.fraction, 4),
+            "eta_s": self.eta_s,
+            "points": len(self.curve),
+            "old_accuracy": self.old_accuracy,
+            "new_accuracy": self.new_accuracy,
+            "old_pen_accuracy": self.old_pen_accuracy,
+            "new_pen_accuracy": self.new_pen_accuracy,
+            "new_path": self.new_path,
+            "activated": self.activated,
+        }
 
 
 class JobManager:
@@ -110,8 +123,9 @@ class JobManager:
             if self._snapshot.job_id == job_id:
                 self._snapshot = replace(self._snapshot, **changes)
 
-    def start(self, hp: HyperParams, activate: bool = True, command: str = "web demo Train tab",
-              owner: str = "") -> tuple[bool, str]:
+    def start(
+        self, hp: HyperParams, activate: bool = True, command: str = "web demo Train tab", owner: str = ""
+    ) -> tuple[bool, str]:
         """Start a run unless one is going; (started, one-line message for the page)."""
         try:
             hp.validate(UI_LIMITS)
@@ -124,8 +138,12 @@ class JobManager:
             job_id = self._snapshot.job_id + 1
             self._cancel = threading.Event()
             self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", hp=hp, owner=owner)
-            threading.Thread(target=self._run, args=(job_id, hp, activate, command, self._cancel),
-                             name=f"training-{job_id}", daemon=True).start()
+            threading.Thread(
+                target=self._run,
+                args=(job_id, hp, activate, command, self._cancel),
+                name=f"training-{job_id}",
+                daemon=True,
+            ).start()
         return True, f"training #{job_id} started"
 
     def cancel(self, who: str | None = None) -> str:
@@ -137,8 +155,10 @@ class JobManager:
             if who is not None and who != snap.owner:
                 return "not cancelled: only the visitor who started this training (or a logged-in user) may cancel it"
             if snap.state == "saving":
-                return (f"too late to cancel training #{snap.job_id}: it finished and is being evaluated and saved; "
-                        "it will be kept as a version")
+                return (
+                    f"too late to cancel training #{snap.job_id}: it finished and is being evaluated and saved; "
+                    "it will be kept as a version"
+                )
             self._cancel.set()
             return f"cancelling training #{snap.job_id}…"
 
@@ -157,9 +177,11 @@ class JobManager:
             keras_copy = Path.home() / ".keras" / "datasets" / "mnist.npz"
             if keras_copy.is_file():
                 return None
-            return ("MNIST_DATA is not set and no downloaded copy exists, so retraining will try to download "
-                    "MNIST (needs internet); to train offline, start the demo with MNIST_DATA pointing at a "
-                    "folder with the four MNIST IDX files or a mnist.npz")
+            return (
+                "MNIST_DATA is not set and no downloaded copy exists, so retraining will try to download "
+                "MNIST (needs internet); to train offline, start the demo with MNIST_DATA pointing at a "
+                "folder with the four MNIST IDX files or a mnist.npz"
+            )
         try:
             self.data()
         except DataError as exc:
@@ -190,13 +212,24 @@ class JobManager:
             self._update(job_id, state="failed", message=f"no training data: {exc}")
             return
         if hp.pens and not pens:
-            self._update(job_id, state="failed", message="no real pen handwriting on this server: start it with "
-                         "UNIPEN_DATA set, or untick 'include real pen handwriting'")
+            self._update(
+                job_id,
+                state="failed",
+                message="no real pen handwriting on this server: start it with "
+                "UNIPEN_DATA set, or untick 'include real pen handwriting'",
+            )
             return
         old = self.holder.current
         old_accuracy, old_per_class, old_pens = self._old_metrics(old)
-        self._update(job_id, state="training", message="building the model", old_label=old.label,
-                     old_accuracy=old_accuracy, old_per_class=old_per_class, old_pen_accuracy=old_pens)
+        self._update(
+            job_id,
+            state="training",
+            message="building the model",
+            old_label=old.label,
+            old_accuracy=old_accuracy,
+            old_per_class=old_per_class,
+            old_pen_accuracy=old_pens,
+        )
         fault = os.environ.get(FAULT_ENV, "")
         data = _poisoned(data, hp) if fault == "nan" else data
         curve: list[tuple[float, str, float]] = []
@@ -208,9 +241,18 @@ class JobManager:
             curve.extend([(x, "train loss", p.loss), (x, "train accuracy", p.accuracy)])
             if p.phase == "epoch" and p.val_loss is not None and p.val_accuracy is not None:
                 curve.extend([(x, "validation loss", p.val_loss), (x, "validation accuracy", p.val_accuracy)])
-            self._update(job_id, message="training", epoch=p.epoch, epochs=p.epochs, batch=p.batch,
-                         batches=p.batches, fraction=p.fraction, elapsed_s=p.elapsed_s, eta_s=p.eta_s,
-                         curve=tuple(curve))
+            self._update(
+                job_id,
+                message="training",
+                epoch=p.epoch,
+                epochs=p.epochs,
+                batch=p.batch,
+                batches=p.batches,
+                fraction=p.fraction,
+                elapsed_s=p.elapsed_s,
+                eta_s=p.eta_s,
+                curve=tuple(curve),
+            )
 
         def commit() -> bool:
             """Past this point cancel is refused honestly: the finished model is evaluated and kept."""
@@ -223,12 +265,22 @@ class JobManager:
 
         from .workflow import train_evaluate_save  # imports TensorFlow: only here, in the worker
 
-        outcome = train_evaluate_save(hp, data, new_version_path(), describe_source(self.data_path), command,
-                                      on_progress=on_progress, cancel=cancel, pens=pens, commit=commit)
+        outcome = train_evaluate_save(
+            hp,
+            data,
+            new_version_path(),
+            describe_source(self.data_path),
+            command,
+            on_progress=on_progress,
+            cancel=cancel,
+            pens=pens,
+            commit=commit,
+        )
         self._finish(job_id, outcome, activate, old_accuracy, old_pens)
 
-    def _finish(self, job_id: int, outcome: Outcome, activate: bool, old_accuracy: float | None,
-                old_pens: float | None) -> None:
+    def _finish(
+        self, job_id: int, outcome: Outcome, activate: bool, old_accuracy: float | None, old_pens: float | None
+    ) -> None:
         result, report = outcome.result, outcome.report
         if not result.ok or report is None or outcome.path is None:
             self._update(job_id, state=result.status, message=f"{result.message}; the serving model was not changed")
@@ -252,9 +304,18 @@ class JobManager:
                 message += f", but it could not be served ({exc})"
         current = self.holder.current.path
         prune_versions(MAX_VERSIONS, protect={outcome.path} | ({current} if current else set()))
-        self._update(job_id, state="completed", message=message, new_path=str(outcome.path),
-                     new_accuracy=report.accuracy, new_per_class=tuple(float(a) for a in report.per_class),
-                     new_pen_accuracy=pens, activated=activated, fraction=1.0, eta_s=0.0)
+        self._update(
+            job_id,
+            state="completed",
+            message=message,
+            new_path=str(outcome.path),
+            new_accuracy=report.accuracy,
+            new_per_class=tuple(float(a) for a in report.per_class),
+            new_pen_accuracy=pens,
+            activated=activated,
+            fraction=1.0,
+            eta_s=0.0,
+        )
 
     def _old_metrics(self, old: Served) -> tuple[float | None, tuple[float, ...], float | None]:
         pens = old.metadata.get("metrics", {}).get("pen_test_accuracy")

@@ -126,13 +126,15 @@ class Variation:
 
 # As the web pad draws it: the writer's own path at a size and place a person picks, the pad's own pen.
 # Held-out writers are measured this way (`bench/real_handwriting.py`, the model's sidecar).
-PAD = Variation(pen=(PEN_FRACTION, PEN_FRACTION), slant=0.0, rotation_deg=0.0, stretch=0.0, wobble=0.0,
-                resample=(1.0, 1.0))
+PAD = Variation(
+    pen=(PEN_FRACTION, PEN_FRACTION), slant=0.0, rotation_deg=0.0, stretch=0.0, wobble=0.0, resample=(1.0, 1.0)
+)
 TEST_SEED = 20260
 
 
-def pad_drawing(strokes: Sequence[Stroke], rng: np.random.Generator, variation: Variation = Variation(),
-                side: float = RENDER_SIDE) -> Drawing:
+def pad_drawing(
+    strokes: Sequence[Stroke], rng: np.random.Generator, variation: Variation = Variation(), side: float = RENDER_SIDE
+) -> Drawing:
     """The pen digit as it would arrive from the web pad: varied, scaled into the pad, with the pad's pen."""
     v = variation
     points = [np.asarray(s, np.float64) for s in strokes]
@@ -144,8 +146,9 @@ def pad_drawing(strokes: Sequence[Stroke], rng: np.random.Generator, variation: 
     shear = rng.uniform(-v.slant, v.slant)
     cos, sin = np.cos(angle), np.sin(angle)
     matrix = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1, shear], [0, 1]]) @ np.diag([aspect, 1 / aspect])
-    varied = [_resample(_wobble((p - centre) / size, v.wobble, rng), rng.uniform(*v.resample)) @ matrix.T
-              for p in points]
+    varied = [
+        _resample(_wobble((p - centre) / size, v.wobble, rng), rng.uniform(*v.resample)) @ matrix.T for p in points
+    ]
     allv = np.concatenate(varied)
     lo, hi = allv.min(axis=0), allv.max(axis=0)
     box = rng.uniform(*v.box) * side
@@ -184,8 +187,9 @@ def test_drawings(digits: Sequence[PenDigit], side: str = "test") -> tuple[np.nd
     return render_digits(chosen, 1, TEST_SEED, PAD)[:, 0], np.array([d.label for d in chosen], np.uint8)
 
 
-def render_digits(digits: Sequence[PenDigit], variants: int, seed: int,
-                  variation: Variation = Variation(), workers: int = 2) -> np.ndarray:
+def render_digits(
+    digits: Sequence[PenDigit], variants: int, seed: int, variation: Variation = Variation(), workers: int = 2
+) -> np.ndarray:
     """(N, variants, 28, 28) uint8 MNIST-like images, each a fresh pad drawing through the serving path.
 
     Work is split over processes (Pillow drawing holds the GIL); seeded per digit, so the result does

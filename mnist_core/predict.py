@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -40,9 +40,15 @@ class Reading:
 
     def to_json(self, **extra: Any) -> dict[str, Any]:
         probs = self.probabilities if self.probabilities is not None else np.zeros(10)
-        return {**extra, "digit": self.digit, "probabilities": [round(float(p), 6) for p in probs],
-                "confidence": round(self.confidence, 6), "unsure": self.unsure, "status": self.status,
-                "message": self.message}
+        return {
+            **extra,
+            "digit": self.digit,
+            "probabilities": [round(float(p), 6) for p in probs],
+            "confidence": round(self.confidence, 6),
+            "unsure": self.unsure,
+            "status": self.status,
+            "message": self.message,
+        }
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
@@ -79,7 +85,7 @@ def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[R
 
 def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
-    batch = np.stack([prepared[i][1] for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
+    batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
     seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
     probs = classifier.forward(seen)
     readings = [Reading(status, message) for status, _, message in prepared]

@@ -14,6 +14,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image, ImageFilter, UnidentifiedImageError
@@ -125,8 +126,9 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(arr), mode=mode)
 
 
-def to_mnist(source: str | os.PathLike | bytes | Image.Image | np.ndarray,
-             options: Options = DEFAULT) -> np.ndarray | None:
+def to_mnist(
+    source: str | os.PathLike | bytes | Image.Image | np.ndarray, options: Options = DEFAULT
+) -> np.ndarray | None:
     """The 28×28 image the model should see, or None when there is nothing to read."""
     return ink_to_mnist(ink_image(load_image(source)), options)
 
@@ -138,7 +140,9 @@ def ink_image(img: Image.Image) -> Image.Image:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA"):
         alpha = img.getchannel("A")
-        if alpha.getextrema()[0] < 230:  # really transparent somewhere: the alpha channel *is* the ink
+        if (
+            cast(tuple[int, int], alpha.getextrema())[0] < 230
+        ):  # really transparent somewhere: the alpha channel *is* the ink
             return _stretch(_reduced(alpha))
     gray = _reduced(img.convert("L"))
     arr = np.asarray(gray)
@@ -168,8 +172,9 @@ def _bounded(img: Image.Image, side_limit: int) -> Image.Image:
             img = img.reduce(factor)  # integer box reduction in C: fast even for 10k×10k
         if max(img.size) > side_limit:
             scale = side_limit / max(img.size)
-            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.BOX)
+            img = img.resize(
+                (max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.BOX
+            )
     return img
 
 
@@ -183,11 +188,11 @@ def _two_tone(hist: np.ndarray, background: int) -> bool:
     """Digital drawings are paper plus one ink (and anti-aliased edges); photos spread over all greys."""
     total = hist.sum()
     far = hist.copy()
-    far[max(0, background - 25): background + 26] = 0
+    far[max(0, background - 25) : background + 26] = 0
     if far.sum() < 0.002 * total:
         return True
     ink_level = int(np.argmax(far))
-    near_ink = far[max(0, ink_level - 40): ink_level + 41].sum()
+    near_ink = far[max(0, ink_level - 40) : ink_level + 41].sum()
     return (total - far.sum() + near_ink) / total > 0.9
 
 
@@ -213,8 +218,7 @@ def _photo_ink(gray: Image.Image, light_paper: bool) -> Image.Image:
     if not light_paper:
         g = 1.0 - g
     h, w = g.shape
-    small = Image.fromarray((g * 255).astype(np.uint8)).resize(
-        (max(1, w // 16), max(1, h // 16)), Image.Resampling.BOX)
+    small = Image.fromarray((g * 255).astype(np.uint8)).resize((max(1, w // 16), max(1, h // 16)), Image.Resampling.BOX)
     small = small.filter(ImageFilter.MaxFilter(3)).filter(ImageFilter.GaussianBlur(1))
     paper = np.asarray(small.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
     ink = np.clip((paper - g) / np.maximum(paper, 0.05), 0.0, 1.0)
@@ -237,8 +241,8 @@ def _keep_digit_components(mask: np.ndarray) -> np.ndarray:
     """Label 8-connected blobs on a coarse grid; keep the large ones that do not touch the frame."""
     h, w = mask.shape
     step = max(1, max(h, w) // 128)
-    coarse = mask[: h - h % step or h, : w - w % step or w]
-    coarse = coarse.reshape(coarse.shape[0] // step, step, coarse.shape[1] // step, step).any(axis=(1, 3))
+    coarse: np.ndarray = mask[: h - h % step or h, : w - w % step or w]
+    coarse = np.asarray(coarse.reshape(coarse.shape[0] // step, step, coarse.shape[1] // step, step).any(axis=(1, 3)))
     labels = _label(coarse)
     if labels.max() == 0:
         return mask
@@ -263,7 +267,8 @@ def _label(mask: np.ndarray) -> np.ndarray:
     while True:
         padded = np.pad(labels, 1)
         neighbours = np.max(
-            [padded[dy: dy + mask.shape[0], dx: dx + mask.shape[1]] for dy in range(3) for dx in range(3)], axis=0)
+            [padded[dy : dy + mask.shape[0], dx : dx + mask.shape[1]] for dy in range(3) for dx in range(3)], axis=0
+        )
         updated = np.where(mask, neighbours, 0)
         if np.array_equal(updated, labels):
             break
@@ -319,7 +324,7 @@ def stroke_width(solid: np.ndarray) -> float:
 
 def _normalise_stroke(patch: Image.Image) -> Image.Image:
     """Thin pens get thicker and marker strokes thinner, towards MNIST's typical width."""
-    peak = patch.getextrema()[1]
+    peak = cast(tuple[int, int], patch.getextrema())[1]
     if 0 < peak < 255:  # hairlines fade when scaled down: restore full strength before measuring
         patch = patch.point([min(255, v * 255 // peak) for v in range(256)])
     solid = np.asarray(patch) > 127
@@ -348,13 +353,13 @@ def _disk_max(patch: Image.Image, radius: float) -> Image.Image:
     arr = np.asarray(patch)
     h, w = arr.shape
     pad = np.pad(arr, r)
-    runs = [pad[:, r: r + w]]
+    runs = [pad[:, r : r + w]]
     for k in range(1, r + 1):
-        runs.append(np.maximum(runs[-1], np.maximum(pad[:, r - k: r - k + w], pad[:, r + k: r + k + w])))
+        runs.append(np.maximum(runs[-1], np.maximum(pad[:, r - k : r - k + w], pad[:, r + k : r + k + w])))
     out = np.zeros_like(arr)
     for dy in range(-r, r + 1):
         half = int(np.sqrt(radius * radius - dy * dy))
-        np.maximum(out, runs[half][r + dy: r + dy + h], out=out)
+        np.maximum(out, runs[half][r + dy : r + dy + h], out=out)
     return Image.fromarray(out)
 
 
@@ -369,10 +374,10 @@ def _square_filter(patch: Image.Image, size: int, pick: np.ufunc) -> Image.Image
     h, w = arr.shape[0] - 2 * r, arr.shape[1] - 2 * r
     rows = arr[:, 0:w].copy()
     for dx in range(1, size):
-        pick(rows, arr[:, dx: dx + w], out=rows)
+        pick(rows, arr[:, dx : dx + w], out=rows)
     out = rows[0:h].copy()
     for dy in range(1, size):
-        pick(out, rows[dy: dy + h], out=out)
+        pick(out, rows[dy : dy + h], out=out)
     return Image.fromarray(out)
 
 
@@ -395,7 +400,7 @@ def _centre(small: np.ndarray) -> np.ndarray:
     dst_y0, dst_x0 = max(0, top), max(0, left)
     hh = min(small.shape[0] - src_y0, SIDE - dst_y0)
     ww = min(small.shape[1] - src_x0, SIDE - dst_x0)
-    out[dst_y0: dst_y0 + hh, dst_x0: dst_x0 + ww] = small[src_y0: src_y0 + hh, src_x0: src_x0 + ww]
+    out[dst_y0 : dst_y0 + hh, dst_x0 : dst_x0 + ww] = small[src_y0 : src_y0 + hh, src_x0 : src_x0 + ww]
     peak = float(out.max())
     return out / peak if peak > 0 else out
 
@@ -419,14 +424,17 @@ def deskew(images: np.ndarray) -> np.ndarray:
     cy = (batch * ys).sum(axis=(1, 2)) / safe
     cx = (batch * xs).sum(axis=(1, 2)) / safe
     dy = ys[None] - cy[:, None, None]
-    var_y = (batch * dy ** 2).sum(axis=(1, 2)) / safe
+    var_y = (batch * dy**2).sum(axis=(1, 2)) / safe
     cov = (batch * (xs[None] - cx[:, None, None]) * dy).sum(axis=(1, 2)) / safe
     alpha = np.where((total > 0) & (var_y > 1e-3), cov / np.maximum(var_y, 1e-3), 0.0)
     out = np.empty_like(batch)
     for i, (img, a, y0) in enumerate(zip(batch, alpha, cy, strict=False)):
         sheared = Image.fromarray(img, mode="F").transform(
-            (SIDE, SIDE), Image.Transform.AFFINE, (1, float(a), -float(a) * float(y0), 0, 1, 0),
-            resample=Image.Resampling.BILINEAR)
+            (SIDE, SIDE),
+            Image.Transform.AFFINE,
+            (1, float(a), -float(a) * float(y0), 0, 1, 0),
+            resample=Image.Resampling.BILINEAR,
+        )
         out[i] = np.asarray(sheared, dtype=np.float32)
     np.clip(out, 0.0, 1.0, out=out)
     return out[0] if single else out

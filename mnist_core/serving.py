@@ -64,8 +64,9 @@ def open_initial(requested: Path | None, fallback: Path | None = None) -> Served
             problems.append(str(exc))
             continue
         if problems:
-            return Served(served.path, served.classifier, served.metadata,
-                          f"{problems[0]} — serving the {served.label} instead")
+            return Served(
+                served.path, served.classifier, served.metadata, f"{problems[0]} — serving the {served.label} instead"
+            )
         return served
     return Served(None, None, {}, f"{'; '.join(problems)} — no model is loaded, so nothing can be read")
 
@@ -93,7 +94,7 @@ class ModelHolder:
         """Load first (slow, may fail), then swap; `remember` writes the choice for the next start."""
         served = load_served(path)
         if remember:
-            set_serving(served.path)
+            set_serving(Path(path))
         self.swap(served)
         return served
 

@@ -89,8 +89,12 @@ def file_digest(path: Path) -> str:
 
 def input_contract(deskew: bool) -> dict[str, Any]:
     """What the model must be fed: serving reads this, so it cannot drift from how the model was trained."""
-    return {"deskew": deskew, "input_shape": list(INPUT_SHAPE), "input_size": INPUT_SHAPE[0] * INPUT_SHAPE[1],
-            "preprocessing_version": PREPROCESSING_VERSION}
+    return {
+        "deskew": deskew,
+        "input_shape": list(INPUT_SHAPE),
+        "input_size": INPUT_SHAPE[0] * INPUT_SHAPE[1],
+        "preprocessing_version": PREPROCESSING_VERSION,
+    }
 
 
 def save_model(model: keras.Model, path: Path, metadata: dict[str, Any]) -> Path:
@@ -158,13 +162,17 @@ def _deskew_for(path: Path, contract: dict[str, Any] | None) -> bool:
         deskew = read_metadata(path).get("hyperparameters", {}).get("deskew")
         if isinstance(deskew, bool):
             return deskew
-        raise ModelError(f"{path} does not say how to prepare its inputs (no {CONTRACT_ENTRY} inside, no "
-                         f"sidecar {sidecar_path(path).name} with hyperparameters.deskew); put its sidecar beside it "
-                         "or retrain")
+        raise ModelError(
+            f"{path} does not say how to prepare its inputs (no {CONTRACT_ENTRY} inside, no "
+            f"sidecar {sidecar_path(path).name} with hyperparameters.deskew); put its sidecar beside it "
+            "or retrain"
+        )
     version = contract.get("preprocessing_version")
     if not isinstance(version, int) or version > PREPROCESSING_VERSION:
-        raise ModelError(f"{path} needs preprocessing version {version}, this mnist_core has "
-                         f"{PREPROCESSING_VERSION}; update mnist_core or retrain")
+        raise ModelError(
+            f"{path} needs preprocessing version {version}, this mnist_core has "
+            f"{PREPROCESSING_VERSION}; update mnist_core or retrain"
+        )
     if contract.get("input_size") != INPUT_SHAPE[0] * INPUT_SHAPE[1] or not isinstance(contract.get("deskew"), bool):
         raise ModelError(f"{path} has an input contract this demo cannot serve ({contract}); retrain")
     return contract["deskew"]
@@ -201,8 +209,9 @@ def load_keras(path: Path) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - any load failure is reported with the file's name
-        raise ModelError(f"{path} is not a usable .keras model ({type(exc).__name__}); "
-                         "retrain or use the shipped model") from None
+        raise ModelError(
+            f"{path} is not a usable .keras model ({type(exc).__name__}); retrain or use the shipped model"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -292,8 +301,9 @@ def delete_version(path: Path, folder: Path | None = None) -> None:
     if path == SHIPPED_MODEL.resolve():
         raise ModelError(f"{path} is the shipped model; it is never deleted")
     if path == serving_path(folder).resolve():
-        raise ModelError(f"{path.stem} is what the demo serves; serve another first "
-                         "(python -m mnist_core models use NAME|shipped)")
+        raise ModelError(
+            f"{path.stem} is what the demo serves; serve another first (python -m mnist_core models use NAME|shipped)"
+        )
     if path not in {v.path.resolve() for v in list_versions(folder)}:
         raise ModelError(f"{path} is not a saved version in {folder}; list them with: python -m mnist_core models")
     _remove_version(path)
@@ -308,7 +318,7 @@ def prune_versions(keep: int, protect: set[Path], folder: Path | None = None) ->
     folder = folder or models_dir()
     kept = {Path(p).resolve() for p in protect} | {serving_path(folder).resolve(), SHIPPED_MODEL.resolve()}
     removed = []
-    for version in list_versions(folder)[max(keep, 0):]:
+    for version in list_versions(folder)[max(keep, 0) :]:
         if version.path.resolve() not in kept:
             _remove_version(version.path)
             removed.append(version.path)

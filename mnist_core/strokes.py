@@ -48,8 +48,13 @@ class Drawing:
         return not self.strokes
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": FORMAT_VERSION, "width": self.width, "height": self.height, "pen": self.pen,
-                "strokes": [np.round(s, 1).tolist() for s in self.strokes]}
+        return {
+            "v": FORMAT_VERSION,
+            "width": self.width,
+            "height": self.height,
+            "pen": self.pen,
+            "strokes": [np.round(s, 1).tolist() for s in self.strokes],
+        }
 
 
 def parse(value: str | bytes | dict[str, Any] | None) -> Drawing:
@@ -63,18 +68,23 @@ def parse(value: str | bytes | dict[str, Any] | None) -> Drawing:
         return Drawing((), RENDER_SIDE, RENDER_SIDE, PEN_FRACTION * RENDER_SIDE)
     if isinstance(value, (str, bytes)):
         if len(value) > MAX_JSON_BYTES:
-            raise StrokeError(f"the strokes are too large ({len(value):,} bytes, at most {MAX_JSON_BYTES:,}); "
-                              "send one digit")
+            raise StrokeError(
+                f"the strokes are too large ({len(value):,} bytes, at most {MAX_JSON_BYTES:,}); send one digit"
+            )
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):
-            raise StrokeError('the strokes are not valid JSON; send {"v": 1, "width": W, "height": H, '
-                              '"strokes": [[[x, y], ...], ...]}') from None
+            raise StrokeError(
+                'the strokes are not valid JSON; send {"v": 1, "width": W, "height": H, '
+                '"strokes": [[[x, y], ...], ...]}'
+            ) from None
     if not isinstance(value, dict):
         raise StrokeError('the strokes must be a JSON object {"v": 1, "width", "height", "strokes"}')
     if isinstance(value.get("v"), bool) or value.get("v") != FORMAT_VERSION:
-        raise StrokeError(f"unknown stroke format version {value.get('v')!r}; this server reads version "
-                          f"{FORMAT_VERSION} (reload the page)")
+        raise StrokeError(
+            f"unknown stroke format version {value.get('v')!r}; this server reads version "
+            f"{FORMAT_VERSION} (reload the page)"
+        )
     width, height = _side(value.get("width"), "width"), _side(value.get("height"), "height")
     pen = value.get("pen", PEN_FRACTION * max(width, height))
     if not _number(pen) or not 0 < pen <= max(width, height) / 4:
@@ -115,8 +125,11 @@ def _strokes(raw: Any, width: float, height: float) -> tuple[Stroke, ...]:
             raise StrokeError("each point must be [x, y] with two finite numbers")
         points = np.asarray(stroke, dtype=np.float32)
         margin = 0.25 * max(width, height)
-        if (points.min(axis=0) < -margin).any() or points[:, 0].max() > width + margin \
-                or points[:, 1].max() > height + margin:
+        if (
+            (points.min(axis=0) < -margin).any()
+            or points[:, 0].max() > width + margin
+            or points[:, 1].max() > height + margin
+        ):
             raise StrokeError(f"a point lies far outside the {width:g}×{height:g} pad; send pad coordinates")
         out.append(points)
     return tuple(out)

@@ -37,8 +37,8 @@ def _recentre(img: np.ndarray) -> np.ndarray:
     dy = int(round(14.0 - (img * ys).sum() / total))
     dx = int(round(14.0 - (img * xs).sum() / total))
     out = np.zeros_like(img)
-    src = img[max(0, -dy): 28 - max(0, dy), max(0, -dx): 28 - max(0, dx)]
-    out[max(0, dy): max(0, dy) + src.shape[0], max(0, dx): max(0, dx) + src.shape[1]] = src
+    src = img[max(0, -dy) : 28 - max(0, dy), max(0, -dx) : 28 - max(0, dx)]
+    out[max(0, dy) : max(0, dy) + src.shape[0], max(0, dx) : max(0, dx) + src.shape[1]] = src
     return out
 
 

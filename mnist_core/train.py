@@ -98,7 +98,7 @@ class Pool:
 
     @classmethod
     def build(cls, mnist: Split, pens: tuple[np.ndarray, np.ndarray] | None = None, weight: int = 1) -> Pool:
-        """mnist: (N, 28, 28) images and labels; pens: (P, K, 28, 28) drawings and labels, each listed `weight` times."""
+        """mnist: (N, 28, 28) images and labels; pens: (P, K, 28, 28) drawings and labels, listed `weight` times."""
         x, y = mnist
         images = [np.asarray(x, np.float32).reshape(-1, 28, 28) / 255.0]
         start, count, labels = [np.arange(len(x))], [np.ones(len(x), np.int64)], [np.asarray(y, np.int64)]
@@ -154,7 +154,9 @@ def pen_sets(hp: HyperParams, pens: list[PenDigit]) -> tuple[tuple[np.ndarray, n
     drawings = render_digits(train_digits, hp.pen_variants, seed=hp.seed)
     val = render_digits(val_digits, 1, seed=hp.seed + 1, variation=PAD)[:, 0]
     return (drawings, np.array([d.label for d in train_digits], np.uint8)), (
-        val, np.array([d.label for d in val_digits], np.uint8))
+        val,
+        np.array([d.label for d in val_digits], np.uint8),
+    )
 
 
 def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None:
@@ -201,8 +203,14 @@ def train(
     val = make_dataset(x_val, y_val, hp, training=False) if len(x_val) else None
     started = time.perf_counter()
     try:
-        model.fit(pool_dataset(pool, hp, training=True), epochs=hp.epochs, validation_data=val,
-                  callbacks=[watcher], verbose=0, shuffle=False)
+        model.fit(
+            pool_dataset(pool, hp, training=True),
+            epochs=hp.epochs,
+            validation_data=val,
+            callbacks=[watcher],
+            verbose=0,
+            shuffle=False,
+        )
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the caller keeps its old model
@@ -213,7 +221,10 @@ def train(
     elif cancel is not None and cancel.is_set():
         status, message = "cancelled", f"cancelled after {len(watcher.history)} of {hp.epochs} epochs"
     else:
-        status, message = "completed", f"trained {hp.epochs} epoch{'s' * (hp.epochs != 1)} on {len(pool):,} images in {seconds:.0f} s"
+        status, message = (
+            "completed",
+            f"trained {hp.epochs} epoch{'s' * (hp.epochs != 1)} on {len(pool):,} images in {seconds:.0f} s",
+        )
     return TrainResult(model, hp, status, message, seconds, len(pool), len(x_val), watcher.history)
 
 
@@ -224,8 +235,14 @@ class _Stop(Exception):
 class _Watcher(keras.callbacks.Callback):
     """Progress reports, the cancel flag checked after every batch, NaN detection."""
 
-    def __init__(self, hp: HyperParams, steps: int, on_progress: ProgressFn | None,
-                 cancel: threading.Event | None, report_every_s: float) -> None:
+    def __init__(
+        self,
+        hp: HyperParams,
+        steps: int,
+        on_progress: ProgressFn | None,
+        cancel: threading.Event | None,
+        report_every_s: float,
+    ) -> None:
         super().__init__()
         self.hp, self.steps, self.on_progress, self.cancel = hp, steps, on_progress, cancel
         self.report_every_s = report_every_s
@@ -244,17 +261,27 @@ class _Watcher(keras.callbacks.Callback):
         elapsed = time.perf_counter() - self.started
         fraction = done / total
         return Progress(
-            phase=phase, epoch=self.epoch + 1, epochs=self.hp.epochs, batch=batch, batches=self.steps,
-            loss=float(logs.get("loss", math.nan)), accuracy=float(logs.get("accuracy", math.nan)),
-            val_loss=_opt(logs.get("val_loss")), val_accuracy=_opt(logs.get("val_accuracy")),
-            fraction=fraction, elapsed_s=elapsed,
-            eta_s=elapsed * (1 - fraction) / fraction if fraction > 0 else None)
+            phase=phase,
+            epoch=self.epoch + 1,
+            epochs=self.hp.epochs,
+            batch=batch,
+            batches=self.steps,
+            loss=float(logs.get("loss", math.nan)),
+            accuracy=float(logs.get("accuracy", math.nan)),
+            val_loss=_opt(logs.get("val_loss")),
+            val_accuracy=_opt(logs.get("val_accuracy")),
+            fraction=fraction,
+            elapsed_s=elapsed,
+            eta_s=elapsed * (1 - fraction) / fraction if fraction > 0 else None,
+        )
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.failure = f"loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}; lower the learning rate"
+            self.failure = (
+                f"loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}; lower the learning rate"
+            )
             raise _Stop
         if self.cancel is not None and self.cancel.is_set():
             raise _Stop  # not stop_training: that would still run this epoch's validation

@@ -34,18 +34,29 @@ def library_versions() -> dict[str, str]:
     import PIL
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "pillow": PIL.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pillow": PIL.__version__,
+    }
 
 
 def metadata(outcome: Outcome, data_source: str, command: str) -> dict[str, Any]:
     result, report, pens = outcome.result, outcome.report, outcome.pen_report
     assert report is not None
-    metrics: dict[str, Any] = {"test_accuracy": report.accuracy, "test_loss": report.loss,
-                               "per_class_accuracy": [float(a) for a in report.per_class]}
+    metrics: dict[str, Any] = {
+        "test_accuracy": report.accuracy,
+        "test_loss": report.loss,
+        "per_class_accuracy": [float(a) for a in report.per_class],
+    }
     if pens is not None:
-        metrics |= {"pen_test_accuracy": pens.accuracy, "pen_test_count": pens.count,
-                    "pen_per_class_accuracy": [float(a) for a in pens.per_class]}
+        metrics |= {
+            "pen_test_accuracy": pens.accuracy,
+            "pen_test_count": pens.count,
+            "pen_per_class_accuracy": [float(a) for a in pens.per_class],
+        }
     return {
         "hyperparameters": result.hp.to_dict(),
         "metrics": metrics,
@@ -60,10 +71,17 @@ def metadata(outcome: Outcome, data_source: str, command: str) -> dict[str, Any]
     }
 
 
-def train_evaluate_save(hp: HyperParams, data: Data, out: Path, data_source: str, command: str,
-                        on_progress: ProgressFn | None = None,
-                        cancel: threading.Event | None = None, pens: list[PenDigit] | None = None,
-                        commit: Callable[[], bool] | None = None) -> Outcome:
+def train_evaluate_save(
+    hp: HyperParams,
+    data: Data,
+    out: Path,
+    data_source: str,
+    command: str,
+    on_progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    pens: list[PenDigit] | None = None,
+    commit: Callable[[], bool] | None = None,
+) -> Outcome:
     """Only a completed run is evaluated and saved; a cancelled or failed one leaves every file as it was.
 
     With `pens`, the model is also measured on UNIPEN's held-out writers (whether or not it trained on pens).
@@ -72,8 +90,9 @@ def train_evaluate_save(hp: HyperParams, data: Data, out: Path, data_source: str
     (x_train, y_train), (x_test, y_test) = data
     outcome = Outcome(train(hp, (x_train, y_train), on_progress=on_progress, cancel=cancel, pens=pens))
     if outcome.result.ok and commit is not None and not commit():
-        outcome.result = replace(outcome.result, status="cancelled",
-                                 message=f"cancelled after all {hp.epochs} epochs, before saving")
+        outcome.result = replace(
+            outcome.result, status="cancelled", message=f"cancelled after all {hp.epochs} epochs, before saving"
+        )
     if not outcome.result.ok:
         return outcome
     classifier = Classifier.from_arrays(outcome.result.model.get_weights(), deskew=hp.deskew)

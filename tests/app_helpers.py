@@ -1,79 +1,19 @@
-"""Start `demo.py` in a subprocess on a free loopback port, the way a user would, and stop it by PID."""
+"""Test helpers: the servers tests run (launched by bench/server.py), models to serve, strokes to draw."""
 
 from __future__ import annotations
 
+import itertools
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from bench.server import data_env
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class App:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def wait_until_served(url: str, process: subprocess.Popen, log: Path, timeout: float) -> float:
-    """Seconds until the page answers 200; fails with the server's output if it dies or hangs."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"demo exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"demo did not serve {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-@contextmanager
-def running_app(model: Path | None, home: Path, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-                timeout: float = 60.0) -> Iterator[App]:
-    """`python demo.py --port N [--model M]` with its own MNIST_DEMO_HOME; always stopped afterwards."""
-    port = free_port()
-    home.mkdir(parents=True, exist_ok=True)
-    log = home / f"demo-{port}.log"
-    args = [sys.executable, str(REPO / "demo.py"), "--host", "127.0.0.1", "--port", str(port), *extra_args]
-    if model is not None:
-        args += ["--model", str(model)]
-    full_env = {**os.environ, "MNIST_DEMO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False",
-                "PYTHONUNBUFFERED": "1", **(env or {})}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_served(url, process, log, timeout)
-        yield App(url, process, log)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+PAD_SIDE = 448  # the stroke pad's side in CSS pixels on a desktop; stroke helpers draw in this space
 
 
 def served_model(tmp_root: Path) -> Path:
@@ -87,6 +27,64 @@ def served_model(tmp_root: Path) -> Path:
         return SHIPPED_MODEL
     out = tmp_root / "fast.keras"
     if not out.is_file():
-        subprocess.run([sys.executable, "-m", "mnist_core", "train", "--preset", "fast", "--out", str(out)],
-                       cwd=REPO, check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", "mnist_core", "train", "--preset", "fast", "--out", str(out)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     return out
+
+
+def weak_model(tmp_root: Path, mnist_dir: Path) -> Path:
+    """The notebook's recipe (`--preset seed`: 60 training images, ~50% on MNIST test), trained once per session.
+
+    Any quick retrain reads better than it, so a server started with it must serve the new model.
+    """
+    out = tmp_root / "weak" / "weak.keras"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "mnist_core", "train", "--preset", "seed", "--out", str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, **data_env(mnist_dir), "MNIST_DEMO_HOME": str(out.parent)},
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"training the weak model failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return out
+
+
+# Digits as pad strokes, in a 448-pixel pad's coordinates; each reads right with the shipped model
+# (checked through mnist_core.strokes, the renderer the server uses).
+def polyline(corners: list[tuple[float, float]], per_segment: int = 12) -> list[list[float]]:
+    """Points along straight segments between corners, as a pen sampled every few pixels would give."""
+    points: list[list[float]] = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(corners):
+        points += [[x0 + (x1 - x0) * t, y0 + (y1 - y0) * t] for t in np.linspace(0, 1, per_segment)[:-1]]
+    points.append([float(corners[-1][0]), float(corners[-1][1])])
+    return points
+
+
+def oval(cx: float, cy: float, rx: float, ry: float, n: int = 30) -> list[list[float]]:
+    """A closed loop starting at the top, drawn clockwise like a 0."""
+    return [
+        [cx + rx * float(np.sin(2 * np.pi * k / n)), cy - ry * float(np.cos(2 * np.pi * k / n))] for k in range(n + 1)
+    ]
+
+
+ONE = [polyline([(224, 100), (224, 340)])]
+ZERO = [oval(224, 224, 80, 120)]
+SEVEN = [polyline([(130, 110), (320, 110), (200, 360)])]
+# Two strokes, the bar first: without the second (an undo) what is left reads as a 1.
+FOUR = [polyline([(260, 170), (260, 380)]), polyline([(250, 90), (130, 270), (330, 270)])]
+DIGIT_STROKES = {"1": ONE, "0": ZERO, "7": SEVEN, "4": FOUR}
+
+
+def pad_value(strokes: list[list[list[float]]], side: float = PAD_SIDE) -> dict:
+    """What a `side`-pixel stroke pad sends for strokes drawn in 448-pixel coordinates."""
+    f = side / PAD_SIDE
+    return {"v": 1, "width": side, "height": side, "strokes": [[[x * f, y * f] for x, y in s] for s in strokes]}

@@ -54,13 +54,14 @@ def small_model(mnist, tmp_path_factory: pytest.TempPathFactory):
     return outcome
 
 
-def digit_on_canvas(digit: np.ndarray, size: int = 600, box: tuple[int, int, int] = (100, 150, 300),
-                    ink_dark: bool = True) -> np.ndarray:
+def digit_on_canvas(
+    digit: np.ndarray, size: int = 600, box: tuple[int, int, int] = (100, 150, 300), ink_dark: bool = True
+) -> np.ndarray:
     """An MNIST digit scaled up onto a large white (or black) canvas, as a person might draw it."""
     from PIL import Image
 
     top, left, side = box
     big = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))
     canvas = np.zeros((size, size), np.uint8)
-    canvas[top: top + side, left: left + side] = big
+    canvas[top : top + side, left : left + side] = big
     return 255 - canvas if ink_dark else canvas

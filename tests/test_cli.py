@@ -23,8 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """As a user runs it: without the test session's TF_CPP_MIN_LOG_LEVEL, unless `env` sets one."""
     base = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, "-m", "mnist_core", *args], capture_output=True, text=True,
-                          cwd=ROOT, env={**base, **(env or {})}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mnist_core", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**base, **(env or {})},
+        timeout=600,
+    )
 
 
 def test_help_for_every_command():
@@ -76,31 +82,54 @@ def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, iso
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half a model")
     os.utime(stale, (0, 0))
-    result = run("train", "--preset", "fast", "--epochs", "1", "--subset", "3000",
-                 env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(isolated_home)})
+    result = run(
+        "train",
+        "--preset",
+        "fast",
+        "--epochs",
+        "1",
+        "--subset",
+        "3000",
+        env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(isolated_home)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "epoch 1/1" in result.stdout and "test accuracy" in result.stdout
     saved = list((isolated_home / "models").glob("*.keras"))
     assert len(saved) == 1 and not stale.exists()
     meta = json.loads(saved[0].with_suffix(".json").read_text())
     assert meta["command"] == "python -m mnist_core train --preset fast --epochs 1 --subset 3000"
-    assert (f"the demo still serves the shipped model (use: python -m mnist_core models use {saved[0].stem})"
-            in result.stdout)
+    assert (
+        f"the demo still serves the shipped model (use: python -m mnist_core models use {saved[0].stem})"
+        in result.stdout
+    )
     assert storage.serving_path() == storage.SHIPPED_MODEL
     # TensorFlow's start-up lines ("I0000 … cudart_stub", "E0000 … failed call to cuInit") are gone
-    noise = [line for line in result.stderr.replace("\r", "\n").splitlines()
-             if line.strip() and not line.lstrip().startswith("epoch ")]
+    noise = [
+        line
+        for line in result.stderr.replace("\r", "\n").splitlines()
+        if line.strip() and not line.lstrip().startswith("epoch ")
+    ]
     assert noise == []
 
 
 def test_train_refuses_an_unwritable_home_before_training(tmp_path, mnist_dir):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the home folder should be")
-    result = run("train", "--preset", "fast", "--epochs", "1", "--subset", "500",
-                 env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(blocker / "home")})
+    result = run(
+        "train",
+        "--preset",
+        "fast",
+        "--epochs",
+        "1",
+        "--subset",
+        "500",
+        env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(blocker / "home")},
+    )
     assert result.returncode == 2 and "training preset" not in result.stdout
-    assert result.stderr == (f"error: cannot save models in {blocker / 'home' / 'models'}: not a directory; "
-                             "set MNIST_DEMO_HOME to a writable folder\n")
+    assert result.stderr == (
+        f"error: cannot save models in {blocker / 'home' / 'models'}: not a directory; "
+        "set MNIST_DEMO_HOME to a writable folder\n"
+    )
     result = run("train", "--out", str(tmp_path / "model.h5"))
     assert result.returncode == 2 and result.stderr.startswith("error: --out must name a .keras file")
 
@@ -129,9 +158,11 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert run("models", "use", "mnist-old", env=env).returncode == 0
     assert storage.serving_path() == old
     assert run("models", env=env).stdout.splitlines()[2].startswith("* mnist-old")
-    for name, message in (("mnist-old", "mnist-old is what the demo serves; serve another first"),
-                          ("shipped", "is the shipped model; it is never deleted"),
-                          ("nope", "no model named 'nope'; list them with: python -m mnist_core models")):
+    for name, message in (
+        ("mnist-old", "mnist-old is what the demo serves; serve another first"),
+        ("shipped", "is the shipped model; it is never deleted"),
+        ("nope", "no model named 'nope'; list them with: python -m mnist_core models"),
+    ):
         refused = run("models", "delete", name, env=env)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and message in refused.stderr
     assert run("models", "delete", str(new), env=env).returncode == 0
@@ -160,8 +191,10 @@ def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home
     out = capsys.readouterr().out
     assert "the demo still serves mnist-2 (use: python -m mnist_core models use mnist-3)" in out
     assert "removed the oldest versions beyond 2: mnist-1\n" in out
-    assert storage.serving_path() == paths[2] and sorted(p.stem for p in folder.glob("*.keras")) == ["mnist-2",
-                                                                                                     "mnist-3"]
+    assert storage.serving_path() == paths[2] and sorted(p.stem for p in folder.glob("*.keras")) == [
+        "mnist-2",
+        "mnist-3",
+    ]
 
 
 def test_native_noise_during_the_tensorflow_import_is_hidden_unless_it_fails(capfd):

@@ -35,8 +35,18 @@ def digits() -> list[PenDigit]:
 
 def test_the_real_file_loads_as_the_readme_describes_it(digits: list[PenDigit]):
     assert len(digits) == 15_309
-    assert Counter(d.label for d in digits) == {0: 1575, 1: 1682, 2: 1583, 3: 1524, 4: 1567, 5: 1462, 6: 1456,
-                                                7: 1481, 8: 1495, 9: 1484}
+    assert Counter(d.label for d in digits) == {
+        0: 1575,
+        1: 1682,
+        2: 1583,
+        3: 1524,
+        4: 1567,
+        5: 1462,
+        6: 1456,
+        7: 1481,
+        8: 1495,
+        9: 1484,
+    }
     writers = {d.writer for d in digits}
     assert len(writers) == 203 and len({d.source for d in digits}) == 13
     assert all(re.fullmatch(r"[a-z]+/\S+", d.writer) and d.writer.startswith(d.source + "/") for d in digits)
@@ -88,10 +98,22 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("case", ["missing file", "folder without the file", "not gzip", "truncated gzip",
-                                  "a line that is not JSON", "a record without strokes", "a label that is no digit",
-                                  "a record with no ink", "a JSON list, not a record", "points that are not pairs",
-                                  "an empty file"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing file",
+        "folder without the file",
+        "not gzip",
+        "truncated gzip",
+        "a line that is not JSON",
+        "a record without strokes",
+        "a label that is no digit",
+        "a record with no ink",
+        "a JSON list, not a record",
+        "points that are not pairs",
+        "an empty file",
+    ],
+)
 def test_a_missing_or_corrupt_file_is_a_one_line_data_error(tmp_path: Path, case: str):
     path = bad_files(tmp_path)[case]
     with pytest.raises(DataError) as caught:
@@ -157,8 +179,11 @@ def inside_box(drawing, variation: Variation, side: float) -> None:
     assert variation.pen[0] * side - 1e-3 <= drawing.pen <= variation.pen[1] * side + 1e-3
 
 
-@pytest.mark.parametrize("variation", [Variation(), pens.PAD, Variation(box=(0.9, 0.95), slant=0.5, stretch=0.3)],
-                         ids=["default", "pad", "large and slanted"])
+@pytest.mark.parametrize(
+    "variation",
+    [Variation(), pens.PAD, Variation(box=(0.9, 0.95), slant=0.5, stretch=0.3)],
+    ids=["default", "pad", "large and slanted"],
+)
 def test_a_pad_drawing_stays_in_the_pad_at_the_size_asked(digits: list[PenDigit], variation: Variation):
     rng = np.random.default_rng(3)
     for digit in digits[::150]:
@@ -172,7 +197,8 @@ def test_pad_drawings_vary_and_keep_the_writers_strokes(digits: list[PenDigit]):
     digit = digits[0]
     a, b = (pens.pad_drawing(digit.strokes, np.random.default_rng(k)) for k in (1, 2))
     assert [len(s) for s in pens.pad_drawing(digit.strokes, np.random.default_rng(0), pens.PAD).strokes] == [
-        len(s) for s in digit.strokes]  # PAD redraws the writer's path as it was, point for point
+        len(s) for s in digit.strokes
+    ]  # PAD redraws the writer's path as it was, point for point
     assert not np.array_equal(np.concatenate(a.strokes)[:5], np.concatenate(b.strokes)[:5])
 
 
@@ -196,8 +222,9 @@ def test_test_drawings_are_the_held_out_writers_in_order(digits: list[PenDigit])
 
 
 @pytest.mark.slow
-def test_a_short_training_mixes_mnist_and_training_writers_only(mnist, digits: list[PenDigit],
-                                                                 monkeypatch: pytest.MonkeyPatch):
+def test_a_short_training_mixes_mnist_and_training_writers_only(
+    mnist, digits: list[PenDigit], monkeypatch: pytest.MonkeyPatch
+):
     """Whole sites (so the split is the full file's); a spy sees every pen digit training draws."""
     import mnist_core.train as training
     from mnist_core.config import preset

@@ -106,12 +106,14 @@ def test_seven_thousand_square_is_bounded():
 
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that claims width×height 8-bit grey pixels and carries almost no data: a bomb before it goes off."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns before we refuse
@@ -171,8 +173,12 @@ def test_sixteen_bit_and_float_greys_read_like_eight_bit(mnist):
         buf = io.BytesIO()
         Image.fromarray(wide).save(buf, format="PNG")  # a 16-bit greyscale PNG
         assert Image.open(io.BytesIO(buf.getvalue())).mode == "I;16"
-        sources = [buf.getvalue(), Image.fromarray(wide.astype(">u2")), wide,  # I;16, I;16B, uint16 array
-                   Image.fromarray(canvas.astype(np.float32) * 1000.0)]  # mode "F", any range
+        sources = [
+            buf.getvalue(),
+            Image.fromarray(wide.astype(">u2")),
+            wide,  # I;16, I;16B, uint16 array
+            Image.fromarray(canvas.astype(np.float32) * 1000.0),
+        ]  # mode "F", any range
         for source in sources:
             out = to_mnist(source)
             assert out is not None and np.abs(out - expected).max() < 0.02
@@ -242,7 +248,7 @@ def test_photo_of_paper_with_uneven_light_and_specks():
     rng = np.random.default_rng(1)
     photo += rng.normal(0, 4, photo.shape)
     for y, x in rng.integers(10, 470, (12, 2)):
-        photo[y: y + 3, x: x + 3] -= 90  # dust specks
+        photo[y : y + 3, x : x + 3] -= 90  # dust specks
     photo[:, :12] = 30  # dark table at the edge of the frame
     img = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
     out = to_mnist(img)
@@ -264,8 +270,9 @@ def test_deskew_makes_a_slanted_stroke_upright_and_keeps_its_mass():
 
 
 def test_preprocessing_does_not_import_tensorflow():
-    code = ("import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; "
-            "print('tensorflow' in sys.modules)")
+    code = (
+        "import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; print('tensorflow' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -279,10 +286,14 @@ def test_square_filter_matches_pillows_rank_filters():
     for h, w in [(1, 1), (2, 37), (80, 3), (64, 80), (13, 13)]:
         patch = Image.fromarray((rng.random((h, w)) * 255).astype(np.uint8))
         for size in (3, 5, 9, 15):
-            assert np.array_equal(np.asarray(_square_filter(patch, size, np.minimum)),
-                                  np.asarray(patch.filter(ImageFilter.MinFilter(size))))
-            assert np.array_equal(np.asarray(_square_filter(patch, size, np.maximum)),
-                                  np.asarray(patch.filter(ImageFilter.MaxFilter(size))))
+            assert np.array_equal(
+                np.asarray(_square_filter(patch, size, np.minimum)),
+                np.asarray(patch.filter(ImageFilter.MinFilter(size))),
+            )
+            assert np.array_equal(
+                np.asarray(_square_filter(patch, size, np.maximum)),
+                np.asarray(patch.filter(ImageFilter.MaxFilter(size))),
+            )
 
 
 def test_disk_dilation_matches_a_brute_force_disk():
@@ -298,5 +309,5 @@ def test_disk_dilation_matches_a_brute_force_disk():
             for dy in range(-r, r + 1):
                 for dx in range(-r, r + 1):
                     if dy * dy + dx * dx <= radius * radius:
-                        np.maximum(expected, pad[r + dy: r + dy + h, r + dx: r + dx + w], out=expected)
+                        np.maximum(expected, pad[r + dy : r + dy + h, r + dx : r + dx + w], out=expected)
             assert np.array_equal(np.asarray(_disk_max(Image.fromarray(arr), radius)), expected), (h, w, radius)

@@ -75,8 +75,9 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
             storage.save_model(model, Path({str(target)!r}), meta)
             storage.save_model(model, storage.new_version_path(Path({str(versions)!r})), meta)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent
+    )
     try:
         assert proc.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 60
@@ -168,20 +169,26 @@ def _without_contract(source: Path, target: Path) -> Path:
 
 
 def test_input_contract_travels_inside_the_keras_file(small_model, tmp_path, mnist):
-    deskewed = storage.save_model(small_model.result.model, tmp_path / "deskewed.keras",
-                                  {"hyperparameters": {"deskew": True}})
+    deskewed = storage.save_model(
+        small_model.result.model, tmp_path / "deskewed.keras", {"hyperparameters": {"deskew": True}}
+    )
     alone = tmp_path / "copied" / "alone.keras"  # copied without its sidecar
     alone.parent.mkdir()
     shutil.copyfile(deskewed, alone)
-    assert storage.read_contract(alone) == {"deskew": True, "input_shape": [28, 28], "input_size": 784,
-                                            "preprocessing_version": storage.PREPROCESSING_VERSION}
+    assert storage.read_contract(alone) == {
+        "deskew": True,
+        "input_shape": [28, 28],
+        "input_size": 784,
+        "preprocessing_version": storage.PREPROCESSING_VERSION,
+    }
     assert load_classifier(alone).deskew is True
     assert load_classifier(small_model.path).deskew is False
     _, (x_test, _) = mnist
     x = x_test[:50].reshape(50, -1).astype(np.float32) / 255.0
     reloaded = storage.load_keras(alone)  # Keras ignores the extra zip entry
-    np.testing.assert_allclose(reloaded(x, training=False).numpy(),
-                               small_model.result.model(x, training=False).numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        reloaded(x, training=False).numpy(), small_model.result.model(x, training=False).numpy(), atol=1e-6
+    )
 
 
 def test_older_files_fall_back_to_the_sidecar_and_neither_is_refused(small_model, tmp_path):
@@ -246,8 +253,13 @@ def test_list_versions_skips_files_nobody_could_serve(small_model, tmp_path):
 
 
 def test_clean_staging_removes_only_stale_temporaries(tmp_path):
-    names = [".mnist-1.staging-12-34.keras", ".serving.json.tmp-12", ".mnist-2.staging-56-78.keras",
-             "mnist-3.keras", ".notes"]
+    names = [
+        ".mnist-1.staging-12-34.keras",
+        ".serving.json.tmp-12",
+        ".mnist-2.staging-56-78.keras",
+        "mnist-3.keras",
+        ".notes",
+    ]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     old = time.time() - 120
@@ -266,8 +278,9 @@ def test_check_writable_fails_early_with_one_line(tmp_path, monkeypatch):
     blocker.write_text("a file, not a folder")  # fails for root too, unlike permission bits
     with pytest.raises(ModelError) as info:
         storage.check_writable(blocker / "models")
-    assert str(info.value) == (f"cannot save models in {blocker / 'models'}: not a directory; "
-                               "set MNIST_DEMO_HOME to a writable folder")
+    assert str(info.value) == (
+        f"cannot save models in {blocker / 'models'}: not a directory; set MNIST_DEMO_HOME to a writable folder"
+    )
 
     def denied(*_args, **_kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
@@ -275,8 +288,9 @@ def test_check_writable_fails_early_with_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", denied)
     with pytest.raises(ModelError) as info:
         storage.check_writable(tmp_path)
-    assert str(info.value) == (f"cannot save models in {tmp_path}: permission denied; "
-                               "set MNIST_DEMO_HOME to a writable folder")
+    assert str(info.value) == (
+        f"cannot save models in {tmp_path}: permission denied; set MNIST_DEMO_HOME to a writable folder"
+    )
 
 
 def test_prune_keeps_the_newest_the_protected_and_the_shipped(small_model, isolated_home):
@@ -305,5 +319,9 @@ def test_delete_version_refuses_the_shipped_and_the_served(small_model, isolated
     with pytest.raises(ModelError, match="is not a saved version"):
         storage.delete_version(small_model.path)
     storage.delete_version(other)
-    assert sorted(p.name for p in folder.iterdir()) == ["served.eval.json", "served.json", "served.keras",
-                                                        "serving.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "served.eval.json",
+        "served.json",
+        "served.keras",
+        "serving.json",
+    ]

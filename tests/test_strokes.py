@@ -14,8 +14,13 @@ from mnist_core.strokes import MAX_JSON_BYTES, MAX_POINTS, MAX_STROKES, RENDER_S
 
 def pad(**changes: Any) -> dict[str, Any]:
     """A valid pad value (a short diagonal on a 448 px pad) with some fields changed or, as None, removed."""
-    value: dict[str, Any] = {"v": 1, "width": 448, "height": 448, "pen": 22,
-                             "strokes": [[[100, 100], [200, 220], [300, 340]]]}
+    value: dict[str, Any] = {
+        "v": 1,
+        "width": 448,
+        "height": 448,
+        "pen": 22,
+        "strokes": [[[100, 100], [200, 220], [300, 340]]],
+    }
     value.update(changes)
     return {k: v for k, v in value.items() if v is not None}
 
@@ -73,7 +78,7 @@ def test_a_tap_is_only_a_dot_and_not_read(points: list[list[float]]):
     assert strokes.to_mnist(drawing) is None  # … but a dot is not a digit
 
 
-BIG = 10 ** 400  # valid JSON, but no float can hold it
+BIG = 10**400  # valid JSON, but no float can hold it
 MALFORMED: dict[str, Any] = {
     "not JSON": "{'v': 1}",
     "truncated JSON": json.dumps(pad())[:-3],
@@ -214,11 +219,15 @@ def ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 60) -> list[lis
     return [[cx + rx * np.cos(t), cy + ry * np.sin(t)] for t in np.linspace(0, 2 * np.pi, n)]
 
 
-@pytest.mark.parametrize(("digit", "raw"), [
-    (1, [line(224, 100, 224, 340)]),
-    (0, [ellipse(224, 224, 70, 115)]),
-    (7, SEVEN),
-], ids=["vertical line", "ellipse", "crossed seven"])
+@pytest.mark.parametrize(
+    ("digit", "raw"),
+    [
+        (1, [line(224, 100, 224, 340)]),
+        (0, [ellipse(224, 224, 70, 115)]),
+        (7, SEVEN),
+    ],
+    ids=["vertical line", "ellipse", "crossed seven"],
+)
 def test_drawn_digits_are_read_by_the_shipped_model(shipped, digit: int, raw: list[list[list[float]]]):
     image = strokes.to_mnist(strokes.parse(scaled(raw, 448)))
     assert image is not None

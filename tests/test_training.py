@@ -8,10 +8,10 @@ import time
 import numpy as np
 
 from mnist_core.config import HyperParams, preset
+from mnist_core.data import split
 from mnist_core.evaluate import evaluate
 from mnist_core.inference import Classifier
 from mnist_core.model import build_model, param_count
-from mnist_core.data import split
 from mnist_core.train import train
 
 
@@ -19,7 +19,10 @@ def test_architecture_is_the_seed_notebooks():
     model = build_model(HyperParams())
     assert model.count_params() == param_count() == 5_824_522
     assert [layer.name for layer in model.layers if "dense" in layer.name] == [
-        "dense_layer", "dense_layer_2", "dense_layer_3"]
+        "dense_layer",
+        "dense_layer_2",
+        "dense_layer_3",
+    ]
     assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [2048, 2048, 10]
 
 
@@ -73,8 +76,7 @@ def test_cancel_stops_within_a_second(mnist):
             cancel.set()
             stamps.append(time.perf_counter())
 
-    result = train(preset("fast").replace(epochs=3), (x, y), on_progress=on_progress, cancel=cancel,
-                   report_every_s=0.0)
+    result = train(preset("fast").replace(epochs=3), (x, y), on_progress=on_progress, cancel=cancel, report_every_s=0.0)
     assert result.status == "cancelled"
     assert time.perf_counter() - stamps[0] < 1.0
 

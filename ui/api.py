@@ -49,8 +49,12 @@ def register(ctx: AppContext) -> None:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
         return Reading("blank", "pong").to_json()
 
-    async def retrain(settings: dict[str, Any] | None = None, preset: str = "fast", serve: bool = True,
-                      request: gr.Request | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def retrain(
+        settings: dict[str, Any] | None = None,
+        preset: str = "fast",
+        serve: bool = True,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
         """Start a training (one at a time per server) and stream its state until it ends.
 
         settings: any of epochs, batch_size, validation_split, learning_rate, dropout, augment, pens,

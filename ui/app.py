@@ -11,12 +11,17 @@ from . import api, draw_tab, model_tab, train_tab, upload_tab
 from .context import AppContext
 from .results import CSS as RESULTS_CSS
 
-CSS = RESULTS_CSS + """
+CSS = (
+    RESULTS_CSS
+    + """
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 #train-status progress { width: 100%; height: 14px; }
 """
-INTRO = ("# Draw a digit\nA dense network trained on MNIST and on real pen handwriting reads what you write. "
-         "Draw one digit on the pad: the answer follows your pen.")
+)
+INTRO = (
+    "# Draw a digit\nA dense network trained on MNIST and on real pen handwriting reads what you write. "
+    "Draw one digit on the pad: the answer follows your pen."
+)
 
 
 def banner(ctx: AppContext) -> dict[str, Any]:
@@ -41,10 +46,17 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 subset = max(0, int(request.query_params.get("subset", 0)))
             except (TypeError, ValueError):
                 subset = 0
-            return {warning_box: banner(ctx), controls["train_subset"]: subset,
-                    notice: train_tab.train_notice(ctx)} | page.show(ctx, ctx.jobs.snapshot()) | {
-                page.versions: train_tab.versions_update(ctx)}
+            return (
+                {warning_box: banner(ctx), controls["train_subset"]: subset, notice: train_tab.train_notice(ctx)}
+                | page.show(ctx, ctx.jobs.snapshot())
+                | {page.versions: train_tab.versions_update(ctx)}
+            )
 
-        demo.load(on_load, None, [warning_box, controls["train_subset"], notice, *page.outputs], api_name="on_load",
-                  api_visibility="private")
+        demo.load(
+            on_load,
+            None,
+            [warning_box, controls["train_subset"], notice, *page.outputs],
+            api_name="on_load",
+            api_visibility="private",
+        )
     return demo

@@ -35,7 +35,10 @@ def build(ctx: AppContext) -> None:
     def on_strokes(value: str | None) -> dict[Any, Any]:
         return panel.show(read_strokes(ctx, value))
 
-    common: dict[str, Any] = {"show_progress": "hidden", "trigger_mode": "always_last", "concurrency_limit": 4,
-                              "api_visibility": "private"}
-    pad.input(on_strokes, pad, panel.outputs, api_name="pad_input", **common)
+    common: dict[str, Any] = {
+        "show_progress": "hidden",
+        "trigger_mode": "always_last",
+        "concurrency_limit": 4,
+        "api_visibility": "private",
+    }
     pad.change(on_strokes, pad, panel.outputs, api_name="pad_change", **common)

@@ -27,20 +27,39 @@ def port(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     env = os.environ.get
     p = argparse.ArgumentParser(prog="python demo.py", description="Draw-a-digit web demo (Gradio).")
-    p.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"),
-                   help="address to bind (env GRADIO_SERVER_NAME; default 127.0.0.1)")
-    p.add_argument("--port", type=port, default=env("GRADIO_SERVER_PORT", "7860"),
-                   help="port (env GRADIO_SERVER_PORT; default 7860)")
-    p.add_argument("--share", action="store_true", default=env("GRADIO_SHARE", "").lower() in ("1", "true", "yes"),
-                   help="ask for a public gradio.live link (env GRADIO_SHARE=1; needs internet)")
-    p.add_argument("--auth", default=env("MNIST_DEMO_AUTH"), help="require a login: user:password (env MNIST_DEMO_AUTH)")
+    p.add_argument(
+        "--host",
+        default=env("GRADIO_SERVER_NAME", "127.0.0.1"),
+        help="address to bind (env GRADIO_SERVER_NAME; default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--port",
+        type=port,
+        default=env("GRADIO_SERVER_PORT", "7860"),
+        help="port (env GRADIO_SERVER_PORT; default 7860)",
+    )
+    p.add_argument(
+        "--share",
+        action="store_true",
+        default=env("GRADIO_SHARE", "").lower() in ("1", "true", "yes"),
+        help="ask for a public gradio.live link (env GRADIO_SHARE=1; needs internet)",
+    )
+    p.add_argument(
+        "--auth", default=env("MNIST_DEMO_AUTH"), help="require a login: user:password (env MNIST_DEMO_AUTH)"
+    )
     p.add_argument("--auth-file", help="require a login: a file with one user:password per line")
-    p.add_argument("--model", help="a .keras file to serve (default: the version chosen with `python -m mnist_core "
-                                   "models use`, else the shipped model)")
+    p.add_argument(
+        "--model",
+        help="a .keras file to serve (default: the version chosen with `python -m mnist_core "
+        "models use`, else the shipped model)",
+    )
     p.add_argument("--data", help="MNIST folder or mnist.npz for retraining and the test report (default: $MNIST_DATA)")
     p.add_argument("--pens", help="UNIPEN file or folder for retraining on real handwriting (default: $UNIPEN_DATA)")
-    p.add_argument("--allow-public-retrain", action="store_true",
-                   help="allow retraining on a shared or non-loopback server without --auth")
+    p.add_argument(
+        "--allow-public-retrain",
+        action="store_true",
+        help="allow retraining on a shared or non-loopback server without --auth",
+    )
     return p
 
 
@@ -80,8 +99,10 @@ def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Setti
     warning = f"warning: serving on {where} without --auth: anyone who can reach it can use the demo"
     if args.allow_public_retrain:
         return Settings(True, "", public), [warning + ", and retrain and switch its model (--allow-public-retrain)"]
-    reason = ("the demo is public (--share or a non-loopback --host) without a login; restart it with "
-              "--auth user:password or --allow-public-retrain")
+    reason = (
+        "the demo is public (--share or a non-loopback --host) without a login; restart it with "
+        "--auth user:password or --allow-public-retrain"
+    )
     return Settings(False, reason, public), [warning + "; the Train tab is disabled (add --auth to enable it)"]
 
 

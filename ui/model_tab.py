@@ -16,8 +16,19 @@ from mnist_core.serving import Served
 from .context import AppContext
 from .results import DIGITS
 
-SETTING_KEYS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "dropout", "validation_split", "augment",
-                "deskew", "pens", "train_subset", "seed")
+SETTING_KEYS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "lr_schedule",
+    "dropout",
+    "validation_split",
+    "augment",
+    "deskew",
+    "pens",
+    "train_subset",
+    "seed",
+)
 
 
 def describe_time(created: str | None) -> str:
@@ -56,15 +67,19 @@ def model_summary(served: Served) -> str:
         if served.path is not None:
             lines.append("No sidecar with training settings was found next to this file.")
         return "\n\n".join(lines)
-    lines.append(f"Trained {describe_time(meta.get('created'))}"
-                 + (f" in {meta['training_seconds']:.0f} s" if meta.get("training_seconds") else "")
-                 + (f" on {meta['train_images']:,} images" if meta.get("train_images") else ""))
+    lines.append(
+        f"Trained {describe_time(meta.get('created'))}"
+        + (f" in {meta['training_seconds']:.0f} s" if meta.get("training_seconds") else "")
+        + (f" on {meta['train_images']:,} images" if meta.get("train_images") else "")
+    )
     metrics = meta.get("metrics", {})
     if served.test_accuracy is not None:
         lines.append(f"MNIST test accuracy (from its sidecar): **{served.test_accuracy:.2%}**")
     if metrics.get("pen_test_accuracy") is not None:
-        lines.append(f"Real handwriting, {metrics.get('pen_test_count', 0):,} digits by UNIPEN writers it never saw: "
-                     f"**{metrics['pen_test_accuracy']:.2%}**")
+        lines.append(
+            f"Real handwriting, {metrics.get('pen_test_count', 0):,} digits by UNIPEN writers it never saw: "
+            f"**{metrics['pen_test_accuracy']:.2%}**"
+        )
     if hp:
         lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SETTING_KEYS if k in hp))
     if meta.get("command"):
@@ -111,14 +126,23 @@ def mistakes_gallery(report: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
 
 
 def per_class_table(per_class: dict[str, float], row: str = "accuracy") -> str:
-    return ("| digit | " + " | ".join(DIGITS) + " |\n|---|" + "---:|" * 10 + f"\n| {row} | "
-            + " | ".join(f"{per_class[d]:.1%}" for d in DIGITS) + " |")
+    return (
+        "| digit | "
+        + " | ".join(DIGITS)
+        + " |\n|---|"
+        + "---:|" * 10
+        + f"\n| {row} | "
+        + " | ".join(f"{per_class[d]:.1%}" for d in DIGITS)
+        + " |"
+    )
 
 
 def report_section(report: dict[str, Any], title: str, what: str) -> tuple[str, Image.Image]:
-    text = (f"### {title}: {report['accuracy']:.2%}\n\n{report.get('count', 0):,} {what}, loss {report['loss']:.4f}. "
-            "Confusion matrix: rows are the true digit, columns what the model read.\n\n"
-            + per_class_table(report["per_class_accuracy"]))
+    text = (
+        f"### {title}: {report['accuracy']:.2%}\n\n{report.get('count', 0):,} {what}, loss {report['loss']:.4f}. "
+        "Confusion matrix: rows are the true digit, columns what the model read.\n\n"
+        + per_class_table(report["per_class_accuracy"])
+    )
     return text, confusion_image(report["confusion_matrix"])
 
 
@@ -132,11 +156,20 @@ def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tupl
         return model_summary(served), architecture_table(served), note, None, "", None, []
     mnist_md, mnist_img = report_section(report, "MNIST test accuracy", "MNIST test images")
     pens = report.get("real_handwriting")
-    pen_md, pen_img = (report_section(pens, "Real handwriting (UNIPEN writers it never saw)",
-                                      "pen digits drawn as the pad draws them") if pens else
-                       ("No real-handwriting report for this model (train it with pen data to get one).", None))
-    return (model_summary(served), architecture_table(served), mnist_md, mnist_img, pen_md, pen_img,
-            mistakes_gallery(report))
+    pen_md, pen_img = (
+        report_section(pens, "Real handwriting (UNIPEN writers it never saw)", "pen digits drawn as the pad draws them")
+        if pens
+        else ("No real-handwriting report for this model (train it with pen data to get one).", None)
+    )
+    return (
+        model_summary(served),
+        architecture_table(served),
+        mnist_md,
+        mnist_img,
+        pen_md,
+        pen_img,
+        mistakes_gallery(report),
+    )
 
 
 def build(ctx: AppContext) -> None:
@@ -149,13 +182,33 @@ def build(ctx: AppContext) -> None:
         with gr.Row(equal_height=False):
             with gr.Column():
                 mnist_md = gr.Markdown(elem_id="model-mnist")
-                mnist_img = gr.Image(label="Confusion matrix, MNIST test", type="pil", interactive=False,
-                                     height=480, buttons=["download"])
+                mnist_img = gr.Image(
+                    label="Confusion matrix, MNIST test",
+                    type="pil",
+                    interactive=False,
+                    height=480,
+                    buttons=["download"],
+                )
             with gr.Column():
                 pen_md = gr.Markdown(elem_id="model-pens")
-                pen_img = gr.Image(label="Confusion matrix, real handwriting", type="pil", interactive=False,
-                                   height=480, buttons=["download"])
-        gallery = gr.Gallery(label="Most confident mistakes on the MNIST test set", columns=8, height=300,
-                             object_fit="contain", elem_id="model-mistakes")
-    tab.select(lambda: model_page(ctx), None, [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery],
-               api_name="model_tab", api_visibility="private")
+                pen_img = gr.Image(
+                    label="Confusion matrix, real handwriting",
+                    type="pil",
+                    interactive=False,
+                    height=480,
+                    buttons=["download"],
+                )
+        gallery = gr.Gallery(
+            label="Most confident mistakes on the MNIST test set",
+            columns=8,
+            height=300,
+            object_fit="contain",
+            elem_id="model-mistakes",
+        )
+    tab.select(
+        lambda: model_page(ctx),
+        None,
+        [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery],
+        api_name="model_tab",
+        api_visibility="private",
+    )

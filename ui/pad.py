@@ -4,8 +4,8 @@ Gradio's Sketchpad exports and uploads three PNGs per stroke (about a second bef
 leaves the browser); these few kilobytes of points leave at once, while the pen moves, and the server
 draws them with the same renderer that draws real pen handwriting for training (mnist_core.strokes).
 The value is `{"v": 1, "width": S, "height": S, "pen": P, "strokes": [[[x, y], ...], ...]}` in the
-pad's own CSS pixels. `input` fires at most every SEND_EVERY_MS while drawing, `change` on pen-up,
-undo and clear.
+pad's own CSS pixels. A new value goes out at most every SEND_EVERY_MS while drawing, and on pen-up,
+undo and clear; Gradio fires the component's `change` event for each.
 """
 
 from __future__ import annotations
@@ -81,9 +81,9 @@ function value() {
   const points = all.map(st => st.map(p => [r(p[0]), r(p[1])]));
   return JSON.stringify({v: VERSION, width: r(1), height: r(1), pen: r(PEN), strokes: points});
 }
-function send(kind) {
+function send() {
   clearTimeout(timer); timer = null; lastSent = performance.now();
-  props.value = value(); trigger(kind);
+  props.value = value();  // Gradio sends a change event whenever the value changes
 }
 function point(e) {
   const b = canvas.getBoundingClientRect();
@@ -101,18 +101,18 @@ canvas.addEventListener('pointermove', (e) => {
   for (const ev of (events.length ? events : [e])) current.push(point(ev));
   redraw();
   const wait = EVERY - (performance.now() - lastSent);
-  if (wait <= 0) send('input'); else if (!timer) timer = setTimeout(() => { if (current) send('input'); }, wait);
+  if (wait <= 0) send(); else if (!timer) timer = setTimeout(() => { if (current) send(); }, wait);
 });
 function finish(e) {
   if (!current) return;
   if (e && e.type === 'pointerup') current.push(point(e));
-  strokes.push(current); current = null; redraw(); send('change');
+  strokes.push(current); current = null; redraw(); send();
 }
 canvas.addEventListener('pointerup', finish);
 canvas.addEventListener('pointercancel', finish);
 canvas.addEventListener('lostpointercapture', () => finish(null));
-undoBtn.addEventListener('click', () => { strokes.pop(); redraw(); send('change'); });
-clearBtn.addEventListener('click', () => { strokes = []; current = null; redraw(); send('change'); });
+undoBtn.addEventListener('click', () => { strokes.pop(); redraw(); send(); });
+clearBtn.addEventListener('click', () => { strokes = []; current = null; redraw(); send(); });
 element.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); undoBtn.click(); }
   if (e.key === 'Escape') clearBtn.click();
@@ -125,7 +125,9 @@ fit();
 
 def stroke_pad(elem_id: str = "pad") -> gr.HTML:
     """The pad component; its value (a JSON string) is what `/predict_strokes` takes."""
-    js = (JS.replace("__PEN__", f"{PEN_FRACTION:.6f}").replace("__VERSION__", str(FORMAT_VERSION))
-          .replace("__EVERY__", str(SEND_EVERY_MS)))
-    return gr.HTML("", html_template=HTML, css_template=CSS, js_on_load=js, elem_id=elem_id,
-                   apply_default_css=False)
+    js = (
+        JS.replace("__PEN__", f"{PEN_FRACTION:.6f}")
+        .replace("__VERSION__", str(FORMAT_VERSION))
+        .replace("__EVERY__", str(SEND_EVERY_MS))
+    )
+    return gr.HTML("", html_template=HTML, css_template=CSS, js_on_load=js, elem_id=elem_id, apply_default_css=False)

@@ -49,7 +49,11 @@ def read_files(holder: ModelHolder, sources: list[str | Reading | None]) -> list
         source = sources[i]
         assert isinstance(source, str)
         if reading.status == "error":
-            reading = Reading("error", UNREADABLE if "not a readable image" in reading.message
-                              else reading.message.replace(source, Path(source).name))
+            reading = Reading(
+                "error",
+                UNREADABLE
+                if "not a readable image" in reading.message
+                else reading.message.replace(source, Path(source).name),
+            )
         readings[i] = reading
     return readings

@@ -31,10 +31,13 @@ def verdict_html(reading: Reading, hint: str) -> str:
     if reading.status == "error":
         return f'<div class="error">{html.escape(reading.message)}</div>'
     if reading.unsure:
-        return (f'<div class="unsure"><span class="digit">{reading.digit}?</span>'
-                f'<span class="conf">{html.escape(reading.message)}</span></div>')
-    return (f'<div><span class="digit">{reading.digit}</span>'
-            f'<span class="conf">{reading.confidence:.0%} sure</span></div>')
+        return (
+            f'<div class="unsure"><span class="digit">{reading.digit}?</span>'
+            f'<span class="conf">{html.escape(reading.message)}</span></div>'
+        )
+    return (
+        f'<div><span class="digit">{reading.digit}</span><span class="conf">{reading.confidence:.0%} sure</span></div>'
+    )
 
 
 def bars(reading: Reading) -> pd.DataFrame:
@@ -69,10 +72,24 @@ class ResultPanel:
     def build(cls, hint: str, prefix: str) -> ResultPanel:
         blank = Reading("blank", "")
         verdict = gr.HTML(verdict_html(blank, hint), elem_id=f"{prefix}verdict", elem_classes=["verdict"])
-        bar_plot = gr.BarPlot(bars(blank), x="digit", y="probability", y_lim=[0, 1], height=230,
-                              label="Probability of each digit", elem_id=f"{prefix}bars")
-        seen = gr.Image(label="What the model saw (28×28)", height=240, width=240, interactive=False,
-                        elem_id=f"{prefix}seen", elem_classes=["seen"], buttons=["download"])
+        bar_plot = gr.BarPlot(
+            bars(blank),
+            x="digit",
+            y="probability",
+            y_lim=[0, 1],
+            height=230,
+            label="Probability of each digit",
+            elem_id=f"{prefix}bars",
+        )
+        seen = gr.Image(
+            label="What the model saw (28×28)",
+            height=240,
+            width=240,
+            interactive=False,
+            elem_id=f"{prefix}seen",
+            elem_classes=["seen"],
+            buttons=["download"],
+        )
         return cls(verdict, bar_plot, seen, hint)
 
     @property

@@ -53,7 +53,9 @@ def settings_from(preset_name: str, values: dict[str, Any]) -> HyperParams:
 def _cast(default: Any, value: Any) -> Any:
     """The field's own type: a slider's 3.0 epochs is 3; NaN and a fraction of an epoch are refused."""
     if isinstance(default, bool):
-        return bool(value)
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not true or false")
+        return value
     if isinstance(default, int):
         number = float(value)
         if not math.isfinite(number) or number != int(number):
@@ -85,11 +87,19 @@ def status_html(snap: Snapshot, notice: str = "") -> str:
     head = f"<p><b>{html.escape(notice)}</b></p>" if notice else ""
     if snap.state == "idle":
         return head + "<p>No training yet. Choose settings and press <b>Retrain</b>.</p>"
-    title = {"loading": "Preparing", "training": "Training", "saving": "Saving", "completed": "Done",
-             "cancelled": "Cancelled", "failed": "Failed"}[snap.state]
+    title = {
+        "loading": "Preparing",
+        "training": "Training",
+        "saving": "Saving",
+        "completed": "Done",
+        "cancelled": "Cancelled",
+        "failed": "Failed",
+    }[snap.state]
     bar = f'<progress value="{snap.fraction:.3f}" max="1"></progress>' if snap.running else ""
-    return (f"{head}<p><b>{title} (training #{snap.job_id})</b> — {html.escape(snap.where())}</p>{bar}"
-            f"<p style='opacity:.7'>elapsed {snap.elapsed_s:.0f} s</p>")
+    return (
+        f"{head}<p><b>{title} (training #{snap.job_id})</b> — {html.escape(snap.where())}</p>{bar}"
+        f"<p style='opacity:.7'>elapsed {snap.elapsed_s:.0f} s</p>"
+    )
 
 
 def comparison_md(snap: Snapshot) -> str:
@@ -101,14 +111,22 @@ def comparison_md(snap: Snapshot) -> str:
         return "—" if a is None else f"{a:.2%}"
 
     old_cells = [f"{a:.1%}" for a in snap.old_per_class] if snap.old_per_class else ["—"] * 10
-    lines = ["### Old vs new",
-             "| model | MNIST test | real handwriting | " + " | ".join(DIGITS) + " |", "|---|---:|---:|" + "---:|" * 10,
-             f"| old: {html.escape(snap.old_label)} | {pct(snap.old_accuracy)} | {pct(snap.old_pen_accuracy)} | "
-             + " | ".join(old_cells) + " |",
-             f"| new: {Path(snap.new_path).stem} | **{pct(snap.new_accuracy)}** | **{pct(snap.new_pen_accuracy)}** | "
-             + " | ".join(f"{a:.1%}" for a in snap.new_per_class) + " |"]
-    verdict = ("The new model is serving now." if snap.activated
-               else "The old model is still serving; pick the new version below to switch.")
+    lines = [
+        "### Old vs new",
+        "| model | MNIST test | real handwriting | " + " | ".join(DIGITS) + " |",
+        "|---|---:|---:|" + "---:|" * 10,
+        f"| old: {html.escape(snap.old_label)} | {pct(snap.old_accuracy)} | {pct(snap.old_pen_accuracy)} | "
+        + " | ".join(old_cells)
+        + " |",
+        f"| new: {Path(snap.new_path).stem} | **{pct(snap.new_accuracy)}** | **{pct(snap.new_pen_accuracy)}** | "
+        + " | ".join(f"{a:.1%}" for a in snap.new_per_class)
+        + " |",
+    ]
+    verdict = (
+        "The new model is serving now."
+        if snap.activated
+        else "The old model is still serving; pick the new version below to switch."
+    )
     return "\n".join(lines) + f"\n\n{verdict}"
 
 
@@ -118,12 +136,20 @@ def version_choices(ctx: AppContext) -> list[tuple[str, str]]:
     for version in list_versions():
         acc = version.metadata.get("metrics", {}).get("test_accuracy")
         when = describe_time(version.metadata.get("created"))
-        choices.append((f"{version.name} · {acc:.2%} MNIST test · {when}" if acc is not None else version.name,
-                        str(version.path.resolve())))
+        choices.append(
+            (
+                f"{version.name} · {acc:.2%} MNIST test · {when}" if acc is not None else version.name,
+                str(version.path.resolve()),
+            )
+        )
     if SHIPPED_MODEL.is_file():
         acc = read_metadata(SHIPPED_MODEL).get("metrics", {}).get("test_accuracy")
-        choices.append((f"shipped model · {acc:.2%} MNIST test" if acc is not None else "shipped model",
-                        str(SHIPPED_MODEL.resolve())))
+        choices.append(
+            (
+                f"shipped model · {acc:.2%} MNIST test" if acc is not None else "shipped model",
+                str(SHIPPED_MODEL.resolve()),
+            )
+        )
     start = ctx.started_with
     if start is not None and str(start.resolve()) not in [p for _, p in choices]:
         choices.insert(0, (f"{start.stem} (started with --model)", str(start.resolve())))
@@ -198,8 +224,13 @@ class TrainPage:
     def show(self, ctx: AppContext, snap: Snapshot, notice: str = "") -> dict[Any, Any]:
         loss, acc = curve_frames(snap)
         versions = versions_update(ctx) if snap.state == "completed" else gr.update()
-        return {self.status: status_html(snap, notice), self.loss_plot: loss, self.acc_plot: acc,
-                self.compare: comparison_md(snap), self.versions: versions}
+        return {
+            self.status: status_html(snap, notice),
+            self.loss_plot: loss,
+            self.acc_plot: acc,
+            self.compare: comparison_md(snap),
+            self.versions: versions,
+        }
 
 
 def train_notice(ctx: AppContext) -> dict[str, Any]:
@@ -213,14 +244,29 @@ def train_notice(ctx: AppContext) -> dict[str, Any]:
 
 def _plots() -> tuple[gr.LinePlot, gr.LinePlot]:
     # The legend does not render for series added while streaming: the label names them.
-    loss = gr.LinePlot(x="epoch", y="value", color="series", height=300, elem_id="loss-plot",
-                       label="Loss: blue = training (mean so far in the epoch), orange = validation",
-                       color_map={"train loss": "#2563eb", "validation loss": "#ea580c"},
-                       x_title="epoch", y_title="loss")
-    acc = gr.LinePlot(x="epoch", y="value", color="series", height=300, elem_id="acc-plot",
-                      label="Accuracy: blue = training, orange = validation",
-                      color_map={"train accuracy": "#2563eb", "validation accuracy": "#ea580c"},
-                      x_title="epoch", y_title="accuracy", y_lim=[0, 1])
+    loss = gr.LinePlot(
+        x="epoch",
+        y="value",
+        color="series",
+        height=300,
+        elem_id="loss-plot",
+        label="Loss: blue = training (mean so far in the epoch), orange = validation",
+        color_map={"train loss": "#2563eb", "validation loss": "#ea580c"},
+        x_title="epoch",
+        y_title="loss",
+    )
+    acc = gr.LinePlot(
+        x="epoch",
+        y="value",
+        color="series",
+        height=300,
+        elem_id="acc-plot",
+        label="Accuracy: blue = training, orange = validation",
+        color_map={"train accuracy": "#2563eb", "validation accuracy": "#ea580c"},
+        x_title="epoch",
+        y_title="accuracy",
+        y_lim=[0, 1],
+    )
     return loss, acc
 
 
@@ -235,8 +281,9 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
         with gr.Row():
             controls = {name: make(getattr(first, name)) for name, make in CONTROLS.items()}
         with gr.Row():
-            retrain_btn = gr.Button("Retrain", variant="primary", interactive=ctx.settings.retrain_allowed,
-                                    elem_id="retrain")
+            retrain_btn = gr.Button(
+                "Retrain", variant="primary", interactive=ctx.settings.retrain_allowed, elem_id="retrain"
+            )
             cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel")
             watch_btn = gr.Button("Watch the running training", elem_id="watch")
         status = gr.HTML(status_html(ctx.jobs.snapshot()), elem_id="train-status")
@@ -244,8 +291,9 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             loss_plot, acc_plot = _plots()
         compare = gr.Markdown()
         with gr.Row():
-            versions = gr.Dropdown([], label="Saved versions", scale=4, interactive=True,
-                                   allow_custom_value=True)  # choices change at run time
+            versions = gr.Dropdown(
+                [], label="Saved versions", scale=4, interactive=True, allow_custom_value=True
+            )  # choices change at run time
             switch_btn = gr.Button("Serve this version", scale=1, interactive=ctx.settings.retrain_allowed)
         switch_status = gr.Markdown(elem_id="switch-status")
     page = TrainPage(status, loss_plot, acc_plot, compare, versions)
@@ -254,9 +302,15 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
     return tab, page, controls, notice
 
 
-def _wire(ctx: AppContext, page: TrainPage, preset_radio: gr.Radio, serve: gr.Checkbox,
-          controls: dict[str, gr.components.Component], buttons: tuple[gr.Button, ...], switch_status: gr.Markdown,
-          ) -> None:
+def _wire(
+    ctx: AppContext,
+    page: TrainPage,
+    preset_radio: gr.Radio,
+    serve: gr.Checkbox,
+    controls: dict[str, gr.components.Component],
+    buttons: tuple[gr.Button, ...],
+    switch_status: gr.Markdown,
+) -> None:
     retrain_btn, cancel_btn, watch_btn, switch_btn = buttons
     by_component = {component: name for name, component in controls.items()}
     hidden: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
@@ -283,13 +337,22 @@ def _wire(ctx: AppContext, page: TrainPage, preset_radio: gr.Radio, serve: gr.Ch
         return ctx.jobs.cancel(who=None if may_control(ctx, request) else request.session_hash or "")
 
     def switch(path: str | None, request: gr.Request) -> dict[Any, Any]:
-        message = (switch_version(ctx, path) if may_control(ctx, request)
-                   else "not switched: on a public server only a logged-in user may switch models")
+        message = (
+            switch_version(ctx, path)
+            if may_control(ctx, request)
+            else "not switched: on a public server only a logged-in user may switch models"
+        )
         return {switch_status: message, page.versions: versions_update(ctx)}
 
     preset_radio.change(fill_preset, preset_radio, list(controls.values()), api_name="fill_preset", **hidden)
-    retrain_btn.click(retrain, {preset_radio, serve, *controls.values()}, page.outputs, api_name="retrain_ui",
-                      concurrency_limit=None, **hidden)
+    retrain_btn.click(
+        retrain,
+        {preset_radio, serve, *controls.values()},
+        page.outputs,
+        api_name="retrain_ui",
+        concurrency_limit=None,
+        **hidden,
+    )
     watch_btn.click(watch, None, page.outputs, api_name="watch_ui", concurrency_limit=None, **hidden)
     cancel_btn.click(cancel, None, switch_status, api_name="cancel_ui", concurrency_limit=None, **hidden)
     switch_btn.click(switch, page.versions, [switch_status, page.versions], api_name="switch_ui", **hidden)

@@ -36,19 +36,36 @@ def build(ctx: AppContext) -> None:
     with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
-                upload = gr.Image(label="A photo or scan of one digit", type="filepath", image_mode=None,
-                                  sources=["upload", "clipboard"], height=360, elem_id="upload-image")
+                upload = gr.Image(
+                    label="A photo or scan of one digit",
+                    type="filepath",
+                    image_mode=None,
+                    sources=["upload", "clipboard"],
+                    height=360,
+                    elem_id="upload-image",
+                )
             with gr.Column(scale=2, min_width=300):
                 panel = ResultPanel.build(HINT, prefix="up-")
         examples = sorted(EXAMPLES_DIR.glob("*.png"))
         if examples:
-            gr.Examples([[str(p)] for p in examples], inputs=[upload], label="Examples: click one",
-                        elem_id="examples", examples_per_page=12)
+            gr.Examples(
+                [[str(p)] for p in examples],
+                inputs=[upload],
+                label="Examples: click one",
+                elem_id="examples",
+                examples_per_page=12,
+            )
     tolerate_bad_files(upload)
 
     def on_upload(path: str | None) -> dict[Any, Any]:
         return panel.show(read_files(ctx.holder, [path])[0])
 
-    upload.change(on_upload, upload, panel.outputs, show_progress="hidden", concurrency_limit=4,
-                  api_name="predict_upload", api_visibility="private")
-
+    upload.change(
+        on_upload,
+        upload,
+        panel.outputs,
+        show_progress="hidden",
+        concurrency_limit=4,
+        api_name="predict_upload",
+        api_visibility="private",
+    )
