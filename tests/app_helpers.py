@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.server import App as App  # re-exported: the tests' one import for servers
 from bench.server import data_env
+from bench.server import free_port as free_port
+from bench.server import running_app as running_app
 
 REPO = Path(__file__).resolve().parent.parent
 PAD_SIDE = 448  # the stroke pad's side in CSS pixels on a desktop; stroke helpers draw in this space
