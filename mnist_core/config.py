@@ -103,37 +103,26 @@ TUNABLE: dict[str, str] = {
     "seed": "random seed of weights, shuffling, augmentation and pen drawings",
 }
 
+# The Spanish notebook exactly: validation_split=0.999 leaves 60 training images.
+NOTEBOOK = HyperParams(
+    epochs=3,
+    batch_size=220,
+    validation_split=0.999,
+    learning_rate=1e-3,
+    lr_schedule="constant",
+    augment=False,
+    shear=0.25,
+    style_extras=False,
+    deskew=False,
+    label_smoothing=0.0,
+    pens=False,
+)
+
 PRESETS: dict[str, HyperParams] = {
-    # The shipped recipe: the dataclass defaults.
-    "default": HyperParams(),
-    # The Spanish notebook exactly: validation_split=0.999 leaves 60 training images.
-    "seed": HyperParams(
-        epochs=3,
-        batch_size=220,
-        validation_split=0.999,
-        learning_rate=1e-3,
-        lr_schedule="constant",
-        augment=False,
-        shear=0.25,
-        style_extras=False,
-        deskew=False,
-        label_smoothing=0.0,
-        pens=False,
-    ),
-    # A minute-long run for trying the Train tab.
-    "fast": HyperParams(
-        epochs=2,
-        validation_split=0.1,
-        train_subset=12000,
-        learning_rate=1e-3,
-        lr_schedule="constant",
-        augment=False,
-        shear=0.25,
-        style_extras=False,
-        deskew=False,
-        label_smoothing=0.0,
-        pens=False,
-    ),
+    "default": HyperParams(),  # the shipped recipe: the dataclass defaults
+    "seed": NOTEBOOK,
+    # A minute-long run for trying the Train tab: the notebook's plain training on a fifth of the data.
+    "fast": NOTEBOOK.replace(epochs=2, batch_size=128, validation_split=0.1, train_subset=12000),
 }
 
 
