@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -232,6 +233,23 @@ class JobManager:
         )
         fault = os.environ.get(FAULT_ENV, "")
         data = _poisoned(data, hp) if fault == "nan" else data
+        from .workflow import train_evaluate_save  # imports TensorFlow: only here, in the worker
+
+        outcome = train_evaluate_save(
+            hp,
+            data,
+            new_version_path(),
+            describe_source(self.data_path),
+            command,
+            on_progress=self._progress_reporter(job_id, fault),
+            cancel=cancel,
+            pens=pens,
+            commit=lambda: self._commit(job_id, cancel),
+        )
+        self._finish(job_id, outcome, activate, old_accuracy, old_pens)
+
+    def _progress_reporter(self, job_id: int, fault: str) -> Callable[[Progress], None]:
+        """A callback that turns training progress into the job's snapshot and its growing curve."""
         curve: list[tuple[float, str, float]] = []
 
         def on_progress(p: Progress) -> None:
@@ -254,29 +272,16 @@ class JobManager:
                 curve=tuple(curve),
             )
 
-        def commit() -> bool:
-            """Past this point cancel is refused honestly: the finished model is evaluated and kept."""
-            with self._lock:
-                if cancel.is_set():
-                    return False
-                if self._snapshot.job_id == job_id:
-                    self._snapshot = replace(self._snapshot, state="saving", fraction=1.0, eta_s=0.0)
-                return True
+        return on_progress
 
-        from .workflow import train_evaluate_save  # imports TensorFlow: only here, in the worker
-
-        outcome = train_evaluate_save(
-            hp,
-            data,
-            new_version_path(),
-            describe_source(self.data_path),
-            command,
-            on_progress=on_progress,
-            cancel=cancel,
-            pens=pens,
-            commit=commit,
-        )
-        self._finish(job_id, outcome, activate, old_accuracy, old_pens)
+    def _commit(self, job_id: int, cancel: threading.Event) -> bool:
+        """Past this point cancel is refused honestly: the finished model is evaluated and kept."""
+        with self._lock:
+            if cancel.is_set():
+                return False
+            if self._snapshot.job_id == job_id:
+                self._snapshot = replace(self._snapshot, state="saving", fraction=1.0, eta_s=0.0)
+            return True
 
     def _finish(
         self, job_id: int, outcome: Outcome, activate: bool, old_accuracy: float | None, old_pens: float | None

@@ -25,6 +25,12 @@ def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
 
 def register(ctx: AppContext) -> None:
     """Declare the endpoints inside the app's Blocks."""
+    _reading_endpoints(ctx)
+    _training_endpoints(ctx)
+
+
+def _reading_endpoints(ctx: AppContext) -> None:
+    """Readings never raise: bad input comes back as a reading with status "error"."""
 
     def predict(editors: list[dict[str, Any] | None]) -> tuple[list[dict[str, Any]]]:
         """Read a digit from a sketch-pad value {"background", "layers", "composite"} with image files.
@@ -48,6 +54,15 @@ def register(ctx: AppContext) -> None:
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
         return Reading("blank", "pong").to_json()
+
+    gr.api(predict, api_name="predict", batch=True, max_batch_size=8, concurrency_limit=4, concurrency_id="read")
+    gr.api(predict_image, api_name="predict_image", concurrency_limit=4, concurrency_id="read")
+    gr.api(predict_strokes, api_name="predict_strokes", concurrency_limit=4, concurrency_id="read")
+    gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
+
+
+def _training_endpoints(ctx: AppContext) -> None:
+    """One training at a time per server; its state streams as dicts."""
 
     async def retrain(
         settings: dict[str, Any] | None = None,
@@ -84,10 +99,6 @@ def register(ctx: AppContext) -> None:
             return "not switched: on a public server only a logged-in user may switch models"
         return switch_version(ctx, path)
 
-    gr.api(predict, api_name="predict", batch=True, max_batch_size=8, concurrency_limit=4, concurrency_id="read")
-    gr.api(predict_image, api_name="predict_image", concurrency_limit=4, concurrency_id="read")
-    gr.api(predict_strokes, api_name="predict_strokes", concurrency_limit=4, concurrency_id="read")
-    gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
     gr.api(retrain, api_name="retrain", concurrency_limit=None)
     gr.api(watch, api_name="watch", concurrency_limit=None)
     gr.api(cancel, api_name="cancel", concurrency_limit=None)
