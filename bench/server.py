@@ -19,6 +19,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "assets" / "model.keras"
+CHROMIUM = "/usr/bin/chromium"  # the Debian package; playwright drives it, never downloads its own
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:

@@ -30,23 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from app_helpers import ONE, PAD_SIDE, SEVEN, ZERO  # noqa: E402  (the test's digit strokes)
+from bench.server import CHROMIUM, CHROMIUM_ARGS, free_port, running_app, wait_until_served
+from bench.strokes import ONE, PAD_SIDE, SEVEN, ZERO
 
-from bench.server import free_port, running_app, wait_until_served  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHAPES = [ONE[0], SEVEN[0], ZERO[0]]
 MOVES = 20  # mouse moves per stroke
 MOVE_PAUSE_S = 0.035  # with the moves themselves, about a second per stroke, as a person draws a digit
@@ -271,7 +257,7 @@ def main() -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as home, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             with running_app(None, Path(home)) as app:
                 deps = dependencies(app.url)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import HOME_ENV, PRESETS, SHIPPED_MODEL, TUNABLE, HyperParams, models_dir, preset
+from .config import HOME_ENV, PRESETS, SHIPPED_MODEL, TUNABLE, HyperParams, is_shipped, models_dir, preset
 from .data import DataError, describe_source, load_mnist
 from .pens import load_unipen, pens_path
 from .storage import (
@@ -241,7 +241,7 @@ def _in_models_dir(path: Path) -> bool:
 
 
 def _label(path: Path) -> str:
-    if path.resolve() == SHIPPED_MODEL.resolve():
+    if is_shipped(path):
         return "the shipped model"
     return path.stem if _in_models_dir(path) else str(path)
 
@@ -323,7 +323,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"model": str(path), **report.to_dict()}))
         return 0
-    print(f"model     {path}{'  (shipped)' if path.resolve() == SHIPPED_MODEL.resolve() else ''}")
+    print(f"model     {path}{'  (shipped)' if is_shipped(path) else ''}")
     print(f"params    {report.params:,}")
     print(f"accuracy  {report.accuracy:.4f} on {report.count:,} test images")
     print(f"loss      {report.loss:.4f}")

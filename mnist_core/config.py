@@ -16,6 +16,11 @@ SHIPPED_MODEL = ASSETS_DIR / "model.keras"
 HOME_ENV = "MNIST_DEMO_HOME"
 
 
+def is_shipped(path: str | os.PathLike) -> bool:
+    """The shipped model is never deleted or pruned and needs no sidecar of its own to be trusted."""
+    return Path(path).resolve() == SHIPPED_MODEL.resolve()
+
+
 @dataclass(frozen=True)
 class HyperParams:
     """Everything that decides what a training run produces.
@@ -44,6 +49,9 @@ class HyperParams:
     pens: bool = True  # add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws
     pen_variants: int = 6  # pad drawings made of each pen digit; every epoch picks one of them at random
     pen_weight: int = 2  # times each pen digit is seen per epoch (each time a different drawing)
+    # The recipe was tuned on the validation writers; the shipped fit then trains on them too (the held-out
+    # test writers are never used). Off, they stay out and are measured every epoch (val_accuracy).
+    pen_val_writers: bool = True
 
     def replace(self, **changes: Any) -> HyperParams:
         return dataclasses.replace(self, **changes)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import HyperParams
+from .errors import first_line
 
 DATA_ENV = "MNIST_DATA"
 Split = tuple[np.ndarray, np.ndarray]
@@ -106,7 +107,7 @@ def _load_keras() -> tuple[Split, Split]:
 
         return mnist.load_data()
     except Exception as exc:  # noqa: BLE001 - any download failure becomes one actionable line
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        reason = first_line(exc, 160)
         raise DataError(f"could not download MNIST ({reason}); {_HINT}") from None
 
 

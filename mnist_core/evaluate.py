@@ -36,7 +36,7 @@ class Report:
             "loss": self.loss,
             "count": self.count,
             "params": self.params,
-            "per_class_accuracy": {str(d): float(a) for d, a in enumerate(self.per_class)},
+            "per_class_accuracy": [float(a) for a in self.per_class],  # index = digit, as in the sidecar
             "confusion_matrix": self.confusion.tolist(),
             "most_confident_mistakes": [m.__dict__ for m in self.mistakes],
         }
@@ -61,6 +61,9 @@ def report_from_probs(probs: np.ndarray, labels: np.ndarray, params: int, worst:
     return Report(float(np.mean(predicted == labels)), loss, confusion, per_class, mistakes, len(labels), params)
 
 
+REPORT_FORMAT = 2  # 2: per_class_accuracy is a list indexed by digit (1 held a dict keyed by "0".."9")
+
+
 def cache_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".eval.json")
 
@@ -78,7 +81,7 @@ def cached_report(model_path: Path, classifier: Classifier, data_path: str | Non
     digest = file_digest(model_path)
     try:
         cached = json.loads(cache_path(model_path).read_text())
-        if cached.get("file_sha256") == digest:
+        if cached.get("file_sha256") == digest and cached.get("format") == REPORT_FORMAT:
             return cached
     except (OSError, ValueError):
         pass
@@ -112,6 +115,7 @@ def save_report(
     if pen_report is not None and pen_images is not None:
         data["real_handwriting"] = with_images(pen_report, pen_images)
     data["file_sha256"] = digest or file_digest(model_path)
+    data["format"] = REPORT_FORMAT
     try:
         atomic_write_bytes(cache_path(model_path), json.dumps(data).encode())
     except OSError:

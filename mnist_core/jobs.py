@@ -18,6 +18,7 @@ import numpy as np
 
 from .config import UI_LIMITS, HyperParams
 from .data import DataError, describe_source, load_mnist
+from .errors import first_line
 from .pens import PenDigit, load_unipen, pens_path
 from .serving import ModelHolder, Served
 from .storage import MAX_VERSIONS, ModelError, check_writable, new_version_path, prune_versions
@@ -194,8 +195,8 @@ class JobManager:
         try:
             self._train(job_id, hp, activate, command, cancel)
         except Exception as exc:  # noqa: BLE001 - the page must get a message, never a dead job
-            reason = str(exc).splitlines()[0][:200] if str(exc) else ""
-            self._update(job_id, state="failed", message=f"training failed: {type(exc).__name__}: {reason}")
+            message = f"training failed: {type(exc).__name__}: {first_line(exc)}"
+            self._update(job_id, state="failed", message=message)
 
     def pens(self) -> list[PenDigit] | None:
         """UNIPEN's pen digits when the server was given them (None otherwise), read once and kept."""
@@ -328,8 +329,7 @@ class JobManager:
             report = self.holder.report(old, self.data_path)
         except (DataError, OSError):
             return old.test_accuracy, (), pens
-        per_class = report["per_class_accuracy"]
-        return float(report["accuracy"]), tuple(float(per_class[str(d)]) for d in range(10)), pens
+        return float(report["accuracy"]), tuple(float(a) for a in report["per_class_accuracy"]), pens
 
 
 def _worse(new: float | None, old: float | None, name: str) -> str:

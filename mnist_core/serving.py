@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import SHIPPED_MODEL
+from .config import SHIPPED_MODEL, is_shipped
 from .data import DataError
 from .inference import Classifier
 from .predict import Reading, read_digits, read_drawings
@@ -30,7 +30,7 @@ class Served:
 
     @property
     def shipped(self) -> bool:
-        return self.path is not None and self.path.resolve() == SHIPPED_MODEL.resolve()
+        return self.path is not None and is_shipped(self.path)
 
     @property
     def label(self) -> str:

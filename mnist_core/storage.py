@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import HOME_ENV, SHIPPED_MODEL, models_dir
+from .config import HOME_ENV, SHIPPED_MODEL, is_shipped, models_dir
+from .errors import first_line
 from .inference import Classifier
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def load_classifier(path: Path) -> Classifier:
             arrays = [np.asarray(h5["layers"][g]["vars"][str(i)]) for g in groups for i in (0, 1)]
         return Classifier.from_arrays(arrays, deskew=_deskew_for(path, contract))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        reason = first_line(exc, 120)
         raise ModelError(f"{path} is not a usable .keras model ({reason}); retrain or use the shipped model") from None
 
 
@@ -225,7 +226,7 @@ class Version:
 
     @property
     def shipped(self) -> bool:
-        return self.path.resolve() == SHIPPED_MODEL.resolve()
+        return is_shipped(self.path)
 
 
 def new_version_path(folder: Path | None = None) -> Path:
@@ -298,7 +299,7 @@ def delete_version(path: Path, folder: Path | None = None) -> None:
     """Delete a trained version with its sidecar and test report; never the shipped or the served model."""
     folder = folder or models_dir()
     path = Path(path).resolve()
-    if path == SHIPPED_MODEL.resolve():
+    if is_shipped(path):
         raise ModelError(f"{path} is the shipped model; it is never deleted")
     if path == serving_path(folder).resolve():
         raise ModelError(

@@ -20,6 +20,7 @@ from keras import ops
 from .augment import augment_batch
 from .config import HyperParams
 from .data import Split, split
+from .errors import first_line
 from .model import build_model
 from .pens import PAD, PenDigit, part, render_digits
 from .preprocess import deskew_digits
@@ -145,12 +146,14 @@ def pool_dataset(pool: Pool, hp: HyperParams, training: bool) -> Any:
 def pen_sets(hp: HyperParams, pens: list[PenDigit]) -> tuple[tuple[np.ndarray, np.ndarray], Split]:
     """Pad drawings of UNIPEN's training writers (hp.pen_variants each) and one of each validation writer's digits.
 
-    Test writers never get here: the split is by writer (mnist_core.pens.writer_split).
+    With hp.pen_val_writers the validation writers train too and the second part is empty. Test writers
+    never get here: the split is by writer (mnist_core.pens.writer_split).
     """
     train_digits, val_digits = part(pens, "train"), part(pens, "val")
-    if hp.train_subset:  # short runs take a proportional share of the pens
-        share = max(1, round(len(train_digits) * hp.train_subset / 60_000))
-        train_digits = train_digits[:share]
+    if hp.train_subset:  # short runs take a proportional share of the training pens
+        train_digits = train_digits[: max(1, round(len(train_digits) * hp.train_subset / 60_000))]
+    if hp.pen_val_writers:
+        train_digits, val_digits = train_digits + val_digits, []
     drawings = render_digits(train_digits, hp.pen_variants, seed=hp.seed)
     val = render_digits(val_digits, 1, seed=hp.seed + 1, variation=PAD)[:, 0]
     return (drawings, np.array([d.label for d in train_digits], np.uint8)), (
@@ -214,7 +217,7 @@ def train(
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the caller keeps its old model
-        watcher.failure = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        watcher.failure = f"training failed: {type(exc).__name__}: {first_line(exc)}"
     seconds = time.perf_counter() - started
     if watcher.failure:
         status, message = "failed", watcher.failure

@@ -16,21 +16,12 @@ from typing import Any
 import pytest
 from app_helpers import FOUR, ONE, PAD_SIDE, REPO, SEVEN, ZERO, App, data_env, running_app, served_model
 
+from bench.server import CHROMIUM, CHROMIUM_ARGS
+
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO / "artifacts"
 PAD = "#pad canvas.pad"
 ANSWER_S = 30  # generous: the CI machine is busy
@@ -77,10 +68,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Iterator[A
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("no /usr/bin/chromium")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

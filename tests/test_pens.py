@@ -222,10 +222,13 @@ def test_test_drawings_are_the_held_out_writers_in_order(digits: list[PenDigit])
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("with_val", [False, True])
 def test_a_short_training_mixes_mnist_and_training_writers_only(
-    mnist, digits: list[PenDigit], monkeypatch: pytest.MonkeyPatch
+    mnist, digits: list[PenDigit], monkeypatch: pytest.MonkeyPatch, with_val: bool
 ):
-    """Whole sites (so the split is the full file's); a spy sees every pen digit training draws."""
+    """Whole sites (so the split is the full file's); a spy sees every pen digit training draws.
+
+    The validation writers are measured, or (the shipped fit) trained on; the test writers never appear."""
     import mnist_core.train as training
     from mnist_core.config import preset
 
@@ -241,12 +244,15 @@ def test_a_short_training_mixes_mnist_and_training_writers_only(
 
     monkeypatch.setattr(training, "render_digits", spy)
     (x, y), _ = mnist
-    hp = preset("fast").replace(epochs=1, train_subset=3000, pens=True, pen_variants=2)
+    hp = preset("fast").replace(epochs=1, train_subset=3000, pens=True, pen_variants=2, pen_val_writers=with_val)
     result = training.train(hp, (x, y), pens=given)
     assert result.ok, result.message
     (train_call, variants), (val_call, _) = drawn
-    assert variants == 2 and train_call and val_call
-    assert {full[d.writer] for d in train_call} == {"train"} and {full[d.writer] for d in val_call} == {"val"}
+    assert variants == 2 and train_call
+    if with_val:
+        assert {full[d.writer] for d in train_call} == {"train", "val"} and not val_call
+    else:
+        assert {full[d.writer] for d in train_call} == {"train"} and {full[d.writer] for d in val_call} == {"val"}
     mnist_part = int(3000 * (1 - hp.validation_split))
     assert result.n_train == mnist_part + hp.pen_weight * len(train_call)
     assert result.n_val == 3000 - mnist_part + len(val_call)

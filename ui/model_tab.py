@@ -125,14 +125,14 @@ def mistakes_gallery(report: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
     return items
 
 
-def per_class_table(per_class: dict[str, float], row: str = "accuracy") -> str:
+def per_class_table(per_class: list[float], row: str = "accuracy") -> str:
     return (
         "| digit | "
         + " | ".join(DIGITS)
         + " |\n|---|"
         + "---:|" * 10
         + f"\n| {row} | "
-        + " | ".join(f"{per_class[d]:.1%}" for d in DIGITS)
+        + " | ".join(f"{a:.1%}" for a in per_class)
         + " |"
     )
 

@@ -14,6 +14,7 @@ import gradio as gr
 import pandas as pd
 
 from mnist_core.config import PRESETS, SHIPPED_MODEL, TUNABLE, UI_LIMITS, HyperParams, preset
+from mnist_core.errors import first_line
 from mnist_core.jobs import Snapshot
 from mnist_core.storage import ModelError, list_versions, read_metadata
 
@@ -47,7 +48,7 @@ def settings_from(preset_name: str, values: dict[str, Any]) -> HyperParams:
         changes = {k: _cast(getattr(defaults, k), v) for k, v in values.items()}
         return preset(preset_name).replace(**changes)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(str(exc).splitlines()[0]) from None
+        raise ValueError(first_line(exc)) from None
 
 
 def _cast(default: Any, value: Any) -> Any:
@@ -175,7 +176,7 @@ def switch_version(ctx: AppContext, path: str | None) -> str:
     try:
         served = ctx.holder.switch_to(Path(resolved))
     except (ModelError, OSError) as exc:
-        return f"not switched: {str(exc).splitlines()[0]}"
+        return f"not switched: {first_line(exc)}"
     return f"now serving the {served.label}"
 
 
