@@ -68,11 +68,14 @@ def cache_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".eval.json")
 
 
-def cached_report(model_path: Path, classifier: Classifier, data_path: str | None = None) -> dict[str, Any]:
+def cached_report(
+    model_path: Path, classifier: Classifier, data_path: str | None = None, write: bool = True
+) -> dict[str, Any]:
     """The model's test report, computed once and kept beside the model (the shipped one ships it).
 
-    The cache holds the mistakes' 28×28 images too, so a gallery needs no data at start-up.
-    Raises DataError when there is no cache and no data to compute one.
+    The cache holds the mistakes' 28×28 images too, so a gallery needs no data at start-up. With
+    `write=False` a missing or outdated cache is recomputed but not written (the demo never writes into
+    assets/). Raises DataError when there is no cache and no data to compute one.
     """
     from .data import load_mnist
     from .storage import file_digest
@@ -86,7 +89,10 @@ def cached_report(model_path: Path, classifier: Classifier, data_path: str | Non
     except (OSError, ValueError):
         pass
     _, (x_test, y_test) = load_mnist(data_path)
-    return save_report(model_path, evaluate(classifier, x_test, y_test), x_test, digest)
+    report = evaluate(classifier, x_test, y_test)
+    if not write:
+        return with_images(report, x_test)
+    return save_report(model_path, report, x_test, digest)
 
 
 def with_images(report: Report, images: np.ndarray) -> dict[str, Any]:

@@ -118,7 +118,7 @@ class ModelHolder:
 
         Raises DataError when there is no cached report and no data to compute one.
         """
-        from .evaluate import cache_path, cached_report
+        from .evaluate import cached_report
 
         served = served or self.current
         if served.path is None or served.classifier is None:
@@ -126,20 +126,5 @@ class ModelHolder:
         key = (str(served.path.resolve()), served.path.stat().st_mtime)
         with self._report_lock:
             if key not in self._reports:
-                if served.shipped and not cache_path(served.path).is_file():
-                    self._reports[key] = _report_in_memory(served.classifier, data_path)
-                else:
-                    self._reports[key] = cached_report(served.path, served.classifier, data_path)
+                self._reports[key] = cached_report(served.path, served.classifier, data_path, write=not served.shipped)
             return self._reports[key]
-
-
-def _report_in_memory(classifier: Classifier, data_path: str | None) -> dict[str, Any]:
-    """Like `cached_report` but never writes: the demo must not write into assets/."""
-    from .data import load_mnist
-    from .evaluate import evaluate
-
-    _, (x_test, y_test) = load_mnist(data_path)
-    report = evaluate(classifier, x_test, y_test).to_dict()
-    for mistake in report["most_confident_mistakes"]:
-        mistake["image"] = x_test[mistake["index"]].tolist()
-    return report

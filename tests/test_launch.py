@@ -98,6 +98,7 @@ def test_bad_auth_is_one_line(tmp_path: Path) -> None:
         assert took < 3.0
 
 
+@pytest.mark.slow  # starts the whole demo and waits for the share attempt to fail
 def test_share_offline_says_so_in_one_line(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Gradio prints a misleading "Missing file: frpc…" when the tunnel cannot be made; the demo says what happened."""
     model = served_model(tmp_path_factory.getbasetemp())

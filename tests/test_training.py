@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from mnist_core.config import HyperParams, preset
 from mnist_core.data import split
@@ -26,6 +27,7 @@ def test_architecture_is_the_seed_notebooks():
     assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [2048, 2048, 10]
 
 
+@pytest.mark.slow  # a real training of several seconds; the full suite runs it
 def test_seed_preset_trains_on_sixty_images(mnist):
     (x, y), _ = mnist
     (x_tr, _), (x_val, _) = split(x, y, preset("seed"))
@@ -34,6 +36,7 @@ def test_seed_preset_trains_on_sixty_images(mnist):
     assert result.ok and result.n_train == 6
 
 
+@pytest.mark.slow  # a real training of several seconds; the full suite runs it
 def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
     (x, y), (x_test, y_test) = mnist
     reports = []
@@ -47,6 +50,7 @@ def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
     assert any(r.phase == "batch" for r in reports)
 
 
+@pytest.mark.slow  # a real training of several seconds; the full suite runs it
 def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
     """A model trained on deskewed digits records it; the served NumPy copy deskews its inputs to match."""
     from mnist_core.preprocess import deskew
