@@ -52,6 +52,7 @@ class HyperParams:
     # The recipe was tuned on the validation writers; the shipped fit then trains on them too (the held-out
     # test writers are never used). Off, they stay out and are measured every epoch (val_accuracy).
     pen_val_writers: bool = True
+    pen_styles: float = 0.0  # chance a training drawing of a plain 0/1/7 gets a slash/flag/crossbar (pen_styles.py)
 
     def replace(self, **changes: Any) -> HyperParams:
         return dataclasses.replace(self, **changes)
@@ -80,6 +81,7 @@ class HyperParams:
             (0.0 <= self.label_smoothing < 0.5, "label smoothing must be in [0, 0.5)"),
             (1 <= self.pen_variants <= 32, "pen variants must be 1–32"),
             (0 <= self.pen_weight <= 8, "pen weight must be 0–8"),
+            (0.0 <= self.pen_styles <= 1.0, "pen styles must be a chance in [0, 1]"),
         ]
         for ok, message in checks:
             if not ok:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DataError
+from .pen_styles import add_style
 from .strokes import PEN_FRACTION, RENDER_SIDE, Drawing, Stroke, to_mnist
 
 PENS_ENV = "UNIPEN_DATA"
@@ -122,6 +123,7 @@ class Variation:
     stretch: float = 0.15  # aspect ratio ± this fraction
     wobble: float = 0.012  # path jitter, as a fraction of the digit's size (smoothed: a hand, not noise)
     resample: tuple[float, float] = (0.5, 1.5)  # points kept per original point: faster or slower writing
+    styles: float = 0.0  # chance that a plain 0, 1 or 7 gets a slash, flag or crossbar (mnist_core.pen_styles)
 
 
 # As the web pad draws it: the writer's own path at a size and place a person picks, the pad's own pen.
@@ -195,7 +197,7 @@ def render_digits(
     Work is split over processes (Pillow drawing holds the GIL); seeded per digit, so the result does
     not depend on how many workers ran. A drawing that reads as blank stays all zeros.
     """
-    jobs = [(d.strokes, variants, (seed, i), variation) for i, d in enumerate(digits)]
+    jobs = [(d.strokes, d.label, variants, (seed, i), variation) for i, d in enumerate(digits)]
     if workers > 1 and len(jobs) > 64:
         with ProcessPoolExecutor(workers) as pool:
             rows = list(pool.map(_render_one, jobs, chunksize=64))
@@ -204,12 +206,13 @@ def render_digits(
     return np.stack(rows) if rows else np.zeros((0, variants, 28, 28), np.uint8)
 
 
-def _render_one(job: tuple[tuple[Stroke, ...], int, tuple[int, int], Variation]) -> np.ndarray:
-    strokes, variants, key, variation = job
+def _render_one(job: tuple[tuple[Stroke, ...], int, int, tuple[int, int], Variation]) -> np.ndarray:
+    strokes, label, variants, key, variation = job
     rng = np.random.default_rng(key)
     out = np.zeros((variants, 28, 28), np.uint8)
     for k in range(variants):
-        image = to_mnist(pad_drawing(strokes, rng, variation))
+        styled = add_style(strokes, label, rng) if variation.styles and rng.random() < variation.styles else strokes
+        image = to_mnist(pad_drawing(styled, rng, variation))
         if image is not None:
             out[k] = np.round(image * 255)
     return out

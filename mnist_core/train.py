@@ -22,7 +22,7 @@ from .config import HyperParams
 from .data import Split, split
 from .errors import first_line
 from .model import build_model
-from .pens import PAD, PenDigit, part, render_digits
+from .pens import PAD, PenDigit, Variation, part, render_digits
 from .preprocess import deskew_digits
 from .styles import style_copies
 
@@ -154,7 +154,7 @@ def pen_sets(hp: HyperParams, pens: list[PenDigit]) -> tuple[tuple[np.ndarray, n
         train_digits = train_digits[: max(1, round(len(train_digits) * hp.train_subset / 60_000))]
     if hp.pen_val_writers:
         train_digits, val_digits = train_digits + val_digits, []
-    drawings = render_digits(train_digits, hp.pen_variants, seed=hp.seed)
+    drawings = render_digits(train_digits, hp.pen_variants, seed=hp.seed, variation=Variation(styles=hp.pen_styles))
     val = render_digits(val_digits, 1, seed=hp.seed + 1, variation=PAD)[:, 0]
     return (drawings, np.array([d.label for d in train_digits], np.uint8)), (
         val,
