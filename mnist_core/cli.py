@@ -1,4 +1,4 @@
-"""`python -m mnist_core train | evaluate | predict | models`: the library from a terminal."""
+"""`python -m mnist_core train | finetune | evaluate | predict | models`: the library from a terminal."""
 
 from __future__ import annotations
 
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         help="make the demo serve the new model (default: it keeps serving what it serves now)",
     )
     t.set_defaults(run=_train)
+    _finetune_parser(sub)
 
     e = sub.add_parser("evaluate", help="test-set accuracy, loss, per-class accuracy, confusion matrix")
     e.add_argument("--model", help="a .keras file (default: the model the demo serves)")
@@ -110,6 +111,27 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("model", metavar="NAME|PATH", help="a version's name or its .keras file")
     d.set_defaults(run=_models_delete)
     return parser
+
+
+def _finetune_parser(sub: Any) -> None:
+    f = sub.add_parser(
+        "finetune",
+        help="fine-tune the served model on the drawings people corrected in the demo; save a new version",
+        description="Fine-tune a model on the collected drawings (replaying MNIST so it keeps what it knew), "
+        "compare it before and after on MNIST test and on the held-out fifth of the drawings, save it as a version.",
+    )
+    f.add_argument("--drawings", metavar="DB", help=f"the drawings database (default: ${HOME_ENV}/drawings.sqlite3)")
+    f.add_argument("--epochs", type=int, default=3, help="passes over the drawings and the replayed data (default 3)")
+    f.add_argument("--model", help="the .keras model to start from (default: the model the demo serves)")
+    f.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
+    f.add_argument("--pen-data", help="UNIPEN file or folder, replayed too when given (default: $UNIPEN_DATA)")
+    f.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
+    f.add_argument(
+        "--serve",
+        action="store_true",
+        help="make the demo serve it from its next start, if it reads MNIST test and the held-out drawings no worse",
+    )
+    f.set_defaults(run=_finetune)
 
 
 def _progress_printer(hp_epochs: int) -> Callable[[Progress], None]:
@@ -216,6 +238,55 @@ def _train(args: argparse.Namespace) -> int:
     if outcome.pen_report is not None:
         print(f"held-out real writers {outcome.pen_report.accuracy:.4f} ({outcome.pen_report.count:,} pen digits)")
     _after_save(outcome.path, args.serve)
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from .drawings import DrawingStore, StoreError, default_path
+
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix != ".keras":
+        raise ValueError(f"--out must name a .keras file, got {out}")
+    check_writable(out.parent if out is not None else models_dir())
+    db = Path(args.drawings).expanduser() if args.drawings else default_path()
+    if not db.is_file():
+        raise ValueError(
+            f"no drawings database at {db}; correct some readings in the demo first, or pass --drawings DB"
+        )
+    try:
+        store = DrawingStore(db)
+        counts = store.counts()
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if counts.total == counts.holdout:
+        raise ValueError(f"no collected drawings to learn from yet in {db}; correct a few readings in the demo first")
+    base = _resolve_model(args.model)
+    load_classifier(base)  # a missing or broken model is one line before the data loads
+    data = load_mnist(args.data)
+    pens = load_unipen(args.pen_data) if pens_path(args.pen_data) else None
+    print(
+        f"fine-tuning {_label(base)} for {args.epochs} epoch{'s' * (args.epochs != 1)} on "
+        f"{counts.total - counts.holdout:,} collected drawings ({counts.holdout:,} held out to judge it) from {db}",
+        flush=True,
+    )
+    with _quiet_native_stderr():
+        from .finetune import finetune, save_finetuned
+    outcome = finetune(base, store, data, pens=pens, epochs=args.epochs, on_progress=_progress_printer(args.epochs))
+    if outcome.status != "completed" or outcome.after is None:
+        print(f"error: {outcome.reason}; nothing was saved", file=sys.stderr)
+        return 1
+    before, after = outcome.before, outcome.after
+    print(f"MNIST test         {before.mnist:.4f} → {after.mnist:.4f}")
+    held = (
+        f"{_percent(before.holdout)} → {_percent(after.holdout)}" if after.holdout is not None else "none held out yet"
+    )
+    print(f"held-out drawings  {held} ({outcome.counts['holdout']:,} drawings)")
+    print(outcome.reason)
+    path = save_finetuned(outcome, out or new_version_path(), "python -m mnist_core " + shlex.join(args.argv))
+    _after_save(path, args.serve and outcome.serve)
+    if args.serve and not outcome.serve:
+        print("not served (--serve serves only a model that is not worse); it is kept as a version")
     return 0
 
 

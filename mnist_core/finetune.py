@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import HyperParams
 from .drawings import DrawingStore
+from .errors import first_line
 from .evaluate import Report, report_from_probs, save_report
 from .inference import Classifier
 from .pens import PenDigit, part, render_digits
@@ -140,20 +141,7 @@ def finetune(
         raise FinetuneError("no collected drawings to learn from yet; correct a few readings first")
     base = Path(base_model_path)
     served = load_classifier(base)
-    base_hp = HyperParams.from_dict(read_metadata(base).get("hyperparameters", {})).replace(deskew=served.deskew)
-    hp = base_hp.replace(
-        epochs=epochs,
-        learning_rate=learning_rate,
-        lr_schedule="constant",
-        batch_size=batch_size,
-        seed=seed,
-        validation_split=0.0,
-        train_subset=0,
-    )
-    try:
-        hp.validate()
-    except ValueError as exc:
-        raise FinetuneError(str(exc)) from None
+    base_hp, hp = _settings(base, served, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed)
     keras.utils.set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = mnist_data
     test_inputs = served.inputs(x_test.astype(np.float32) / 255.0)  # deskewed once for before and after
@@ -170,6 +158,18 @@ def finetune(
         outcome.serve, outcome.reason = decide(before, outcome.after)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _settings(base: Path, served: Classifier, **changes: Any) -> tuple[HyperParams, HyperParams]:
+    """How the base was trained (its deskew contract as served) and what the fine-tune runs with: the base's
+    recipe at a constant low rate, no validation split, every image; FinetuneError (one line) if out of range."""
+    base_hp = HyperParams.from_dict(read_metadata(base).get("hyperparameters", {})).replace(deskew=served.deskew)
+    hp = base_hp.replace(lr_schedule="constant", validation_split=0.0, train_subset=0, **changes)
+    try:
+        hp.validate()
+    except ValueError as exc:
+        raise FinetuneError(str(exc)) from None
+    return base_hp, hp
 
 
 def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -255,7 +255,7 @@ def _fit(outcome: FinetuneOutcome, pool: Pool, on_progress: ProgressFn | None, c
     except _Stop:
         pass
     except Exception as exc:  # noqa: BLE001 - a failed fine-tune is reported; the old model keeps serving
-        watcher.failure = f"fine-tuning failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+        watcher.failure = f"fine-tuning failed: {type(exc).__name__}: {first_line(exc)}"
     outcome.history = watcher.history
     if watcher.failure:
         outcome.status, outcome.reason = "failed", watcher.failure

@@ -24,6 +24,8 @@ from .serving import ModelHolder, Served
 from .storage import MAX_VERSIONS, ModelError, check_writable, new_version_path, prune_versions
 
 if TYPE_CHECKING:
+    from .drawings import DrawingStore
+    from .finetune import FinetuneOutcome
     from .train import Progress
     from .workflow import Data, Outcome
 
@@ -33,6 +35,7 @@ RUNNING = ("loading", "training", "saving")
 # lower on MNIST test and on real handwriting (when both models were measured on it).
 SERVE_TOLERANCE = 0.001
 TRAIN_NICE = 10  # training yields the CPU to predictions: the Draw tab must stay quick during a run
+DRAWING_VARIANTS = 4  # a full retrain lists each collected drawing this many times, redrawn from its strokes
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,12 @@ class Snapshot:
     new_per_class: tuple[float, ...] = ()
     new_pen_accuracy: float | None = None
     activated: bool = False
+    kind: str = "train"  # "train" (a new model from scratch) or "finetune" (the serving one on collected drawings)
+    old_holdout: float | None = None  # fine-tune: accuracy on the held-out collected drawings, before and after
+    new_holdout: float | None = None
+    holdout_count: int = 0
+    drawings: int = 0  # collected drawings the run learnt from
+    reason: str = ""  # fine-tune: why the new model is (not) served
 
     @property
     def running(self) -> bool:
@@ -73,7 +82,7 @@ class Snapshot:
         if self.state == "saving":
             return "evaluating on the test sets and saving"
         if self.state == "loading":
-            return "loading the MNIST training data"
+            return "loading the MNIST training data" + (" and the collected drawings" if self.drawings else "")
         if not self.epochs:
             return "starting (building the model)"
         eta = f", about {self.eta_s:.0f} s left" if self.eta_s is not None else ""
@@ -99,6 +108,12 @@ class Snapshot:
             "new_pen_accuracy": self.new_pen_accuracy,
             "new_path": self.new_path,
             "activated": self.activated,
+            "kind": self.kind,
+            "old_holdout": self.old_holdout,
+            "new_holdout": self.new_holdout,
+            "holdout_count": self.holdout_count,
+            "drawings": self.drawings,
+            "reason": self.reason,
         }
 
 
@@ -126,27 +141,68 @@ class JobManager:
                 self._snapshot = replace(self._snapshot, **changes)
 
     def start(
-        self, hp: HyperParams, activate: bool = True, command: str = "web demo Train tab", owner: str = ""
+        self,
+        hp: HyperParams,
+        activate: bool = True,
+        command: str = "web demo Train tab",
+        owner: str = "",
+        drawings: DrawingStore | None = None,
     ) -> tuple[bool, str]:
-        """Start a run unless one is going; (started, one-line message for the page)."""
+        """Start a run unless one is going; (started, one-line message for the page).
+
+        With `drawings`, the collected drawings that are not held out are trained on too (each listed
+        DRAWING_VARIANTS times, redrawn from its strokes); the held-out ones stay out, to measure.
+        """
         try:
             hp.validate(UI_LIMITS)
             check_writable()
         except (ValueError, ModelError) as exc:
             return False, f"not started: {exc}"
+        return self._launch("training", self._run, (hp, activate, command, drawings), owner, hp=hp)
+
+    def start_finetune(
+        self,
+        drawings: DrawingStore,
+        epochs: int = 3,
+        activate: bool = True,
+        command: str = "web demo: fine-tune on collected drawings",
+        owner: str = "",
+    ) -> tuple[bool, str]:
+        """Fine-tune the serving model on the collected drawings, as one job like a training."""
+        from .drawings import StoreError
+
+        if self.holder.current.path is None:
+            return False, "not started: no model is being served, so there is nothing to fine-tune"
+        try:
+            check_writable()
+            counts = drawings.counts()
+        except (ModelError, StoreError) as exc:
+            return False, f"not started: {exc}"
+        if counts.total - counts.holdout < 1:
+            return False, "not started: no collected drawings to learn from yet; correct a few readings first"
+        if counts.holdout < 1:
+            return False, (
+                "not started: none of the collected drawings is held out to judge the result yet "
+                "(about one in five is); collect a few more"
+            )
+        if not 1 <= epochs <= UI_LIMITS.max_epochs:
+            return False, f"not started: epochs must be 1–{UI_LIMITS.max_epochs}"
+        args = (drawings, epochs, activate, command)
+        return self._launch("fine-tune", self._run_finetune, args, owner, kind="finetune", drawings=counts.total)
+
+    def _launch(
+        self, what: str, target: Callable[..., None], args: tuple, owner: str, **fields: Any
+    ) -> tuple[bool, str]:
         with self._lock:
             if self._snapshot.running:
                 return False, f"a training is already running ({self._snapshot.where()}); click Watch to follow it"
             job_id = self._snapshot.job_id + 1
             self._cancel = threading.Event()
-            self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", hp=hp, owner=owner)
+            self._snapshot = Snapshot(job_id=job_id, state="loading", message="starting", owner=owner, **fields)
             threading.Thread(
-                target=self._run,
-                args=(job_id, hp, activate, command, self._cancel),
-                name=f"training-{job_id}",
-                daemon=True,
+                target=target, args=(job_id, *args, self._cancel), name=f"{what}-{job_id}", daemon=True
             ).start()
-        return True, f"training #{job_id} started"
+        return True, f"{what} #{job_id} started"
 
     def cancel(self, who: str | None = None) -> str:
         """Stop the run within a batch; `who` (when given) must be the one who started it."""
@@ -156,13 +212,14 @@ class JobManager:
                 return "nothing to cancel: no training is running"
             if who is not None and who != snap.owner:
                 return "not cancelled: only the visitor who started this training (or a logged-in user) may cancel it"
+            what = f"{'fine-tune' if snap.kind == 'finetune' else 'training'} #{snap.job_id}"
             if snap.state == "saving":
                 return (
-                    f"too late to cancel training #{snap.job_id}: it finished and is being evaluated and saved; "
+                    f"too late to cancel {what}: it finished and is being evaluated and saved; "
                     "it will be kept as a version"
                 )
             self._cancel.set()
-            return f"cancelling training #{snap.job_id}…"
+            return f"cancelling {what}…"
 
     def data(self) -> Data:
         """MNIST, read once per server and then kept in memory (~55 MB)."""
@@ -190,13 +247,30 @@ class JobManager:
             return str(exc)
         return None
 
-    def _run(self, job_id: int, hp: HyperParams, activate: bool, command: str, cancel: threading.Event) -> None:
+    def _run(
+        self,
+        job_id: int,
+        hp: HyperParams,
+        activate: bool,
+        command: str,
+        drawings: DrawingStore | None,
+        cancel: threading.Event,
+    ) -> None:
         _lower_priority()
         try:
-            self._train(job_id, hp, activate, command, cancel)
+            self._train(job_id, hp, activate, command, cancel, drawings)
         except Exception as exc:  # noqa: BLE001 - the page must get a message, never a dead job
             message = f"training failed: {type(exc).__name__}: {first_line(exc)}"
             self._update(job_id, state="failed", message=message)
+
+    def _run_finetune(
+        self, job_id: int, drawings: DrawingStore, epochs: int, activate: bool, command: str, cancel: threading.Event
+    ) -> None:
+        _lower_priority()
+        try:
+            self._finetune(job_id, drawings, epochs, activate, command, cancel)
+        except Exception as exc:  # noqa: BLE001 - FinetuneError, StoreError, ModelError or worse: one line
+            self._update(job_id, state="failed", message=f"fine-tune failed: {first_line(exc)}; nothing changed")
 
     def pens(self) -> list[PenDigit] | None:
         """UNIPEN's pen digits when the server was given them (None otherwise), read once and kept."""
@@ -207,12 +281,24 @@ class JobManager:
                 self._pens = load_unipen(self.pen_path)
             return self._pens
 
-    def _train(self, job_id: int, hp: HyperParams, activate: bool, command: str, cancel: threading.Event) -> None:
+    def _train(
+        self,
+        job_id: int,
+        hp: HyperParams,
+        activate: bool,
+        command: str,
+        cancel: threading.Event,
+        drawings: DrawingStore | None = None,
+    ) -> None:
         try:
             data, pens = self.data(), self.pens()
         except DataError as exc:
             self._update(job_id, state="failed", message=f"no training data: {exc}")
             return
+        if drawings is not None:
+            data, added = _with_drawings(data, drawings)
+            self._update(job_id, drawings=added)
+            command += f" (+ {added:,} collected drawings, {DRAWING_VARIANTS} drawings each)"
         if hp.pens and not pens:
             self._update(
                 job_id,
@@ -248,6 +334,81 @@ class JobManager:
             commit=lambda: self._commit(job_id, cancel),
         )
         self._finish(job_id, outcome, activate, old_accuracy, old_pens)
+
+    def _finetune(
+        self, job_id: int, drawings: DrawingStore, epochs: int, activate: bool, command: str, cancel: threading.Event
+    ) -> None:
+        try:
+            data, pens = self.data(), self.pens()
+        except DataError as exc:
+            self._update(job_id, state="failed", message=f"no MNIST data to replay and test on: {exc}")
+            return
+        base = self.holder.current
+        if base.path is None:
+            self._update(job_id, state="failed", message="no model is being served, so there is nothing to fine-tune")
+            return
+        self._update(job_id, state="training", message="redrawing the collected drawings", old_label=base.label)
+        from .finetune import finetune, save_finetuned  # imports TensorFlow: only here, in the worker
+
+        outcome = finetune(
+            base.path,
+            drawings,
+            data,
+            pens=pens,
+            epochs=epochs,
+            on_progress=self._progress_reporter(job_id, os.environ.get(FAULT_ENV, "")),
+            cancel=cancel,
+        )
+        if outcome.status == "completed" and not self._commit(job_id, cancel):
+            outcome.status, outcome.reason = "cancelled", "cancelled after the last epoch, before saving"
+        if outcome.status != "completed" or outcome.after is None:
+            self._update(job_id, state=outcome.status, message=f"{outcome.reason}; the serving model was not changed")
+            return
+        path = save_finetuned(outcome, new_version_path(), command)
+        self._finish_finetune(job_id, outcome, path, activate, self._old_metrics(base)[1])
+
+    def _finish_finetune(
+        self, job_id: int, outcome: FinetuneOutcome, path: Path, activate: bool, old_per_class: tuple[float, ...]
+    ) -> None:
+        """Serve the fine-tuned version only if `finetune.decide` found it no worse; say why either way."""
+        assert outcome.after is not None and outcome.report is not None
+        n = outcome.counts["collected"]
+        message = (
+            f"fine-tuned {outcome.hp.epochs} epoch{'s' * (outcome.hp.epochs != 1)} on {n:,} collected "
+            f"drawing{'s' * (n != 1)} in {outcome.seconds:.0f} s, saved as {path.stem}"
+        )
+        activated = False
+        if not outcome.serve:
+            message += f"; not served: {outcome.reason.removeprefix('keep the current model: ')} (kept as a version)"
+        elif not activate:
+            message += "; still serving the previous model (pick the new one in the version list to switch)"
+        else:
+            try:
+                self.holder.switch_to(path)
+                activated = True
+                message += f"; now serving it: {outcome.reason.removeprefix('serve the new model: ')}"
+            except ModelError as exc:
+                message += f", but it could not be served ({exc})"
+        current = self.holder.current.path
+        prune_versions(MAX_VERSIONS, protect={path} | ({current} if current else set()))
+        self._update(
+            job_id,
+            state="completed",
+            message=message,
+            new_path=str(path),
+            old_accuracy=outcome.before.mnist,
+            old_per_class=old_per_class,
+            new_accuracy=outcome.after.mnist,
+            new_per_class=tuple(float(a) for a in outcome.report.per_class),
+            old_holdout=outcome.before.holdout,
+            new_holdout=outcome.after.holdout,
+            holdout_count=outcome.counts["holdout"],
+            drawings=n,
+            reason=outcome.reason,
+            activated=activated,
+            fraction=1.0,
+            eta_s=0.0,
+        )
 
     def _progress_reporter(self, job_id: int, fault: str) -> Callable[[Progress], None]:
         """A callback that turns training progress into the job's snapshot and its growing curve."""
@@ -337,6 +498,16 @@ def _worse(new: float | None, old: float | None, name: str) -> str:
     if new is None or old is None or new >= old - SERVE_TOLERANCE:
         return ""
     return f"it reads {name} worse than the serving model ({new:.2%} vs {old:.2%})"
+
+
+def _with_drawings(data: Data, drawings: DrawingStore) -> tuple[Data, int]:
+    """MNIST's training images with the collected ones (not the held-out fifth) in front, so a train_subset
+    keeps them and the validation split (the last fraction) never takes them; and how many drawings."""
+    images, labels = drawings.training_images(DRAWING_VARIANTS)
+    (x, y), test = data
+    extra = images.reshape(-1, 28, 28)
+    extra_labels = np.repeat(labels, DRAWING_VARIANTS).astype(y.dtype)
+    return ((np.concatenate([extra, x]), np.concatenate([extra_labels, y])), test), len(labels)
 
 
 def _lower_priority() -> None:

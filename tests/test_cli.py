@@ -34,7 +34,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def test_help_for_every_command():
-    for command in ("train", "evaluate", "predict", "models"):
+    for command in ("train", "finetune", "evaluate", "predict", "models"):
         result = run(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 
@@ -205,3 +205,53 @@ def test_native_noise_during_the_tensorflow_import_is_hidden_unless_it_fails(cap
         os.write(2, b"the reason it failed\n")
         raise ImportError("broken install")
     assert capfd.readouterr().err == "the reason it failed\n"
+
+
+def _collect(db: Path, count: int) -> None:
+    """`count` pad drawings of 0, 1 and 7 (each a little different), stored as the demo stores corrections."""
+    from app_helpers import ONE, SEVEN, ZERO, pad_value
+
+    from mnist_core.drawings import DrawingStore
+    from mnist_core.strokes import parse, to_mnist
+
+    store = DrawingStore(db)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        label, shape = [(0, ZERO), (1, ONE), (7, SEVEN)][i % 3]
+        value = pad_value(shape)
+        value["strokes"] = [[[x + rng.normal(0, 3), y + rng.normal(0, 3)] for x, y in s] for s in value["strokes"]]
+        store.add(label, to_mnist(parse(value)), strokes=value, predicted=label)
+
+
+@pytest.mark.slow
+def test_finetune_learns_from_collected_drawings_and_saves_a_version(small_model, mnist_dir, isolated_home):
+    db = isolated_home / "elsewhere.sqlite3"
+    _collect(db, 45)
+    env = {"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(isolated_home), "UNIPEN_DATA": ""}
+    out = isolated_home / "tuned.keras"
+    args = ("finetune", "--drawings", str(db), "--epochs", "1", "--model", str(small_model.path), "--out", str(out))
+    result = run(*args, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("fine-tuning ") and f"from {db}" in lines[0]
+    assert any(line.startswith("MNIST test ") and "→" in line for line in lines)
+    assert any(line.startswith("held-out drawings ") for line in lines)
+    assert any(line.startswith(("serve the new model", "keep the current model")) for line in lines)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["finetune"]["counts"]["collected"] + meta["finetune"]["counts"]["holdout"] == 45
+    assert meta["command"] == "python -m mnist_core " + " ".join(args)
+    assert storage.serving_path() == storage.SHIPPED_MODEL  # without --serve nothing changes what the demo serves
+
+
+def test_finetune_without_drawings_is_one_clear_line(tmp_path, isolated_home):
+    result = run("finetune", "--drawings", str(tmp_path / "none.sqlite3"), env={"MNIST_DEMO_HOME": str(isolated_home)})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "no drawings database at" in result.stderr and "--drawings DB" in result.stderr
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database " * 100)
+    result = run("finetune", "--drawings", str(garbage), env={"MNIST_DEMO_HOME": str(isolated_home)})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "cannot be used" in result.stderr
+    empty = tmp_path / "empty.sqlite3"
+    _collect(empty, 0)
+    result = run("finetune", "--drawings", str(empty), env={"MNIST_DEMO_HOME": str(isolated_home)})
+    assert result.returncode == 2 and "no collected drawings to learn from yet" in result.stderr

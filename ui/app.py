@@ -7,12 +7,14 @@ from typing import Any
 
 import gradio as gr
 
-from . import api, draw_tab, model_tab, train_tab, upload_tab
+from . import api, draw_tab, drawings_tab, model_tab, train_tab, upload_tab
 from .context import AppContext
+from .correct_bar import CSS as CORRECT_CSS
 from .results import CSS as RESULTS_CSS
 
 CSS = (
     RESULTS_CSS
+    + CORRECT_CSS
     + """
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 #train-status progress { width: 100%; height: 14px; }
@@ -25,8 +27,10 @@ INTRO = (
 
 
 def banner(ctx: AppContext) -> dict[str, Any]:
-    warning = ctx.holder.current.warning
-    return gr.update(value=f'<div class="warning-banner">⚠️ {html.escape(warning)}</div>', visible=bool(warning))
+    """The serving model's warning and the drawings database's (corrupt, locked): one line each."""
+    warnings = [w for w in (ctx.holder.current.warning, ctx.drawings.warning()) if w]
+    text = "<br>".join(f"⚠️ {html.escape(w)}" for w in warnings)
+    return gr.update(value=f'<div class="warning-banner">{text}</div>', visible=bool(warnings))
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
@@ -37,6 +41,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             draw_tab.build(ctx)
             upload_tab.build(ctx)
             model_tab.build(ctx)
+            drawings_tab.build(ctx)
             _, page, controls, notice = train_tab.build(ctx)
         api.register(ctx)
 

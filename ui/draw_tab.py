@@ -9,6 +9,7 @@ import gradio as gr
 from mnist_core.predict import Reading
 from mnist_core.strokes import StrokeError, parse
 
+from . import correct_bar
 from .context import AppContext
 from .pad import stroke_pad
 from .results import ResultPanel
@@ -25,12 +26,19 @@ def read_strokes(ctx: AppContext, value: str | None) -> Reading:
     return ctx.holder.read_drawings([drawing])[0]
 
 
+def strokes_source(value: str | None) -> dict[str, Any]:
+    """What the correct buttons keep from the pad: its strokes."""
+    return {"strokes": value or None}
+
+
 def build(ctx: AppContext) -> None:
     with gr.Tab("Draw", id="draw", elem_id="tab-draw"), gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             pad = stroke_pad()
         with gr.Column(scale=2, min_width=300):
-            panel = ResultPanel.build(HINT, prefix="")
+            panel = ResultPanel.build(
+                HINT, prefix="", under_verdict=lambda: correct_bar.build(ctx, pad, strokes_source, prefix="")
+            )
 
     def on_strokes(value: str | None) -> dict[Any, Any]:
         return panel.show(read_strokes(ctx, value))

@@ -60,6 +60,15 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow retraining on a shared or non-loopback server without --auth",
     )
+    p.add_argument(
+        "--collect",
+        action="store_true",
+        help="keep the drawings visitors correct even on a public server (always on for a local demo)",
+    )
+    p.add_argument(
+        "--drawings",
+        help="the SQLite file corrected drawings are kept in (default: $MNIST_DEMO_HOME/drawings.sqlite3)",
+    )
     return p
 
 
@@ -104,6 +113,19 @@ def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Setti
         "--auth user:password or --allow-public-retrain"
     )
     return Settings(False, reason, public), [warning + "; the Train tab is disabled (add --auth to enable it)"]
+
+
+def collecting(args: argparse.Namespace) -> tuple[bool, str]:
+    """Whether corrected drawings are kept: on for a local demo, off on a public one unless --collect.
+
+    The second value is the page's one line when they are not kept.
+    """
+    if args.collect or not (args.share or not is_loopback(args.host)):
+        return True, ""
+    return False, (
+        "this demo is public (--share or a non-loopback --host), so corrected drawings are not kept; "
+        "its owner can restart it with --collect to keep them"
+    )
 
 
 def port_problem(host: str, number: int) -> str | None:

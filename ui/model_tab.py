@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_core.data import DataError
+from mnist_core.drawings import StoreError
 from mnist_core.model import LAYER_NAMES
 from mnist_core.serving import Served
 
@@ -146,14 +147,53 @@ def report_section(report: dict[str, Any], title: str, what: str) -> tuple[str, 
     return text, confusion_image(report["confusion_matrix"])
 
 
-def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tuple[np.ndarray, str]]]:
-    """Summary, architecture, MNIST section + matrix, real-handwriting section + matrix, worst mistakes."""
+def drawings_md(ctx: AppContext, mnist: float | None = None) -> str:
+    """The serving model on the held-out collected drawings (never trained on), overall and per digit."""
+    collector, served = ctx.drawings, ctx.holder.current
+    if not collector.enabled or served.classifier is None:
+        return ""
+    store = collector.try_store()
+    try:
+        held = store.holdout_set() if store is not None else None
+    except StoreError as exc:
+        collector.failed(exc)
+        held = None
+    if held is None:
+        return f"### Collected drawings\n\n⚠️ {collector.warning()}"
+    images, labels = held
+    beside = f" (MNIST test: {mnist:.2%})" if mnist is not None else ""
+    if not len(labels):
+        return (
+            "### Collected drawings\n\nNo held-out collected drawings yet: one in five corrected drawings is "
+            "held out (never trained on) to measure the model; correct a few readings on the Draw tab."
+        )
+    right = served.classifier.predict(images.astype(np.float32) / 255.0).argmax(axis=1) == labels
+    per = [right[labels == d] for d in range(10)]
+    cells = [f"{r.mean():.0%}" if len(r) else "—" for r in per]
+    return (
+        f"### Held-out collected drawings: {right.mean():.2%}{beside}\n\n"
+        f"Rests on {len(labels):,} drawings people corrected and that no fine-tune learns from.\n\n"
+        "| digit | "
+        + " | ".join(DIGITS)
+        + " |\n|---|"
+        + "---:|" * 10
+        + "\n| accuracy | "
+        + " | ".join(cells)
+        + " |\n| drawings | "
+        + " | ".join(str(len(r)) for r in per)
+        + " |"
+    )
+
+
+def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tuple[np.ndarray, str]], str]:
+    """Summary, architecture, MNIST section + matrix, real-handwriting section + matrix, worst mistakes,
+    held-out collected drawings."""
     served = ctx.holder.current
     try:
         report = ctx.holder.report(served, ctx.jobs.data_path)
     except (DataError, OSError) as exc:
         note = f"Test-set report unavailable: {exc}"
-        return model_summary(served), architecture_table(served), note, None, "", None, []
+        return model_summary(served), architecture_table(served), note, None, "", None, [], drawings_md(ctx)
     mnist_md, mnist_img = report_section(report, "MNIST test accuracy", "MNIST test images")
     pens = report.get("real_handwriting")
     pen_md, pen_img = (
@@ -169,6 +209,7 @@ def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tupl
         pen_md,
         pen_img,
         mistakes_gallery(report),
+        drawings_md(ctx, float(report["accuracy"])),
     )
 
 
@@ -198,6 +239,7 @@ def build(ctx: AppContext) -> None:
                     height=480,
                     buttons=["download"],
                 )
+        drawings = gr.Markdown(elem_id="model-drawings")
         gallery = gr.Gallery(
             label="Most confident mistakes on the MNIST test set",
             columns=8,
@@ -208,7 +250,7 @@ def build(ctx: AppContext) -> None:
     tab.select(
         lambda: model_page(ctx),
         None,
-        [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery],
+        [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery, drawings],
         api_name="model_tab",
         api_visibility="private",
     )

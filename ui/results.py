@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,9 +70,12 @@ class ResultPanel:
     hint: str
 
     @classmethod
-    def build(cls, hint: str, prefix: str) -> ResultPanel:
+    def build(cls, hint: str, prefix: str, under_verdict: Callable[[], None] | None = None) -> ResultPanel:
+        """`under_verdict` builds what goes right under the answer (the correct buttons)."""
         blank = Reading("blank", "")
         verdict = gr.HTML(verdict_html(blank, hint), elem_id=f"{prefix}verdict", elem_classes=["verdict"])
+        if under_verdict is not None:
+            under_verdict()
         bar_plot = gr.BarPlot(
             bars(blank),
             x="digit",

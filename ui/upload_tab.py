@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from . import correct_bar
 from .context import AppContext
 from .reading import read_files
 from .results import ResultPanel
@@ -32,6 +33,11 @@ def tolerate_bad_files(component: gr.Image) -> None:
     component.preprocess = preprocess  # type: ignore[method-assign]
 
 
+def image_source(path: str | None) -> dict[str, Any]:
+    """What the correct buttons keep from the Upload tab: the uploaded file."""
+    return {"image": path}
+
+
 def build(ctx: AppContext) -> None:
     with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
         with gr.Row(equal_height=False):
@@ -45,7 +51,9 @@ def build(ctx: AppContext) -> None:
                     elem_id="upload-image",
                 )
             with gr.Column(scale=2, min_width=300):
-                panel = ResultPanel.build(HINT, prefix="up-")
+                panel = ResultPanel.build(
+                    HINT, prefix="up-", under_verdict=lambda: correct_bar.build(ctx, upload, image_source, prefix="up-")
+                )
         examples = sorted(EXAMPLES_DIR.glob("*.png"))
         if examples:
             gr.Examples(

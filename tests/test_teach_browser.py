@@ -1,0 +1,108 @@
+"""Teaching the demo in real Chromium: draw on the pad, click "Wrong? It is a:" 7, see the count grow; then the
+Drawings tab shows it. Screenshots go to artifacts/ for a human look."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_helpers import ONE, PAD_SIDE, REPO, App, running_app, served_model
+
+from bench.server import CHROMIUM, CHROMIUM_ARGS
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = REPO / "artifacts"
+PAD = "#pad canvas.pad"
+# Resolves once the pad has kept its place and size for 10 frames, fonts loaded: a first visit lays out late.
+SETTLED = """() => document.fonts.ready.then(() => new Promise((resolve) => {
+  let last = '', same = 0;
+  const tick = () => {
+    const r = document.querySelector('#pad canvas.pad').getBoundingClientRect(), k = [r.x, r.y, r.width].join();
+    same = k === last ? same + 1 : 0; last = k;
+    if (same >= 10 && r.width > 200) resolve(k); else requestAnimationFrame(tick);
+  };
+  tick();
+}))"""
+SAVED = re.compile(r"saved — (\d+) drawings? collected \((\d+) of 7\)")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    model = served_model(tmp_path_factory.getbasetemp())
+    with running_app(model, tmp_path_factory.mktemp("teach-browser-home")) as running:
+        yield running
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def draw_one(page: Any) -> None:
+    """A 1 on the pad with the mouse, then wait for the model's answer."""
+    page.evaluate(SETTLED)
+    box = page.locator(PAD).bounding_box()
+    scale = box["width"] / PAD_SIDE
+    for stroke in ONE:
+        points = [*stroke[::3], stroke[-1]]
+        page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=2)
+        page.mouse.up()
+    page.wait_for_selector("#verdict .digit")
+
+
+def saved_count(page: Any, after: int) -> tuple[int, int]:
+    """Wait until the status line says a drawing was saved and the total passed `after`; (total, how many 7s)."""
+    page.wait_for_function(
+        "(n) => { const m = document.querySelector('#correct-status').textContent.match(/saved — (\\d+)/);"
+        " return m && Number(m[1]) > n; }",
+        arg=after,
+    )
+    found = SAVED.search(page.inner_text("#correct-status"))
+    assert found, page.inner_text("#correct-status")
+    return int(found[1]), int(found[2])
+
+
+def test_draw_then_say_it_is_a_seven_and_the_count_grows(app: App, page: Any) -> None:
+    page.goto(app.url)
+    page.wait_for_function("() => document.querySelector('#pad canvas.pad')?.tabIndex === 0")
+    where = page.inner_text("#collect-where")
+    assert "drawings.sqlite3" in where and "keeps the drawing" in where
+    draw_one(page)
+    assert page.inner_text("#verdict .digit").startswith("1")
+    page.click("#is-7")
+    total, sevens = saved_count(page, 0)
+    assert (total, sevens) == (1, 1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "teach_draw_corrected.png"), full_page=True)
+
+    page.click("#pad .pad-clear")
+    page.wait_for_function("() => document.querySelector('#correct-status').textContent.trim() === ''")
+    draw_one(page)
+    page.click("#is-7")
+    assert saved_count(page, total) == (2, 2)
+
+    page.get_by_role("tab", name="Drawings").click()
+    page.wait_for_function("() => document.querySelectorAll('#drawings-gallery img').length >= 2")
+    counts = page.inner_text("#drawings-counts")
+    assert re.search(r"drawings\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s+0\s+2", counts), counts
+    captions = page.inner_text("#drawings-gallery")
+    assert "7 (read 1)" in captions, captions
+    time.sleep(0.5)
+    page.screenshot(path=str(ARTIFACTS / "teach_drawings_tab.png"), full_page=True)
