@@ -13,9 +13,9 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from ui.launch import MAX_UPLOAD, decide, parser, port_problem, read_auth
+from ui.launch import MAX_UPLOAD, collecting, decide, parser, port_problem, read_auth
 
 
 def quiet_environment() -> None:
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_core.serving import ModelHolder, open_initial
     from mnist_core.storage import clean_staging, serving_path
     from ui.app import CSS, build_app
-    from ui.auth import SlowLogin
+    from ui.auth import gradio_auth
+    from ui.collect import Collector
     from ui.context import AppContext
 
     for line in warnings:
@@ -50,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     if served.warning:
         print(f"warning: {served.warning}", file=sys.stderr)
     holder = ModelHolder(served)
-    ctx = AppContext(holder, JobManager(holder, args.data, args.pens), settings, served.path)
+    collect, not_kept = collecting(args)
+    collector = Collector(args.drawings, enabled=collect, disabled_reason=not_kept)
+    if collector.warning():
+        print(f"warning: {collector.warning()}; the demo reads drawings as usual", file=sys.stderr)
+    ctx = AppContext(holder, JobManager(holder, args.data, args.pens), settings, served.path, collector)
     threading.Thread(target=_warm_report, args=(ctx,), daemon=True, name="report-warmup").start()
     demo = build_app(ctx)
     demo.queue(default_concurrency_limit=4)
@@ -59,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             server_name=args.host,
             server_port=args.port,
             share=args.share,
-            auth=cast(Any, SlowLogin(auth)) if auth else None,  # async: gradio awaits it
+            auth=gradio_auth(auth) if auth else None,
             prevent_thread_lock=True,
             css=CSS,
             show_error=False,

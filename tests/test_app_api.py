@@ -22,7 +22,21 @@ from gradio_client import Client, handle_file
 
 pytestmark = pytest.mark.slow
 
-ENDPOINTS = {"/predict", "/predict_image", "/predict_strokes", "/retrain", "/watch", "/cancel", "/switch_version"}
+ENDPOINTS = {
+    "/predict",
+    "/predict_image",
+    "/predict_strokes",
+    "/retrain",
+    "/watch",
+    "/cancel",
+    "/switch_version",
+    "/correct",
+    "/drawings",
+    "/import_drawings",
+    "/export_drawings",
+    "/export_drawings_idx",
+    "/finetune",
+}
 
 
 @pytest.fixture(scope="session")

@@ -39,3 +39,13 @@ def test_unknown_names_share_one_queue(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert asyncio.run(attempts()) >= 0.1 + 0.2 - 0.05
     assert len(guard._failures) == 1
+
+
+def test_what_demo_passes_to_gradio_is_awaited_by_it():
+    """Gradio awaits `auth` only if inspect.iscoroutinefunction says so; an instance would pass every password."""
+    import inspect
+
+    from ui.auth import gradio_auth
+
+    assert inspect.iscoroutinefunction(gradio_auth([("ann", "s3cret")]))
+    assert not inspect.iscoroutinefunction(SlowLogin([("ann", "s3cret")]))  # why the bound method is needed

@@ -1,7 +1,8 @@
 """The named API: what scripts call with gradio_client. Every answer is plain JSON; readings are the CLI's JSON.
 
 Reading endpoints never raise: a bad file or malformed strokes come back as a reading with status
-"error" and a one-line message. Training endpoints stream the job's state as dicts.
+"error" and a one-line message. Training endpoints stream the job's state as dicts. Teaching endpoints
+(/correct, /drawings, /import_drawings) never raise either: a refusal is one line that names the fix.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import gradio as gr
 from mnist_core.predict import Reading
 from mnist_core.strokes import StrokeError, parse
 
-from .context import AppContext
+from .context import JOB_LANE, WATCH_LANE, AppContext
+from .correct_bar import visitor
+from .drawings_tab import import_zip
 from .reading import editor_source, read_files, uploaded_path
-from .train_tab import follow, may_control, start, switch_version
+from .train_tab import follow, may_control, start, start_finetune, switch_version
 
 
 def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
@@ -27,6 +30,8 @@ def register(ctx: AppContext) -> None:
     """Declare the endpoints inside the app's Blocks."""
     _reading_endpoints(ctx)
     _training_endpoints(ctx)
+    _teaching_endpoints(ctx)
+    _finetune_endpoint(ctx)
 
 
 def _reading_endpoints(ctx: AppContext) -> None:
@@ -73,8 +78,9 @@ def _training_endpoints(ctx: AppContext) -> None:
         """Start a training (one at a time per server) and stream its state until it ends.
 
         settings: any of epochs, batch_size, validation_split, learning_rate, dropout, augment, pens,
-        train_subset (0 = all images); the rest comes from the preset. serve: serve the new model when it
-        finishes, if it reads no worse than the serving one.
+        train_subset (0 = all images), and drawings (true: also train on the collected drawings); the rest
+        comes from the preset. serve: serve the new model when it finishes, if it reads no worse than the
+        serving one.
         """
         owner = request.session_hash if request is not None and request.session_hash else ""
         refused = start(ctx, preset, dict(settings or {}), serve, owner)
@@ -99,7 +105,77 @@ def _training_endpoints(ctx: AppContext) -> None:
             return "not switched: on a public server only a logged-in user may switch models"
         return switch_version(ctx, path)
 
-    gr.api(retrain, api_name="retrain", concurrency_limit=None)
-    gr.api(watch, api_name="watch", concurrency_limit=None)
+    gr.api(retrain, api_name="retrain", **JOB_LANE)
+    gr.api(watch, api_name="watch", **WATCH_LANE)
     gr.api(cancel, api_name="cancel", concurrency_limit=None)
     gr.api(switch, api_name="switch_version", concurrency_limit=2)
+
+
+def _teaching_endpoints(ctx: AppContext) -> None:
+    """Corrections (never raise: a refusal is saved=False with one line) and fine-tuning on them."""
+
+    def correct(
+        label: int,
+        strokes: str | dict[str, Any] | None = None,
+        image: dict[str, Any] | None = None,
+        request: gr.Request | None = None,
+    ) -> dict[str, Any]:
+        """Keep a drawing with its right label: the pad's strokes (as /predict_strokes takes them) or an image
+        file (handle_file). The server reads it again with the serving model and stores both.
+
+        Returns {"saved", "message", "id", "label", "predicted", "total", "of_label"}; message is e.g.
+        "saved — 37 drawings collected (5 of 7)" or "not saved: <why, and what to do>".
+        """
+        source: dict[str, Any] = {"strokes": strokes}
+        if strokes is None and image is not None:
+            path = uploaded_path(image)
+            if isinstance(path, Reading):
+                return {"saved": False, "message": f"not saved: {path.message}"}
+            source = {"image": path}
+        return ctx.drawings.correct(ctx.holder.current, label, source, visitor(request)).to_json()
+
+    def drawings() -> dict[str, Any]:
+        """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes."""
+        collector = ctx.drawings
+        counts = collector.counts()
+        if counts is None:
+            return {"kept": False, "message": collector.problem or collector.where()}
+        return {
+            "kept": True,
+            "per_digit": list(counts.per_digit),
+            "total": counts.total,
+            "wrong": counts.wrong,
+            "holdout": counts.holdout,
+            "database": str(collector.path),  # not "path": gradio_client would fetch it as a file
+        }
+
+    def import_drawings(file: dict[str, Any] | None, request: gr.Request | None = None) -> str:
+        """Import a zip /export_drawings made (handle_file): good rows go in together, bad ones are skipped and
+        listed, rows already kept are skipped; one line per problem."""
+        path = uploaded_path(file)
+        if isinstance(path, Reading):
+            return f"not imported: {path.message}"
+        return import_zip(ctx, path, request)
+
+    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
+    gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
+    gr.api(import_drawings, api_name="import_drawings", concurrency_id="drawings")
+
+
+def _finetune_endpoint(ctx: AppContext) -> None:
+    """Fine-tuning on the collected drawings runs as the server's one job, like /retrain."""
+
+    async def finetune(
+        epochs: int = 3, serve: bool = True, request: gr.Request | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Fine-tune the serving model on the collected drawings (one job at a time, like /retrain) and stream
+        its state; it is served only if it reads MNIST test and the held-out drawings no worse."""
+        owner = request.session_hash if request is not None and request.session_hash else ""
+        refused = start_finetune(ctx, epochs, serve, owner)
+        if refused:
+            yield state(ctx.jobs.snapshot().to_json(), refused)
+            return
+        async for snap in follow(ctx):
+            yield state(snap.to_json())
+
+    gr.api(finetune, api_name="finetune", **JOB_LANE)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mnist_core.jobs import JobManager
 from mnist_core.serving import ModelHolder
+
+if TYPE_CHECKING:
+    from .collect import Collector
+
+
+# Streams that follow a training hold one of Gradio's 40 event slots (its max_threads) while open, async
+# or not; with 40 watchers /predict and /cancel would wait for the training to end. Each kind of stream
+# gets a lane of its own, so reading and cancelling always find a free slot (the rest queue, in order).
+WATCH_LANE: dict[str, Any] = {"concurrency_limit": 8, "concurrency_id": "watch"}
+JOB_LANE: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "job"}  # start and follow a training
 
 
 @dataclass(frozen=True)
@@ -24,3 +35,13 @@ class AppContext:
     jobs: JobManager
     settings: Settings
     started_with: Path | None = None  # the model the server started with: always one may switch back to
+    collector: Collector | None = None  # corrected drawings; None = not kept (as on a public demo without --collect)
+
+    @property
+    def drawings(self) -> Collector:
+        """The collector, or a disabled one that explains itself."""
+        if self.collector is None:
+            from .collect import Collector
+
+            return Collector(enabled=False, disabled_reason="this server was started without a drawings store")
+        return self.collector

@@ -14,15 +14,17 @@ import gradio as gr
 import pandas as pd
 
 from mnist_core.config import PRESETS, SHIPPED_MODEL, TUNABLE, UI_LIMITS, HyperParams, preset
+from mnist_core.drawings import StoreError
 from mnist_core.errors import first_line
 from mnist_core.jobs import Snapshot
 from mnist_core.storage import ModelError, list_versions, read_metadata
 
-from .context import AppContext
+from .context import JOB_LANE, WATCH_LANE, AppContext
 from .model_tab import describe_time
 from .results import DIGITS
 
 POLL_S = 0.5
+FINETUNE_EPOCHS = 3
 PRESET_INFO = "default = the shipped recipe (about 20 min); fast ≈ a minute; seed = the Spanish notebook exactly"
 
 
@@ -96,9 +98,12 @@ def status_html(snap: Snapshot, notice: str = "") -> str:
         "cancelled": "Cancelled",
         "failed": "Failed",
     }[snap.state]
+    if snap.kind == "finetune":
+        title = title.replace("Training", "Fine-tuning")
     bar = f'<progress value="{snap.fraction:.3f}" max="1"></progress>' if snap.running else ""
+    what = "fine-tune" if snap.kind == "finetune" else "training"
     return (
-        f"{head}<p><b>{title} (training #{snap.job_id})</b> — {html.escape(snap.where())}</p>{bar}"
+        f"{head}<p><b>{title} ({what} #{snap.job_id})</b> — {html.escape(snap.where())}</p>{bar}"
         f"<p style='opacity:.7'>elapsed {snap.elapsed_s:.0f} s</p>"
     )
 
@@ -107,6 +112,8 @@ def comparison_md(snap: Snapshot) -> str:
     """Old vs new: MNIST test overall and per digit, and real handwriting where measured."""
     if snap.state != "completed" or snap.new_accuracy is None:
         return ""
+    if snap.kind == "finetune":
+        return finetune_md(snap)
 
     def pct(a: float | None) -> str:
         return "—" if a is None else f"{a:.2%}"
@@ -129,6 +136,41 @@ def comparison_md(snap: Snapshot) -> str:
         else "The old model is still serving; pick the new version below to switch."
     )
     return "\n".join(lines) + f"\n\n{verdict}"
+
+
+def finetune_md(snap: Snapshot) -> str:
+    """Before vs after a fine-tune: MNIST test and the held-out collected drawings, and why it is (not) served."""
+
+    def pct(a: float | None) -> str:
+        return "—" if a is None else f"{a:.2%}"
+
+    lines = [
+        "### Before vs after fine-tuning",
+        f"| model | MNIST test | held-out collected drawings ({snap.holdout_count:,}) |",
+        "|---|---:|---:|",
+        f"| before: {html.escape(snap.old_label)} | {pct(snap.old_accuracy)} | {pct(snap.old_holdout)} |",
+        f"| after: {Path(snap.new_path).stem} | **{pct(snap.new_accuracy)}** | **{pct(snap.new_holdout)}** |",
+    ]
+    if snap.activated:
+        verdict = (
+            "The fine-tuned model is serving now: it reads the held-out drawings no worse and MNIST test "
+            "within the allowed drop."
+        )
+    elif snap.reason.startswith("keep"):
+        verdict = f"Not served — {html.escape(snap.reason.removeprefix('keep the current model: '))}."
+        verdict += " It is kept as a version below."
+    else:
+        verdict = "The old model is still serving; pick the new version below to switch."
+    return "\n".join(lines) + f"\n\nLearnt from {snap.drawings:,} collected drawings. {verdict}"
+
+
+def drawings_label(ctx: AppContext) -> str:
+    """The Train tab's checkbox: how many collected drawings a retrain would add."""
+    counts = ctx.drawings.counts()
+    if counts is None:
+        return "Include the collected drawings (none are kept on this server)"
+    n = counts.total - counts.holdout
+    return f"Include the collected drawings ({n:,} to train on; {counts.holdout:,} held out to measure)"
 
 
 def version_choices(ctx: AppContext) -> list[tuple[str, str]]:
@@ -184,11 +226,33 @@ def start(ctx: AppContext, preset_name: str, values: dict[str, Any], serve: bool
     """'' when a run started, else the one-line reason it did not."""
     if not ctx.settings.retrain_allowed:
         return f"retraining is disabled: {ctx.settings.retrain_reason}"
+    values = dict(values)
+    include = values.pop("drawings", False)
+    if not isinstance(include, bool):
+        return f"not started: drawings must be true or false, got {include!r}"
     try:
         hp = settings_from(preset_name, values)
+        drawings = ctx.drawings.store() if include else None
     except ValueError as exc:
         return f"not started: {exc}"
-    started, message = ctx.jobs.start(hp, activate=serve, owner=owner)
+    except StoreError as exc:
+        return f"not started: the collected drawings cannot be read ({exc}); untick them or fix the database"
+    started, message = ctx.jobs.start(hp, activate=serve, owner=owner, drawings=drawings)
+    return "" if started else message
+
+
+def start_finetune(ctx: AppContext, epochs: Any, serve: bool, owner: str) -> str:
+    """'' when a fine-tune started, else the one-line reason it did not."""
+    if not ctx.settings.retrain_allowed:
+        return f"fine-tuning is disabled: {ctx.settings.retrain_reason}"
+    try:
+        rounds = _cast(FINETUNE_EPOCHS, epochs)
+        store = ctx.drawings.store()
+    except (TypeError, ValueError) as exc:
+        return f"not started: epochs: {first_line(exc)}"
+    except StoreError as exc:
+        return f"not started: {exc}"
+    started, message = ctx.jobs.start_finetune(store, rounds, activate=serve, owner=owner)
     return "" if started else message
 
 
@@ -278,7 +342,9 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
         notice = gr.HTML(visible=False)
         with gr.Row():
             preset_radio = gr.Radio(list(PRESETS), value="fast", label="Preset", info=PRESET_INFO)
-            serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
+            with gr.Column():
+                serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
+                include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings")
         with gr.Row():
             controls = {name: make(getattr(first, name)) for name, make in CONTROLS.items()}
         with gr.Row():
@@ -287,6 +353,14 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             )
             cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel")
             watch_btn = gr.Button("Watch the running training", elem_id="watch")
+        with gr.Row(equal_height=True):
+            tune_epochs = gr.Slider(1, 10, value=FINETUNE_EPOCHS, step=1, label="Fine-tune epochs", scale=1)
+            tune_btn = gr.Button(
+                "Fine-tune on collected drawings",
+                interactive=ctx.settings.retrain_allowed,
+                elem_id="finetune",
+                scale=2,
+            )
         status = gr.HTML(status_html(ctx.jobs.snapshot()), elem_id="train-status")
         with gr.Row():
             loss_plot, acc_plot = _plots()
@@ -298,9 +372,37 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             switch_btn = gr.Button("Serve this version", scale=1, interactive=ctx.settings.retrain_allowed)
         switch_status = gr.Markdown(elem_id="switch-status")
     page = TrainPage(status, loss_plot, acc_plot, compare, versions)
-    _wire(ctx, page, preset_radio, serve, controls, (retrain_btn, cancel_btn, watch_btn, switch_btn), switch_status)
-    tab.select(lambda: train_notice(ctx), None, notice, api_name="train_notice", api_visibility="private")
+    all_controls = controls | {"drawings": include}
+    _wire(ctx, page, preset_radio, serve, all_controls, (retrain_btn, cancel_btn, watch_btn, switch_btn), switch_status)
+    _wire_finetune(ctx, page, tune_btn, tune_epochs, serve)
+    tab.select(
+        lambda: train_notice(ctx),
+        None,
+        notice,
+        api_name="train_notice",
+        api_visibility="private",
+    )
     return tab, page, controls, notice
+
+
+def _wire_finetune(ctx: AppContext, page: TrainPage, button: gr.Button, epochs: gr.Slider, serve: gr.Checkbox) -> None:
+    async def finetune(rounds: float, serve_it: bool, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        refused = start_finetune(ctx, rounds, bool(serve_it), request.session_hash or "")
+        if refused:
+            yield page.show(ctx, ctx.jobs.snapshot(), refused)
+            return
+        async for snap in follow(ctx):
+            yield page.show(ctx, snap)
+
+    button.click(
+        finetune,
+        [epochs, serve],
+        page.outputs,
+        api_name="finetune_ui",
+        **JOB_LANE,
+        api_visibility="private",
+        show_progress="hidden",
+    )
 
 
 def _wire(
@@ -318,7 +420,7 @@ def _wire(
 
     def fill_preset(name: str) -> dict[Any, Any]:
         hp = preset(name)
-        values = {c: getattr(hp, f) for f, c in controls.items() if f != "train_subset"}
+        values = {c: getattr(hp, f) for f, c in controls.items() if f not in ("train_subset", "drawings")}
         return values | {controls["epochs"]: min(hp.epochs, UI_LIMITS.max_epochs)}
 
     async def retrain(values: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
@@ -345,16 +447,17 @@ def _wire(
         )
         return {switch_status: message, page.versions: versions_update(ctx)}
 
-    preset_radio.change(fill_preset, preset_radio, list(controls.values()), api_name="fill_preset", **hidden)
+    tunable = [c for name, c in controls.items() if name != "drawings"]
+    preset_radio.change(fill_preset, preset_radio, tunable, api_name="fill_preset", **hidden)
     retrain_btn.click(
         retrain,
         {preset_radio, serve, *controls.values()},
         page.outputs,
         api_name="retrain_ui",
-        concurrency_limit=None,
+        **JOB_LANE,
         **hidden,
     )
-    watch_btn.click(watch, None, page.outputs, api_name="watch_ui", concurrency_limit=None, **hidden)
+    watch_btn.click(watch, None, page.outputs, api_name="watch_ui", **WATCH_LANE, **hidden)
     cancel_btn.click(cancel, None, switch_status, api_name="cancel_ui", concurrency_limit=None, **hidden)
     switch_btn.click(switch, page.versions, [switch_status, page.versions], api_name="switch_ui", **hidden)
 

@@ -1,0 +1,292 @@
+"""Issue #14, the training job and the Train tab without TensorFlow: the train → evaluate → save workflow is
+replaced by a scripted fake, so each test drives the real JobManager (start, cancel, commit, finish, prune) and
+the tab's module-level handlers in well under a second.
+
+Items: 5 (cancel only by the starter or a logged-in user, a worse run not served, versions pruned), 6 (cancel
+during evaluate/save refused honestly), 9 (an unwritable models folder refused before training; /switch_version
+there answers in one line), 14 (the progress line is derived from the state).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mnist_core import storage
+from mnist_core.config import SHIPPED_MODEL, preset
+from mnist_core.jobs import JobManager, Snapshot
+from mnist_core.serving import ModelHolder, Served
+from mnist_core.storage import read_metadata
+from ui import train_tab
+from ui.context import AppContext, Settings
+from ui.train_tab import TrainPage, may_control, status_html, switch_version
+
+REPO = Path(__file__).resolve().parent.parent
+HP = preset("fast").replace(epochs=2, pens=False, train_subset=100)
+TINY_DATA = (
+    (np.zeros((10, 28, 28), np.uint8), np.zeros(10, np.uint8)),
+    (np.zeros((10, 28, 28), np.uint8), np.zeros(10)),
+)
+# What a finished (or stopped) run looked like in its last progress report: the fields a stale line would show.
+LAST_BATCH = {"epoch": 2, "epochs": 2, "batch": 10, "batches": 10, "fraction": 1.0, "eta_s": 0.0, "elapsed_s": 9.0}
+STALE = ("epoch 2/2", "s left", "starting", "building the model", "<progress")
+
+
+class ScriptedWorkflow:
+    """Stands in for `mnist_core.workflow`: reports the last batch, then waits for the test at two points —
+    after training (before `commit`) and after committing (while "evaluating and saving")."""
+
+    def __init__(self, accuracy: float) -> None:
+        self.accuracy = accuracy
+        self.trained, self.go_commit = threading.Event(), threading.Event()
+        self.committed, self.go_save = threading.Event(), threading.Event()
+        self.module = types.ModuleType("mnist_core.workflow")
+        self.module.train_evaluate_save = self.train_evaluate_save  # type: ignore[attr-defined]
+
+    def train_evaluate_save(
+        self, hp, data, out, source, command, on_progress=None, cancel=None, pens=None, commit=None
+    ):
+        assert on_progress is not None and commit is not None
+        on_progress(
+            SimpleNamespace(phase="epoch", loss=0.3, accuracy=0.9, val_loss=0.3, val_accuracy=0.9, **LAST_BATCH)
+        )
+        self.trained.set()
+        assert self.go_commit.wait(10)
+        if not commit():
+            message = f"cancelled after all {hp.epochs} epochs, before saving"
+            return SimpleNamespace(result=SimpleNamespace(ok=False, status="cancelled", message=message), report=None)
+        self.committed.set()
+        assert self.go_save.wait(10)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"a model")
+        out.with_suffix(".json").write_text(json.dumps({"metrics": {"test_accuracy": self.accuracy}}))
+        return SimpleNamespace(
+            result=SimpleNamespace(ok=True, status="completed", message="trained 2 epochs in 9 s"),
+            report=SimpleNamespace(accuracy=self.accuracy, per_class=[self.accuracy] * 10),
+            pen_report=None,
+            path=out,
+        )
+
+
+def shipped_holder() -> ModelHolder:
+    """The shipped model's metadata (its MNIST test accuracy) without loading its weights: nothing here predicts."""
+    return ModelHolder(Served(SHIPPED_MODEL, None, read_metadata(SHIPPED_MODEL)))
+
+
+def job_manager(monkeypatch: pytest.MonkeyPatch, workflow: ScriptedWorkflow) -> JobManager:
+    monkeypatch.setitem(sys.modules, "mnist_core.workflow", workflow.module)
+    jobs = JobManager(shipped_holder())
+    monkeypatch.setattr(jobs, "data", lambda: TINY_DATA)
+    monkeypatch.setattr(jobs, "pens", lambda: None)
+    return jobs
+
+
+def wait_until(check: Any, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def finished(jobs: JobManager) -> Snapshot:
+    wait_until(lambda: not jobs.snapshot().running, "the job did not end")
+    return jobs.snapshot()
+
+
+def assert_line_is_the_outcome(snap: Snapshot) -> None:
+    """Item 14: once a run has ended, its line (page and API) is its outcome, never its last progress report."""
+    assert not snap.running
+    assert snap.where() == snap.message == snap.to_json()["where"]
+    page = status_html(snap)
+    for stale in STALE:
+        assert stale not in page, (stale, page)
+
+
+def version(folder: Path, name: str, age_s: float) -> Path:
+    path = folder / f"{name}.keras"
+    path.write_bytes(b"an older version")
+    path.with_suffix(".json").write_text(json.dumps({"metrics": {"test_accuracy": 0.9}}))
+    stamp = time.time() - age_s
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_cancel_before_saving_stops_the_run_and_only_its_starter_may_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items 5 and 6: a stranger's cancel is refused; the starter's, before evaluate/save, keeps nothing."""
+    workflow = ScriptedWorkflow(accuracy=0.999)
+    jobs = job_manager(monkeypatch, workflow)
+    assert jobs.start(HP, activate=True, owner="starter") == (True, "training #1 started")
+    assert workflow.trained.wait(10)
+    assert jobs.snapshot().where().startswith("epoch 2/2")
+    stranger = jobs.cancel(who="stranger")
+    assert stranger.startswith("not cancelled: only the visitor who started this training"), stranger
+    assert jobs.snapshot().running
+    assert jobs.cancel(who="starter") == "cancelling training #1…"
+    workflow.go_commit.set()
+    final = finished(jobs)
+    assert final.state == "cancelled" and "the serving model was not changed" in final.message, final
+    assert not final.activated and not final.new_path
+    assert storage.list_versions() == [] and jobs.holder.current.path == SHIPPED_MODEL
+    assert_line_is_the_outcome(final)
+    assert jobs.cancel(who="starter") == "nothing to cancel: no training is running"
+
+
+def test_cancel_while_evaluating_and_saving_is_refused_and_the_run_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 6: past the commit, /cancel says so instead of "cancelling…", and the run ends as it says.
+    Item 5: a run reading worse than the serving model is kept but not served; versions beyond ten are pruned,
+    never the served one. Item 14: "Done" never comes with "epoch 2/2 … 0 s left"."""
+    folder = storage.models_dir()
+    folder.mkdir(parents=True)
+    old = [version(folder, f"mnist-old-{i:02d}", age_s=200 - i) for i in range(storage.MAX_VERSIONS + 1)]
+    storage.set_serving(old[0])  # the oldest is the one chosen to serve at the next start: never pruned
+    workflow = ScriptedWorkflow(accuracy=0.5)  # far below the shipped model's 99%
+    jobs = job_manager(monkeypatch, workflow)
+    assert jobs.start(HP, activate=True, owner="starter")[0]
+    assert workflow.trained.wait(10)
+    workflow.go_commit.set()
+    assert workflow.committed.wait(10)
+    saving = jobs.snapshot()
+    assert saving.state == "saving" and saving.where() == "evaluating on the test sets and saving"
+    answer = jobs.cancel(who="starter")
+    assert answer.startswith("too late to cancel training #1") and "kept as a version" in answer, answer
+    assert not jobs._cancel.is_set()
+    workflow.go_save.set()
+    final = finished(jobs)
+    assert final.state == "completed" and not final.activated, final
+    shipped = read_metadata(SHIPPED_MODEL)["metrics"]["test_accuracy"]
+    assert f"not served: it reads MNIST test worse than the serving model (50.00% vs {shipped:.2%})" in final.message
+    assert jobs.holder.current.path == SHIPPED_MODEL
+    assert_line_is_the_outcome(final)
+    assert "<b>Done (training #1)</b>" in status_html(final)
+    kept = {v.path for v in storage.list_versions()}
+    assert Path(final.new_path) in kept and old[0] in kept
+    assert not old[1].exists() and not old[1].with_suffix(".json").exists()  # the oldest unprotected one went
+    assert kept == {Path(final.new_path), old[0], *old[2:]}
+
+
+def test_an_unwritable_models_folder_refuses_before_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 9: the check comes at start, in one line, and no job is started."""
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the demo's home folder should be")  # unwritable for root too
+    monkeypatch.setenv("MNIST_DEMO_HOME", str(blocker / "home"))
+    workflow = ScriptedWorkflow(accuracy=0.999)
+    jobs = job_manager(monkeypatch, workflow)
+    started, message = jobs.start(HP, owner="starter")
+    assert not started and message == (
+        f"not started: cannot save models in {blocker / 'home' / 'models'}: not a directory; "
+        "set MNIST_DEMO_HOME to a writable folder"
+    )
+    assert jobs.snapshot() == Snapshot() and not workflow.trained.wait(0.2)
+
+
+def unserved(tmp_path: Path) -> AppContext:
+    """A local demo serving some other model than the shipped one (its weights are never needed here)."""
+    other = tmp_path / "other.keras"
+    other.write_bytes(b"stands in for a trained version")
+    holder = ModelHolder(Served(other, None, {}))
+    return AppContext(holder, JobManager(holder), Settings(), other)
+
+
+def test_switch_version_in_an_unwritable_models_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 9: switching writes the serving pointer; when the folder refuses, the answer is one line and
+    the model serving before keeps serving. Relative paths (item 11) resolve against the working directory."""
+    monkeypatch.chdir(REPO)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MNIST_DEMO_HOME", str(blocker / "home"))
+    ctx = unserved(tmp_path)
+    answer = switch_version(ctx, "assets/model.keras")
+    assert answer.startswith("not switched: ") and "\n" not in answer and len(answer) < 300, answer
+    assert "Traceback" not in answer and ctx.holder.current.path == tmp_path / "other.keras"
+
+    monkeypatch.setenv("MNIST_DEMO_HOME", str(tmp_path / "home"))
+
+    def read_only(path: Path, data: bytes) -> None:  # what a read-only folder does to the pointer's write
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path.with_name(f".{path.name}.tmp-1")))
+
+    monkeypatch.setattr(storage, "atomic_write_bytes", read_only)
+    answer = switch_version(ctx, "assets/model.keras")
+    assert answer.startswith("not switched: ") and "\n" not in answer and "ermission denied" in answer, answer
+    assert ctx.holder.current.path == tmp_path / "other.keras"
+
+
+def test_only_a_logged_in_user_may_control_a_public_demo() -> None:
+    """Item 5: on a public demo, /switch_version and another visitor's /cancel need a login; locally anyone."""
+    holder = shipped_holder()
+    public = AppContext(holder, JobManager(holder), Settings(True, "", public=True))
+    local = AppContext(holder, JobManager(holder), Settings())
+    visitor, user = SimpleNamespace(username=None), SimpleNamespace(username="ann")
+    assert not may_control(public, visitor) and not may_control(public, None)
+    assert may_control(public, user) and may_control(local, visitor)
+
+
+def running(**fields: Any) -> Snapshot:
+    return Snapshot(**({"job_id": 3, "owner": "starter", "message": "training"} | fields))
+
+
+@pytest.mark.parametrize(
+    ("snap", "line"),
+    [
+        (running(state="loading", message="starting"), "loading the MNIST training data"),
+        (running(state="training", message="building the model"), "starting (building the model)"),
+        (
+            running(state="training", epoch=1, epochs=2, batch=5, batches=10, fraction=0.25, eta_s=30.0),
+            "epoch 1/2, batch 5/10 (25%), about 30 s left",
+        ),
+        (running(state="saving", **LAST_BATCH), "evaluating on the test sets and saving"),
+    ],
+    ids=["loading", "building", "training", "saving"],
+)
+def test_a_running_job_shows_where_it_is(snap: Snapshot, line: str) -> None:
+    """Item 14: while running, the line follows the state, with a progress bar."""
+    assert snap.where() == line and snap.to_json()["where"] == line
+    page = status_html(snap)
+    assert line in page and "<progress" in page
+
+
+@pytest.mark.parametrize(
+    "snap",
+    [
+        Snapshot(job_id=3, state="completed", message="trained; MNIST test accuracy 97.00%, now serving", **LAST_BATCH),
+        Snapshot(job_id=3, state="cancelled", message="cancelled; the serving model was not changed", **LAST_BATCH),
+        Snapshot(job_id=3, state="failed", message="training failed: RuntimeError: boom", epoch=1, epochs=2, batch=3),
+        Snapshot(job_id=3, state="failed", message="no training data: MNIST_DATA names no folder"),  # before epoch 1
+        Snapshot(job_id=3, state="failed", message="no real pen handwriting on this server: start it with …"),
+    ],
+    ids=["done", "cancelled", "failed-mid-run", "failed-loading", "failed-no-pens"],
+)
+def test_an_ended_job_shows_its_outcome_not_its_last_progress(snap: Snapshot) -> None:
+    """Item 14: "Done" with "epoch 2/2 … 0 s left", or "starting (building the model)" after a failure."""
+    assert_line_is_the_outcome(snap)
+    assert snap.message in status_html(snap)
+
+
+def test_a_refusal_shows_the_reason_and_the_real_state(tmp_path: Path) -> None:
+    """Item 14: what the Train tab shows after a refused start: the notice, and the last job as it really is."""
+    ctx = unserved(tmp_path)
+    page = TrainPage("status", "loss", "acc", "compare", "versions")  # type: ignore[arg-type]
+    for last in (
+        Snapshot(),
+        Snapshot(job_id=2, state="failed", message="training failed: RuntimeError: boom"),
+        Snapshot(job_id=2, state="completed", message="trained; kept as a version", **LAST_BATCH),
+    ):
+        shown = page.show(ctx, last, "not started: epochs must be 1–40")["status"]
+        assert "<b>not started: epochs must be 1–40</b>" in shown, shown
+        assert (last.message if last.state != "idle" else "No training yet") in shown, shown
+        for stale in STALE:
+            assert stale not in shown, (stale, shown)
+    refused = train_tab.start(ctx, "fast", {"epochs": 99}, True, "visitor")
+    assert refused == "not started: epochs must be 1–40" and ctx.jobs.snapshot() == Snapshot()
