@@ -158,7 +158,7 @@ def _accuracy(
     return float(correct.mean()), float((naive.argmax(axis=1) == labels).mean()), np.where(blank[:, None], 0.0, probs)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--n", type=int, default=2500, help="digits per rendering (default: all 10,000 test digits, each drawn once)"
@@ -175,7 +175,36 @@ def main() -> None:
         default="test",
         help="MNIST test digits, or the default preset's validation split of the training set",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def drawn_sets(
+    x_test: np.ndarray, y_test: np.ndarray, per: int, rng: np.random.Generator
+) -> list[tuple[str, list[np.ndarray], np.ndarray]]:
+    """Each rendering's own digits (none drawn twice), styled 1/7/9 and font digits."""
+    picks = rng.choice(len(x_test), size=per * len(RENDERINGS), replace=False).reshape(len(RENDERINGS), per)
+    sets = [
+        (name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick])
+        for name, pick in zip(RENDERINGS, picks, strict=False)
+    ]
+    sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, per // 2, rng)))
+    fonts = font_digits(rng)
+    if fonts:
+        sets.append(("font digits", [img for img, _ in fonts], np.array([d for _, d in fonts])))
+    return sets
+
+
+def threshold_table(probs: np.ndarray, labels: np.ndarray) -> None:
+    conf, right = probs.max(axis=1), probs.argmax(axis=1) == labels
+    print("confidence cut   share below   accuracy below   accuracy above")
+    for cut in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        below = conf < cut
+        acc_below = right[below].mean() if below.any() else float("nan")
+        print(f"{cut:>14.1f}{below.mean():>14.3f}{acc_below:>17.3f}{right[~below].mean():>17.3f}")
+
+
+def main() -> None:
+    args = parse_args()
     (x_train, y_train), (x_test, y_test) = load_mnist()
     if args.digits == "held-out":
         (_, _), (x_test, y_test) = split(x_train, y_train, PRESETS["default"])
@@ -190,7 +219,6 @@ def main() -> None:
     classifier = load_classifier(model_path)
     rng = np.random.default_rng(args.seed)
     per = min(args.n, len(x_test) // len(RENDERINGS))
-    picks = rng.choice(len(x_test), size=per * len(RENDERINGS), replace=False).reshape(len(RENDERINGS), per)
     print(f"model {model_path}; {per} MNIST {args.digits} digits per rendering, each drawn once, seed {args.seed}")
     print(f"{'rendering':<22}{'naive resize':>14}{'ours':>10}{'images':>9}")
     all_ours, all_naive, all_probs, all_labels = [], [], [], []
@@ -199,14 +227,7 @@ def main() -> None:
     if args.tta:
         variant_scores["test-time augmentation"] = []
     started = time.perf_counter()
-    sets = [
-        (name, [redraw(x_test[i], rng, name) for i in pick], y_test[pick])
-        for name, pick in zip(RENDERINGS, picks, strict=False)
-    ]
-    sets.append(("styled 1/7/9", *styled_digits(x_test, y_test, per // 2, rng)))
-    fonts = font_digits(rng)
-    if fonts:
-        sets.append(("font digits", [img for img, _ in fonts], np.array([d for _, d in fonts])))
+    sets = drawn_sets(x_test, y_test, per, rng)
     for name, images, labels in sets:
         ours, naive, probs = _accuracy(classifier, images, labels)
         print(f"{name:<22}{naive:>14.3f}{ours:>10.3f}{len(images):>9}", flush=True)
@@ -225,13 +246,7 @@ def main() -> None:
     for key, scores in variant_scores.items():
         print(f"ours with {key}: {sum(scores) / total:.3f}")
     if args.threshold:
-        probs, labels = np.concatenate(all_probs), np.concatenate(all_labels)
-        conf, right = probs.max(axis=1), probs.argmax(axis=1) == labels
-        print("confidence cut   share below   accuracy below   accuracy above")
-        for cut in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            below = conf < cut
-            acc_below = right[below].mean() if below.any() else float("nan")
-            print(f"{cut:>14.1f}{below.mean():>14.3f}{acc_below:>17.3f}{right[~below].mean():>17.3f}")
+        threshold_table(np.concatenate(all_probs), np.concatenate(all_labels))
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
