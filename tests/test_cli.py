@@ -77,6 +77,7 @@ def test_missing_model_is_one_clear_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "nope.keras" in result.stderr
 
 
+@pytest.mark.slow  # a real training in a subprocess
 def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, isolated_home):
     stale = isolated_home / "models" / ".mnist-old.staging-1-2.keras"  # what a killed save left behind
     stale.parent.mkdir(parents=True)

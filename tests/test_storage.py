@@ -57,6 +57,7 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
         storage.load_keras(broken)
 
 
+@pytest.mark.slow  # kills a saving subprocess with SIGKILL
 def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     """Kill a process while it overwrites a model again and again: the file must always load."""
     target = tmp_path / "model.keras"
