@@ -234,7 +234,7 @@ def _pool(groups: list[tuple[np.ndarray, np.ndarray]], weights: list[int]) -> Po
     offset = 0
     for (drawings, group_labels), weight in zip(groups, weights, strict=True):
         n, k = drawings.shape[:2]
-        images.append(drawings.reshape(-1, 28, 28).astype(np.float32) / 255.0)
+        images.append(np.asarray(drawings).reshape(-1, 28, 28))
         start += [offset + np.arange(n, dtype=np.int64) * k] * weight
         count += [np.full(n, k, np.int64)] * weight
         labels += [np.asarray(group_labels, np.int64)] * weight

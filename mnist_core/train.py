@@ -92,7 +92,9 @@ class Pool:
     sees a fresh drawing of each writer's digit, not one frozen rendering.
     """
 
-    images: np.ndarray  # (M, 28, 28) float32 in [0, 1]
+    # (M, 28, 28) 0–255 as given, scaled to [0, 1] in-graph per batch: uint8 (every real caller) holds a quarter
+    # of float32's memory, which is most of a default training's peak; floats pass through (the NaN fault).
+    images: np.ndarray
     start: np.ndarray  # (E,) index of each entry's first image
     count: np.ndarray  # (E,) how many images the entry owns
     labels: np.ndarray  # (E,) digit of each entry
@@ -101,12 +103,12 @@ class Pool:
     def build(cls, mnist: Split, pens: tuple[np.ndarray, np.ndarray] | None = None, weight: int = 1) -> Pool:
         """mnist: (N, 28, 28) images and labels; pens: (P, K, 28, 28) drawings and labels, listed `weight` times."""
         x, y = mnist
-        images = [np.asarray(x, np.float32).reshape(-1, 28, 28) / 255.0]
+        images = [np.asarray(x).reshape(-1, 28, 28)]
         start, count, labels = [np.arange(len(x))], [np.ones(len(x), np.int64)], [np.asarray(y, np.int64)]
         if pens is not None and len(pens[0]) and weight > 0:
             drawings, pen_labels = pens
             k = drawings.shape[1]
-            images.append(drawings.reshape(-1, 28, 28).astype(np.float32) / 255.0)
+            images.append(np.asarray(drawings).reshape(-1, 28, 28))
             first = len(x) + np.arange(len(drawings)) * k
             start += [first] * weight
             count += [np.full(len(drawings), k, np.int64)] * weight
@@ -131,7 +133,8 @@ def pool_dataset(pool: Pool, hp: HyperParams, training: bool) -> Any:
     def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         n = tf.gather(count, idx)
         pick = tf.gather(start, idx) + tf.cast(tf.random.uniform(tf.shape(idx)) * tf.cast(n, tf.float32), tf.int64)
-        return tf.gather(images, tf.minimum(pick, tf.gather(start, idx) + n - 1)), tf.gather(labels, idx)
+        chosen = tf.gather(images, tf.minimum(pick, tf.gather(start, idx) + n - 1))
+        return tf.cast(chosen, tf.float32) / 255.0, tf.gather(labels, idx)
 
     ds = tf.data.Dataset.range(len(pool))
     if training:
