@@ -30,6 +30,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PAD = "#pad canvas.pad"  # the stroke pad's canvas on the demo's page
+# Resolves once the pad has kept its place and size for 10 frames, fonts loaded: a first visit lays out late.
+SETTLED = """() => document.fonts.ready.then(() => new Promise((resolve) => {
+  let last = '', same = 0;
+  const tick = () => {
+    const r = document.querySelector('#pad canvas.pad').getBoundingClientRect(), k = [r.x, r.y, r.width].join();
+    same = k === last ? same + 1 : 0; last = k;
+    if (same >= 10 && r.width > 200) resolve(k); else requestAnimationFrame(tick);
+  };
+  tick();
+}))"""
 
 
 def free_port() -> int:

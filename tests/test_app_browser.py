@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from app_helpers import FOUR, ONE, PAD_SIDE, REPO, SEVEN, ZERO, App, data_env, running_app, served_model
 
-from bench.server import CHROMIUM, CHROMIUM_ARGS
+from bench.server import CHROMIUM, CHROMIUM_ARGS, PAD, SETTLED
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = REPO / "artifacts"
-PAD = "#pad canvas.pad"
 ANSWER_S = 30  # generous: the CI machine is busy
 Strokes = list[list[list[float]]]
 
@@ -38,16 +37,6 @@ WATCH_VERDICT = """() => {
     if (k && (!all.length || all[all.length - 1].k !== k)) all.push({k, t: performance.now()});
   }).observe(v, {childList: true, subtree: true, characterData: true});
 }"""
-# Resolves once the pad has kept its place and size for 10 frames, fonts loaded: a first visit lays out late.
-SETTLED = """() => document.fonts.ready.then(() => new Promise((resolve) => {
-  let last = '', same = 0;
-  const tick = () => {
-    const r = document.querySelector('#pad canvas.pad').getBoundingClientRect(), k = [r.x, r.y, r.width].join();
-    same = k === last ? same + 1 : 0; last = k;
-    if (same >= 10 && r.width > 200) resolve(k); else requestAnimationFrame(tick);
-  };
-  tick();
-}))"""
 # Counts pen events that reach the pad's canvas: when a stroke leaves no ink, this says where it went.
 COUNT_PEN = """() => { const c = document.querySelector('#pad canvas.pad'); c.__pen = {down: 0, up: 0};
   c.addEventListener('pointerdown', () => c.__pen.down++); c.addEventListener('pointerup', () => c.__pen.up++); }"""

@@ -12,24 +12,24 @@ from typing import Any
 import pytest
 from app_helpers import ONE, PAD_SIDE, REPO, App, running_app, served_model
 
-from bench.server import CHROMIUM, CHROMIUM_ARGS
+from bench.server import CHROMIUM, CHROMIUM_ARGS, PAD, SETTLED
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = REPO / "artifacts"
-PAD = "#pad canvas.pad"
-# Resolves once the pad has kept its place and size for 10 frames, fonts loaded: a first visit lays out late.
-SETTLED = """() => document.fonts.ready.then(() => new Promise((resolve) => {
+# Resolves once the element has kept its place and size for 10 frames (answers arriving re-lay the panel).
+STILL = """(sel) => new Promise((resolve) => {
   let last = '', same = 0;
   const tick = () => {
-    const r = document.querySelector('#pad canvas.pad').getBoundingClientRect(), k = [r.x, r.y, r.width].join();
-    same = k === last ? same + 1 : 0; last = k;
-    if (same >= 10 && r.width > 200) resolve(k); else requestAnimationFrame(tick);
+    const e = document.querySelector(sel), r = e && e.getBoundingClientRect();
+    const k = r ? [r.x, r.y, r.width, r.height].join() : '';
+    same = k && k === last ? same + 1 : 0; last = k;
+    if (same >= 10) resolve(k); else requestAnimationFrame(tick);
   };
   tick();
-}))"""
+})"""
 SAVED = re.compile(r"saved — (\d+) drawings? collected \((\d+) of 7\)")
 
 
@@ -65,15 +65,20 @@ def draw_one(page: Any) -> None:
             page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=2)
         page.mouse.up()
     page.wait_for_selector("#verdict .digit")
+    page.evaluate(STILL, "#is-7")  # the final answer can still move the buttons: a click must not land on the old spot
 
 
 def saved_count(page: Any, after: int) -> tuple[int, int]:
     """Wait until the status line says a drawing was saved and the total passed `after`; (total, how many 7s)."""
-    page.wait_for_function(
-        "(n) => { const m = document.querySelector('#correct-status').textContent.match(/saved — (\\d+)/);"
-        " return m && Number(m[1]) > n; }",
-        arg=after,
-    )
+    try:
+        page.wait_for_function(
+            "(n) => { const m = document.querySelector('#correct-status').textContent.match(/saved — (\\d+)/);"
+            " return m && Number(m[1]) > n; }",
+            arg=after,
+        )
+    except sync_api.TimeoutError:
+        page.screenshot(path=str(ARTIFACTS / "teach_not_saved.png"), full_page=True)
+        raise AssertionError(f"no 'saved' line; the status says {page.inner_text('#correct-status')!r}") from None
     found = SAVED.search(page.inner_text("#correct-status"))
     assert found, page.inner_text("#correct-status")
     return int(found[1]), int(found[2])
