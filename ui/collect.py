@@ -95,13 +95,13 @@ def image_source(path: str, max_bytes: int = MAX_DRAWING_BYTES) -> tuple[bytes, 
     """An uploaded file → (a PNG of it, the 28×28 the model sees). A PNG small enough is kept byte for byte;
     any other picture (a JPEG, a big photo) is kept as a PNG at most 1024 pixels a side."""
     try:
-        image = image_to_mnist(path)
+        picture = load_image(path)  # decoded once: the 28×28 and any re-encoded copy both come from it
+        image = image_to_mnist(picture)
         if image is None:
             raise DrawingError(NOTHING)
         data = Path(path).read_bytes()
         if data.startswith(PNG_SIGNATURE) and len(data) <= max_bytes:
             return data, image
-        picture = load_image(path)
     except (ImageError, OSError) as exc:
         raise DrawingError(first_line(exc).replace(str(path), Path(path).name)) from None
     for side in PNG_SIDES:
@@ -230,10 +230,10 @@ class Collector:
 
     def _add(self, served: Served, label: int | None, source: dict[str, Any]) -> tuple[int, int, int | None]:
         """(row id, label, what the model read); DrawingError or StoreError when it cannot be kept."""
-        store = self.store()
-        if self.size() > self.max_bytes:
+        store, size = self.store(), self.size()
+        if size > self.max_bytes:
             raise StoreFull(
-                f"the drawings store is full ({self.size() / 1e6:,.0f} MB, at most {self.max_bytes / 1e6:,.0f} MB); "
+                f"the drawings store is full ({size / 1e6:,.0f} MB, at most {self.max_bytes / 1e6:,.0f} MB); "
                 "export and delete some first"
             )
         kept: dict[str, Any] = {}

@@ -213,6 +213,10 @@ def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tupl
     )
 
 
+def _confusion_view(label: str) -> gr.Image:
+    return gr.Image(label=label, type="pil", interactive=False, height=480, buttons=["download"])
+
+
 def build(ctx: AppContext) -> None:
     with gr.Tab("Model", id="model", elem_id="tab-model") as tab:
         with gr.Row(equal_height=False):
@@ -223,22 +227,10 @@ def build(ctx: AppContext) -> None:
         with gr.Row(equal_height=False):
             with gr.Column():
                 mnist_md = gr.Markdown(elem_id="model-mnist")
-                mnist_img = gr.Image(
-                    label="Confusion matrix, MNIST test",
-                    type="pil",
-                    interactive=False,
-                    height=480,
-                    buttons=["download"],
-                )
+                mnist_img = _confusion_view("Confusion matrix, MNIST test")
             with gr.Column():
                 pen_md = gr.Markdown(elem_id="model-pens")
-                pen_img = gr.Image(
-                    label="Confusion matrix, real handwriting",
-                    type="pil",
-                    interactive=False,
-                    height=480,
-                    buttons=["download"],
-                )
+                pen_img = _confusion_view("Confusion matrix, real handwriting")
         drawings = gr.Markdown(elem_id="model-drawings")
         gallery = gr.Gallery(
             label="Most confident mistakes on the MNIST test set",

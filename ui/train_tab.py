@@ -307,31 +307,25 @@ def train_notice(ctx: AppContext) -> dict[str, Any]:
     return gr.update(value=f'<div class="warning-banner">{html.escape(text)}</div>', visible=bool(text))
 
 
-def _plots() -> tuple[gr.LinePlot, gr.LinePlot]:
+def _plot(metric: str, elem_id: str, label: str, **extra: Any) -> gr.LinePlot:
     # The legend does not render for series added while streaming: the label names them.
-    loss = gr.LinePlot(
+    return gr.LinePlot(
         x="epoch",
         y="value",
         color="series",
         height=300,
-        elem_id="loss-plot",
-        label="Loss: blue = training (mean so far in the epoch), orange = validation",
-        color_map={"train loss": "#2563eb", "validation loss": "#ea580c"},
+        elem_id=elem_id,
+        label=label,
+        color_map={f"train {metric}": "#2563eb", f"validation {metric}": "#ea580c"},
         x_title="epoch",
-        y_title="loss",
+        y_title=metric,
+        **extra,
     )
-    acc = gr.LinePlot(
-        x="epoch",
-        y="value",
-        color="series",
-        height=300,
-        elem_id="acc-plot",
-        label="Accuracy: blue = training, orange = validation",
-        color_map={"train accuracy": "#2563eb", "validation accuracy": "#ea580c"},
-        x_title="epoch",
-        y_title="accuracy",
-        y_lim=[0, 1],
-    )
+
+
+def _plots() -> tuple[gr.LinePlot, gr.LinePlot]:
+    loss = _plot("loss", "loss-plot", "Loss: blue = training (mean so far in the epoch), orange = validation")
+    acc = _plot("accuracy", "acc-plot", "Accuracy: blue = training, orange = validation", y_lim=[0, 1])
     return loss, acc
 
 
