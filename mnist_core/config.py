@@ -109,6 +109,9 @@ TUNABLE: dict[str, str] = {
     "dropout": "dropout after each hidden layer",
     "augment": "canvas-like distortions while training",
     "pens": "also train on real pen handwriting: UNIPEN's training writers, drawn as the pad draws",
+    "pen_weight": "times each pen digit is seen per epoch, each time a different drawing of it",
+    "pen_val_writers": "train on UNIPEN's validation writers too (off: they are held out to tune on)",
+    "pen_styles": "chance a training drawing of a plain 0/1/7 gets a slash, flag or crossbar",
     "train_subset": "train on the first N MNIST training images only (0 = all)",
     "seed": "random seed of weights, shuffling, augmentation and pen drawings",
 }
