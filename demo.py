@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ui.launch import MAX_UPLOAD, collecting, decide, parser, port_problem, read_auth
+from mnist_ui.launch import MAX_UPLOAD, collecting, decide, parser, port_problem, read_auth
 
 
 def quiet_environment() -> None:
@@ -36,13 +36,13 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     quiet_environment()
-    from mnist_core.jobs import JobManager
-    from mnist_core.serving import ModelHolder, open_initial
-    from mnist_core.storage import clean_staging, serving_path
-    from ui.app import CSS, build_app
-    from ui.auth import gradio_auth
-    from ui.collect import Collector
-    from ui.context import AppContext
+    from mnist_core.model.versions import clean_staging, serving_path
+    from mnist_core.serving.holder import ModelHolder, open_initial
+    from mnist_core.serving.jobs import JobManager
+    from mnist_ui.app import CSS, build_app
+    from mnist_ui.auth import gradio_auth
+    from mnist_ui.collect import Collector
+    from mnist_ui.context import AppContext
 
     for line in warnings:
         print(line, file=sys.stderr)
@@ -94,7 +94,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _warm_report(ctx: Any) -> None:
     """Compute (or read) the served model's test report off the request path, so the Model tab opens fast."""
-    from mnist_core.data import DataError
+    from mnist_core.data.mnist import DataError
 
     try:
         ctx.holder.report(data_path=ctx.jobs.data_path)

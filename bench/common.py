@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from mnist_core.inference import Classifier
-from mnist_core.predict import Source
-from mnist_core.preprocess import OVERSAMPLE, SIDE, box_patch, ink_image, load_image, stroke_width
+from mnist_core.imaging.pictures import OVERSAMPLE, SIDE, box_patch, ink_image, load_image, stroke_width
+from mnist_core.model.forward import Classifier
+from mnist_core.serving.readings import Source
 
 TTA_ANGLES = (-8.0, 8.0)
 

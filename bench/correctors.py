@@ -28,7 +28,7 @@ from bench.strokes import ONE, SEVEN, ZERO, pad_value
 
 SHAPES = {0: ZERO, 1: ONE, 7: SEVEN}
 SSL = ssl.create_default_context()  # one for every client: gradio_client builds one per call otherwise
-PER_MINUTE = 30  # ui/collect.py's limit per visitor: the correctors stay just under it
+PER_MINUTE = 30  # mnist_ui/collect.py's limit per visitor: the correctors stay just under it
 
 
 def client(url: str) -> Any:

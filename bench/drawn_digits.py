@@ -6,7 +6,7 @@ digit is thinned to its skeleton and redrawn with a round pen of random width (6
 400–800 px canvas, at a random size (30–80% of the canvas) and position, in four renderings: black ink
 on white, ink on a transparent background (what sketch-pad layers hold), light ink on dark, and a
 pencil photo on unevenly lit grey paper. A fifth set redraws test 1s, 7s and 9s with the styles
-MNIST lacks (flag and base on 1, crossbar on 7, hook on 9; mnist_core.styles) in black on white.
+MNIST lacks (flag and base on 1, crossbar on 7, hook on 9; mnist_core.training.bitmap_styles) in black on white.
 Font digits come from the TrueType fonts on the machine.
 Prints accuracy per rendering and overall, naive whole-canvas resize vs our preprocessing.
 
@@ -30,12 +30,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from bench.common import classify, naive_resize, patch_stroke_width
-from mnist_core import preprocess
 from mnist_core.config import PRESETS
-from mnist_core.data import load_mnist, split
-from mnist_core.inference import Classifier
-from mnist_core.storage import load_classifier, serving_path
-from mnist_core.styles import crossed_seven, hooked_nine, serifed_one
+from mnist_core.data.mnist import load_mnist, split
+from mnist_core.imaging import pictures
+from mnist_core.model.files import load_classifier
+from mnist_core.model.forward import Classifier
+from mnist_core.model.versions import serving_path
+from mnist_core.training.bitmap_styles import crossed_seven, hooked_nine, serifed_one
 
 RENDERINGS = ("ink-on-white", "ink-on-transparent", "light-on-dark", "pencil-photo")
 
@@ -146,10 +147,10 @@ def _accuracy(
     classifier: Classifier,
     images: list[Image.Image],
     labels: np.ndarray,
-    options: preprocess.Options = preprocess.DEFAULT,
+    options: pictures.Options = pictures.DEFAULT,
     tta: bool = False,
 ) -> tuple[float, float, np.ndarray]:
-    ours = [preprocess.to_mnist(img, options) for img in images]
+    ours = [pictures.image_to_mnist(img, options) for img in images]
     blank = np.array([x is None for x in ours])
     batch = np.stack([np.zeros((28, 28), np.float32) if x is None else x for x in ours])
     probs = classify(classifier, batch, tta)
@@ -212,7 +213,7 @@ def main() -> None:
         widths = [patch_stroke_width(d) for d in x_train[:2000]]
         print(
             f"MNIST training digits: mean stroke width {np.mean(widths):.2f} px, median {np.median(widths):.2f}"
-            f" (preprocess.MNIST_STROKE = {preprocess.MNIST_STROKE})"
+            f" (pictures.MNIST_STROKE = {pictures.MNIST_STROKE})"
         )
         return
     model_path = Path(args.model) if args.model else serving_path()
@@ -222,7 +223,7 @@ def main() -> None:
     print(f"model {model_path}; {per} MNIST {args.digits} digits per rendering, each drawn once, seed {args.seed}")
     print(f"{'rendering':<22}{'naive resize':>14}{'ours':>10}{'images':>9}")
     all_ours, all_naive, all_probs, all_labels = [], [], [], []
-    variants = {"no stroke normalisation": preprocess.Options(normalise_stroke=False)} if args.compare_options else {}
+    variants = {"no stroke normalisation": pictures.Options(normalise_stroke=False)} if args.compare_options else {}
     variant_scores: dict[str, list[float]] = {k: [] for k in variants}
     if args.tta:
         variant_scores["test-time augmentation"] = []

@@ -13,7 +13,7 @@ evaluations included, filling the store not) and the CPU seconds it used (its ow
 workers': on a shared machine, CPU ÷ 2 is about what two idle cores would take), accuracy on the
 held-out fifth of the drawings and on MNIST test, before → after, and whether the new model would be
 served; also, as a check that old skills are kept but not part of the decision, plain real
-handwriting: UNIPEN's held-out writers as the pad draws them (`pens.test_drawings`). Nothing is saved.
+handwriting: UNIPEN's held-out writers as the pad draws them (`renderings.test_drawings`). Nothing is saved.
 
     MNIST_DATA=../shared/data/mnist UNIPEN_DATA=../shared/data/unipen python -m bench.finetune \\
         [--model PATH] [--sizes 100 500 2000] [--style NAME] [--no-pens] [--replay 12000]
@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_core import pens
 from mnist_core.config import SHIPPED_MODEL
-from mnist_core.data import load_mnist
-from mnist_core.drawings import DrawingStore
-from mnist_core.inference import Classifier
-from mnist_core.storage import load_classifier
-from mnist_core.strokes import to_mnist
+from mnist_core.data import renderings, unipen
+from mnist_core.data.mnist import load_mnist
+from mnist_core.drawings.store import DrawingStore
+from mnist_core.imaging.strokes import drawing_to_mnist
+from mnist_core.model.files import load_classifier
+from mnist_core.model.forward import Classifier
 
 Strokes = tuple[np.ndarray, ...]
 
@@ -72,7 +72,7 @@ STYLES: dict[str, tuple[int, Callable[[Strokes, np.ndarray, np.ndarray, np.rando
 }
 
 
-def styled_drawings(digits: list[pens.PenDigit], style: str, count: int, seed: int) -> list:
+def styled_drawings(digits: list[unipen.PenDigit], style: str, count: int, seed: int) -> list:
     """`count` pad drawings (strokes.Drawing) of random UNIPEN digits of the style's label, in that style."""
     label, add_stroke = STYLES[style]
     rng = np.random.default_rng(seed)
@@ -81,14 +81,14 @@ def styled_drawings(digits: list[pens.PenDigit], style: str, count: int, seed: i
     for i in rng.choice(len(pool), size=count, replace=len(pool) < count):
         points = np.concatenate(pool[i].strokes)
         styled = add_stroke(pool[i].strokes, points.min(axis=0), points.max(axis=0), rng)
-        out.append(pens.pad_drawing(styled, rng, pens.PAD))
+        out.append(renderings.pad_drawing(styled, rng, renderings.PAD))
     return out
 
 
-def misread_style(classifier: Classifier, digits: list[pens.PenDigit], below: float = 0.7) -> str | None:
+def misread_style(classifier: Classifier, digits: list[unipen.PenDigit], below: float = 0.7) -> str | None:
     """The first style `classifier` reads below `below` on 100 drawings, or None when it reads them all."""
     for style, (label, _) in STYLES.items():
-        images = [to_mnist(d) for d in styled_drawings(digits, style, 100, seed=1)]
+        images = [drawing_to_mnist(d) for d in styled_drawings(digits, style, 100, seed=1)]
         read = [i for i in images if i is not None]
         if read and np.mean(classifier.predict(np.stack(read)).argmax(axis=1) == label) < below:
             return style
@@ -96,11 +96,11 @@ def misread_style(classifier: Classifier, digits: list[pens.PenDigit], below: fl
 
 
 def add_styled(
-    store: DrawingStore, digits: list[pens.PenDigit], classifier: Classifier, style: str, count: int, seed: int = 0
+    store: DrawingStore, digits: list[unipen.PenDigit], classifier: Classifier, style: str, count: int, seed: int = 0
 ) -> None:
     """`count` drawings in `style`, stored as corrections of what `classifier` read."""
     for drawing in styled_drawings(digits, style, count, seed):
-        image = to_mnist(drawing)
+        image = drawing_to_mnist(drawing)
         if image is not None:
             probs = classifier.predict(image[None])[0]
             store.add(
@@ -121,13 +121,13 @@ def run(
     model: Path,
     style: str,
     size: int,
-    digits: list[pens.PenDigit],
+    digits: list[unipen.PenDigit],
     data: tuple,
     pen_test: tuple[np.ndarray, np.ndarray],
     use_pens: bool,
     replay: int,
 ) -> str:
-    from mnist_core.finetune import finetune
+    from mnist_core.training.finetune import finetune
 
     base = load_classifier(model)
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,11 +158,11 @@ def main() -> None:
     parser.add_argument("--replay", type=int, default=12_000, help="MNIST training images replayed")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before finetune imports TensorFlow
-    digits, data = pens.load_unipen(), load_mnist()
+    digits, data = unipen.load_unipen(), load_mnist()
     style = args.style or misread_style(load_classifier(args.model), digits)
     if style is None:
         raise SystemExit(f"{args.model} reads every style in STYLES; add one it misreads")
-    pen_test = pens.test_drawings(digits)
+    pen_test = renderings.test_drawings(digits)
     print(
         f"model {args.model}, style {style}, replay {args.replay:,} MNIST{'' if args.no_pens else ' + 1,000 pens'}"
         f", {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mnist_core.predict import read_digits, read_drawings
-from mnist_core.storage import load_classifier, serving_path
-from mnist_core.strokes import parse
+from mnist_core.imaging.strokes import parse
+from mnist_core.model.files import load_classifier
+from mnist_core.model.versions import serving_path
+from mnist_core.serving.readings import read_digits, read_drawings
 
 
 def canvas(rng: np.random.Generator) -> Image.Image:

@@ -1,15 +1,15 @@
 """Real handwriting: how the model reads UNIPEN's held-out writers, people it never trained on.
 
 MNIST test accuracy says little about a stranger's crossed 7 on the web pad. This bench takes
-UNIPEN's test writers (`pens.part(digits, "test")`: 3,147 digits by 42 people at 12 sites, never
+UNIPEN's test writers (`unipen.part(digits, "test")`: 3,147 digits by 42 people at 12 sites, never
 trained, tuned or thresholded on) and draws each one as the web pad would, then reads it through the
 path the demo serves:
 
-- "pad": exactly `pens.test_drawings(digits)` (strokes → `strokes.to_mnist` → classifier), the pad's own
+- "pad": exactly `renderings.test_drawings(digits)` (strokes → `strokes.drawing_to_mnist` → classifier), the pad's own
   pen. The same computation as `metrics.pen_test_accuracy` in the sidecar of a model trained with pens,
   so for that model the two figures are equal (checked and printed when the sidecar has it).
 - "ink-on-white", "ink-on-transparent", "light-on-dark": what the Upload tab and the API receive. Each
-  digit is drawn once with the writer's own path and a varied pen width (`pens.Variation().pen`, so
+  digit is drawn once with the writer's own path and a varied pen width (`renderings.Variation().pen`, so
   it differs from "pad"), seeded per digit; that one drawing is rendered in all three colourings,
   encoded as PNG and read by `predict.read_digits`. The three should agree: a gap between them is the
   image path mishandling a background, not the handwriting.
@@ -37,13 +37,15 @@ from typing import Any
 import numpy as np
 
 from bench.common import naive_resize
-from mnist_core import pens, strokes
-from mnist_core.data import DataError
-from mnist_core.predict import read_digits
-from mnist_core.storage import ModelError, load_classifier, read_metadata, serving_path
+from mnist_core.data import renderings, unipen
+from mnist_core.data.mnist import DataError
+from mnist_core.imaging import strokes
+from mnist_core.model.files import ModelError, load_classifier, read_metadata
+from mnist_core.model.versions import serving_path
+from mnist_core.serving.readings import read_digits
 
 # The writer's own path at a size and place a person picks (as PAD), with pens from thin to marker.
-IMAGE_VARIATION = dataclasses.replace(pens.PAD, pen=pens.Variation().pen)
+IMAGE_VARIATION = dataclasses.replace(renderings.PAD, pen=renderings.Variation().pen)
 NAIVE = "naive resize"
 BLANK = -1  # a reading of "nothing to read"
 TOP_CONFUSIONS = 12
@@ -55,11 +57,11 @@ def png_bytes(drawing: strokes.Drawing, mode: str) -> bytes:
     return buf.getvalue()
 
 
-def image_renderings(digits: Sequence[pens.PenDigit], seed: int) -> dict[str, list[bytes]]:
+def image_renderings(digits: Sequence[unipen.PenDigit], seed: int) -> dict[str, list[bytes]]:
     """One varied-pen drawing per digit (seeded by its position), as PNGs in every ink mode."""
     out: dict[str, list[bytes]] = {mode: [] for mode in strokes.INK_MODES}
     for i, digit in enumerate(digits):
-        drawing = pens.pad_drawing(digit.strokes, np.random.default_rng((seed, i)), IMAGE_VARIATION)
+        drawing = renderings.pad_drawing(digit.strokes, np.random.default_rng((seed, i)), IMAGE_VARIATION)
         for mode in strokes.INK_MODES:
             out[mode].append(png_bytes(drawing, mode))
     return out
@@ -95,13 +97,13 @@ def top_confusions(confusion: np.ndarray, n: int = TOP_CONFUSIONS) -> list[dict[
 
 def measure(model_path: Path, pen_file: str | None, seed: int, side: str = "test") -> dict[str, Any]:
     classifier = load_classifier(model_path)
-    digits = pens.load_unipen(pen_file)
-    test = pens.part(digits, side)
+    digits = unipen.load_unipen(pen_file)
+    test = unipen.part(digits, side)
     labels = np.array([d.label for d in test], np.int64)
     sites = np.array([d.source for d in test])
     started = time.perf_counter()
-    pad_images, pad_labels = pens.test_drawings(digits, side)
-    assert np.array_equal(pad_labels, labels), "test_drawings must draw pens.part(digits, 'test') in order"
+    pad_images, pad_labels = renderings.test_drawings(digits, side)
+    assert np.array_equal(pad_labels, labels), "test_drawings must draw unipen.part(digits, 'test') in order"
     # As workflow.train_evaluate_save → evaluate.evaluate computes pen_test_accuracy: uint8 / 255, predict.
     read = {"pad": classifier.predict(pad_images.astype(np.float32) / 255.0).argmax(axis=1)}
     pngs = image_renderings(test, seed)

@@ -10,7 +10,7 @@ PAD_SIDE = 448  # the stroke pad's side in CSS pixels on a desktop; stroke helpe
 
 
 # Digits as pad strokes, in a 448-pixel pad's coordinates; each reads right with the shipped model
-# (checked through mnist_core.strokes, the renderer the server uses).
+# (checked through mnist_core.imaging.strokes, the renderer the server uses).
 def polyline(corners: list[tuple[float, float]], per_segment: int = 12) -> list[list[float]]:
     """Points along straight segments between corners, as a pen sampled every few pixels would give."""
     points: list[list[float]] = []

@@ -21,9 +21,9 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_core.config import preset
-from mnist_core.data import load_mnist
-from mnist_core.model import build_model, param_count
-from mnist_core.train import compile_model, make_dataset
+from mnist_core.data.mnist import load_mnist
+from mnist_core.model.network import build_model, param_count
+from mnist_core.training.scratch import compile_model, make_dataset
 
 BATCH = 220
 

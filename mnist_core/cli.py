@@ -16,26 +16,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import HOME_ENV, PRESETS, SHIPPED_MODEL, TUNABLE, HyperParams, is_shipped, models_dir, preset
-from .data import DataError, describe_source, load_mnist
-from .pens import load_unipen, pens_path
-from .storage import (
+from mnist_core.config import HOME_ENV, PRESETS, SHIPPED_MODEL, TUNABLE, HyperParams, is_shipped, models_dir, preset
+from mnist_core.data.mnist import DataError, describe_source, load_mnist
+from mnist_core.data.unipen import load_unipen, pens_path
+from mnist_core.model.files import ModelError, load_classifier, read_metadata
+from mnist_core.model.versions import (
     MAX_VERSIONS,
-    ModelError,
     check_writable,
     clean_staging,
     delete_version,
     list_versions,
-    load_classifier,
     new_version_path,
     prune_versions,
-    read_metadata,
     serving_path,
     set_serving,
 )
 
 if TYPE_CHECKING:
-    from .train import Progress
+    from mnist_core.training.scratch import Progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,7 +215,7 @@ def _train(args: argparse.Namespace) -> int:
     data = load_mnist(args.data)
     pens = load_unipen(args.pen_data) if hp.pens or pens_path(args.pen_data) else None
     with _quiet_native_stderr():
-        from .workflow import train_evaluate_save
+        from mnist_core.training.workflow import train_evaluate_save
     command = "python -m mnist_core " + shlex.join(args.argv)
     print(f"training preset {args.preset!r}: {hp}", flush=True)
     outcome = train_evaluate_save(
@@ -242,7 +240,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from .drawings import DrawingStore, StoreError, default_path
+    from mnist_core.drawings.store import DrawingStore, StoreError, default_path
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix != ".keras":
@@ -271,7 +269,7 @@ def _finetune(args: argparse.Namespace) -> int:
         flush=True,
     )
     with _quiet_native_stderr():
-        from .finetune import finetune, save_finetuned
+        from mnist_core.training.finetune import finetune, save_finetuned
     outcome = finetune(base, store, data, pens=pens, epochs=args.epochs, on_progress=_progress_printer(args.epochs))
     if outcome.status != "completed" or outcome.after is None:
         print(f"error: {outcome.reason}; nothing was saved", file=sys.stderr)
@@ -385,7 +383,7 @@ def _resolve_model(arg: str | None) -> Path:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from mnist_core.model.reports import evaluate
 
     path = _resolve_model(args.model)
     classifier = load_classifier(path)
@@ -407,7 +405,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import read_digits
+    from mnist_core.serving.readings import read_digits
 
     classifier = load_classifier(_resolve_model(args.model))
     readings = read_digits(classifier, args.images)

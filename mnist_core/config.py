@@ -43,7 +43,7 @@ class HyperParams:
     shift_px: float = 2.0
     thickness: float = 0.5
     style_extras: bool = True
-    deskew: bool = True  # train (and so serve) on slant-corrected digits: mnist_core.preprocess.deskew
+    deskew: bool = True  # train (and so serve) on slant-corrected digits: mnist_core.imaging.deskew.deskew
     train_subset: int = 0  # 0 = all training images; >0 = the first N (fast runs and tests)
     label_smoothing: float = 0.05
     pens: bool = True  # add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws

@@ -18,7 +18,7 @@ def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = os.environ.get("MNIST_DATA")
     if path:
         return Path(path)
-    from mnist_core.data import load_mnist
+    from mnist_core.data.mnist import load_mnist
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     npz = tmp_path_factory.mktemp("mnist") / "mnist.npz"
@@ -28,7 +28,7 @@ def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_dir: Path):
-    from mnist_core.data import load_mnist
+    from mnist_core.data.mnist import load_mnist
 
     return load_mnist(mnist_dir)
 
@@ -45,7 +45,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def small_model(mnist, tmp_path_factory: pytest.TempPathFactory):
     """One epoch on 6,000 images: a real, quickly trained model for storage and CLI tests."""
     from mnist_core.config import preset
-    from mnist_core.workflow import train_evaluate_save
+    from mnist_core.training.workflow import train_evaluate_save
 
     out = tmp_path_factory.mktemp("models") / "small.keras"
     hp = preset("fast").replace(epochs=1, train_subset=6000, lr_schedule="one_cycle")  # saves the custom schedule too

@@ -329,9 +329,9 @@ def stated_digit(lines: list[str], after: int) -> int | None:
 
 def strokes_digit(model: Path, value: Any) -> int | None:
     """What the served model reads from strokes through the library (the API must give the same)."""
-    from mnist_core.predict import read_drawings
-    from mnist_core.storage import load_classifier
-    from mnist_core.strokes import parse
+    from mnist_core.imaging.strokes import parse
+    from mnist_core.model.files import load_classifier
+    from mnist_core.serving.readings import read_drawings
 
     return read_drawings(load_classifier(model), [parse(value)])[0].digit
 

@@ -15,7 +15,8 @@ import pytest
 from conftest import digit_on_canvas
 from PIL import Image
 
-from mnist_core import cli, storage
+from mnist_core import cli, config
+from mnist_core.model import versions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,7 +104,7 @@ def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, iso
         f"the demo still serves the shipped model (use: python -m mnist_core models use {saved[0].stem})"
         in result.stdout
     )
-    assert storage.serving_path() == storage.SHIPPED_MODEL
+    assert versions.serving_path() == config.SHIPPED_MODEL
     # TensorFlow's start-up lines ("I0000 … cudart_stub", "E0000 … failed call to cuInit") are gone
     noise = [
         line
@@ -157,7 +158,7 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert rows[1][2] == "84.56%" and rows[0][2] == "-"
 
     assert run("models", "use", "mnist-old", env=env).returncode == 0
-    assert storage.serving_path() == old
+    assert versions.serving_path() == old
     assert run("models", env=env).stdout.splitlines()[2].startswith("* mnist-old")
     for name, message in (
         ("mnist-old", "mnist-old is what the demo serves; serve another first"),
@@ -170,12 +171,12 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert not new.exists() and not new.with_suffix(".json").exists() and old.exists()
 
     assert run("models", "use", "assets/model.keras", env=env).returncode == 0  # relative to where it runs
-    assert storage.serving_path() == storage.SHIPPED_MODEL
+    assert versions.serving_path() == config.SHIPPED_MODEL
     broken = folder / "broken.keras"
     broken.write_bytes(b"not a zip")
     refused = run("models", "use", str(broken), env=env)
     assert refused.returncode == 2 and "broken.keras is not a usable .keras model" in refused.stderr
-    assert storage.serving_path() == storage.SHIPPED_MODEL
+    assert versions.serving_path() == config.SHIPPED_MODEL
 
 
 def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home, capsys, monkeypatch):
@@ -184,7 +185,7 @@ def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home
     monkeypatch.setattr(cli, "MAX_VERSIONS", 2)
     paths = [_version(small_model.path, folder, f"mnist-{i}", 100 - i) for i in range(3)]
     cli._after_save(paths[2], serve=True)
-    assert storage.serving_path() == paths[2]
+    assert versions.serving_path() == paths[2]
     out = capsys.readouterr().out
     assert "the demo serves it from its next start" in out and "beyond 2: mnist-0\n" in out
     newest = _version(small_model.path, folder, "mnist-3", 0)
@@ -192,7 +193,7 @@ def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home
     out = capsys.readouterr().out
     assert "the demo still serves mnist-2 (use: python -m mnist_core models use mnist-3)" in out
     assert "removed the oldest versions beyond 2: mnist-1\n" in out
-    assert storage.serving_path() == paths[2] and sorted(p.stem for p in folder.glob("*.keras")) == [
+    assert versions.serving_path() == paths[2] and sorted(p.stem for p in folder.glob("*.keras")) == [
         "mnist-2",
         "mnist-3",
     ]
@@ -212,8 +213,8 @@ def _collect(db: Path, count: int) -> None:
     """`count` pad drawings of 0, 1 and 7 (each a little different), stored as the demo stores corrections."""
     from app_helpers import ONE, SEVEN, ZERO, pad_value
 
-    from mnist_core.drawings import DrawingStore
-    from mnist_core.strokes import parse, to_mnist
+    from mnist_core.drawings.store import DrawingStore
+    from mnist_core.imaging.strokes import drawing_to_mnist, parse
 
     store = DrawingStore(db)
     rng = np.random.default_rng(0)
@@ -221,7 +222,7 @@ def _collect(db: Path, count: int) -> None:
         label, shape = [(0, ZERO), (1, ONE), (7, SEVEN)][i % 3]
         value = pad_value(shape)
         value["strokes"] = [[[x + rng.normal(0, 3), y + rng.normal(0, 3)] for x, y in s] for s in value["strokes"]]
-        store.add(label, to_mnist(parse(value)), strokes=value, predicted=label)
+        store.add(label, drawing_to_mnist(parse(value)), strokes=value, predicted=label)
 
 
 @pytest.mark.slow
@@ -241,7 +242,7 @@ def test_finetune_learns_from_collected_drawings_and_saves_a_version(small_model
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["finetune"]["counts"]["collected"] + meta["finetune"]["counts"]["holdout"] == 45
     assert meta["command"] == "python -m mnist_core " + " ".join(args)
-    assert storage.serving_path() == storage.SHIPPED_MODEL  # without --serve nothing changes what the demo serves
+    assert versions.serving_path() == config.SHIPPED_MODEL  # without --serve nothing changes what the demo serves
 
 
 def test_finetune_without_drawings_is_one_clear_line(tmp_path, isolated_home):

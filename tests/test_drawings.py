@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_core import drawings
-from mnist_core.data import _read_idx
-from mnist_core.drawings import DrawingError, DrawingStore, RateLimiter, StoreError, StoreFull
-from mnist_core.preprocess import to_mnist as picture_to_mnist
-from mnist_core.strokes import parse, render_image, to_mnist
+from mnist_core.data.mnist import _read_idx
+from mnist_core.drawings import store as drawings
+from mnist_core.drawings.store import DrawingError, DrawingStore, RateLimiter, StoreError, StoreFull
+from mnist_core.imaging.pictures import image_to_mnist as picture_to_mnist
+from mnist_core.imaging.strokes import drawing_to_mnist, parse, render_image
 
 
 def pad_json(seed: int) -> dict:
@@ -35,7 +35,7 @@ def add_strokes(store: DrawingStore, seed: int, label: int | None = None, predic
     value = pad_json(seed)
     return store.add(
         (0 if seed % 2 else 1) if label is None else label,
-        to_mnist(parse(value)),
+        drawing_to_mnist(parse(value)),
         strokes=value,
         predicted=predicted,
         probabilities=np.full(10, 0.1),

@@ -16,18 +16,18 @@ import numpy as np
 import pytest
 
 from bench.finetune import add_styled, misread_style
-from mnist_core import pens
 from mnist_core.config import SHIPPED_MODEL, HyperParams
-from mnist_core.data import DataError
-from mnist_core.drawings import DrawingStore
-from mnist_core.finetune import Collected, FinetuneError, Scores, decide, finetune, replay_pool, save_finetuned
-from mnist_core.storage import load_classifier, read_metadata, sidecar_path
+from mnist_core.data.mnist import DataError
+from mnist_core.data.unipen import PenDigit, load_unipen
+from mnist_core.drawings.store import DrawingStore
+from mnist_core.model.files import load_classifier, read_metadata, sidecar_path
+from mnist_core.training.finetune import Collected, FinetuneError, Scores, decide, finetune, replay_pool, save_finetuned
 
 
 @pytest.fixture(scope="module")
-def unipen() -> list[pens.PenDigit]:
+def unipen() -> list[PenDigit]:
     try:
-        return pens.load_unipen()
+        return load_unipen()
     except DataError as exc:
         pytest.skip(str(exc))
 

@@ -23,14 +23,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnist_core import storage
+from mnist_core import config
 from mnist_core.config import SHIPPED_MODEL, preset
-from mnist_core.jobs import JobManager, Snapshot
-from mnist_core.serving import ModelHolder, Served
-from mnist_core.storage import read_metadata
-from ui import train_tab
-from ui.context import AppContext, Settings
-from ui.train_tab import TrainPage, may_control, status_html, switch_version
+from mnist_core.model import versions
+from mnist_core.model.files import read_metadata
+from mnist_core.serving.holder import ModelHolder, Served
+from mnist_core.serving.jobs import JobManager, Snapshot
+from mnist_ui import train_tab
+from mnist_ui.context import AppContext, Settings
+from mnist_ui.train_tab import TrainPage, may_control, status_html, switch_version
 
 REPO = Path(__file__).resolve().parent.parent
 HP = preset("fast").replace(epochs=2, pens=False, train_subset=100)
@@ -44,14 +45,14 @@ STALE = ("epoch 2/2", "s left", "starting", "building the model", "<progress")
 
 
 class ScriptedWorkflow:
-    """Stands in for `mnist_core.workflow`: reports the last batch, then waits for the test at two points —
+    """Stands in for `mnist_core.training.workflow`: reports the last batch, then waits for the test at two points —
     after training (before `commit`) and after committing (while "evaluating and saving")."""
 
     def __init__(self, accuracy: float) -> None:
         self.accuracy = accuracy
         self.trained, self.go_commit = threading.Event(), threading.Event()
         self.committed, self.go_save = threading.Event(), threading.Event()
-        self.module = types.ModuleType("mnist_core.workflow")
+        self.module = types.ModuleType("mnist_core.training.workflow")
         self.module.train_evaluate_save = self.train_evaluate_save  # type: ignore[attr-defined]
 
     def train_evaluate_save(
@@ -85,7 +86,7 @@ def shipped_holder() -> ModelHolder:
 
 
 def job_manager(monkeypatch: pytest.MonkeyPatch, workflow: ScriptedWorkflow) -> JobManager:
-    monkeypatch.setitem(sys.modules, "mnist_core.workflow", workflow.module)
+    monkeypatch.setitem(sys.modules, "mnist_core.training.workflow", workflow.module)
     jobs = JobManager(shipped_holder())
     monkeypatch.setattr(jobs, "data", lambda: TINY_DATA)
     monkeypatch.setattr(jobs, "pens", lambda: None)
@@ -137,7 +138,7 @@ def test_cancel_before_saving_stops_the_run_and_only_its_starter_may_cancel(monk
     final = finished(jobs)
     assert final.state == "cancelled" and "the serving model was not changed" in final.message, final
     assert not final.activated and not final.new_path
-    assert storage.list_versions() == [] and jobs.holder.current.path == SHIPPED_MODEL
+    assert versions.list_versions() == [] and jobs.holder.current.path == SHIPPED_MODEL
     assert_line_is_the_outcome(final)
     assert jobs.cancel(who="starter") == "nothing to cancel: no training is running"
 
@@ -146,10 +147,10 @@ def test_cancel_while_evaluating_and_saving_is_refused_and_the_run_is_kept(monke
     """Item 6: past the commit, /cancel says so instead of "cancelling…", and the run ends as it says.
     Item 5: a run reading worse than the serving model is kept but not served; versions beyond ten are pruned,
     never the served one. Item 14: "Done" never comes with "epoch 2/2 … 0 s left"."""
-    folder = storage.models_dir()
+    folder = config.models_dir()
     folder.mkdir(parents=True)
-    old = [version(folder, f"mnist-old-{i:02d}", age_s=200 - i) for i in range(storage.MAX_VERSIONS + 1)]
-    storage.set_serving(old[0])  # the oldest is the one chosen to serve at the next start: never pruned
+    old = [version(folder, f"mnist-old-{i:02d}", age_s=200 - i) for i in range(versions.MAX_VERSIONS + 1)]
+    versions.set_serving(old[0])  # the oldest is the one chosen to serve at the next start: never pruned
     workflow = ScriptedWorkflow(accuracy=0.5)  # far below the shipped model's 99%
     jobs = job_manager(monkeypatch, workflow)
     assert jobs.start(HP, activate=True, owner="starter")[0]
@@ -169,7 +170,7 @@ def test_cancel_while_evaluating_and_saving_is_refused_and_the_run_is_kept(monke
     assert jobs.holder.current.path == SHIPPED_MODEL
     assert_line_is_the_outcome(final)
     assert "<b>Done (training #1)</b>" in status_html(final)
-    kept = {v.path for v in storage.list_versions()}
+    kept = {v.path for v in versions.list_versions()}
     assert Path(final.new_path) in kept and old[0] in kept
     assert not old[1].exists() and not old[1].with_suffix(".json").exists()  # the oldest unprotected one went
     assert kept == {Path(final.new_path), old[0], *old[2:]}
@@ -217,7 +218,7 @@ def test_switch_version_in_an_unwritable_models_folder_is_one_line(
     def read_only(path: Path, data: bytes) -> None:  # what a read-only folder does to the pointer's write
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path.with_name(f".{path.name}.tmp-1")))
 
-    monkeypatch.setattr(storage, "atomic_write_bytes", read_only)
+    monkeypatch.setattr(versions, "atomic_write_bytes", read_only)
     answer = switch_version(ctx, "assets/model.keras")
     assert answer.startswith("not switched: ") and "\n" not in answer and "ermission denied" in answer, answer
     assert ctx.holder.current.path == tmp_path / "other.keras"

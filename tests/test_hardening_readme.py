@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 import pytest
 
 from mnist_core.config import SHIPPED_MODEL
-from mnist_core.preprocess import MAX_INPUT_PIXELS
-from mnist_core.serving import ModelHolder, load_served
-from mnist_core.strokes import parse
-from ui.launch import MAX_UPLOAD, decide, parser
+from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
+from mnist_core.imaging.strokes import parse
+from mnist_core.serving.holder import ModelHolder, load_served
+from mnist_ui.launch import MAX_UPLOAD, decide, parser
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -39,7 +39,7 @@ def first_block(text: str, language: str) -> str:
 
 
 class LibraryClient:
-    """gradio_client.Client as the README uses it, answered by the code behind each endpoint (ui/api.py):
+    """gradio_client.Client as the README uses it, answered by the code behind each endpoint (mnist_ui/api.py):
     files and sketch-pad composites through `ModelHolder.read_many`, strokes through `read_drawings`."""
 
     holder: ClassVar[ModelHolder | None] = None
@@ -134,7 +134,7 @@ def security_note() -> str:
 @pytest.mark.parametrize("flags", [["--host", "0.0.0.0"], ["--share"]], ids=["host", "share"])
 def test_readme_security_note_says_what_the_launch_warns(flags: list[str]) -> None:
     """The note: "without `--auth` the demo prints a warning and the Train tab is disabled
-    (`--allow-public-retrain` allows it anyway)" — each clause checked against `ui.launch.decide`."""
+    (`--allow-public-retrain` allows it anyway)" — each clause checked against `mnist_ui.launch.decide`."""
     note = security_note()
     assert "without `--auth` the demo prints a warning and the Train tab is disabled" in note, note
     assert "(`--allow-public-retrain` allows it anyway)" in note, note

@@ -30,11 +30,11 @@ from gradio_client import Client, handle_file
 
 from bench.abuse import bomb_png
 from mnist_core.config import SHIPPED_MODEL
-from mnist_core.jobs import JobManager, Snapshot
-from mnist_core.preprocess import MAX_INPUT_PIXELS
-from mnist_core.serving import ModelHolder, open_initial
-from ui.context import AppContext, Settings
-from ui.launch import MAX_UPLOAD
+from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
+from mnist_core.serving.holder import ModelHolder, open_initial
+from mnist_core.serving.jobs import JobManager, Snapshot
+from mnist_ui.context import AppContext, Settings
+from mnist_ui.launch import MAX_UPLOAD
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +55,8 @@ def in_process(
     model: Path, settings: Settings, auth: list[tuple[str, str]] | None = None
 ) -> Iterator[tuple[AppContext, str]]:
     """The app `demo.py main` builds and launches (same queue, login guard and upload cap), on a free loopback port."""
-    from ui.app import build_app
-    from ui.auth import gradio_auth
+    from mnist_ui.app import build_app
+    from mnist_ui.auth import gradio_auth
 
     holder = ModelHolder(open_initial(model))
     ctx = AppContext(holder, JobManager(holder), settings, holder.current.path)
@@ -168,7 +168,7 @@ def test_on_a_public_demo_only_the_starter_or_a_logged_in_user_may_cancel_or_swi
 
 def test_uploads_are_deleted_within_the_hour(demo_model: Path) -> None:
     """Item 4: the app deletes what visitors uploaded (Gradio keeps it forever by default) within the hour."""
-    from ui.app import build_app
+    from mnist_ui.app import build_app
 
     holder = ModelHolder(open_initial(demo_model))
     demo = build_app(AppContext(holder, JobManager(holder), Settings(), holder.current.path))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from app_helpers import REPO, free_port, running_app, served_model
 
-from ui.context import Settings
-from ui.launch import decide, is_loopback, parser, read_auth
+from mnist_ui.context import Settings
+from mnist_ui.launch import decide, is_loopback, parser, read_auth
 
 HEAVY = ("gradio", "gradio_client", "tensorflow", "keras", "pandas", "h5py")
 
@@ -45,9 +45,9 @@ def test_help_is_quick_and_imports_no_gradio() -> None:
 
 
 def test_the_flag_parser_alone_imports_no_gradio() -> None:
-    """In a fresh interpreter: ui.launch and its parser, nothing heavy in sys.modules afterwards."""
+    """In a fresh interpreter: mnist_ui.launch and its parser, nothing heavy in sys.modules afterwards."""
     code = (
-        "import sys; from ui.launch import parser; parser().parse_args(['--port', '8000']); "
+        "import sys; from mnist_ui.launch import parser; parser().parse_args(['--port', '8000']); "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)

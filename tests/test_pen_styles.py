@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_core import pens
-from mnist_core.pen_styles import add_style
-from mnist_core.pens import PenDigit, Variation
+from mnist_core.data import renderings
+from mnist_core.data.renderings import Variation
+from mnist_core.data.stroke_styles import add_style
+from mnist_core.data.unipen import PenDigit
 
 
 def line(*corners: tuple[float, float], n: int = 20) -> np.ndarray:
@@ -52,7 +53,7 @@ def test_digits_with_no_plain_style_are_left_alone(strokes, label):
 
 def test_styles_are_off_unless_asked_and_change_the_drawings_when_on():
     digits = [PenDigit(label, "t", "t/1", strokes) for label, strokes in ((0, ZERO), (1, ONE), (7, SEVEN))]
-    assert Variation().styles == 0.0 and pens.PAD.styles == 0.0  # the held-out writers are drawn as written
-    plain = pens.render_digits(digits, 3, seed=4, workers=1)
-    styled = pens.render_digits(digits, 3, seed=4, variation=Variation(styles=1.0), workers=1)
+    assert Variation().styles == 0.0 and renderings.PAD.styles == 0.0  # the held-out writers are drawn as written
+    plain = renderings.render_digits(digits, 3, seed=4, workers=1)
+    styled = renderings.render_digits(digits, 3, seed=4, variation=Variation(styles=1.0), workers=1)
     assert all(not np.array_equal(plain[i], styled[i]) for i in range(3))

@@ -12,25 +12,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_core import pens
 from mnist_core.config import REPO_DIR
-from mnist_core.data import DataError
-from mnist_core.pens import PenDigit, Variation
+from mnist_core.data import renderings, unipen
+from mnist_core.data.mnist import DataError
+from mnist_core.data.renderings import Variation
+from mnist_core.data.unipen import PenDigit
 
 
 def unipen_file() -> Path:
     """$UNIPEN_DATA (CI sets it: a wrong path fails), else the project's shared copy, else skip."""
-    if os.environ.get(pens.PENS_ENV):
-        return pens.pens_path()
-    shared = REPO_DIR.parent / "shared" / "data" / "unipen" / pens.FILE_NAME
+    if os.environ.get(unipen.PENS_ENV):
+        return unipen.pens_path()
+    shared = REPO_DIR.parent / "shared" / "data" / "unipen" / unipen.FILE_NAME
     if not shared.is_file():
-        pytest.skip(f"no UNIPEN data: set {pens.PENS_ENV}")
+        pytest.skip(f"no UNIPEN data: set {unipen.PENS_ENV}")
     return shared
 
 
 @pytest.fixture(scope="module")
 def digits() -> list[PenDigit]:
-    return pens.load_unipen(unipen_file())
+    return unipen.load_unipen(unipen_file())
 
 
 def test_the_real_file_loads_as_the_readme_describes_it(digits: list[PenDigit]):
@@ -57,7 +58,7 @@ def test_the_real_file_loads_as_the_readme_describes_it(digits: list[PenDigit]):
 
 def test_a_folder_holding_the_file_is_read_too():
     file = unipen_file()
-    assert pens.pens_path(file.parent) == file
+    assert unipen.pens_path(file.parent) == file
 
 
 def write_gz(path: Path, text: str) -> Path:
@@ -70,7 +71,7 @@ RECORD = json.dumps({"label": 7, "source": "gmd", "writer": "gmd/ab", "strokes":
 
 
 def test_a_small_valid_file_loads(tmp_path: Path):
-    (digit,) = pens.load_unipen(write_gz(tmp_path / "one.jsonl.gz", RECORD + "\n"))
+    (digit,) = unipen.load_unipen(write_gz(tmp_path / "one.jsonl.gz", RECORD + "\n"))
     assert (digit.label, digit.source, digit.writer) == (7, "gmd", "gmd/ab")
     np.testing.assert_array_equal(digit.strokes[0], [[0, 0], [5, 9]])
 
@@ -117,30 +118,30 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
 def test_a_missing_or_corrupt_file_is_a_one_line_data_error(tmp_path: Path, case: str):
     path = bad_files(tmp_path)[case]
     with pytest.raises(DataError) as caught:
-        pens.load_unipen(path)
+        unipen.load_unipen(path)
     message = str(caught.value)
-    assert "\n" not in message and pens.PENS_ENV in message
+    assert "\n" not in message and unipen.PENS_ENV in message
     if case == "a record without strokes":
         assert "line 2" in message  # says where, so a hand-edited file can be fixed
 
 
 def test_no_file_given_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(pens.PENS_ENV, raising=False)
-    with pytest.raises(DataError, match=pens.PENS_ENV):
-        pens.load_unipen()
+    monkeypatch.delenv(unipen.PENS_ENV, raising=False)
+    with pytest.raises(DataError, match=unipen.PENS_ENV):
+        unipen.load_unipen()
 
 
 def test_the_writer_split_is_a_rule_anyone_can_rerun(digits: list[PenDigit]):
-    split = pens.writer_split(digits)
-    assert pens.writer_split(digits) == split
-    assert pens.writer_split(digits[::-1]) == split  # the order of the file does not matter …
-    assert pens.writer_split(digits, seed=1) != split  # … the seed does
+    split = unipen.writer_split(digits)
+    assert unipen.writer_split(digits) == split
+    assert unipen.writer_split(digits[::-1]) == split  # the order of the file does not matter …
+    assert unipen.writer_split(digits, seed=1) != split  # … the seed does
     assert Counter(split.values()) == {"train": 143, "val": 18, "test": 42}
-    assert len(pens.part(digits, "test")) == 3147  # the headline figure's denominator: change it knowingly
+    assert len(unipen.part(digits, "test")) == 3147  # the headline figure's denominator: change it knowingly
 
 
 def test_no_writer_is_on_two_sides_and_every_digit_is_on_one(digits: list[PenDigit]):
-    sides = {name: pens.part(digits, name) for name in ("train", "val", "test")}
+    sides = {name: unipen.part(digits, name) for name in ("train", "val", "test")}
     writers = {name: {d.writer for d in part} for name, part in sides.items()}
     assert not writers["train"] & writers["val"] and not writers["train"] & writers["test"]
     assert not writers["val"] & writers["test"]
@@ -148,7 +149,7 @@ def test_no_writer_is_on_two_sides_and_every_digit_is_on_one(digits: list[PenDig
 
 
 def test_every_site_with_two_writers_has_a_test_writer_and_a_fifth_are_test(digits: list[PenDigit]):
-    split = pens.writer_split(digits)
+    split = unipen.writer_split(digits)
     by_site: dict[str, set[str]] = {}
     for d in digits:
         by_site.setdefault(d.source, set()).add(d.writer)
@@ -156,7 +157,7 @@ def test_every_site_with_two_writers_has_a_test_writer_and_a_fifth_are_test(digi
         tested = [w for w in writers if split[w] == "test"]
         assert (len(tested) >= 1) == (len(writers) >= 2), site
         if len(writers) >= 10:
-            assert abs(len(tested) / len(writers) - pens.TEST_FRACTION) <= 0.05, site
+            assert abs(len(tested) / len(writers) - unipen.TEST_FRACTION) <= 0.05, site
     assert 0.17 <= Counter(split.values())["test"] / len(split) <= 0.23
 
 
@@ -165,10 +166,10 @@ def test_a_subset_of_the_digits_keeps_every_writers_side(digits: list[PenDigit])
 
     Fix in the report: stamp each digit's side at load time (split over the whole file) and filter on it.
     """
-    full = pens.writer_split(digits)
+    full = unipen.writer_split(digits)
     test = [d for d in digits if full[d.writer] == "test"]
     mix = test + [d for d in digits if full[d.writer] == "train"][:2000]
-    assert {d.writer for d in pens.part(mix, "test")} == {d.writer for d in test}
+    assert {d.writer for d in unipen.part(mix, "test")} == {d.writer for d in test}
 
 
 def inside_box(drawing, variation: Variation, side: float) -> None:
@@ -181,43 +182,43 @@ def inside_box(drawing, variation: Variation, side: float) -> None:
 
 @pytest.mark.parametrize(
     "variation",
-    [Variation(), pens.PAD, Variation(box=(0.9, 0.95), slant=0.5, stretch=0.3)],
+    [Variation(), renderings.PAD, Variation(box=(0.9, 0.95), slant=0.5, stretch=0.3)],
     ids=["default", "pad", "large and slanted"],
 )
 def test_a_pad_drawing_stays_in_the_pad_at_the_size_asked(digits: list[PenDigit], variation: Variation):
     rng = np.random.default_rng(3)
     for digit in digits[::150]:
         for side in (448, 300):
-            drawing = pens.pad_drawing(digit.strokes, rng, variation, side=side)
+            drawing = renderings.pad_drawing(digit.strokes, rng, variation, side=side)
             assert (drawing.width, drawing.height) == (side, side)
             inside_box(drawing, variation, side)
 
 
 def test_pad_drawings_vary_and_keep_the_writers_strokes(digits: list[PenDigit]):
     digit = digits[0]
-    a, b = (pens.pad_drawing(digit.strokes, np.random.default_rng(k)) for k in (1, 2))
-    assert [len(s) for s in pens.pad_drawing(digit.strokes, np.random.default_rng(0), pens.PAD).strokes] == [
-        len(s) for s in digit.strokes
-    ]  # PAD redraws the writer's path as it was, point for point
+    a, b = (renderings.pad_drawing(digit.strokes, np.random.default_rng(k)) for k in (1, 2))
+    assert [
+        len(s) for s in renderings.pad_drawing(digit.strokes, np.random.default_rng(0), renderings.PAD).strokes
+    ] == [len(s) for s in digit.strokes]  # PAD redraws the writer's path as it was, point for point
     assert not np.array_equal(np.concatenate(a.strokes)[:5], np.concatenate(b.strokes)[:5])
 
 
 def test_render_digits_depends_on_the_seed_not_on_the_workers(digits: list[PenDigit]):
     sample = digits[::150][:90]  # over 64 digits: the two-worker call really uses a process pool
-    one = pens.render_digits(sample, 2, seed=5, workers=1)
+    one = renderings.render_digits(sample, 2, seed=5, workers=1)
     assert one.shape == (len(sample), 2, 28, 28) and one.dtype == np.uint8
-    np.testing.assert_array_equal(pens.render_digits(sample, 2, seed=5, workers=2), one)
-    assert not np.array_equal(pens.render_digits(sample[:8], 2, seed=6, workers=1), one[:8])
+    np.testing.assert_array_equal(renderings.render_digits(sample, 2, seed=5, workers=2), one)
+    assert not np.array_equal(renderings.render_digits(sample[:8], 2, seed=6, workers=1), one[:8])
     assert not np.array_equal(one[:, 0], one[:, 1])  # each variant is a fresh drawing
     assert (one.reshape(len(sample), -1).max(axis=1) > 200).mean() > 0.95  # ink, not blanks
 
 
 def test_test_drawings_are_the_held_out_writers_in_order(digits: list[PenDigit]):
     few = [d for d in digits if d.source in ("imp", "art")]  # whole sites: the same split as the full file
-    images, labels = pens.test_drawings(few)
-    test = pens.part(few, "test")
+    images, labels = renderings.test_drawings(few)
+    test = unipen.part(few, "test")
     assert len(images) == len(test) > 0 and labels.tolist() == [d.label for d in test]
-    again = pens.render_digits(test, 1, pens.TEST_SEED, pens.PAD, workers=1)[:, 0]
+    again = renderings.render_digits(test, 1, renderings.TEST_SEED, renderings.PAD, workers=1)[:, 0]
     np.testing.assert_array_equal(images, again)
 
 
@@ -229,10 +230,10 @@ def test_a_short_training_mixes_mnist_and_training_writers_only(
     """Whole sites (so the split is the full file's); a spy sees every pen digit training draws.
 
     The validation writers are measured, or (the shipped fit) trained on; the test writers never appear."""
-    import mnist_core.train as training
+    import mnist_core.training.scratch as training
     from mnist_core.config import preset
 
-    full = pens.writer_split(digits)
+    full = unipen.writer_split(digits)
     sites = ("apa", "aga", "imp", "art")
     given = [d for d in digits if d.source in sites]
     assert {full[d.writer] for d in given} == {"train", "val", "test"}  # test writers are there to be leaked
@@ -240,7 +241,7 @@ def test_a_short_training_mixes_mnist_and_training_writers_only(
 
     def spy(chosen, variants, *args, **kwargs):
         drawn.append((list(chosen), variants))
-        return pens.render_digits(chosen, variants, *args, **kwargs)
+        return renderings.render_digits(chosen, variants, *args, **kwargs)
 
     monkeypatch.setattr(training, "render_digits", spy)
     (x, y), _ = mnist

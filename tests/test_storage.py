@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_core import storage
-from mnist_core.storage import ModelError, load_classifier, read_metadata
+from mnist_core import config
+from mnist_core.model import files, versions
+from mnist_core.model.files import ModelError, load_classifier, read_metadata
 
 
 def test_save_then_load_gives_identical_predictions(small_model, mnist):
@@ -27,7 +28,7 @@ def test_save_then_load_gives_identical_predictions(small_model, mnist):
     x = x_test[:500].reshape(500, -1).astype(np.float32) / 255.0
     keras_probs = small_model.result.model(x, training=False).numpy()
     numpy_probs = load_classifier(small_model.path).predict(x)
-    reloaded = storage.load_keras(small_model.path)(x, training=False).numpy()
+    reloaded = files.load_keras(small_model.path)(x, training=False).numpy()
     np.testing.assert_allclose(numpy_probs, keras_probs, atol=1e-5)
     np.testing.assert_allclose(reloaded, keras_probs, atol=1e-6)
 
@@ -39,7 +40,7 @@ def test_sidecar_records_how_the_model_was_made(small_model):
     assert 0.8 < meta["metrics"]["test_accuracy"] <= 1.0
     assert meta["command"] and meta["created"] and meta["training_seconds"] > 0
     assert {"tensorflow", "keras", "numpy", "pillow"} <= set(meta["libraries"])
-    assert meta["file_sha256"] == storage.file_digest(small_model.path)
+    assert meta["file_sha256"] == files.file_digest(small_model.path)
 
 
 def test_saved_file_has_no_optimizer_state(small_model):
@@ -54,7 +55,7 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
     with pytest.raises(ModelError, match=r"broken\.keras is not a usable"):
         load_classifier(broken)
     with pytest.raises(ModelError, match=r"broken\.keras"):
-        storage.load_keras(broken)
+        files.load_keras(broken)
 
 
 @pytest.mark.slow  # kills a saving subprocess with SIGKILL
@@ -69,12 +70,12 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         from pathlib import Path
         from mnist_core import storage
-        model = storage.load_keras(Path({str(small_model.path)!r}))
+        model = files.load_keras(Path({str(small_model.path)!r}))
         meta = {{"note": "rewrite", "hyperparameters": {{"deskew": False}}}}
         print("ready", flush=True)
         while True:
-            storage.save_model(model, Path({str(target)!r}), meta)
-            storage.save_model(model, storage.new_version_path(Path({str(versions)!r})), meta)
+            files.save_model(model, Path({str(target)!r}), meta)
+            files.save_model(model, versions.new_version_path(Path({str(versions)!r})), meta)
     """)
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     try:
         assert proc.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 60
-        while not storage.list_versions(versions) and time.monotonic() < deadline:
+        while not versions.list_versions(versions) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.7)  # somewhere in the middle of the next saves
         proc.send_signal(signal.SIGKILL)
@@ -93,54 +94,54 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     np.testing.assert_array_equal(load_classifier(target).layers[2][1], expected)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("model.keras", "model.json", "versions")]
     assert all(name.startswith(".") for name in leftovers)  # only hidden temporaries, never a half model
-    listed = storage.list_versions(versions)
+    listed = versions.list_versions(versions)
     assert listed  # some versions were saved before the kill …
     for version in listed:  # … and every listed one has its sidecar, describing exactly that file
-        assert version.metadata["file_sha256"] == storage.file_digest(version.path)
+        assert version.metadata["file_sha256"] == files.file_digest(version.path)
     for folder in (tmp_path, versions):
-        storage.clean_staging(folder, older_than_s=0)
+        versions.clean_staging(folder, older_than_s=0)
     hidden = [p.name for folder in (tmp_path, versions) for p in folder.iterdir() if p.name.startswith(".")]
     assert hidden == []
 
 
 def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
     target = tmp_path / "a.bin"
-    storage.atomic_write_bytes(target, b"old")
+    files.atomic_write_bytes(target, b"old")
 
     def explode(*_args, **_kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", explode)
     with pytest.raises(OSError):
-        storage.atomic_write_bytes(target, b"new")
+        files.atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
 
 
 def test_versions_and_serving_pointer(small_model, isolated_home):
-    folder = storage.models_dir()
-    assert storage.serving_path() == storage.SHIPPED_MODEL
-    first = storage.new_version_path()
+    folder = config.models_dir()
+    assert versions.serving_path() == config.SHIPPED_MODEL
+    first = versions.new_version_path()
     first.parent.mkdir(parents=True)
     first.write_bytes(small_model.path.read_bytes())
     second = folder / (first.stem + "-b.keras")
     second.write_bytes(small_model.path.read_bytes())
     for path in (first, second):
         path.with_suffix(".json").write_text(json.dumps({"metrics": {"test_accuracy": 0.9}}))
-    assert [v.path for v in storage.list_versions()] == [second, first]
-    assert storage.serving_path() == storage.SHIPPED_MODEL  # saving a version does not make it serve
-    storage.set_serving(first)
-    assert storage.serving_path() == first  # the user's choice wins
-    storage.set_serving(storage.SHIPPED_MODEL)
-    assert storage.serving_path() == storage.SHIPPED_MODEL
-    assert json.loads((folder / storage.SERVING_POINTER).read_text())["model"].endswith("model.keras")
-    storage.set_serving(second)
+    assert [v.path for v in versions.list_versions()] == [second, first]
+    assert versions.serving_path() == config.SHIPPED_MODEL  # saving a version does not make it serve
+    versions.set_serving(first)
+    assert versions.serving_path() == first  # the user's choice wins
+    versions.set_serving(config.SHIPPED_MODEL)
+    assert versions.serving_path() == config.SHIPPED_MODEL
+    assert json.loads((folder / versions.SERVING_POINTER).read_text())["model"].endswith("model.keras")
+    versions.set_serving(second)
     second.unlink()
-    assert storage.serving_path() == storage.SHIPPED_MODEL  # a deleted choice falls back to the shipped model
+    assert versions.serving_path() == config.SHIPPED_MODEL  # a deleted choice falls back to the shipped model
 
 
 def test_reading_only_blank_or_broken_inputs_needs_no_forward_pass(small_model):
-    from mnist_core.predict import read_digits
+    from mnist_core.serving.readings import read_digits
 
     classifier = load_classifier(small_model.path)
     blank = np.full((300, 300), 255, np.uint8)
@@ -164,29 +165,29 @@ def _without_contract(source: Path, target: Path) -> Path:
     """The same model as a file saved before contracts existed."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for item in old.infolist():
-            if item.filename != storage.CONTRACT_ENTRY:
+            if item.filename != files.CONTRACT_ENTRY:
                 new.writestr(item, old.read(item))
     return target
 
 
 def test_input_contract_travels_inside_the_keras_file(small_model, tmp_path, mnist):
-    deskewed = storage.save_model(
+    deskewed = files.save_model(
         small_model.result.model, tmp_path / "deskewed.keras", {"hyperparameters": {"deskew": True}}
     )
     alone = tmp_path / "copied" / "alone.keras"  # copied without its sidecar
     alone.parent.mkdir()
     shutil.copyfile(deskewed, alone)
-    assert storage.read_contract(alone) == {
+    assert files.read_contract(alone) == {
         "deskew": True,
         "input_shape": [28, 28],
         "input_size": 784,
-        "preprocessing_version": storage.PREPROCESSING_VERSION,
+        "preprocessing_version": files.PREPROCESSING_VERSION,
     }
     assert load_classifier(alone).deskew is True
     assert load_classifier(small_model.path).deskew is False
     _, (x_test, _) = mnist
     x = x_test[:50].reshape(50, -1).astype(np.float32) / 255.0
-    reloaded = storage.load_keras(alone)  # Keras ignores the extra zip entry
+    reloaded = files.load_keras(alone)  # Keras ignores the extra zip entry
     np.testing.assert_allclose(
         reloaded(x, training=False).numpy(), small_model.result.model(x, training=False).numpy(), atol=1e-6
     )
@@ -195,27 +196,27 @@ def test_input_contract_travels_inside_the_keras_file(small_model, tmp_path, mni
 def test_older_files_fall_back_to_the_sidecar_and_neither_is_refused(small_model, tmp_path):
     legacy = _without_contract(small_model.path, tmp_path / "legacy.keras")
     legacy.with_suffix(".json").write_text(json.dumps({"hyperparameters": {"deskew": True}}))
-    assert storage.read_contract(legacy) is None and load_classifier(legacy).deskew is True
+    assert files.read_contract(legacy) is None and load_classifier(legacy).deskew is True
     legacy.with_suffix(".json").unlink()
     with pytest.raises(ModelError) as info:
         load_classifier(legacy)
     assert "\n" not in str(info.value) and "legacy.keras does not say how to prepare its inputs" in str(info.value)
     assert "sidecar" in str(info.value) and "retrain" in str(info.value)
     with pytest.raises(ModelError, match=r"metadata lacks hyperparameters\.deskew"):
-        storage.save_model(small_model.result.model, tmp_path / "unknown.keras", {"note": "no hyper-parameters"})
+        files.save_model(small_model.result.model, tmp_path / "unknown.keras", {"note": "no hyper-parameters"})
     assert not (tmp_path / "unknown.keras").exists()
 
 
 def test_shipped_model_keeps_loading():
-    shipped = load_classifier(storage.SHIPPED_MODEL)
-    assert shipped.deskew == read_metadata(storage.SHIPPED_MODEL)["hyperparameters"]["deskew"]
+    shipped = load_classifier(config.SHIPPED_MODEL)
+    assert shipped.deskew == read_metadata(config.SHIPPED_MODEL)["hyperparameters"]["deskew"]
 
 
 def test_a_model_for_newer_preprocessing_is_refused(small_model, tmp_path):
     newer = _without_contract(small_model.path, tmp_path / "newer.keras")
-    contract = storage.input_contract(False) | {"preprocessing_version": storage.PREPROCESSING_VERSION + 1}
+    contract = files.input_contract(False) | {"preprocessing_version": files.PREPROCESSING_VERSION + 1}
     with zipfile.ZipFile(newer, "a") as zf:
-        zf.writestr(storage.CONTRACT_ENTRY, json.dumps(contract))
+        zf.writestr(files.CONTRACT_ENTRY, json.dumps(contract))
     with pytest.raises(ModelError, match="needs preprocessing version 2, this mnist_core has 1; update"):
         load_classifier(newer)
 
@@ -227,7 +228,7 @@ class Killed(BaseException):
 @pytest.mark.parametrize("crash_at", ["sidecar", "publish"])
 def test_a_save_cut_short_never_lists_a_model_without_its_sidecar(small_model, tmp_path, monkeypatch, crash_at):
     """Stop the save where a kill -9 could land: before the sidecar is written, or before the model is renamed."""
-    real_write, real_replace = storage.atomic_write_bytes, os.replace
+    real_write, real_replace = files.atomic_write_bytes, os.replace
 
     def write(path, data):
         if crash_at == "sidecar" and Path(path).suffix == ".json":
@@ -239,18 +240,18 @@ def test_a_save_cut_short_never_lists_a_model_without_its_sidecar(small_model, t
             raise Killed
         real_replace(src, dst)
 
-    monkeypatch.setattr(storage, "atomic_write_bytes", write)
-    monkeypatch.setattr(storage.os, "replace", replace)
+    monkeypatch.setattr(files, "atomic_write_bytes", write)
+    monkeypatch.setattr(files.os, "replace", replace)
     with pytest.raises(Killed):
-        storage.save_model(small_model.result.model, tmp_path / "v.keras", read_metadata(small_model.path))
-    assert not (tmp_path / "v.keras").exists() and storage.list_versions(tmp_path) == []
+        files.save_model(small_model.result.model, tmp_path / "v.keras", read_metadata(small_model.path))
+    assert not (tmp_path / "v.keras").exists() and versions.list_versions(tmp_path) == []
 
 
 def test_list_versions_skips_files_nobody_could_serve(small_model, tmp_path):
     _without_contract(small_model.path, tmp_path / "orphan.keras")  # no sidecar, no contract
     shutil.copyfile(small_model.path, tmp_path / "contract-only.keras")
     _copy_version(small_model.path, tmp_path / "complete.keras", age_s=10)
-    assert [v.name for v in storage.list_versions(tmp_path)] == ["contract-only", "complete"]
+    assert [v.name for v in versions.list_versions(tmp_path)] == ["contract-only", "complete"]
 
 
 def test_clean_staging_removes_only_stale_temporaries(tmp_path):
@@ -266,19 +267,19 @@ def test_clean_staging_removes_only_stale_temporaries(tmp_path):
     old = time.time() - 120
     for name in names[:2] + names[3:]:
         os.utime(tmp_path / name, (old, old))
-    removed = storage.clean_staging(tmp_path)
+    removed = versions.clean_staging(tmp_path)
     assert sorted(p.name for p in removed) == sorted(names[:2])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])  # a fresh one may be a save running
-    assert storage.clean_staging(tmp_path / "absent") == []
+    assert versions.clean_staging(tmp_path / "absent") == []
 
 
 def test_check_writable_fails_early_with_one_line(tmp_path, monkeypatch):
-    storage.check_writable(tmp_path / "new" / "models")  # creates it, leaves no probe behind
+    versions.check_writable(tmp_path / "new" / "models")  # creates it, leaves no probe behind
     assert list((tmp_path / "new" / "models").iterdir()) == []
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")  # fails for root too, unlike permission bits
     with pytest.raises(ModelError) as info:
-        storage.check_writable(blocker / "models")
+        versions.check_writable(blocker / "models")
     assert str(info.value) == (
         f"cannot save models in {blocker / 'models'}: not a directory; set MNIST_DEMO_HOME to a writable folder"
     )
@@ -288,38 +289,38 @@ def test_check_writable_fails_early_with_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tempfile, "mkstemp", denied)
     with pytest.raises(ModelError) as info:
-        storage.check_writable(tmp_path)
+        versions.check_writable(tmp_path)
     assert str(info.value) == (
         f"cannot save models in {tmp_path}: permission denied; set MNIST_DEMO_HOME to a writable folder"
     )
 
 
 def test_prune_keeps_the_newest_the_protected_and_the_shipped(small_model, isolated_home):
-    folder = storage.models_dir()
+    folder = config.models_dir()
     paths = [_copy_version(small_model.path, folder / f"mnist-{i}.keras", age_s=100 - i) for i in range(5)]
     link = folder / "shipped-link.keras"  # the shipped model, seen from the versions folder
-    link.symlink_to(storage.SHIPPED_MODEL)
+    link.symlink_to(config.SHIPPED_MODEL)
     link.with_suffix(".json").write_text(json.dumps({"note": "shipped"}))
     os.utime(link, (time.time() - 1000, time.time() - 1000), follow_symlinks=False)
-    storage.set_serving(paths[0])  # the oldest serves
-    removed = storage.prune_versions(2, {paths[1]})
+    versions.set_serving(paths[0])  # the oldest serves
+    removed = versions.prune_versions(2, {paths[1]})
     assert removed == [paths[2]]
     assert not any(paths[2].with_suffix(ext).exists() for ext in (".keras", ".json", ".eval.json"))
-    assert all(p.exists() for p in (paths[0], paths[1], paths[3], paths[4], link, storage.SHIPPED_MODEL))
-    assert storage.MAX_VERSIONS == 10
+    assert all(p.exists() for p in (paths[0], paths[1], paths[3], paths[4], link, config.SHIPPED_MODEL))
+    assert versions.MAX_VERSIONS == 10
 
 
 def test_delete_version_refuses_the_shipped_and_the_served(small_model, isolated_home):
-    folder = storage.models_dir()
+    folder = config.models_dir()
     served, other = (_copy_version(small_model.path, folder / f"{n}.keras") for n in ("served", "other"))
-    storage.set_serving(served)
+    versions.set_serving(served)
     with pytest.raises(ModelError, match="served is what the demo serves; serve another first"):
-        storage.delete_version(served)
+        versions.delete_version(served)
     with pytest.raises(ModelError, match="is the shipped model; it is never deleted"):
-        storage.delete_version(storage.SHIPPED_MODEL)
+        versions.delete_version(config.SHIPPED_MODEL)
     with pytest.raises(ModelError, match="is not a saved version"):
-        storage.delete_version(small_model.path)
-    storage.delete_version(other)
+        versions.delete_version(small_model.path)
+    versions.delete_version(other)
     assert sorted(p.name for p in folder.iterdir()) == [
         "served.eval.json",
         "served.json",

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnist_core import strokes
-from mnist_core.strokes import MAX_JSON_BYTES, MAX_POINTS, MAX_STROKES, RENDER_SIDE, Drawing, StrokeError
+from mnist_core.imaging import strokes
+from mnist_core.imaging.strokes import MAX_JSON_BYTES, MAX_POINTS, MAX_STROKES, RENDER_SIDE, Drawing, StrokeError
 
 
 def pad(**changes: Any) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def test_nothing_drawn_is_an_empty_drawing_with_nothing_to_read():
     for value in (None, "", b"", pad(strokes=[]), json.dumps(pad(strokes=[]))):
         drawing = strokes.parse(value)
         assert drawing.empty and drawing.strokes == ()
-        assert strokes.to_mnist(drawing) is None
+        assert strokes.drawing_to_mnist(drawing) is None
 
 
 @pytest.mark.parametrize("points", [[[224, 224]], [[224, 224], [230, 228]]], ids=["tap", "jitter"])
@@ -75,7 +75,7 @@ def test_a_tap_is_only_a_dot_and_not_read(points: list[list[float]]):
     drawing = strokes.parse(pad(strokes=[points]))
     assert not drawing.empty
     assert np.asarray(strokes.render_ink(drawing)).max() == 255  # drawn …
-    assert strokes.to_mnist(drawing) is None  # … but a dot is not a digit
+    assert strokes.drawing_to_mnist(drawing) is None  # … but a dot is not a digit
 
 
 BIG = 10**400  # valid JSON, but no float can hold it
@@ -133,7 +133,7 @@ def test_malformed_strokes_are_refused_in_one_line(value: Any):
 
 
 # A version of `true` equals 1 in Python, and a 400-digit integer makes math.isfinite raise OverflowError:
-# both slip past parse's checks (see the report for the one-line fixes in mnist_core/strokes.py).
+# both slip past parse's checks (see the report for the one-line fixes in mnist_core/imaging/strokes.py).
 NUMBERS_FLOATS_CANNOT_HOLD: dict[str, Any] = {
     "version true": pad(v=True),
     "a width too big for a float": pad(width=BIG),
@@ -176,7 +176,7 @@ SEVEN = [line(120, 110, 330, 110), line(330, 110, 200, 360), line(190, 230, 300,
 
 
 def test_a_small_pad_and_a_large_pad_give_the_same_digit():
-    small, large = (strokes.to_mnist(strokes.parse(scaled(SEVEN, side))) for side in (300, 600))
+    small, large = (strokes.drawing_to_mnist(strokes.parse(scaled(SEVEN, side))) for side in (300, 600))
     assert small is not None and large is not None and small.shape == (28, 28)
     assert np.abs(small - large).mean() < 0.01 and np.abs(small - large).max() < 0.1
 
@@ -199,10 +199,10 @@ def test_image_modes_have_their_backgrounds_and_ink():
 @pytest.mark.parametrize("mode", strokes.INK_MODES)
 def test_each_image_mode_reads_like_the_strokes_through_the_image_path(mode: str):
     """An upload of the pad's picture and the pad's strokes must reach the model as nearly the same 28×28."""
-    from mnist_core.preprocess import to_mnist
+    from mnist_core.imaging.pictures import image_to_mnist
 
     drawing = strokes.parse(pad(strokes=SEVEN))
-    direct, uploaded = strokes.to_mnist(drawing), to_mnist(strokes.render_image(drawing, mode))
+    direct, uploaded = strokes.drawing_to_mnist(drawing), image_to_mnist(strokes.render_image(drawing, mode))
     assert direct is not None and uploaded is not None
     assert np.abs(direct - uploaded).mean() < 0.02
 
@@ -210,7 +210,7 @@ def test_each_image_mode_reads_like_the_strokes_through_the_image_path(mode: str
 @pytest.fixture(scope="module")
 def shipped():
     from mnist_core.config import SHIPPED_MODEL
-    from mnist_core.storage import load_classifier
+    from mnist_core.model.files import load_classifier
 
     return load_classifier(SHIPPED_MODEL)
 
@@ -229,7 +229,7 @@ def ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 60) -> list[lis
     ids=["vertical line", "ellipse", "crossed seven"],
 )
 def test_drawn_digits_are_read_by_the_shipped_model(shipped, digit: int, raw: list[list[list[float]]]):
-    image = strokes.to_mnist(strokes.parse(scaled(raw, 448)))
+    image = strokes.drawing_to_mnist(strokes.parse(scaled(raw, 448)))
     assert image is not None
     probs = shipped.predict(image[None])[0]
     assert probs.argmax() == digit and probs.max() > 0.6, probs.round(3)
@@ -237,8 +237,8 @@ def test_drawn_digits_are_read_by_the_shipped_model(shipped, digit: int, raw: li
 
 def test_a_small_thin_digit_on_a_dark_background_is_read_like_on_white():
     """A held-out UNIPEN 6 hits this in bench/real_handwriting.py (light-on-dark only, seed 0)."""
-    from mnist_core.preprocess import to_mnist
+    from mnist_core.imaging.pictures import image_to_mnist
 
     drawing = strokes.parse(pad(strokes=[line(224, 175, 224, 275)], pen=8))  # 0.4% of the pad inked
-    assert to_mnist(strokes.render_image(drawing, "ink-on-white")) is not None
-    assert to_mnist(strokes.render_image(drawing, "light-on-dark")) is not None
+    assert image_to_mnist(strokes.render_image(drawing, "ink-on-white")) is not None
+    assert image_to_mnist(strokes.render_image(drawing, "light-on-dark")) is not None

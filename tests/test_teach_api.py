@@ -21,7 +21,7 @@ import pytest
 from app_helpers import ONE, SEVEN, ZERO, App, data_env, pad_value, running_app, served_model
 from PIL import Image
 
-from mnist_core.drawings import DrawingStore
+from mnist_core.drawings.store import DrawingStore
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file

@@ -17,14 +17,14 @@ from app_helpers import ONE, SEVEN, ZERO, pad_value
 from PIL import Image
 
 from mnist_core.config import SHIPPED_MODEL, models_dir
-from mnist_core.drawings import DrawingStore
-from mnist_core.jobs import JobManager, _with_drawings
-from mnist_core.serving import ModelHolder, open_initial
-from mnist_core.strokes import parse
-from ui import drawings_tab, model_tab, train_tab
-from ui.collect import Collector, as_label, image_source
-from ui.context import AppContext, Settings
-from ui.launch import collecting, parser
+from mnist_core.drawings.store import DrawingStore
+from mnist_core.imaging.strokes import parse
+from mnist_core.serving.holder import ModelHolder, open_initial
+from mnist_core.serving.jobs import JobManager, _with_drawings
+from mnist_ui import drawings_tab, model_tab, train_tab
+from mnist_ui.collect import Collector, as_label, image_source
+from mnist_ui.context import AppContext, Settings
+from mnist_ui.launch import collecting, parser
 
 pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped model")
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from mnist_core.config import HyperParams, preset
-from mnist_core.data import split
-from mnist_core.evaluate import evaluate
-from mnist_core.inference import Classifier
-from mnist_core.model import build_model, param_count
-from mnist_core.train import train
+from mnist_core.data.mnist import split
+from mnist_core.model.forward import Classifier
+from mnist_core.model.network import build_model, param_count
+from mnist_core.model.reports import evaluate
+from mnist_core.training.scratch import train
 
 
 def test_architecture_is_the_seed_notebooks():
@@ -53,9 +53,9 @@ def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
 @pytest.mark.slow  # a real training of several seconds; the full suite runs it
 def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
     """A model trained on deskewed digits records it; the served NumPy copy deskews its inputs to match."""
-    from mnist_core.preprocess import deskew
-    from mnist_core.storage import load_classifier
-    from mnist_core.workflow import train_evaluate_save
+    from mnist_core.imaging.deskew import deskew
+    from mnist_core.model.files import load_classifier
+    from mnist_core.training.workflow import train_evaluate_save
 
     hp = preset("fast").replace(epochs=1, train_subset=4000, deskew=True)
     outcome = train_evaluate_save(hp, mnist, tmp_path / "deskewed.keras", "test", "pytest")

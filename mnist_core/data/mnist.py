@@ -1,0 +1,121 @@
+"""Load MNIST exactly as `keras.datasets.mnist.load_data()` returns it, from a local copy when told where."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mnist_core.config import HyperParams
+from mnist_core.errors import first_line
+
+DATA_ENV = "MNIST_DATA"
+Split = tuple[np.ndarray, np.ndarray]
+
+_FILES = {
+    "x_train": ("train-images-idx3-ubyte", 0x00000803, 60000),
+    "y_train": ("train-labels-idx1-ubyte", 0x00000801, 60000),
+    "x_test": ("t10k-images-idx3-ubyte", 0x00000803, 10000),
+    "y_test": ("t10k-labels-idx1-ubyte", 0x00000801, 10000),
+}
+_HINT = "point MNIST_DATA (or --data) at a folder with the four MNIST IDX files or a mnist.npz"
+
+
+class DataError(RuntimeError):
+    """A user-fixable problem with the data: its message is one line that says what to do."""
+
+
+def load_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
+    """Return ((x_train, y_train), (x_test, y_test)); first match wins: path → $MNIST_DATA → Keras download."""
+    source = path or os.environ.get(DATA_ENV)
+    if source:
+        return load_local(Path(source).expanduser())
+    return _load_keras()
+
+
+def describe_source(path: str | os.PathLike | None = None) -> str:
+    """Where `load_mnist(path)` reads from, for sidecars and messages."""
+    source = path or os.environ.get(DATA_ENV)
+    return str(Path(source).expanduser().resolve()) if source else "keras.datasets.mnist (download cache)"
+
+
+def load_local(path: Path) -> tuple[Split, Split]:
+    if path.is_file() and path.suffix == ".npz":
+        return _load_npz(path)
+    if not path.is_dir():
+        raise DataError(f"MNIST data not found at {path}: {_HINT}")
+    if (path / "mnist.npz").is_file() and not _find(path, _FILES["x_train"][0]):
+        return _load_npz(path / "mnist.npz")
+    arrays = {key: _read_idx(path, *spec) for key, spec in _FILES.items()}
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _read_idx(folder: Path, stem: str, magic: int, count: int) -> np.ndarray:
+    file = _find(folder, stem)
+    if file is None:
+        raise DataError(f"missing {stem}(.gz) in {folder}: {_HINT}")
+    try:
+        opener = gzip.open if file.suffix == ".gz" else open
+        with opener(file, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {file} ({exc}); re-download it or {_HINT}") from None
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(raw) < header or int.from_bytes(raw[:4], "big") != magic:
+        raise DataError(f"{file} is not an MNIST IDX file (wrong magic number); {_HINT}")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    expected = [count] + ([28, 28] if ndim == 3 else [])
+    if dims != expected:
+        raise DataError(f"{file} has shape {dims}, expected {expected}; {_HINT}")
+    data = np.frombuffer(raw, dtype=np.uint8, offset=header)
+    if data.size != int(np.prod(dims)):
+        raise DataError(f"{file} is truncated ({data.size} of {int(np.prod(dims))} values); {_HINT}")
+    if ndim == 1 and data.max(initial=0) > 9:
+        raise DataError(f"{file} holds labels outside 0–9; {_HINT}")
+    return data.reshape(dims).copy()
+
+
+def _load_npz(file: Path) -> tuple[Split, Split]:
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in _FILES}
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise DataError(f"cannot read {file} as a Keras mnist.npz ({exc}); {_HINT}") from None
+    for key, (_, magic, count) in _FILES.items():
+        shape = (count, 28, 28) if magic == 0x803 else (count,)
+        if arrays[key].shape != shape:
+            raise DataError(f"{file}: {key} has shape {arrays[key].shape}, expected {shape}; {_HINT}")
+    return (arrays["x_train"].astype(np.uint8), arrays["y_train"].astype(np.uint8)), (
+        arrays["x_test"].astype(np.uint8),
+        arrays["y_test"].astype(np.uint8),
+    )
+
+
+def _load_keras() -> tuple[Split, Split]:
+    try:
+        from keras.datasets import mnist
+
+        return mnist.load_data()
+    except Exception as exc:  # noqa: BLE001 - any download failure becomes one actionable line
+        reason = first_line(exc, 160)
+        raise DataError(f"could not download MNIST ({reason}); {_HINT}") from None
+
+
+def split(x: np.ndarray, y: np.ndarray, hp: HyperParams) -> tuple[Split, Split]:
+    """Keras' validation_split rule: the LAST fraction is validation (so the seed trains on 60 images)."""
+    if hp.train_subset:
+        x, y = x[: hp.train_subset], y[: hp.train_subset]
+    n_train = int(len(x) * (1.0 - hp.validation_split))
+    if n_train < 1:
+        raise ValueError(f"validation split {hp.validation_split} leaves no training images; lower it")
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])

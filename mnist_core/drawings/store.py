@@ -1,0 +1,684 @@
+"""Drawings people corrected, kept to teach the model: a small SQLite store, safe from many threads.
+
+Each row is one drawing with the label its author gave, what the model said, the drawing as sent
+(the pad's strokes, or an uploaded PNG) and the 28×28 the model saw (before any deskew: MNIST's own
+format). A fifth of the rows are held out from fine-tuning to measure it; which ones is decided from
+the drawing's content when it is stored, so the split never changes and a drawing sent twice lands
+on the same side. NumPy/Pillow/sqlite3 only: the demo imports this without TensorFlow.
+
+Every database problem (corrupt file, locked by another program, full disk) is one `StoreError`
+with a one-line message; a refused drawing is a `DrawingError`. The demo shows either and keeps
+predicting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+import zipfile
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from PIL import Image
+
+from mnist_core.config import user_home
+from mnist_core.data.renderings import Variation, render_digits
+from mnist_core.data.unipen import PenDigit
+from mnist_core.imaging.strokes import Drawing, StrokeError, parse
+
+FILE_NAME = "drawings.sqlite3"
+MAX_ROWS = 20_000
+MAX_DRAWING_BYTES = 256_000  # a pad's strokes are a few KB, a phone photo as PNG well under this
+HOLDOUT_FRACTION = 0.2
+KINDS = ("strokes", "image")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CSV_COLUMNS = ("id", "label", "predicted", "kind", "created", "model_version", "probabilities")
+MAX_CSV_BYTES = 16_000_000
+MAX_PNG_SIDE = 4096
+REDRAW = Variation()  # how training redraws stroke rows: pens.Variation's day-to-day spread
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (corrupt, locked, unwritable); one line for the UI to show."""
+
+
+class StoreFull(StoreError):
+    """The store holds as many drawings as it may; nothing was added."""
+
+
+class DrawingError(ValueError):
+    """A drawing, label or import file we refuse; one line that says what is wrong."""
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _schema_v1(conn: sqlite3.Connection) -> None:
+    conn.execute("""
+        CREATE TABLE drawings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created TEXT NOT NULL,
+            label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+            predicted INTEGER CHECK (predicted BETWEEN 0 AND 9),
+            probabilities TEXT,
+            model_version TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL CHECK (kind IN ('strokes', 'image')),
+            drawing BLOB NOT NULL,
+            image BLOB NOT NULL CHECK (length(image) = 784),
+            holdout INTEGER NOT NULL CHECK (holdout IN (0, 1)),
+            digest TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX drawings_label ON drawings (label)")
+    conn.execute("CREATE INDEX drawings_digest ON drawings (digest)")
+
+
+# Index i brings a database from schema version i to i + 1; append, never edit a released one.
+MIGRATIONS: tuple[Migration, ...] = (_schema_v1,)
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    """One lock per database file per process: writers queue here instead of spinning on SQLITE_BUSY."""
+    with _LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+
+
+def default_path() -> Path:
+    return user_home() / FILE_NAME
+
+
+def digest(drawing: bytes) -> str:
+    return hashlib.sha256(b"mnist-drawings-v1:" + drawing).hexdigest()
+
+
+def is_holdout(content_digest: str) -> bool:
+    """The seeded split: the digest's first 64 bits as a fraction of 2**64, under 0.2 → held out."""
+    return int(content_digest[:16], 16) / 2**64 < HOLDOUT_FRACTION
+
+
+@dataclass(frozen=True)
+class Counts:
+    per_digit: tuple[int, ...]  # rows labelled 0…9
+    total: int
+    wrong: int  # rows where the model's digit was not the label
+    holdout: int
+
+
+@dataclass(frozen=True, eq=False)  # holds an array: compare ids, not rows
+class Row:
+    id: int
+    created: str
+    label: int
+    predicted: int | None
+    probabilities: tuple[float, ...] | None
+    model_version: str
+    kind: str  # "strokes" (drawing = the pad's JSON) or "image" (drawing = PNG bytes)
+    drawing: bytes
+    image: np.ndarray  # (28, 28) uint8, white digit on black: what the model saw
+    holdout: bool
+
+    @property
+    def wrong(self) -> bool:
+        return self.predicted is not None and self.predicted != self.label
+
+    def strokes(self) -> Drawing | None:
+        return parse(self.drawing) if self.kind == "strokes" else None
+
+
+_ROW_COLUMNS = "id, created, label, predicted, probabilities, model_version, kind, drawing, image, holdout"
+
+
+def _row(record: tuple) -> Row:
+    rid, created, label, predicted, probs, version, kind, drawing, image, holdout = record
+    return Row(
+        rid,
+        created,
+        label,
+        predicted,
+        tuple(json.loads(probs)) if probs else None,
+        version,
+        kind,
+        bytes(drawing),
+        np.frombuffer(image, np.uint8).reshape(28, 28).copy(),
+        bool(holdout),
+    )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A checked row, ready to insert."""
+
+    label: int
+    predicted: int | None
+    probabilities: str | None
+    model_version: str
+    kind: str
+    drawing: bytes
+    image: bytes
+    created: str
+
+    def values(self) -> tuple:
+        key = digest(self.drawing)
+        return (
+            self.created,
+            self.label,
+            self.predicted,
+            self.probabilities,
+            self.model_version,
+            self.kind,
+            self.drawing,
+            self.image,
+            int(is_holdout(key)),
+            key,
+        )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _digit(value: Any, name: str) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= 9:
+        return int(value)
+    raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
+
+
+def _image_bytes(image: np.ndarray) -> bytes:
+    """The 28×28 as 784 bytes: uint8 as is, floats in [0, 1] scaled like MNIST (×255, rounded)."""
+    arr = np.asarray(image)
+    if arr.shape != (28, 28):
+        raise DrawingError(f"the model's image must be 28×28, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+            raise DrawingError("a float 28×28 image must hold values in [0, 1]")
+        arr = np.round(arr.astype(np.float64) * 255).astype(np.uint8)
+    return arr.tobytes()
+
+
+def _probabilities(values: Sequence[float] | np.ndarray | None) -> str | None:
+    if values is None:
+        return None
+    probs = [float(v) for v in values]
+    if len(probs) != 10 or not all(math.isfinite(p) and 0 <= p <= 1 for p in probs):
+        raise DrawingError("probabilities must be 10 numbers in [0, 1]")
+    return json.dumps([round(p, 6) for p in probs])
+
+
+def _png(data: bytes, name: str) -> Image.Image:
+    """Decode a PNG, measuring it before decoding: a 256 KB file can still unpack to gigabytes."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise DrawingError(f"{name} is not a PNG")
+    try:
+        img = Image.open(io.BytesIO(data))
+        too_big = max(img.size) > MAX_PNG_SIDE
+        if not too_big:
+            img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise DrawingError(f"{name} is not a readable PNG") from None
+    if too_big:
+        raise DrawingError(f"{name} is {img.size[0]}×{img.size[1]} pixels, at most {MAX_PNG_SIDE} a side")
+    return img
+
+
+def _check_png(data: bytes, max_bytes: int) -> bytes:
+    if len(data) > max_bytes:
+        raise DrawingError(f"the image is too large ({len(data):,} bytes, at most {max_bytes:,})")
+    _png(data, "the image")
+    return data
+
+
+def _strokes_bytes(strokes: Drawing | dict | str | bytes, max_bytes: int) -> bytes:
+    """The pad's JSON, checked and written the one canonical way (the holdout digest depends on it)."""
+    try:
+        drawing = strokes if isinstance(strokes, Drawing) else parse(strokes)
+    except StrokeError as exc:
+        raise DrawingError(str(exc)) from None
+    if drawing.empty:
+        raise DrawingError("the drawing has no strokes")
+    payload = drawing.to_json()  # float32 points: round again as float64 so 222.3 is not 222.3000030517578
+    payload["strokes"] = [[[round(x, 1), round(y, 1)] for x, y in stroke] for stroke in payload["strokes"]]
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    if len(data) > max_bytes:
+        raise DrawingError(f"the strokes are too large ({len(data):,} bytes, at most {max_bytes:,})")
+    return data
+
+
+def _png_28(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+class DrawingStore:
+    """The collected drawings in one SQLite file (WAL): a connection per operation, one writer at a time."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        max_rows: int = MAX_ROWS,
+        max_drawing_bytes: int = MAX_DRAWING_BYTES,
+        busy_timeout_s: float = 5.0,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.max_rows, self.max_drawing_bytes, self.busy_timeout_s = max_rows, max_drawing_bytes, busy_timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder for the drawings database {self.path} ({exc.strerror or type(exc).__name__})"
+            ) from None
+        self._lock = _write_lock(self.path)
+        self._migrate(migrations)
+
+    def _error(self, exc: Exception) -> StoreError:
+        text = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        if "locked" in text or "busy" in text:
+            return StoreError(f"the drawings database {self.path} is locked by another program; try again shortly")
+        return StoreError(
+            f"the drawings database {self.path} cannot be used ({text}); "
+            "move the file aside and a new one will be started"
+        )
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A fresh connection, closed after use: nothing is shared between threads."""
+        conn = None
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across app crashes, fsync per checkpoint
+            yield conn
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error(exc) from None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction, taken under the process-wide lock for this file."""
+        with self._lock, self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        """Apply the pending migrations in order, all in one transaction; refuse a newer database."""
+        with self._lock, self._connect() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")  # also where a garbage file is found out
+        with self._write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            found = conn.execute("SELECT version FROM schema_version").fetchone()
+            version = found[0] if found else 0
+            if version > len(migrations):
+                raise StoreError(
+                    f"the drawings database {self.path} was written by a newer version of this app "
+                    f"(schema {version}, this one reads up to {len(migrations)}); update the app"
+                )
+            for step in migrations[version:]:
+                step(conn)
+            if found is None:
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(migrations),))
+            elif version < len(migrations):
+                conn.execute("UPDATE schema_version SET version = ?", (len(migrations),))
+
+    def schema_version(self) -> int:
+        with self._connect() as conn:
+            return conn.execute("SELECT version FROM schema_version").fetchone()[0]
+
+    def add(
+        self,
+        label: int,
+        image: np.ndarray,
+        *,
+        strokes: Drawing | dict | str | bytes | None = None,
+        png: bytes | None = None,
+        predicted: int | None = None,
+        probabilities: Sequence[float] | np.ndarray | None = None,
+        model_version: str = "",
+    ) -> int:
+        """Store one corrected drawing: exactly one of `strokes` (the pad's JSON) or `png`; returns its id."""
+        if (strokes is None) == (png is None):
+            raise DrawingError("send the drawing as strokes or as a PNG image, not both or neither")
+        kind = "strokes" if strokes is not None else "image"
+        drawing = (
+            _strokes_bytes(strokes, self.max_drawing_bytes)
+            if strokes is not None
+            else _check_png(bytes(png or b""), self.max_drawing_bytes)
+        )
+        entry = _Entry(
+            _digit(label, "label"),
+            None if predicted is None else _digit(predicted, "predicted"),
+            _probabilities(probabilities),
+            str(model_version)[:200],
+            kind,
+            drawing,
+            _image_bytes(image),
+            _now(),
+        )
+        return self._insert([entry])[0]
+
+    def _insert(self, entries: Sequence[_Entry]) -> list[int]:
+        with self._write() as conn:
+            total = conn.execute("SELECT count(*) FROM drawings").fetchone()[0]
+            if total + len(entries) > self.max_rows:
+                raise StoreFull(
+                    f"the drawings store is full ({total:,} of {self.max_rows:,}"
+                    f"{f', {len(entries):,} more asked' if len(entries) > 1 else ''}); "
+                    "export and delete some first"
+                )
+            sql = (
+                "INSERT INTO drawings (created, label, predicted, probabilities, model_version, kind, drawing, "
+                "image, holdout, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+            )
+            return [conn.execute(sql, entry.values()).fetchone()[0] for entry in entries]
+
+    def counts(self) -> Counts:
+        with self._connect() as conn:
+            per = dict(conn.execute("SELECT label, count(*) FROM drawings GROUP BY label").fetchall())
+            wrong, holdout = conn.execute(
+                "SELECT count(*) FILTER (WHERE predicted IS NOT NULL AND predicted != label), "
+                "count(*) FILTER (WHERE holdout = 1) FROM drawings"
+            ).fetchone()
+        digits = tuple(per.get(d, 0) for d in range(10))
+        return Counts(digits, sum(digits), wrong, holdout)
+
+    def get(self, row_id: int) -> Row | None:
+        with self._connect() as conn:
+            found = conn.execute(f"SELECT {_ROW_COLUMNS} FROM drawings WHERE id = ?", (row_id,)).fetchone()
+        return _row(found) if found else None
+
+    def delete(self, row_id: int) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM drawings WHERE id = ?", (row_id,)).rowcount > 0
+
+    def delete_all(self) -> int:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM drawings").rowcount
+
+    def _images(self, holdout: bool) -> tuple[np.ndarray, np.ndarray]:
+        with self._connect() as conn:
+            found = conn.execute(
+                "SELECT image, label FROM drawings WHERE holdout = ? ORDER BY id", (int(holdout),)
+            ).fetchall()
+        images = np.frombuffer(b"".join(r[0] for r in found), np.uint8).reshape(-1, 28, 28).copy()
+        return images, np.array([r[1] for r in found], np.uint8)
+
+    def training_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28, 28) uint8 images the model saw and their labels, for the rows fine-tuning may learn from."""
+        return self._images(holdout=False)
+
+    def holdout_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows fine-tuning never learns from: what a fine-tuned model is judged on."""
+        return self._images(holdout=True)
+
+    def training_images(
+        self, variants: int, seed: int = 0, variation: Variation = REDRAW
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, variants, 28, 28) uint8 and labels for the training rows.
+
+        Variant 0 is the 28×28 the model saw; stroke rows get `variants - 1` more, redrawn from their strokes
+        with a person's day-to-day variation (size, pen, slant, wobble), so fine-tuning learns the style,
+        not the exact picture. Image rows repeat their one 28×28.
+        """
+        if variants < 1:
+            raise ValueError("variants must be at least 1")
+        with self._connect() as conn:
+            found = conn.execute(
+                "SELECT kind, drawing, image, label FROM drawings WHERE holdout = 0 ORDER BY id"
+            ).fetchall()
+        out = np.repeat(np.frombuffer(b"".join(r[2] for r in found), np.uint8).reshape(-1, 1, 28, 28), variants, axis=1)
+        labels = np.array([r[3] for r in found], np.uint8)
+        rows = [i for i, r in enumerate(found) if r[0] == "strokes"]
+        if variants > 1 and rows:
+            pens = [PenDigit(int(labels[i]), "drawings", "drawings", parse(found[i][1]).strokes) for i in rows]
+            redrawn = render_digits(pens, variants - 1, seed, variation)
+            blank = redrawn.reshape(len(rows), variants - 1, -1).max(axis=2) == 0
+            redrawn[blank] = out[rows, 0][np.nonzero(blank)[0]]
+            out[rows, 1:] = redrawn
+        return out, labels
+
+    def rows(self, digit: int | None = None, wrong_only: bool = False, limit: int = 50, offset: int = 0) -> list[Row]:
+        """Newest first, optionally one digit's or only those the model read wrong (gallery pages)."""
+        where, args = ["1"], []
+        if digit is not None:
+            where.append("label = ?")
+            args.append(_digit(digit, "digit"))
+        if wrong_only:
+            where.append("predicted IS NOT NULL AND predicted != label")
+        with self._connect() as conn:
+            found = conn.execute(
+                f"SELECT {_ROW_COLUMNS} FROM drawings WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, max(0, int(limit)), max(0, int(offset))),
+            ).fetchall()
+        return [_row(r) for r in found]
+
+    def _iter_rows(self) -> Iterator[Row]:
+        with self._connect() as conn:
+            for record in conn.execute(f"SELECT {_ROW_COLUMNS} FROM drawings ORDER BY id"):
+                yield _row(record)
+
+    def export_zip(self, dest: str | os.PathLike | IO[bytes]) -> int:
+        """Every row into a zip; returns how many. Layout (what `import_zip` reads back):
+
+        - `labels.csv`: id, label, predicted, kind, created, model_version, probabilities (JSON)
+        - `digits/{id}_{label}.png`: the 28×28 the model saw, white digit on black like MNIST
+        - `strokes/{id}.json`: the pad's strokes, for stroke rows
+        - `originals/{id}.png`: the picture as uploaded, for image rows
+        """
+        table = io.StringIO()
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        count = 0
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+            for row in self._iter_rows():
+                zf.writestr(f"digits/{row.id}_{row.label}.png", _png_28(row.image))
+                if row.kind == "strokes":
+                    zf.writestr(f"strokes/{row.id}.json", row.drawing)
+                else:
+                    zf.writestr(f"originals/{row.id}.png", row.drawing)
+                probs = json.dumps(list(row.probabilities)) if row.probabilities else ""
+                writer.writerow(
+                    [
+                        row.id,
+                        row.label,
+                        "" if row.predicted is None else row.predicted,
+                        row.kind,
+                        row.created,
+                        row.model_version,
+                        probs,
+                    ]
+                )
+                count += 1
+            zf.writestr("labels.csv", table.getvalue())
+        return count
+
+    def export_idx(self, folder: str | os.PathLike, gz: bool = True) -> tuple[Path, Path]:
+        """Every row's 28×28 and label as MNIST IDX files (`drawings-images-idx3-ubyte`, `…-labels-idx1-ubyte`)."""
+        with self._connect() as conn:
+            found = conn.execute("SELECT image, label FROM drawings ORDER BY id").fetchall()
+        n = len(found)
+        images = (0x803).to_bytes(4, "big") + b"".join(v.to_bytes(4, "big") for v in (n, 28, 28))
+        labels = (0x801).to_bytes(4, "big") + n.to_bytes(4, "big")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = ".gz" if gz else ""
+        paths = folder / f"drawings-images-idx3-ubyte{suffix}", folder / f"drawings-labels-idx1-ubyte{suffix}"
+        payloads = images + b"".join(r[0] for r in found), labels + bytes(r[1] for r in found)
+        for path, data in zip(paths, payloads, strict=True):
+            path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+        return paths
+
+    def import_zip(self, source: bytes | str | os.PathLike) -> tuple[int, list[str]]:
+        """Rows from a zip `export_zip` made (labels.csv is authoritative: edit it to relabel).
+
+        Every row is checked; bad ones are skipped with a reason, rows already stored are skipped, and the
+        rest go in in one transaction: all of them, or (StoreFull, StoreError) none.
+        """
+        entries, skipped = _read_export(source, self.max_drawing_bytes)
+        with self._connect() as conn:
+            known = {tuple(r) for r in conn.execute("SELECT digest, label FROM drawings")}
+        fresh = []
+        for name, entry in entries:
+            key = (digest(entry.drawing), entry.label)
+            if key in known:
+                skipped.append(f"{name}: already in the store")
+            else:
+                known.add(key)
+                fresh.append(entry)
+        if fresh:
+            self._insert(fresh)
+        return len(fresh), skipped
+
+    list = rows  # the name the UI uses; last in the class so `list` in its annotations is still the builtin
+
+
+def _open_zip(source: bytes | str | os.PathLike) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise DrawingError("the file is not a zip made by the drawings export") from None
+    if len(zf.infolist()) > 4 * MAX_ROWS + 16:
+        raise DrawingError(f"the zip holds too many files ({len(zf.infolist()):,})")
+    return zf
+
+
+def _read_export(source: bytes | str | os.PathLike, max_bytes: int) -> tuple[list[tuple[str, _Entry]], list[str]]:
+    """(row name, checked entry) for every good row, and a reason for every file or row left out."""
+    with _open_zip(source) as zf:
+        members = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+        tables = sorted((n for n in members if n.rsplit("/", 1)[-1] == "labels.csv"), key=len)
+        if not tables:
+            raise DrawingError("the zip has no labels.csv; export drawings again")
+        prefix = tables[0][: -len("labels.csv")]
+        if members[tables[0]].file_size > MAX_CSV_BYTES:
+            raise DrawingError("labels.csv is too large")
+        try:
+            records = list(csv.DictReader(io.StringIO(zf.read(tables[0]).decode("utf-8-sig"))))
+        except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, OSError) as exc:
+            raise DrawingError(f"labels.csv cannot be read ({type(exc).__name__})") from None
+
+        def read(name: str) -> bytes | None:
+            info = members.get(prefix + name)
+            if info is None:
+                return None
+            if info.file_size > max_bytes:
+                raise DrawingError(f"{name} is too large ({info.file_size:,} bytes)")
+            try:
+                return zf.read(info)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise DrawingError(f"{name} cannot be read from the zip ({type(exc).__name__})") from None
+
+        pngs = {
+            n[len(prefix) + 7 :].split("_", 1)[0]: n[len(prefix) :]
+            for n in members
+            if n.startswith(prefix + "digits/") and n.endswith(".png")
+        }
+        entries, skipped, seen = [], [], set()
+        for number, record in enumerate(records, 2):
+            rid = (record.get("id") or "").strip()
+            name = f"labels.csv line {number} (id {rid or '?'})"
+            try:
+                if rid in seen:
+                    raise DrawingError("the id appears twice")
+                seen.add(rid)
+                entries.append((name, _entry(record, pngs.get(rid), read, max_bytes)))
+            except DrawingError as exc:
+                skipped.append(f"{name}: {exc}")
+        skipped += [f"{png}: no row in labels.csv" for rid, png in sorted(pngs.items()) if rid not in seen]
+    return entries, skipped
+
+
+def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], bytes | None], max_bytes: int) -> _Entry:
+    """One labels.csv row and its files → a checked entry, or a DrawingError saying what is wrong."""
+    rid = (record.get("id") or "").strip()
+    label = _csv_digit(record.get("label"), "label")
+    predicted = _csv_digit(record.get("predicted"), "predicted") if (record.get("predicted") or "").strip() else None
+    if png_name is None:
+        raise DrawingError(f"no digits/{rid}_{label}.png in the zip")
+    img = _png(read(png_name) or b"", png_name)
+    if img.size != (28, 28):
+        raise DrawingError(f"{png_name} is {img.size[0]}×{img.size[1]}, not 28×28")
+    image = np.asarray(img.convert("L"), np.uint8).tobytes()
+    created = (record.get("created") or "").strip() or _now()
+    try:
+        dt.datetime.fromisoformat(created)
+    except ValueError:
+        raise DrawingError(f"created {created!r} is not an ISO date") from None
+    raw_strokes, original = read(f"strokes/{rid}.json"), read(f"originals/{rid}.png")
+    kind = (record.get("kind") or "").strip() or ("strokes" if raw_strokes is not None else "image")
+    if kind not in KINDS:
+        raise DrawingError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == "strokes":
+        if raw_strokes is None:
+            raise DrawingError(f"no strokes/{rid}.json for a strokes row")
+        drawing = _strokes_bytes(raw_strokes, max_bytes)
+    else:
+        drawing = _check_png(original if original is not None else read(png_name) or b"", max_bytes)
+    probs = (record.get("probabilities") or "").strip()
+    try:
+        probabilities = _probabilities(json.loads(probs)) if probs else None
+    except (ValueError, TypeError):
+        raise DrawingError("probabilities must be a JSON list of 10 numbers in [0, 1]") from None
+    return _Entry(
+        label, predicted, probabilities, (record.get("model_version") or "")[:200], kind, drawing, image, created
+    )
+
+
+def _csv_digit(text: str | None, name: str) -> int:
+    value = (text or "").strip()
+    if len(value) == 1 and value.isdigit():
+        return int(value)
+    raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
+
+
+class RateLimiter:
+    """At most `per_minute` actions per client in any 60 s: one visitor cannot flood the store.
+
+    Keyed by whatever identifies a visitor (session hash, login, address); thread-safe; forgets
+    clients idle for a minute, so memory stays bounded by the active ones.
+    """
+
+    def __init__(self, per_minute: int = 30, window_s: float = 60.0) -> None:
+        self.per_minute, self.window_s = per_minute, window_s
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        """Record an action and say whether it is allowed (a refused one is not counted)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._events) > 10_000:
+                self._forget(now)
+            events = self._events.setdefault(client, deque())
+            while events and events[0] <= now - self.window_s:
+                events.popleft()
+            if len(events) >= self.per_minute:
+                return False
+            events.append(now)
+            return True
+
+    def _forget(self, now: float) -> None:
+        for client in [c for c, e in self._events.items() if not e or e[-1] <= now - self.window_s]:
+            del self._events[client]

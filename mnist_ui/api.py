@@ -1,0 +1,180 @@
+"""The named API: what scripts call with gradio_client. Every answer is plain JSON; readings are the CLI's JSON.
+
+Reading endpoints never raise: a bad file or malformed strokes come back as a reading with status
+"error" and a one-line message. Training endpoints stream the job's state as dicts. Teaching endpoints
+(/correct, /drawings, /import_drawings) never raise either: a refusal is one line that names the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+from mnist_core.imaging.strokes import StrokeError, parse
+from mnist_core.serving.readings import Reading
+from mnist_ui.context import JOB_LANE, WATCH_LANE, AppContext
+from mnist_ui.correct_bar import visitor
+from mnist_ui.drawings_tab import import_zip
+from mnist_ui.reading import editor_source, read_files, uploaded_path
+from mnist_ui.train_tab import follow, may_control, start, start_finetune, switch_version
+
+
+def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
+    return snap_json | ({"notice": notice} if notice else {})
+
+
+def register(ctx: AppContext) -> None:
+    """Declare the endpoints inside the app's Blocks."""
+    _reading_endpoints(ctx)
+    _training_endpoints(ctx)
+    _teaching_endpoints(ctx)
+    _finetune_endpoint(ctx)
+
+
+def _reading_endpoints(ctx: AppContext) -> None:
+    """Readings never raise: bad input comes back as a reading with status "error"."""
+
+    def predict(editors: list[dict[str, Any] | None]) -> tuple[list[dict[str, Any]]]:
+        """Read a digit from a sketch-pad value {"background", "layers", "composite"} with image files.
+
+        Batched: calls that wait in the queue together share one forward pass through the network.
+        """
+        return ([r.to_json() for r in read_files(ctx.holder, [editor_source(e) for e in editors])],)
+
+    def predict_image(image: dict[str, Any] | None) -> dict[str, Any]:
+        """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo."""
+        return read_files(ctx.holder, [uploaded_path(image)])[0].to_json()
+
+    def predict_strokes(strokes: str | dict[str, Any] | None) -> dict[str, Any]:
+        """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}."""
+        try:
+            drawing = parse(strokes)
+        except StrokeError as exc:
+            return Reading("error", str(exc)).to_json()
+        return ctx.holder.read_drawings([drawing])[0].to_json()
+
+    def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
+        """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
+        return Reading("blank", "pong").to_json()
+
+    gr.api(predict, api_name="predict", batch=True, max_batch_size=8, concurrency_limit=4, concurrency_id="read")
+    gr.api(predict_image, api_name="predict_image", concurrency_limit=4, concurrency_id="read")
+    gr.api(predict_strokes, api_name="predict_strokes", concurrency_limit=4, concurrency_id="read")
+    gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
+
+
+def _training_endpoints(ctx: AppContext) -> None:
+    """One training at a time per server; its state streams as dicts."""
+
+    async def retrain(
+        settings: dict[str, Any] | None = None,
+        preset: str = "fast",
+        serve: bool = True,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Start a training (one at a time per server) and stream its state until it ends.
+
+        settings: any of epochs, batch_size, validation_split, learning_rate, dropout, augment, pens,
+        train_subset (0 = all images), and drawings (true: also train on the collected drawings); the rest
+        comes from the preset. serve: serve the new model when it finishes, if it reads no worse than the
+        serving one.
+        """
+        owner = request.session_hash if request is not None and request.session_hash else ""
+        refused = start(ctx, preset, dict(settings or {}), serve, owner)
+        if refused:
+            yield state(ctx.jobs.snapshot().to_json(), refused)
+            return
+        async for snap in follow(ctx):
+            yield state(snap.to_json())
+
+    async def watch() -> AsyncIterator[dict[str, Any]]:
+        """Stream the running (or last) training's state without starting one."""
+        async for snap in follow(ctx):
+            yield state(snap.to_json())
+
+    def cancel(request: gr.Request) -> str:
+        """Stop the running training within a batch; nothing is saved."""
+        return ctx.jobs.cancel(who=None if may_control(ctx, request) else request.session_hash or "")
+
+    def switch(path: str, request: gr.Request) -> str:
+        """Serve a saved version (its path, as `models` lists it) or the shipped model from now on."""
+        if not may_control(ctx, request):
+            return "not switched: on a public server only a logged-in user may switch models"
+        return switch_version(ctx, path)
+
+    gr.api(retrain, api_name="retrain", **JOB_LANE)
+    gr.api(watch, api_name="watch", **WATCH_LANE)
+    gr.api(cancel, api_name="cancel", concurrency_limit=None)
+    gr.api(switch, api_name="switch_version", concurrency_limit=2)
+
+
+def _teaching_endpoints(ctx: AppContext) -> None:
+    """Corrections (never raise: a refusal is saved=False with one line) and fine-tuning on them."""
+
+    def correct(
+        label: int,
+        strokes: str | dict[str, Any] | None = None,
+        image: dict[str, Any] | None = None,
+        request: gr.Request | None = None,
+    ) -> dict[str, Any]:
+        """Keep a drawing with its right label: the pad's strokes (as /predict_strokes takes them) or an image
+        file (handle_file). The server reads it again with the serving model and stores both.
+
+        Returns {"saved", "message", "id", "label", "predicted", "total", "of_label"}; message is e.g.
+        "saved — 37 drawings collected (5 of 7)" or "not saved: <why, and what to do>".
+        """
+        source: dict[str, Any] = {"strokes": strokes}
+        if strokes is None and image is not None:
+            path = uploaded_path(image)
+            if isinstance(path, Reading):
+                return {"saved": False, "message": f"not saved: {path.message}"}
+            source = {"image": path}
+        return ctx.drawings.correct(ctx.holder.current, label, source, visitor(request)).to_json()
+
+    def drawings() -> dict[str, Any]:
+        """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes."""
+        collector = ctx.drawings
+        counts = collector.counts()
+        if counts is None:
+            return {"kept": False, "message": collector.problem or collector.where()}
+        return {
+            "kept": True,
+            "per_digit": list(counts.per_digit),
+            "total": counts.total,
+            "wrong": counts.wrong,
+            "holdout": counts.holdout,
+            "database": str(collector.path),  # not "path": gradio_client would fetch it as a file
+        }
+
+    def import_drawings(file: dict[str, Any] | None, request: gr.Request | None = None) -> str:
+        """Import a zip /export_drawings made (handle_file): good rows go in together, bad ones are skipped and
+        listed, rows already kept are skipped; one line per problem."""
+        path = uploaded_path(file)
+        if isinstance(path, Reading):
+            return f"not imported: {path.message}"
+        return import_zip(ctx, path, request)
+
+    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
+    gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
+    gr.api(import_drawings, api_name="import_drawings", concurrency_id="drawings")
+
+
+def _finetune_endpoint(ctx: AppContext) -> None:
+    """Fine-tuning on the collected drawings runs as the server's one job, like /retrain."""
+
+    async def finetune(
+        epochs: int = 3, serve: bool = True, request: gr.Request | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Fine-tune the serving model on the collected drawings (one job at a time, like /retrain) and stream
+        its state; it is served only if it reads MNIST test and the held-out drawings no worse."""
+        owner = request.session_hash if request is not None and request.session_hash else ""
+        refused = start_finetune(ctx, epochs, serve, owner)
+        if refused:
+            yield state(ctx.jobs.snapshot().to_json(), refused)
+            return
+        async for snap in follow(ctx):
+            yield state(snap.to_json())
+
+    gr.api(finetune, api_name="finetune", **JOB_LANE)

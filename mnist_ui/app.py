@@ -1,0 +1,67 @@
+"""The whole page: a header, a warning banner, one tab per module, the named API."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import gradio as gr
+
+from mnist_ui import api, draw_tab, drawings_tab, model_tab, train_tab, upload_tab
+from mnist_ui.context import AppContext
+from mnist_ui.correct_bar import CSS as CORRECT_CSS
+from mnist_ui.results import CSS as RESULTS_CSS
+
+CSS = (
+    RESULTS_CSS
+    + CORRECT_CSS
+    + """
+.warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
+#train-status progress { width: 100%; height: 14px; }
+"""
+)
+INTRO = (
+    "# Draw a digit\nA dense network trained on MNIST and on real pen handwriting reads what you write. "
+    "Draw one digit on the pad: the answer follows your pen."
+)
+
+
+def banner(ctx: AppContext) -> dict[str, Any]:
+    """The serving model's warning and the drawings database's (corrupt, locked): one line each."""
+    warnings = [w for w in (ctx.holder.current.warning, ctx.drawings.warning()) if w]
+    text = "<br>".join(f"⚠️ {html.escape(w)}" for w in warnings)
+    return gr.update(value=f'<div class="warning-banner">{text}</div>', visible=bool(warnings))
+
+
+def build_app(ctx: AppContext) -> gr.Blocks:
+    with gr.Blocks(title="Draw a digit", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+        gr.Markdown(INTRO)
+        warning_box = gr.HTML(visible=False)
+        with gr.Tabs():
+            draw_tab.build(ctx)
+            upload_tab.build(ctx)
+            model_tab.build(ctx)
+            drawings_tab.build(ctx)
+            _, page, controls, notice = train_tab.build(ctx)
+        api.register(ctx)
+
+        def on_load(request: gr.Request) -> dict[Any, Any]:
+            """Banner, ?subset=N for quick trainings, the Train tab's notice, versions and job state."""
+            try:
+                subset = max(0, int(request.query_params.get("subset", 0)))
+            except (TypeError, ValueError):
+                subset = 0
+            return (
+                {warning_box: banner(ctx), controls["train_subset"]: subset, notice: train_tab.train_notice(ctx)}
+                | page.show(ctx, ctx.jobs.snapshot())
+                | {page.versions: train_tab.versions_update(ctx)}
+            )
+
+        demo.load(
+            on_load,
+            None,
+            [warning_box, controls["train_subset"], notice, *page.outputs],
+            api_name="on_load",
+            api_visibility="private",
+        )
+    return demo

@@ -1,0 +1,287 @@
+"""Drawings tab: the corrected drawings this server keeps — counts per digit, a gallery filtered by digit and by
+"the model was wrong", delete one or all, export (zip of PNGs + labels.csv, or MNIST IDX files), import a zip.
+
+Handlers are module-level functions of plain values (tested without a browser); `build` wires them. On a public
+server only a logged-in user may look at, export, import or delete the drawings: they are other visitors'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from mnist_core.drawings.store import DrawingError, Row, StoreError
+from mnist_core.errors import first_line
+from mnist_ui.collect import as_label
+from mnist_ui.context import AppContext
+from mnist_ui.results import DIGITS
+
+PAGE = 100  # drawings the gallery shows at once, newest first
+EXPORT_DIR = Path(tempfile.gettempdir()) / "mnist-demo-exports"
+EXPORT_KEEP_S = 3600.0
+ALL = "all digits"
+PRIVATE = "on a public server only a logged-in user may see or change the collected drawings"
+
+
+def may_manage(ctx: AppContext, request: gr.Request | None) -> bool:
+    return not ctx.settings.public or bool(request is not None and request.username)
+
+
+def counts_md(ctx: AppContext) -> str:
+    """Counts per digit, how many the model read wrong, how many are held out; or why there are none."""
+    collector = ctx.drawings
+    if not collector.enabled:
+        return collector.where()
+    counts = collector.counts()
+    if counts is None:
+        return f"⚠️ {html.escape(collector.warning())}"
+    head = "| digit | " + " | ".join(DIGITS) + " | all |\n|---|" + "---:|" * 11
+    row = "| drawings | " + " | ".join(f"{n:,}" for n in counts.per_digit) + f" | **{counts.total:,}** |"
+    return (
+        f"{head}\n{row}\n\n{counts.total:,} drawings kept in `{collector.path}`; the model read "
+        f"{counts.wrong:,} of them wrong; {counts.holdout:,} are held out (never trained on) to measure fine-tunes."
+    )
+
+
+def thumbnail(row: Row, scale: int = 4) -> np.ndarray:
+    """The 28×28 the model saw, dark ink on white, each pixel a `scale`-pixel square."""
+    return np.kron(255 - row.image, np.ones((scale, scale), np.uint8))
+
+
+def caption(row: Row) -> str:
+    read = "—" if row.predicted is None else str(row.predicted)
+    mark = " ✗" if row.wrong else ""
+    return f"#{row.id}: {row.label} (read {read}){mark}"
+
+
+def gallery(
+    ctx: AppContext, digit: str | None, wrong_only: bool, request: gr.Request | None
+) -> tuple[list[tuple[np.ndarray, str]], list[int], str]:
+    """(images with captions, their row ids, a line saying what is shown)."""
+    if not may_manage(ctx, request):
+        return [], [], PRIVATE
+    store = ctx.drawings.try_store()
+    if store is None:
+        return [], [], ctx.drawings.warning() or ctx.drawings.where()
+    label = None if digit in (None, "", ALL) else as_label(digit)
+    try:
+        rows = store.rows(label, bool(wrong_only), limit=PAGE)
+    except StoreError as exc:
+        return [], [], ctx.drawings.failed(exc)
+    what = f"{'' if label is None else f'{label}s, '}{'read wrong, ' if wrong_only else ''}newest first"
+    shown = f"showing {len(rows)} drawings ({what})" if rows else "no drawings match"
+    return [(thumbnail(r), caption(r)) for r in rows], [r.id for r in rows], shown
+
+
+def delete_one(ctx: AppContext, row_id: int | None, request: gr.Request | None) -> str:
+    if not may_manage(ctx, request):
+        return f"not deleted: {PRIVATE}"
+    if row_id is None:
+        return "pick a drawing in the gallery first"
+    try:
+        gone = ctx.drawings.store().delete(int(row_id))
+    except StoreError as exc:
+        return f"not deleted: {ctx.drawings.failed(exc)}"
+    return f"deleted drawing #{row_id}" if gone else f"drawing #{row_id} was already deleted"
+
+
+def delete_all(ctx: AppContext, confirmed: bool, request: gr.Request | None) -> str:
+    if not may_manage(ctx, request):
+        return f"not deleted: {PRIVATE}"
+    if not confirmed:
+        return "not deleted: tick “yes, delete every drawing” first"
+    try:
+        count = ctx.drawings.store().delete_all()
+    except StoreError as exc:
+        return f"not deleted: {ctx.drawings.failed(exc)}"
+    return f"deleted all {count:,} drawings"
+
+
+def _export_folder() -> Path:
+    """A fresh folder for one export; exports older than an hour are removed (Gradio keeps its own copy)."""
+    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    for old in EXPORT_DIR.iterdir():
+        try:
+            if time.time() - old.stat().st_mtime > EXPORT_KEEP_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-"), dir=EXPORT_DIR))
+
+
+def export_zip(ctx: AppContext, request: gr.Request | None) -> tuple[list[str] | None, str]:
+    """([the zip's path], one line): PNGs of what the model saw, the drawings as sent, labels.csv."""
+    if not may_manage(ctx, request):
+        return None, f"not exported: {PRIVATE}"
+    try:
+        store = ctx.drawings.store()
+        path = _export_folder() / "drawings.zip"
+        count = store.export_zip(path)
+    except StoreError as exc:
+        return None, f"not exported: {ctx.drawings.failed(exc)}"
+    except OSError as exc:
+        return None, f"not exported: {first_line(exc)}"
+    return [str(path)], f"exported {count:,} drawings to drawings.zip (labels.csv, digits/, strokes/, originals/)"
+
+
+def export_idx(ctx: AppContext, request: gr.Request | None) -> tuple[list[str] | None, str]:
+    """(the two gzipped MNIST IDX files, one line): read them like MNIST's own train-images/labels."""
+    if not may_manage(ctx, request):
+        return None, f"not exported: {PRIVATE}"
+    try:
+        paths = ctx.drawings.store().export_idx(_export_folder())
+    except StoreError as exc:
+        return None, f"not exported: {ctx.drawings.failed(exc)}"
+    except OSError as exc:
+        return None, f"not exported: {first_line(exc)}"
+    return [str(p) for p in paths], f"exported as MNIST IDX files: {paths[0].name}, {paths[1].name}"
+
+
+def import_zip(ctx: AppContext, path: str | None, request: gr.Request | None) -> str:
+    """A zip the export made (labels.csv may be edited to relabel): good rows go in together, bad ones are
+    listed and skipped, nothing is half-imported."""
+    if not may_manage(ctx, request):
+        return f"not imported: {PRIVATE}"
+    if not path:
+        return "choose a zip made by “Export zip” first"
+    try:
+        added, skipped = ctx.drawings.store().import_zip(path)
+    except DrawingError as exc:
+        return f"not imported: {exc}"
+    except StoreError as exc:
+        return f"not imported (nothing was added): {ctx.drawings.failed(exc)}"
+    lines = [f"imported {added:,} drawing{'s' * (added != 1)}" + (f", skipped {len(skipped):,}:" if skipped else "")]
+    lines += [f"- {html.escape(reason)}" for reason in skipped[:20]]
+    if len(skipped) > 20:
+        lines.append(f"- … and {len(skipped) - 20:,} more")
+    return "\n".join(lines)
+
+
+@dataclass
+class DrawingsPage:
+    counts: gr.Markdown
+    digit: gr.Dropdown
+    wrong: gr.Checkbox
+    gallery: gr.Gallery
+    shown: gr.Markdown
+    ids: gr.State
+    selected: gr.State
+    status: gr.Markdown
+
+    def refresh(self, ctx: AppContext, digit: str | None, wrong: bool, request: gr.Request | None) -> dict[Any, Any]:
+        items, ids, shown = gallery(ctx, digit, wrong, request)
+        return {
+            self.counts: counts_md(ctx),
+            self.gallery: items,
+            self.ids: ids,
+            self.shown: shown,
+            self.selected: None,
+        }
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.counts, self.gallery, self.ids, self.shown, self.selected]
+
+
+def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage]:
+    with gr.Tab("Drawings", id="drawings", elem_id="tab-drawings") as tab:
+        gr.Markdown(
+            ctx.drawings.where()
+            if not ctx.drawings.enabled
+            else "Drawings visitors corrected: the Model tab measures the serving model on the held-out ones, "
+            "**Train → Fine-tune on collected drawings** learns from the others.",
+            elem_id="drawings-where",
+        )
+        counts = gr.Markdown(elem_id="drawings-counts")
+        with gr.Row(equal_height=True):
+            digit = gr.Dropdown([ALL, *DIGITS], value=ALL, label="Digit", scale=1)
+            wrong = gr.Checkbox(False, label="Only those the model read wrong", scale=1)
+            refresh_btn = gr.Button("Refresh", scale=1)
+        shown = gr.Markdown(elem_id="drawings-shown")
+        items = gr.Gallery(
+            label="Collected drawings: what the model saw (✗ = the model read it wrong)",
+            columns=10,
+            height=360,
+            object_fit="contain",
+            elem_id="drawings-gallery",
+        )
+        with gr.Row(equal_height=True):
+            delete_btn = gr.Button("Delete the selected drawing", variant="stop", elem_id="drawings-delete")
+            confirm = gr.Checkbox(False, label="yes, delete every drawing")
+            delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all")
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                zip_btn = gr.Button("Export zip (PNGs + labels.csv)", elem_id="drawings-export")
+                idx_btn = gr.Button("Export MNIST IDX files", elem_id="drawings-export-idx")
+                files = gr.File(label="Exported files", file_count="multiple", interactive=False, height=140)
+            with gr.Column():
+                upload = gr.File(label="Import a zip made by Export", file_types=[".zip"], type="filepath", height=140)
+                import_btn = gr.Button("Import", elem_id="drawings-import")
+        status = gr.Markdown(elem_id="drawings-status")
+        ids, selected = gr.State([]), gr.State(None)  # inside the tab: a State directly in gr.Tabs breaks its tabs
+    page = DrawingsPage(counts, digit, wrong, items, shown, ids, selected, status)
+    _wire(
+        ctx,
+        page,
+        tab,
+        refresh_btn,
+        (delete_btn, confirm, delete_all_btn),
+        (zip_btn, idx_btn, files, upload, import_btn),
+    )
+    return tab, page
+
+
+def _wire(
+    ctx: AppContext,
+    page: DrawingsPage,
+    tab: gr.Tab,
+    refresh_btn: gr.Button,
+    deleting: tuple[gr.Button, gr.Checkbox, gr.Button],
+    moving: tuple[gr.Button, gr.Button, gr.File, gr.File, gr.Button],
+) -> None:
+    delete_btn, confirm, delete_all_btn = deleting
+    zip_btn, idx_btn, files, upload, import_btn = moving
+    hidden: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden", "concurrency_id": "drawings"}
+    view, changed = [page.digit, page.wrong], [*page.outputs, page.status]
+
+    def refresh(digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
+        return page.refresh(ctx, digit, wrong, request)
+
+    def pick(ids: list[int], evt: gr.SelectData) -> tuple[int | None, str]:
+        index = evt.index if isinstance(evt.index, int) else None
+        row_id = ids[index] if index is not None and index < len(ids) else None
+        return row_id, "" if row_id is None else f"selected drawing #{row_id}"
+
+    def remove(row_id: int | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
+        return page.refresh(ctx, digit, wrong, request) | {page.status: delete_one(ctx, row_id, request)}
+
+    def remove_all(confirmed: bool, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
+        return page.refresh(ctx, digit, wrong, request) | {page.status: delete_all(ctx, confirmed, request)}
+
+    def bring_in(path: str | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
+        return page.refresh(ctx, digit, wrong, request) | {page.status: import_zip(ctx, path, request)}
+
+    def zipped(request: gr.Request) -> tuple[list[str] | None, str]:
+        return export_zip(ctx, request)
+
+    def idx(request: gr.Request) -> tuple[list[str] | None, str]:
+        return export_idx(ctx, request)
+
+    for trigger in (tab.select, refresh_btn.click, page.digit.change, page.wrong.change):
+        trigger(refresh, view, page.outputs, api_name="drawings_view", **hidden)
+    page.gallery.select(pick, page.ids, [page.selected, page.status], api_name="drawings_pick", **hidden)
+    delete_btn.click(remove, [page.selected, *view], changed, api_name="drawings_delete", **hidden)
+    delete_all_btn.click(remove_all, [confirm, *view], changed, api_name="drawings_delete_all", **hidden)
+    import_btn.click(bring_in, [upload, *view], changed, api_name="drawings_import_ui", **hidden)
+    public: dict[str, Any] = {"show_progress": "hidden", "concurrency_id": "drawings"}
+    zip_btn.click(zipped, None, [files, page.status], api_name="export_drawings", **public)
+    idx_btn.click(idx, None, [files, page.status], api_name="export_drawings_idx", **public)

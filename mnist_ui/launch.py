@@ -1,0 +1,140 @@
+"""Command-line flags and launch decisions: no Gradio import here, so `python demo.py --help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+from mnist_ui.context import Settings
+
+LOOPBACK = ("localhost",)
+MAX_UPLOAD = "10mb"  # a phone photo is a few MB; bigger uploads are refused before they reach the disk
+
+
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: use 1–65535")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="python demo.py", description="Draw-a-digit web demo (Gradio).")
+    p.add_argument(
+        "--host",
+        default=env("GRADIO_SERVER_NAME", "127.0.0.1"),
+        help="address to bind (env GRADIO_SERVER_NAME; default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--port",
+        type=port,
+        default=env("GRADIO_SERVER_PORT", "7860"),
+        help="port (env GRADIO_SERVER_PORT; default 7860)",
+    )
+    p.add_argument(
+        "--share",
+        action="store_true",
+        default=env("GRADIO_SHARE", "").lower() in ("1", "true", "yes"),
+        help="ask for a public gradio.live link (env GRADIO_SHARE=1; needs internet)",
+    )
+    p.add_argument(
+        "--auth", default=env("MNIST_DEMO_AUTH"), help="require a login: user:password (env MNIST_DEMO_AUTH)"
+    )
+    p.add_argument("--auth-file", help="require a login: a file with one user:password per line")
+    p.add_argument(
+        "--model",
+        help="a .keras file to serve (default: the version chosen with `python -m mnist_core "
+        "models use`, else the shipped model)",
+    )
+    p.add_argument("--data", help="MNIST folder or mnist.npz for retraining and the test report (default: $MNIST_DATA)")
+    p.add_argument("--pens", help="UNIPEN file or folder for retraining on real handwriting (default: $UNIPEN_DATA)")
+    p.add_argument(
+        "--allow-public-retrain",
+        action="store_true",
+        help="allow retraining on a shared or non-loopback server without --auth",
+    )
+    p.add_argument(
+        "--collect",
+        action="store_true",
+        help="keep the drawings visitors correct even on a public server (always on for a local demo)",
+    )
+    p.add_argument(
+        "--drawings",
+        help="the SQLite file corrected drawings are kept in (default: $MNIST_DEMO_HOME/drawings.sqlite3)",
+    )
+    return p
+
+
+def read_auth(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """user:password pairs from --auth and --auth-file; a malformed line is a one-line error."""
+    pairs: list[str] = [args.auth] if args.auth else []
+    if args.auth_file:
+        try:
+            lines = Path(args.auth_file).read_text().splitlines()
+        except OSError as exc:
+            raise SystemExit(f"error: cannot read --auth-file {args.auth_file}: {exc.strerror}") from None
+        pairs += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    result = []
+    for pair in pairs:
+        user, sep, password = pair.partition(":")
+        if not sep or not user or not password:
+            raise SystemExit("error: auth entries must look like user:password")
+        result.append((user, password))
+    return result
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Settings, list[str]]:
+    """Who may retrain, and the warnings to print before serving."""
+    public = args.share or not is_loopback(args.host)
+    if not public or auth:
+        return Settings(True, "", public), []
+    where = "a share link" if args.share else f"host {args.host}"
+    warning = f"warning: serving on {where} without --auth: anyone who can reach it can use the demo"
+    if args.allow_public_retrain:
+        return Settings(True, "", public), [warning + ", and retrain and switch its model (--allow-public-retrain)"]
+    reason = (
+        "the demo is public (--share or a non-loopback --host) without a login; restart it with "
+        "--auth user:password or --allow-public-retrain"
+    )
+    return Settings(False, reason, public), [warning + "; the Train tab is disabled (add --auth to enable it)"]
+
+
+def collecting(args: argparse.Namespace) -> tuple[bool, str]:
+    """Whether corrected drawings are kept: on for a local demo, off on a public one unless --collect.
+
+    The second value is the page's one line when they are not kept.
+    """
+    if args.collect or not (args.share or not is_loopback(args.host)):
+        return True, ""
+    return False, (
+        "this demo is public (--share or a non-loopback --host), so corrected drawings are not kept; "
+        "its owner can restart it with --collect to keep them"
+    )
+
+
+def port_problem(host: str, number: int) -> str | None:
+    """One line when the port cannot be bound, checked before Gradio tries (its error is a traceback)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, number))
+    except OSError as exc:
+        if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+            return f"error: port {number} is already in use; pick another with --port N or stop the other server"
+        return f"error: cannot listen on {host}:{number} ({exc.strerror}); check --host and --port"
+    return None

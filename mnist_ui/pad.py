@@ -1,0 +1,133 @@
+"""The stroke pad: a canvas in a `gr.HTML` that sends the pen's strokes, not a picture.
+
+Gradio's Sketchpad exports and uploads three PNGs per stroke (about a second before the first request
+leaves the browser); these few kilobytes of points leave at once, while the pen moves, and the server
+draws them with the same renderer that draws real pen handwriting for training (mnist_core.imaging.strokes).
+The value is `{"v": 1, "width": S, "height": S, "pen": P, "strokes": [[[x, y], ...], ...]}` in the
+pad's own CSS pixels. A new value goes out at most every SEND_EVERY_MS while drawing, and on pen-up,
+undo and clear; Gradio fires the component's `change` event for each.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from mnist_core.imaging.strokes import FORMAT_VERSION, PEN_FRACTION
+
+SEND_EVERY_MS = 80
+
+HTML = """
+<div class="pad-wrap">
+  <canvas class="pad" aria-label="Drawing pad: draw one digit with the mouse, a finger or a pen"></canvas>
+  <div class="pad-hint">draw one digit here</div>
+  <div class="pad-tools">
+    <button type="button" class="pad-undo" title="Undo the last stroke (Ctrl+Z)">↶ Undo</button>
+    <button type="button" class="pad-clear" title="Clear the pad (Esc)">✕ Clear</button>
+  </div>
+</div>
+"""
+
+CSS = """
+.pad-wrap { position: relative; width: 100%; max-width: 448px; margin: 0 auto; }
+.pad { display: block; width: 100%; aspect-ratio: 1 / 1; background: #fff; border: 1px solid #d4d4d8;
+       border-radius: 10px; touch-action: none; cursor: crosshair; user-select: none; -webkit-user-select: none; }
+.pad-hint { position: absolute; top: 45%; left: 0; right: 0; text-align: center; color: #a1a1aa;
+            font-size: 20px; pointer-events: none; }
+.pad-wrap.drawn .pad-hint { display: none; }
+.pad-tools { display: flex; gap: 8px; margin-top: 8px; }
+.pad-tools button { flex: 1; padding: 10px; font-size: 16px; border-radius: 8px; border: 1px solid #d4d4d8;
+                    background: var(--button-secondary-background-fill, #f4f4f5); cursor: pointer; }
+.pad-tools button:disabled { opacity: .45; cursor: default; }
+"""
+
+JS = """
+const canvas = element.querySelector('canvas.pad');
+const wrap = element.querySelector('.pad-wrap');
+const undoBtn = element.querySelector('.pad-undo');
+const clearBtn = element.querySelector('.pad-clear');
+const ctx = canvas.getContext('2d');
+const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__;
+let strokes = [];          // points in [0, 1] of the pad side: the pad may be resized between strokes
+let current = null, lastSent = 0, timer = null;
+
+function side() { return canvas.getBoundingClientRect().width || 1; }
+function fit() {
+  const dpr = window.devicePixelRatio || 1, s = side();
+  canvas.width = Math.round(s * dpr); canvas.height = Math.round(s * dpr);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  redraw();
+}
+function pen() { const s = side(); ctx.lineWidth = PEN * s; ctx.lineCap = 'round'; ctx.lineJoin = 'round';
+                 ctx.strokeStyle = '#000'; ctx.fillStyle = '#000'; return s; }
+function path(points) {
+  const s = pen();
+  if (points.length === 1) {
+    ctx.beginPath(); ctx.arc(points[0][0] * s, points[0][1] * s, PEN * s / 2, 0, 7); ctx.fill(); return;
+  }
+  ctx.beginPath(); ctx.moveTo(points[0][0] * s, points[0][1] * s);
+  for (const p of points.slice(1)) ctx.lineTo(p[0] * s, p[1] * s);
+  ctx.stroke();
+}
+function redraw() {
+  const s = side(); ctx.clearRect(0, 0, s, s);
+  for (const st of strokes) path(st);
+  if (current) path(current);
+  wrap.classList.toggle('drawn', strokes.length > 0 || !!current);
+  undoBtn.disabled = clearBtn.disabled = strokes.length === 0;
+}
+function value() {
+  const s = side(), r = (v) => Math.round(v * s * 10) / 10;
+  const all = current ? strokes.concat([current]) : strokes;
+  const points = all.map(st => st.map(p => [r(p[0]), r(p[1])]));
+  return JSON.stringify({v: VERSION, width: r(1), height: r(1), pen: r(PEN), strokes: points});
+}
+function send() {
+  clearTimeout(timer); timer = null; lastSent = performance.now();
+  props.value = value();  // Gradio sends a change event whenever the value changes
+}
+function point(e) {
+  const b = canvas.getBoundingClientRect();
+  return [(e.clientX - b.left) / b.width, (e.clientY - b.top) / b.height];
+}
+canvas.addEventListener('pointerdown', (e) => {
+  if (e.button !== undefined && e.button > 0) return;
+  e.preventDefault(); canvas.setPointerCapture(e.pointerId);
+  current = [point(e)]; redraw();
+});
+canvas.addEventListener('pointermove', (e) => {
+  if (!current) return;
+  e.preventDefault();
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+  for (const ev of (events.length ? events : [e])) current.push(point(ev));
+  redraw();
+  const wait = EVERY - (performance.now() - lastSent);
+  if (wait <= 0) send(); else if (!timer) timer = setTimeout(() => { if (current) send(); }, wait);
+});
+function finish(e) {
+  if (!current) return;
+  if (e && e.type === 'pointerup') current.push(point(e));
+  strokes.push(current); current = null; redraw(); send();
+}
+canvas.addEventListener('pointerup', finish);
+canvas.addEventListener('pointercancel', finish);
+canvas.addEventListener('lostpointercapture', () => finish(null));
+undoBtn.addEventListener('click', () => { strokes.pop(); redraw(); send(); });
+clearBtn.addEventListener('click', () => { strokes = []; current = null; redraw(); send(); });
+element.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); undoBtn.click(); }
+  if (e.key === 'Escape') clearBtn.click();
+});
+canvas.tabIndex = 0;
+new ResizeObserver(fit).observe(canvas);
+fit();
+"""
+
+
+def stroke_pad(elem_id: str = "pad") -> gr.HTML:
+    """The pad component; its value (a JSON string) is what `/predict_strokes` takes."""
+    js = (
+        JS.replace("__PEN__", f"{PEN_FRACTION:.6f}")
+        .replace("__VERSION__", str(FORMAT_VERSION))
+        .replace("__EVERY__", str(SEND_EVERY_MS))
+    )
+    return gr.HTML("", html_template=HTML, css_template=CSS, js_on_load=js, elem_id=elem_id, apply_default_css=False)

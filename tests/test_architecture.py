@@ -1,0 +1,108 @@
+"""The package's layers, as its folders name them: no import cycle, no import against the layer order, and the
+serving path free of TensorFlow (a 3 s import and hundreds of MB that no answer needs)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "mnist_core"
+# Each subpackage may import those of a lower rank and its own modules; config and errors serve everyone.
+RANK = {"config": 0, "errors": 0, "imaging": 1, "data": 2, "model": 3, "drawings": 4, "training": 5, "serving": 5}
+TOP = {"cli": 9, "__main__": 9, "__init__": 9}
+LAZY_ALLOWED = {("serving", "training")}  # the job's worker thread starts TensorFlow, never an import
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else "__init__"
+
+
+def imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported mnist_core module, at module level?) for every import in the file, TYPE_CHECKING blocks aside."""
+    tree = ast.parse(path.read_text())
+    found: list[tuple[str, bool]] = []
+    type_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
+        for n in ast.walk(block)
+    }
+    top_level = {id(n) for n in tree.body}
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mnist_core"):
+            assert node.level == 0, f"{path}: relative import (use mnist_core.… so the layer is visible)"
+            targets = [node.module]
+            targets += [
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if (PACKAGE.parent / (f"{node.module}.{a.name}".replace(".", "/") + ".py")).exists()
+            ]
+            found += [(t, id(node) in top_level) for t in targets]
+        elif isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top_level) for a in node.names if a.name.startswith("mnist_core")]
+    return found
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def test_every_subpackage_imports_only_lower_layers():
+    wrong = []
+    for name, path in MODULES.items():
+        own = layer(name)
+        own_rank = RANK.get(own, TOP.get(own, 9))
+        for target, _ in imports(path):
+            other = layer(target)
+            if other == own or other in TOP:
+                continue
+            if RANK.get(other, 9) >= own_rank and (own, other) not in LAZY_ALLOWED and own_rank != 9:
+                wrong.append(f"{name} imports {target}")
+    assert not wrong, "imports against the layer order: " + "; ".join(wrong)
+
+
+def test_no_import_cycle_at_module_level():
+    graph = {
+        name: {t for t, top in imports(path) if top and t in MODULES and t != name} for name, path in MODULES.items()
+    }
+    seen: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        if seen.get(node) == 2:
+            return
+        if seen.get(node) == 1:
+            pytest.fail("import cycle: " + " → ".join([*trail[trail.index(node) :], node]))
+        seen[node] = 1
+        for nxt in sorted(graph[node]):
+            visit(nxt, [*trail, node])
+        seen[node] = 2
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_serving_and_the_ui_never_import_tensorflow():
+    served = [
+        m
+        for m in MODULES
+        if layer(m) in ("imaging", "data", "drawings", "serving", "model") and m != "mnist_core.model.network"
+    ]
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in sorted(served))
+        + "import mnist_ui.app\n"
+        + "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
