@@ -17,7 +17,7 @@ from pathlib import Path
 
 from api_latency import percentile, sketch_value, timed_calls
 
-from bench.server import running_app
+from mnist_ui.testing import running_app
 
 
 def main() -> int:

@@ -21,7 +21,8 @@ from mnist_core.data.mnist import DataError
 from mnist_core.data.unipen import PenDigit, load_unipen
 from mnist_core.drawings.store import DrawingStore
 from mnist_core.model.files import load_classifier, read_metadata, sidecar_path
-from mnist_core.training.finetune import Collected, FinetuneError, Scores, decide, finetune, replay_pool, save_finetuned
+from mnist_core.model.reports import Scores, judge
+from mnist_core.training.finetune import Collected, FinetuneError, finetune, replay_pool, save_finetuned
 
 
 @pytest.fixture(scope="module")
@@ -41,23 +42,36 @@ def base_model(tmp_path: Path) -> Path:
     return target
 
 
-def test_decide_serves_only_a_model_that_is_not_worse():
-    assert decide(Scores(0.990, 0.30), Scores(0.988, 0.90))[0]  # 0.2 points lost: allowed
-    assert decide(Scores(0.990, 0.30), Scores(0.990, 0.30))[0]
-    keep_mnist = decide(Scores(0.990, 0.30), Scores(0.986, 0.95))
-    keep_held = decide(Scores(0.990, 0.50), Scores(0.991, 0.45))
-    keep_none = decide(Scores(0.990, None), Scores(0.991, None))
+def decide(before: Scores, after: Scores) -> tuple[bool, str]:
+    verdict = judge(before, after, must_measure=("holdout",))  # as a fine-tune is judged
+    return verdict.serve, verdict.reason
+
+
+def test_the_serve_gate_serves_only_a_model_that_is_not_worse():
+    assert decide(Scores(0.990, holdout=0.30), Scores(0.988, holdout=0.90))[0]  # 0.2 points lost: allowed
+    assert decide(Scores(0.990, holdout=0.30), Scores(0.990, holdout=0.30))[0]
+    keep_mnist = decide(Scores(0.990, holdout=0.30), Scores(0.986, holdout=0.95))
+    keep_held = decide(Scores(0.990, holdout=0.50), Scores(0.991, holdout=0.45))
+    keep_none = decide(Scores(0.990), Scores(0.991))
+    keep_pens = judge(Scores(0.990, pens=0.97), Scores(0.991, pens=0.96))  # a retrain: real handwriting must not drop
     assert not keep_mnist[0] and "0.40 points" in keep_mnist[1]
     assert not keep_held[0] and "worse" in keep_held[1]
     assert not keep_none[0] and "no held-out" in keep_none[1]
+    assert not keep_pens.serve and "real handwriting worse" in keep_pens.why
+    assert judge(Scores(0.990, pens=None), Scores(0.988, pens=0.9)).serve  # measured on one side only: not compared
+    assert judge(Scores(None), Scores(0.5)).serve  # a serving model never measured: nothing to be worse than
     assert all("\n" not in reason for _, reason in (keep_mnist, keep_held, keep_none))
+    assert keep_mnist[1].startswith("keep the current model: ") and decide(
+        Scores(0.9, holdout=0.5), Scores(0.9, holdout=0.6)
+    )[1].startswith("serve the new model: ")
 
 
 def test_nothing_collected_is_one_clear_error(tmp_path: Path, mnist):
     with pytest.raises(FinetuneError, match="no collected drawings"):
         finetune(tmp_path / "unused.keras", DrawingStore(tmp_path / "empty.sqlite3"), mnist)
-    with pytest.raises(FinetuneError, match="epochs"):
-        finetune(tmp_path / "unused.keras", DrawingStore(tmp_path / "empty.sqlite3"), mnist, epochs=0)
+    for epochs in (0, 21):  # config.FINETUNE_LIMITS: the one cap, before anything loads
+        with pytest.raises(FinetuneError, match="epochs must be 1–20"):
+            finetune(tmp_path / "unused.keras", DrawingStore(tmp_path / "empty.sqlite3"), mnist, epochs=epochs)
 
 
 def test_replay_pool_lists_collected_drawings_often_enough(mnist):
@@ -117,4 +131,5 @@ def test_finetune_learns_a_misread_style_and_keeps_mnist(base_model: Path, unipe
     assert meta["hyperparameters"] == read_metadata(base_model)["hyperparameters"]
     assert meta["finetune"]["counts"]["collected"] + meta["finetune"]["counts"]["holdout"] == store.counts().total
     assert meta["finetune"]["before"]["holdout"] == outcome.before.holdout and meta["finetune"]["serve"]
+    assert meta["finetune"]["base_model"] == "base.keras" and "/" not in meta["data_source"]  # no machine paths
     assert path.with_suffix(".eval.json").is_file()

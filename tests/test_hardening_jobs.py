@@ -1,6 +1,6 @@
-"""Issue #14, the training job and the Train tab without TensorFlow: the train → evaluate → save workflow is
-replaced by a scripted fake, so each test drives the real JobManager (start, cancel, commit, finish, prune) and
-the tab's module-level handlers in well under a second.
+"""Issue #14, the training job and the Train tab without TensorFlow: the job runner is given a scripted trainer
+instead of training.workflow's, so each test drives the real JobManager (start, cancel, commit, finish, prune)
+and the tab's module-level handlers in well under a second.
 
 Items: 5 (cancel only by the starter or a logged-in user, a worse run not served, versions pruned), 6 (cancel
 during evaluate/save refused honestly), 9 (an unwritable models folder refused before training; /switch_version
@@ -12,26 +12,28 @@ from __future__ import annotations
 import errno
 import json
 import os
-import sys
 import threading
 import time
-import types
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import build_ctx
 
 from mnist_core import config
 from mnist_core.config import SHIPPED_MODEL, preset
 from mnist_core.model import versions
 from mnist_core.model.files import read_metadata
+from mnist_core.model.reports import Scores, judge
 from mnist_core.serving.holder import ModelHolder, Served
 from mnist_core.serving.jobs import JobManager, Snapshot
+from mnist_core.serving.snapshot import FinetuneSnapshot
 from mnist_ui import train_tab
+from mnist_ui.actions import may_control, switch_version
 from mnist_ui.context import AppContext, Settings
-from mnist_ui.train_tab import TrainPage, may_control, status_html, switch_version
+from mnist_ui.train_tab import TrainPage, status_html
 
 REPO = Path(__file__).resolve().parent.parent
 HP = preset("fast").replace(epochs=2, pens=False, train_subset=100)
@@ -44,20 +46,16 @@ LAST_BATCH = {"epoch": 2, "epochs": 2, "batch": 10, "batches": 10, "fraction": 1
 STALE = ("epoch 2/2", "s left", "starting", "building the model", "<progress")
 
 
-class ScriptedWorkflow:
-    """Stands in for `mnist_core.training.workflow`: reports the last batch, then waits for the test at two points —
-    after training (before `commit`) and after committing (while "evaluating and saving")."""
+class ScriptedTrainer:
+    """Stands in for training.workflow as the job runner's trainer: reports the last batch, then waits for the
+    test at two points — after training (before `commit`) and after committing (while "evaluating and saving")."""
 
     def __init__(self, accuracy: float) -> None:
         self.accuracy = accuracy
         self.trained, self.go_commit = threading.Event(), threading.Event()
         self.committed, self.go_save = threading.Event(), threading.Event()
-        self.module = types.ModuleType("mnist_core.training.workflow")
-        self.module.train_evaluate_save = self.train_evaluate_save  # type: ignore[attr-defined]
 
-    def train_evaluate_save(
-        self, hp, data, out, source, command, on_progress=None, cancel=None, pens=None, commit=None
-    ):
+    def train(self, hp, data, out, source, command, on_progress=None, cancel=None, pens=None, commit=None):
         assert on_progress is not None and commit is not None
         on_progress(
             SimpleNamespace(phase="epoch", loss=0.3, accuracy=0.9, val_loss=0.3, val_accuracy=0.9, **LAST_BATCH)
@@ -79,15 +77,35 @@ class ScriptedWorkflow:
             path=out,
         )
 
+    def finetune(
+        self, base, drawings, data, out, command, pens=None, epochs=3, on_progress=None, cancel=None, commit=None
+    ):
+        assert commit is not None and commit()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"a fine-tuned model")
+        before, after = Scores(0.990, holdout=0.5), Scores(self.accuracy, holdout=0.9)
+        verdict = judge(before, after, must_measure=("holdout",))
+        return SimpleNamespace(
+            status="completed",
+            before=before,
+            after=after,
+            verdict=verdict,
+            reason=verdict.reason,
+            report=SimpleNamespace(accuracy=self.accuracy, per_class=[self.accuracy] * 10),
+            path=out,
+            counts={"collected": 8, "holdout": 2},
+            hp=SimpleNamespace(epochs=epochs),
+            seconds=3.0,
+        )
+
 
 def shipped_holder() -> ModelHolder:
     """The shipped model's metadata (its MNIST test accuracy) without loading its weights: nothing here predicts."""
     return ModelHolder(Served(SHIPPED_MODEL, None, read_metadata(SHIPPED_MODEL)))
 
 
-def job_manager(monkeypatch: pytest.MonkeyPatch, workflow: ScriptedWorkflow) -> JobManager:
-    monkeypatch.setitem(sys.modules, "mnist_core.training.workflow", workflow.module)
-    jobs = JobManager(shipped_holder())
+def job_manager(monkeypatch: pytest.MonkeyPatch, trainer: ScriptedTrainer) -> JobManager:
+    jobs = JobManager(shipped_holder(), trainer=trainer)
     monkeypatch.setattr(jobs, "data", lambda: TINY_DATA)
     monkeypatch.setattr(jobs, "pens", lambda: None)
     return jobs
@@ -125,16 +143,16 @@ def version(folder: Path, name: str, age_s: float) -> Path:
 
 def test_cancel_before_saving_stops_the_run_and_only_its_starter_may_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Items 5 and 6: a stranger's cancel is refused; the starter's, before evaluate/save, keeps nothing."""
-    workflow = ScriptedWorkflow(accuracy=0.999)
-    jobs = job_manager(monkeypatch, workflow)
+    trainer = ScriptedTrainer(accuracy=0.999)
+    jobs = job_manager(monkeypatch, trainer)
     assert jobs.start(HP, activate=True, owner="starter") == (True, "training #1 started")
-    assert workflow.trained.wait(10)
+    assert trainer.trained.wait(10)
     assert jobs.snapshot().where().startswith("epoch 2/2")
     stranger = jobs.cancel(who="stranger")
     assert stranger.startswith("not cancelled: only the visitor who started this training"), stranger
     assert jobs.snapshot().running
     assert jobs.cancel(who="starter") == "cancelling training #1…"
-    workflow.go_commit.set()
+    trainer.go_commit.set()
     final = finished(jobs)
     assert final.state == "cancelled" and "the serving model was not changed" in final.message, final
     assert not final.activated and not final.new_path
@@ -151,22 +169,23 @@ def test_cancel_while_evaluating_and_saving_is_refused_and_the_run_is_kept(monke
     folder.mkdir(parents=True)
     old = [version(folder, f"mnist-old-{i:02d}", age_s=200 - i) for i in range(versions.MAX_VERSIONS + 1)]
     versions.set_serving(old[0])  # the oldest is the one chosen to serve at the next start: never pruned
-    workflow = ScriptedWorkflow(accuracy=0.5)  # far below the shipped model's 99%
-    jobs = job_manager(monkeypatch, workflow)
+    trainer = ScriptedTrainer(accuracy=0.5)  # far below the shipped model's 99%
+    jobs = job_manager(monkeypatch, trainer)
     assert jobs.start(HP, activate=True, owner="starter")[0]
-    assert workflow.trained.wait(10)
-    workflow.go_commit.set()
-    assert workflow.committed.wait(10)
+    assert trainer.trained.wait(10)
+    trainer.go_commit.set()
+    assert trainer.committed.wait(10)
     saving = jobs.snapshot()
     assert saving.state == "saving" and saving.where() == "evaluating on the test sets and saving"
     answer = jobs.cancel(who="starter")
     assert answer.startswith("too late to cancel training #1") and "kept as a version" in answer, answer
     assert not jobs._cancel.is_set()
-    workflow.go_save.set()
+    trainer.go_save.set()
     final = finished(jobs)
     assert final.state == "completed" and not final.activated, final
     shipped = read_metadata(SHIPPED_MODEL)["metrics"]["test_accuracy"]
-    assert f"not served: it reads MNIST test worse than the serving model (50.00% vs {shipped:.2%})" in final.message
+    assert f"not served: it reads MNIST test worse ({shipped:.2%} → 50.00%" in final.message, final.message
+    assert final.reason.startswith("keep the current model: ") and final.to_json()["new_holdout"] is None
     assert jobs.holder.current.path == SHIPPED_MODEL
     assert_line_is_the_outcome(final)
     assert "<b>Done (training #1)</b>" in status_html(final)
@@ -181,14 +200,14 @@ def test_an_unwritable_models_folder_refuses_before_training(tmp_path: Path, mon
     blocker = tmp_path / "file"
     blocker.write_text("a file where the demo's home folder should be")  # unwritable for root too
     monkeypatch.setenv("MNIST_DEMO_HOME", str(blocker / "home"))
-    workflow = ScriptedWorkflow(accuracy=0.999)
-    jobs = job_manager(monkeypatch, workflow)
+    trainer = ScriptedTrainer(accuracy=0.999)
+    jobs = job_manager(monkeypatch, trainer)
     started, message = jobs.start(HP, owner="starter")
     assert not started and message == (
         f"not started: cannot save models in {blocker / 'home' / 'models'}: not a directory; "
         "set MNIST_DEMO_HOME to a writable folder"
     )
-    assert jobs.snapshot() == Snapshot() and not workflow.trained.wait(0.2)
+    assert jobs.snapshot() == Snapshot() and not trainer.trained.wait(0.2)
 
 
 def unserved(tmp_path: Path) -> AppContext:
@@ -196,7 +215,7 @@ def unserved(tmp_path: Path) -> AppContext:
     other = tmp_path / "other.keras"
     other.write_bytes(b"stands in for a trained version")
     holder = ModelHolder(Served(other, None, {}))
-    return AppContext(holder, JobManager(holder), Settings(), other)
+    return build_ctx(holder=holder)
 
 
 def test_switch_version_in_an_unwritable_models_folder_is_one_line(
@@ -227,8 +246,8 @@ def test_switch_version_in_an_unwritable_models_folder_is_one_line(
 def test_only_a_logged_in_user_may_control_a_public_demo() -> None:
     """Item 5: on a public demo, /switch_version and another visitor's /cancel need a login; locally anyone."""
     holder = shipped_holder()
-    public = AppContext(holder, JobManager(holder), Settings(True, "", public=True))
-    local = AppContext(holder, JobManager(holder), Settings())
+    public = build_ctx(holder=holder, settings=Settings(True, "", public=True))
+    local = build_ctx(holder=holder)
     visitor, user = SimpleNamespace(username=None), SimpleNamespace(username="ann")
     assert not may_control(public, visitor) and not may_control(public, None)
     assert may_control(public, user) and may_control(local, visitor)
@@ -291,3 +310,37 @@ def test_a_refusal_shows_the_reason_and_the_real_state(tmp_path: Path) -> None:
             assert stale not in shown, (stale, shown)
     refused = train_tab.start(ctx, "fast", {"epochs": 99}, True, "visitor")
     assert refused == "not started: epochs must be 1–40" and ctx.jobs.snapshot() == Snapshot()
+
+
+COLLECTED = SimpleNamespace(counts=lambda: SimpleNamespace(total=10, holdout=2))  # 8 to learn from, 2 to judge
+
+
+@pytest.mark.parametrize("epochs", [0, 21, 40])
+def test_finetune_epochs_out_of_range_are_refused_in_one_line_before_a_job_starts(
+    monkeypatch: pytest.MonkeyPatch, epochs: int
+) -> None:
+    """One cap per recipe (config.FINETUNE_LIMITS): /finetune with epochs=30 no longer starts a job that fails."""
+    trainer = ScriptedTrainer(accuracy=0.99)
+    jobs = job_manager(monkeypatch, trainer)
+    assert jobs.start_finetune(COLLECTED, epochs=epochs) == (False, "not started: epochs must be 1–20")  # type: ignore[arg-type]
+    assert jobs.snapshot() == Snapshot()
+
+
+@pytest.mark.parametrize(("accuracy", "verdict"), [(0.988, "still serving the previous model"), (0.98, "not served")])
+def test_a_finetune_takes_the_same_finish_path_and_gate_as_a_retrain(
+    monkeypatch: pytest.MonkeyPatch, accuracy: float, verdict: str
+) -> None:
+    """MNIST test 0.2 points lower is within the gate's 0.3, 1.0 point is not; the snapshot has its own fields."""
+    trainer = ScriptedTrainer(accuracy=accuracy)
+    jobs = job_manager(monkeypatch, trainer)
+    assert jobs.start_finetune(COLLECTED, epochs=2, activate=False, owner="me") == (True, "fine-tune #1 started")  # type: ignore[arg-type]
+    final = finished(jobs)
+    assert isinstance(final, FinetuneSnapshot) and final.state == "completed", final
+    assert (
+        final.message.startswith("fine-tuned 2 epochs on 8 collected drawings in 3 s, saved as ")
+        and verdict in final.message
+    )
+    assert final.old_holdout == 0.5 and final.new_holdout == 0.9 and final.holdout_count == 2 and not final.activated
+    assert final.to_json()["kind"] == "finetune" and final.to_json()["new_pen_accuracy"] is None
+    assert final.reason.startswith("serve" if accuracy > 0.985 else "keep")
+    assert_line_is_the_outcome(final)

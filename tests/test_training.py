@@ -90,3 +90,19 @@ def test_nan_loss_fails_cleanly(mnist):
     hp = preset("fast").replace(epochs=1, train_subset=3000)
     result = train(hp, (np.full((3000, 28, 28), np.nan), y[:3000]))
     assert result.status == "failed" and "loss became nan" in result.message
+
+
+def test_sidecars_name_no_path_of_the_machine_that_trained(tmp_path, monkeypatch):
+    """The shipped sidecar travels with the repository: its data source says how MNIST was given, not where."""
+    from mnist_core.config import SHIPPED_MODEL
+    from mnist_core.data.mnist import describe_source
+    from mnist_core.model.files import read_metadata
+
+    assert read_metadata(SHIPPED_MODEL)["data_source"] == "MNIST_DATA (IDX files)"
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("MNIST_DATA", str(tmp_path))
+    assert describe_source() == "MNIST_DATA (IDX files)"
+    assert describe_source(tmp_path / "mnist.npz") == "--data (mnist.npz)"
+    monkeypatch.delenv("MNIST_DATA")
+    assert describe_source() == "keras mnist.npz (download cache)"
+    assert str(tmp_path) not in describe_source(tmp_path)

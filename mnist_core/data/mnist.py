@@ -36,9 +36,14 @@ def load_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
 
 
 def describe_source(path: str | os.PathLike | None = None) -> str:
-    """Where `load_mnist(path)` reads from, for sidecars and messages."""
+    """Which copy `load_mnist(path)` reads, for sidecars: how it was given and its format, never a path of this
+    machine (a sidecar travels with its model), e.g. "MNIST_DATA (IDX files)"."""
     source = path or os.environ.get(DATA_ENV)
-    return str(Path(source).expanduser().resolve()) if source else "keras.datasets.mnist (download cache)"
+    if not source:
+        return "keras mnist.npz (download cache)"
+    folder = Path(source).expanduser()
+    kind = "IDX files" if folder.is_dir() and _find(folder, _FILES["x_train"][0]) else "mnist.npz"
+    return f"{'--data' if path else DATA_ENV} ({kind})"
 
 
 def load_local(path: Path) -> tuple[Split, Split]:

@@ -121,3 +121,52 @@ def save_report(
     except OSError:
         pass  # a read-only install still serves the report from memory
     return data
+
+
+# The one serve gate, for a retrain and a fine-tune alike: a new model replaces the serving one only if it reads
+# no worse. MNIST test may drop at most this many points (its 10,000 digits move ~0.1 point between two runs of
+# one recipe; a fine-tune trades up to this much for the drawings people corrected); real handwriting and the
+# held-out collected drawings must not read lower, each where both models were measured on it.
+MAX_MNIST_DROP_POINTS = 0.3
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A model's accuracies on what the gate compares; None where it was not measured."""
+
+    mnist: float | None  # MNIST test
+    pens: float | None = None  # UNIPEN's held-out writers, drawn as the pad draws
+    holdout: float | None = None  # the held-out fifth of the collected drawings, never trained on
+
+
+@dataclass(frozen=True)
+class Verdict:
+    serve: bool
+    why: str  # one line, no leading verdict
+
+    @property
+    def reason(self) -> str:
+        return f"{'serve the new model' if self.serve else 'keep the current model'}: {self.why}"
+
+
+def judge(before: Scores, after: Scores, must_measure: tuple[str, ...] = ()) -> Verdict:
+    """The serve gate (policy above). `must_measure` names measures without which nothing serves: a fine-tune,
+    whose point is the collected drawings, is judged on its held-out ones or not at all."""
+    names = {"mnist": "MNIST test", "pens": "real handwriting", "holdout": "held-out drawings"}
+    compared = [(k, getattr(before, k), getattr(after, k)) for k in names]
+    measured = [(k, old, new) for k, old, new in compared if old is not None and new is not None]
+    lines = [f"{names[k]} {old:.2%} → {new:.2%}" for k, old, new in measured]
+    missing = [names[k] for k in must_measure if k not in {m[0] for m in measured}]
+    if missing:
+        return Verdict(
+            False, f"no {' or '.join(missing)} to check it on yet ({', '.join(lines) or 'nothing measured'})"
+        )
+    for key, old, new in measured:
+        drop = (old - new) * 100
+        allowed = MAX_MNIST_DROP_POINTS if key == "mnist" else 0.0
+        if drop > allowed + 1e-9:
+            return Verdict(
+                False,
+                f"it reads {names[key]} worse ({old:.2%} → {new:.2%}, {drop:.2f} points lower; {allowed} allowed)",
+            )
+    return Verdict(True, ", ".join(lines) or "nothing to compare it with")

@@ -1,23 +1,26 @@
-"""Train → evaluate on the test set → save with its sidecar: shared by the CLI and the Train tab."""
+"""Each recipe's whole run, train (or fine-tune) → evaluate on the test sets → save with its sidecar: shared by
+the CLI and the server's job runner. `commit` is asked once training is done: False (a cancel that came in
+time) saves nothing."""
 
 from __future__ import annotations
 
-import platform
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mnist_core.config import HyperParams
 from mnist_core.data.renderings import test_drawings
 from mnist_core.data.unipen import PenDigit
-from mnist_core.model.files import save_model
+from mnist_core.drawings.store import DrawingStore
 from mnist_core.model.forward import Classifier
-from mnist_core.model.reports import Report, evaluate, save_report
-from mnist_core.training.scratch import ProgressFn, TrainResult, train
+from mnist_core.model.reports import Report, Verdict, evaluate
+from mnist_core.training.finetune import FinetuneOutcome, finetune, save_finetuned
+from mnist_core.training.fit import ProgressFn
+from mnist_core.training.scratch import TrainResult, train
+from mnist_core.training.sidecar import metadata, save_with_report
 
 Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -28,48 +31,6 @@ class Outcome:
     report: Report | None = None
     pen_report: Report | None = None  # on UNIPEN's held-out writers, when pen data was given
     path: Path | None = None
-
-
-def library_versions() -> dict[str, str]:
-    import keras
-    import PIL
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
-    }
-
-
-def metadata(outcome: Outcome, data_source: str, command: str) -> dict[str, Any]:
-    result, report, pens = outcome.result, outcome.report, outcome.pen_report
-    assert report is not None
-    metrics: dict[str, Any] = {
-        "test_accuracy": report.accuracy,
-        "test_loss": report.loss,
-        "per_class_accuracy": [float(a) for a in report.per_class],
-    }
-    if pens is not None:
-        metrics |= {
-            "pen_test_accuracy": pens.accuracy,
-            "pen_test_count": pens.count,
-            "pen_per_class_accuracy": [float(a) for a in pens.per_class],
-        }
-    return {
-        "hyperparameters": result.hp.to_dict(),
-        "metrics": metrics,
-        "params": report.params,
-        "data_source": data_source,
-        "train_images": result.n_train,
-        "validation_images": result.n_val,
-        "training_seconds": round(result.seconds, 1),
-        "history": result.history,
-        "libraries": library_versions(),
-        "command": command,
-    }
 
 
 def train_evaluate_save(
@@ -86,7 +47,6 @@ def train_evaluate_save(
     """Only a completed run is evaluated and saved; a cancelled or failed one leaves every file as it was.
 
     With `pens`, the model is also measured on UNIPEN's held-out writers (whether or not it trained on pens).
-    `commit` is asked once training is done: False (a cancel that came in time) saves nothing.
     """
     (x_train, y_train), (x_test, y_test) = data
     outcome = Outcome(train(hp, (x_train, y_train), on_progress=on_progress, cancel=cancel, pens=pens))
@@ -96,13 +56,44 @@ def train_evaluate_save(
         )
     if not outcome.result.ok:
         return outcome
-    classifier = Classifier.from_arrays(outcome.result.model.get_weights(), deskew=hp.deskew)
+    result = outcome.result
+    classifier = Classifier.from_arrays(result.model.get_weights(), deskew=hp.deskew)
     outcome.report = evaluate(classifier, x_test, y_test)
     pen_images = None
     if pens:
         pen_images, pen_labels = test_drawings(pens)
         outcome.pen_report = evaluate(classifier, pen_images, pen_labels)
-    outcome.path = save_model(outcome.result.model, out, metadata(outcome, data_source, command))
-    # the Model tab reads it instead of re-evaluating
-    save_report(outcome.path, outcome.report, x_test, pen_report=outcome.pen_report, pen_images=pen_images)
+    meta = metadata(
+        hp.to_dict(),
+        outcome.report,
+        data_source=data_source,
+        train_images=result.n_train,
+        seconds=result.seconds,
+        history=result.history,
+        command=command,
+        pen_report=outcome.pen_report,
+        validation_images=result.n_val,
+    )
+    outcome.path = save_with_report(result.model, out, meta, outcome.report, x_test, outcome.pen_report, pen_images)
+    return outcome
+
+
+def finetune_evaluate_save(
+    base: Path,
+    drawings: DrawingStore,
+    data: Data,
+    out: Path,
+    command: str,
+    pens: Sequence[PenDigit] | None = None,
+    epochs: int = 3,
+    on_progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    commit: Callable[[], bool] | None = None,
+) -> FinetuneOutcome:
+    """`finetune.finetune`, then (if completed and committed) `save_finetuned`; `outcome.path` says if it saved."""
+    outcome = finetune(base, drawings, data, pens=pens, epochs=epochs, on_progress=on_progress, cancel=cancel)
+    if outcome.status == "completed" and commit is not None and not commit():
+        outcome.status, outcome.verdict = "cancelled", Verdict(False, "cancelled after the last epoch, before saving")
+    if outcome.status == "completed":
+        save_finetuned(outcome, out, command)
     return outcome
