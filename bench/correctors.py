@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.server import SHIPPED, running_app
-from bench.strokes import ONE, SEVEN, ZERO, pad_value
+from mnist_core.config import PER_MINUTE  # corrections a visitor may save a minute: the correctors stay just under
+from mnist_core.config import SHIPPED_MODEL as SHIPPED
+from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value, running_app
 
 SHAPES = {0: ZERO, 1: ONE, 7: SEVEN}
 SSL = ssl.create_default_context()  # one for every client: gradio_client builds one per call otherwise
-PER_MINUTE = 30  # mnist_ui/collect.py's limit per visitor: the correctors stay just under it
 
 
 def client(url: str) -> Any:

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import os
 import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnist_core.config import HOME_ENV, PRESETS, SHIPPED_MODEL, TUNABLE, HyperParams, is_shipped, models_dir, preset
+from mnist_core.config import (
+    FINETUNE_EPOCHS,
+    HOME_ENV,
+    PRESETS,
+    SHIPPED_MODEL,
+    TUNABLE,
+    HyperParams,
+    is_shipped,
+    models_dir,
+    preset,
+)
 from mnist_core.data.mnist import DataError, describe_source, load_mnist
 from mnist_core.data.unipen import load_unipen, pens_path
 from mnist_core.model.files import ModelError, load_classifier, read_metadata
@@ -25,6 +35,8 @@ from mnist_core.model.versions import (
     check_writable,
     clean_staging,
     delete_version,
+    describe_time,
+    known_models,
     list_versions,
     new_version_path,
     prune_versions,
@@ -33,7 +45,7 @@ from mnist_core.model.versions import (
 )
 
 if TYPE_CHECKING:
-    from mnist_core.training.scratch import Progress
+    from mnist_core.training.fit import Progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,16 +81,10 @@ def _parser() -> argparse.ArgumentParser:
         help="seed = the notebook exactly; default = the shipped recipe; fast = a one-minute run",
     )
     _tunable_flags(t)
-    t.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
-    t.add_argument(
-        "--pen-data",
-        help="UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the model on the held-out writers",
-    )
-    t.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
-    t.add_argument(
-        "--serve",
-        action="store_true",
-        help="make the demo serve the new model (default: it keeps serving what it serves now)",
+    _data_flags(
+        t,
+        "UNIPEN file or its folder (default: $UNIPEN_DATA); also measures the model on the held-out writers",
+        "make the demo serve the new model (default: it keeps serving what it serves now)",
     )
     t.set_defaults(run=_train)
     _finetune_parser(sub)
@@ -95,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(run=_predict)
 
+    _models_parser(sub)
+    return parser
+
+
+def _models_parser(sub: Any) -> None:
     m = sub.add_parser(
         "models",
         help="list saved models; choose what the demo serves; delete a version",
@@ -108,7 +119,6 @@ def _parser() -> argparse.ArgumentParser:
     d = actions.add_parser("delete", help="delete a trained version with its sidecar and test report")
     d.add_argument("model", metavar="NAME|PATH", help="a version's name or its .keras file")
     d.set_defaults(run=_models_delete)
-    return parser
 
 
 def _finetune_parser(sub: Any) -> None:
@@ -119,17 +129,27 @@ def _finetune_parser(sub: Any) -> None:
         "compare it before and after on MNIST test and on the held-out fifth of the drawings, save it as a version.",
     )
     f.add_argument("--drawings", metavar="DB", help=f"the drawings database (default: ${HOME_ENV}/drawings.sqlite3)")
-    f.add_argument("--epochs", type=int, default=3, help="passes over the drawings and the replayed data (default 3)")
-    f.add_argument("--model", help="the .keras model to start from (default: the model the demo serves)")
-    f.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
-    f.add_argument("--pen-data", help="UNIPEN file or folder, replayed too when given (default: $UNIPEN_DATA)")
-    f.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
     f.add_argument(
-        "--serve",
-        action="store_true",
-        help="make the demo serve it from its next start, if it reads MNIST test and the held-out drawings no worse",
+        "--epochs",
+        type=int,
+        default=FINETUNE_EPOCHS,
+        help=f"passes over the drawings and the replayed data (default {FINETUNE_EPOCHS})",
+    )
+    f.add_argument("--model", help="the .keras model to start from (default: the model the demo serves)")
+    _data_flags(
+        f,
+        "UNIPEN file or folder, replayed too when given (default: $UNIPEN_DATA)",
+        "make the demo serve it from its next start, if it reads MNIST test and the held-out drawings no worse",
     )
     f.set_defaults(run=_finetune)
+
+
+def _data_flags(parser: argparse.ArgumentParser, pen_help: str, serve_help: str) -> None:
+    """What a training reads, where it saves and whether it serves: --data, --pen-data, --out, --serve."""
+    parser.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
+    parser.add_argument("--pen-data", help=pen_help)
+    parser.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
+    parser.add_argument("--serve", action="store_true", help=serve_help)
 
 
 def _progress_printer(hp_epochs: int) -> Callable[[Progress], None]:
@@ -178,8 +198,9 @@ def _quiet_native_stderr() -> Iterator[None]:
 def _tunable_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per tunable HyperParams field, typed by its default; unset flags keep the preset's value."""
     defaults = HyperParams()
+    extra = {f.name: f.metadata["flag"] for f in fields(HyperParams) if f.metadata.get("flag")}
     for name, help_text in TUNABLE.items():
-        flags = ["--" + name.replace("_", "-")] + (["--subset"] if name == "train_subset" else [])
+        flags = ["--" + name.replace("_", "-")] + ([extra[name]] if name in extra else [])
         value = getattr(defaults, name)
         if isinstance(value, bool):
             parser.add_argument(
@@ -335,17 +356,15 @@ def _find_model(ref: str) -> Path:
 
 def _models_list(args: argparse.Namespace) -> int:
     serving = serving_path().resolve()
-    rows: list[tuple[Path, str, dict[str, Any]]] = [(v.path, v.name, v.metadata) for v in list_versions()]
-    if SHIPPED_MODEL.is_file():
-        rows.append((SHIPPED_MODEL, "shipped", read_metadata(SHIPPED_MODEL)))
+    rows = [(v.path, "shipped" if v.shipped else v.name, v.metadata) for v in known_models()]
     if serving not in {path.resolve() for path, _, _ in rows}:
         rows.insert(0, (serving, str(serving), read_metadata(serving)))
     print(f"  {'NAME':<26} {'MNIST TEST':>10} {'REAL WRITERS':>12}  CREATED")
     for path, name, meta in rows:
-        metrics = meta.get("metrics", {})
+        metrics, created = meta.get("metrics", {}), meta.get("created")
         print(
             f"{'*' if path.resolve() == serving else ' '} {name:<26} {_percent(metrics.get('test_accuracy')):>10} "
-            f"{_percent(metrics.get('pen_test_accuracy')):>12}  {_when(meta.get('created'))}"
+            f"{_percent(metrics.get('pen_test_accuracy')):>12}  {describe_time(created) if created else '-'}"
         )
     print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped model is {SHIPPED_MODEL}")
     print("choose with: python -m mnist_core models use NAME|PATH|shipped")
@@ -354,13 +373,6 @@ def _models_list(args: argparse.Namespace) -> int:
 
 def _percent(value: float | None) -> str:
     return f"{value:.2%}" if value is not None else "-"
-
-
-def _when(created: str | None) -> str:
-    try:
-        return dt.datetime.fromisoformat(created or "").astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return created or "-"
 
 
 def _models_use(args: argparse.Namespace) -> int:

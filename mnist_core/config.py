@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -14,11 +14,35 @@ ASSETS_DIR = REPO_DIR / "assets"
 SHIPPED_MODEL = ASSETS_DIR / "model.keras"
 
 HOME_ENV = "MNIST_DEMO_HOME"
+T = TypeVar("T")
 
 
 def is_shipped(path: str | os.PathLike) -> bool:
     """The shipped model is never deleted or pruned and needs no sidecar of its own to be trusted."""
     return Path(path).resolve() == SHIPPED_MODEL.resolve()
+
+
+@dataclass(frozen=True)
+class Control:
+    """The Train tab's control for a field: a slider from `low` to `high`, a number box, or (a bool) a checkbox.
+
+    A bound given as a name is that field of UI_LIMITS: the caps a visitor's run keeps to.
+    """
+
+    label: str = ""
+    low: float | str | None = None
+    high: float | str | None = None
+    step: float | None = None
+    box: bool = False  # a number box rather than a slider
+    hidden: bool = False  # set by the page itself (?subset=N), never shown
+
+
+def setting(default: T, about: str = "", *, flag: str = "", control: Control | None = None, summary: bool = False) -> T:
+    """A HyperParams field with all that is said about it, so the CLI, the Train tab, the Model tab and the
+    /retrain docs are made from one place. `about`: the help of its CLI flag and /retrain setting (a field
+    with one may be set from the CLI and the API; `flag` is an extra flag name); `control`: a visitor may set
+    it on the Train tab; `summary`: the Model tab lists it among a model's settings."""
+    return field(default=default, metadata={"about": about, "flag": flag, "control": control, "summary": summary})
 
 
 @dataclass(frozen=True)
@@ -28,31 +52,70 @@ class HyperParams:
     Frozen so a run's settings cannot drift after they were written to its sidecar.
     """
 
-    epochs: int = 40
-    batch_size: int = 128
-    validation_split: float = 0.05
+    epochs: int = setting(
+        40, "passes over the training data", control=Control("Epochs", 1, "max_epochs", 1), summary=True
+    )
+    batch_size: int = setting(
+        128, "images per gradient step", control=Control("Batch size", "min_batch", "max_batch", 1), summary=True
+    )
+    validation_split: float = setting(
+        0.05,
+        "the last fraction of the training set, held out (the notebook's 0.999 leaves 60 images)",
+        control=Control("Validation split", 0.0, 0.999, 0.001),
+        summary=True,
+    )
     hidden_units: int = 2048
-    dropout: float = 0.5
-    learning_rate: float = 2e-3
-    lr_schedule: str = "one_cycle"  # "constant" or "one_cycle"
-    seed: int = 0
-    augment: bool = True
+    dropout: float = setting(
+        0.5, "dropout after each hidden layer", control=Control("Dropout", 0.0, 0.9, 0.05), summary=True
+    )
+    learning_rate: float = setting(
+        2e-3,
+        "Adam's learning rate (the peak of the one-cycle schedule)",
+        control=Control("Learning rate", 1e-6, 0.1, box=True),
+        summary=True,
+    )
+    lr_schedule: str = setting("one_cycle", summary=True)  # "constant" or "one_cycle"
+    seed: int = setting(0, "random seed of weights, shuffling, augmentation and pen drawings", summary=True)
+    augment: bool = setting(
+        True,
+        "canvas-like distortions while training",
+        control=Control("Augmentation (canvas-like distortions)"),
+        summary=True,
+    )
     rotation_deg: float = 12.0
     scale_range: float = 0.12
     shear: float = 0.1  # deskewing takes the slant out; only a little shear is left to cover
     shift_px: float = 2.0
     thickness: float = 0.5
     style_extras: bool = True
-    deskew: bool = True  # train (and so serve) on slant-corrected digits: mnist_core.imaging.deskew.deskew
-    train_subset: int = 0  # 0 = all training images; >0 = the first N (fast runs and tests)
+    # Train (and so serve) on slant-corrected digits: mnist_core.imaging.deskew.deskew
+    deskew: bool = setting(True, summary=True)
+    # 0 = all training images; >0 = the first N (fast runs and tests)
+    train_subset: int = setting(
+        0,
+        "train on the first N MNIST training images only (0 = all)",
+        flag="--subset",
+        control=Control(box=True, hidden=True),
+        summary=True,
+    )
     label_smoothing: float = 0.05
-    pens: bool = True  # add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws
+    # Add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws
+    pens: bool = setting(
+        True,
+        "also train on real pen handwriting: UNIPEN's training writers, drawn as the pad draws",
+        control=Control("Include real pen handwriting (UNIPEN's training writers)"),
+        summary=True,
+    )
     pen_variants: int = 6  # pad drawings made of each pen digit; every epoch picks one of them at random
-    pen_weight: int = 2  # times each pen digit is seen per epoch (each time a different drawing)
+    # 2: each pen digit is seen twice per epoch (each time a different drawing)
+    pen_weight: int = setting(2, "times each pen digit is seen per epoch, each time a different drawing of it")
     # The recipe was tuned on the validation writers; the shipped fit then trains on them too (the held-out
     # test writers are never used). Off, they stay out and are measured every epoch (val_accuracy).
-    pen_val_writers: bool = True
-    pen_styles: float = 0.0  # chance a training drawing of a plain 0/1/7 gets a slash/flag/crossbar (pen_styles.py)
+    pen_val_writers: bool = setting(
+        True, "train on UNIPEN's validation writers too (off: they are held out to tune on)"
+    )
+    # 0: no plain 0/1/7 gets a slash/flag/crossbar (pen_styles.py)
+    pen_styles: float = setting(0.0, "chance a training drawing of a plain 0/1/7 gets a slash, flag or crossbar")
 
     def replace(self, **changes: Any) -> HyperParams:
         return dataclasses.replace(self, **changes)
@@ -96,25 +159,21 @@ class Limits:
     min_batch: int = 8
     max_batch: int = 2048
 
+    def check_epochs(self, epochs: int) -> None:
+        """ValueError in one line: how a recipe refuses epochs out of range before anything starts."""
+        if not 1 <= epochs <= self.max_epochs:
+            raise ValueError(f"epochs must be 1–{self.max_epochs}")
+
 
 UI_LIMITS = Limits(max_epochs=40, min_batch=32, max_batch=1024)  # 40: the default recipe fits
+# A fine-tune's one cap (CLI, API and Train tab): a few passes at a low rate learn the corrected drawings.
+FINETUNE_LIMITS = Limits(max_epochs=20)
 
-# The settings a person may change from the CLI (`train --batch-size …`) and the Train tab; the rest is the
-# recipe, changed in code. CLI flags are generated from this and the field's type.
-TUNABLE: dict[str, str] = {
-    "epochs": "passes over the training data",
-    "batch_size": "images per gradient step",
-    "validation_split": "the last fraction of the training set, held out (the notebook's 0.999 leaves 60 images)",
-    "learning_rate": "Adam's learning rate (the peak of the one-cycle schedule)",
-    "dropout": "dropout after each hidden layer",
-    "augment": "canvas-like distortions while training",
-    "pens": "also train on real pen handwriting: UNIPEN's training writers, drawn as the pad draws",
-    "pen_weight": "times each pen digit is seen per epoch, each time a different drawing of it",
-    "pen_val_writers": "train on UNIPEN's validation writers too (off: they are held out to tune on)",
-    "pen_styles": "chance a training drawing of a plain 0/1/7 gets a slash, flag or crossbar",
-    "train_subset": "train on the first N MNIST training images only (0 = all)",
-    "seed": "random seed of weights, shuffling, augmentation and pen drawings",
-}
+# The settings a person may change from the CLI (`train --batch-size …`) and the API, with their help; the rest
+# is the recipe, changed in code.
+TUNABLE: dict[str, str] = {f.name: f.metadata["about"] for f in fields(HyperParams) if f.metadata.get("about")}
+CONTROLS: dict[str, Control] = {f.name: f.metadata["control"] for f in fields(HyperParams) if f.metadata.get("control")}
+SUMMARY: tuple[str, ...] = tuple(f.name for f in fields(HyperParams) if f.metadata.get("summary"))
 
 # The Spanish notebook exactly: validation_split=0.999 leaves 60 training images.
 NOTEBOOK = HyperParams(
@@ -157,3 +216,13 @@ def user_home() -> Path:
 
 def models_dir() -> Path:
     return user_home() / "models"
+
+
+# What the collected drawings may take (mnist_core/drawings/policy.py and store.py keep to them).
+MAX_ROWS = 20_000  # drawings kept; past this a correction is refused until some are exported and deleted
+MAX_DRAWING_BYTES = 256_000  # a pad's strokes are a few KB, a phone photo as PNG well under this
+MAX_DB_BYTES = 512_000_000  # the database file (with its write-ahead log): past this, corrections are refused
+PER_MINUTE = 30  # corrections one visitor may save per minute
+MAX_CSV_BYTES = 16_000_000  # an imported zip's labels.csv
+MAX_PNG_SIDE = 4096  # an imported or uploaded PNG, measured before it is decoded
+FINETUNE_EPOCHS = 3  # a fine-tune's default passes over the drawings (CLI and Train tab)

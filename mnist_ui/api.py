@@ -12,25 +12,37 @@ from typing import Any
 
 import gradio as gr
 
+from mnist_core.config import FINETUNE_EPOCHS, TUNABLE
 from mnist_core.imaging.strokes import StrokeError, parse
 from mnist_core.serving.readings import Reading
+from mnist_ui import actions
 from mnist_ui.context import JOB_LANE, WATCH_LANE, AppContext
-from mnist_ui.correct_bar import visitor
-from mnist_ui.drawings_tab import import_zip
+from mnist_ui.drawings_tab import Exports, export_idx, export_zip, import_zip
 from mnist_ui.reading import editor_source, read_files, uploaded_path
-from mnist_ui.train_tab import follow, may_control, start, start_finetune, switch_version
+
+RETRAIN_DOC = """Start a training (one at a time per server) and stream its state until it ends.
+
+settings: any of {names}; and drawings (true: also train on the collected drawings). The rest
+comes from the preset. serve: serve the new model when it finishes, if it reads no worse than the serving one.
+"""
 
 
 def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
     return snap_json | ({"notice": notice} if notice else {})
 
 
-def register(ctx: AppContext) -> None:
-    """Declare the endpoints inside the app's Blocks."""
+def register(ctx: AppContext, exports: Exports) -> None:
+    """Declare the endpoints inside the app's Blocks; `exports` are the Drawings tab's export buttons."""
     _reading_endpoints(ctx)
     _training_endpoints(ctx)
     _teaching_endpoints(ctx)
     _finetune_endpoint(ctx)
+    _export_endpoints(ctx, exports)
+
+
+async def _stream(ctx: AppContext, refused: str = "") -> AsyncIterator[dict[str, Any]]:
+    async for snap, notice in actions.run(ctx, refused):
+        yield state(snap.to_json(), notice)
 
 
 def _reading_endpoints(ctx: AppContext) -> None:
@@ -74,35 +86,24 @@ def _training_endpoints(ctx: AppContext) -> None:
         serve: bool = True,
         request: gr.Request | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Start a training (one at a time per server) and stream its state until it ends.
+        owner = actions.session_of(request)
+        async for answer in _stream(ctx, actions.start(ctx, preset, dict(settings or {}), serve, owner)):
+            yield answer
 
-        settings: any of epochs, batch_size, validation_split, learning_rate, dropout, augment, pens,
-        train_subset (0 = all images), and drawings (true: also train on the collected drawings); the rest
-        comes from the preset. serve: serve the new model when it finishes, if it reads no worse than the
-        serving one.
-        """
-        owner = request.session_hash if request is not None and request.session_hash else ""
-        refused = start(ctx, preset, dict(settings or {}), serve, owner)
-        if refused:
-            yield state(ctx.jobs.snapshot().to_json(), refused)
-            return
-        async for snap in follow(ctx):
-            yield state(snap.to_json())
+    retrain.__doc__ = RETRAIN_DOC.format(names=", ".join(TUNABLE))
 
     async def watch() -> AsyncIterator[dict[str, Any]]:
         """Stream the running (or last) training's state without starting one."""
-        async for snap in follow(ctx):
-            yield state(snap.to_json())
+        async for answer in _stream(ctx):
+            yield answer
 
     def cancel(request: gr.Request) -> str:
         """Stop the running training within a batch; nothing is saved."""
-        return ctx.jobs.cancel(who=None if may_control(ctx, request) else request.session_hash or "")
+        return actions.cancel(ctx, request)
 
     def switch(path: str, request: gr.Request) -> str:
         """Serve a saved version (its path, as `models` lists it) or the shipped model from now on."""
-        if not may_control(ctx, request):
-            return "not switched: on a public server only a logged-in user may switch models"
-        return switch_version(ctx, path)
+        return actions.switch(ctx, path, request)
 
     gr.api(retrain, api_name="retrain", **JOB_LANE)
     gr.api(watch, api_name="watch", **WATCH_LANE)
@@ -131,7 +132,7 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             if isinstance(path, Reading):
                 return {"saved": False, "message": f"not saved: {path.message}"}
             source = {"image": path}
-        return ctx.drawings.correct(ctx.holder.current, label, source, visitor(request)).to_json()
+        return ctx.drawings.correct(ctx.holder.current, label, source, actions.visitor(request)).to_json()
 
     def drawings() -> dict[str, Any]:
         """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes."""
@@ -165,16 +166,30 @@ def _finetune_endpoint(ctx: AppContext) -> None:
     """Fine-tuning on the collected drawings runs as the server's one job, like /retrain."""
 
     async def finetune(
-        epochs: int = 3, serve: bool = True, request: gr.Request | None = None
+        epochs: int = FINETUNE_EPOCHS, serve: bool = True, request: gr.Request | None = None
     ) -> AsyncIterator[dict[str, Any]]:
         """Fine-tune the serving model on the collected drawings (one job at a time, like /retrain) and stream
         its state; it is served only if it reads MNIST test and the held-out drawings no worse."""
-        owner = request.session_hash if request is not None and request.session_hash else ""
-        refused = start_finetune(ctx, epochs, serve, owner)
-        if refused:
-            yield state(ctx.jobs.snapshot().to_json(), refused)
-            return
-        async for snap in follow(ctx):
-            yield state(snap.to_json())
+        refused = actions.start_finetune(ctx, epochs, serve, actions.session_of(request))
+        async for answer in _stream(ctx, refused):
+            yield answer
 
     gr.api(finetune, api_name="finetune", **JOB_LANE)
+
+
+def _export_endpoints(ctx: AppContext, exports: Exports) -> None:
+    """The Drawings tab's export buttons are these endpoints: an answer with files needs a File component.
+
+    Each returns ([file paths], one line); on a public server only a logged-in user may export.
+    """
+
+    def export_drawings(request: gr.Request) -> tuple[list[str] | None, str]:
+        return export_zip(ctx, request)
+
+    def export_drawings_idx(request: gr.Request) -> tuple[list[str] | None, str]:
+        return export_idx(ctx, request)
+
+    lane: dict[str, Any] = {"show_progress": "hidden", "concurrency_id": "drawings"}
+    outputs = [exports.files, exports.status]
+    exports.zip_btn.click(export_drawings, None, outputs, api_name="export_drawings", **lane)
+    exports.idx_btn.click(export_drawings_idx, None, outputs, api_name="export_drawings_idx", **lane)

@@ -41,9 +41,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             draw_tab.build(ctx)
             upload_tab.build(ctx)
             model_tab.build(ctx)
-            drawings_tab.build(ctx)
+            _, _, exports = drawings_tab.build(ctx)
             _, page, controls, notice = train_tab.build(ctx)
-        api.register(ctx)
+        api.register(ctx, exports)
 
         def on_load(request: gr.Request) -> dict[Any, Any]:
             """Banner, ?subset=N for quick trainings, the Train tab's notice, versions and job state."""

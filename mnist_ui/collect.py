@@ -1,5 +1,5 @@
 """Corrected drawings for the whole server: the store behind the Right / Wrong buttons, `/correct` and the
-Drawings tab, with the limits a public page needs.
+Drawings tab, keeping to the limits of `mnist_core.drawings.policy`.
 
 No Gradio here: every function takes plain values and returns one line for the page, so the handlers are
 tested without a browser. The reading is computed again on the server from what was sent (never taken
@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS, PER_MINUTE
+from mnist_core.drawings.policy import RateLimiter, as_label, room_left
 from mnist_core.drawings.store import (
-    MAX_DRAWING_BYTES,
-    MAX_ROWS,
     PNG_SIGNATURE,
     Counts,
     DrawingError,
     DrawingStore,
-    RateLimiter,
     StoreError,
     StoreFull,
     default_path,
@@ -34,8 +33,6 @@ from mnist_core.imaging import strokes
 from mnist_core.imaging.pictures import ImageError, image_to_mnist, load_image
 from mnist_core.serving.holder import Served
 
-PER_MINUTE = 30  # corrections one visitor may save per minute
-MAX_DB_BYTES = 512_000_000  # the database file (with its write-ahead log): past this, corrections are refused
 PNG_SIDES = (1024, 768, 512, 384, 256, 128)  # an upload too big to keep as sent is kept as a PNG this size
 NOTHING = "nothing to save: draw (or upload) one digit first"
 
@@ -65,17 +62,6 @@ def model_version(served: Served) -> str:
     if served.path is None:
         return ""
     return "shipped" if served.shipped else served.path.stem
-
-
-def as_label(value: Any) -> int | None:
-    """0–9 from an int, a whole float or a one-digit string (what scripts send); None otherwise."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(str(value).strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number.is_integer() and 0 <= number <= 9 else None
 
 
 def stroke_source(value: Any) -> tuple[strokes.Drawing, np.ndarray]:
@@ -229,12 +215,9 @@ class Collector:
 
     def _add(self, served: Served, label: int | None, source: dict[str, Any]) -> tuple[int, int, int | None]:
         """(row id, label, what the model read); DrawingError or StoreError when it cannot be kept."""
-        store, size = self.store(), self.size()
-        if size > self.max_bytes:
-            raise StoreFull(
-                f"the drawings store is full ({size / 1e6:,.0f} MB, at most {self.max_bytes / 1e6:,.0f} MB); "
-                "export and delete some first"
-            )
+        store = self.store()
+        if full := room_left(self.size(), self.max_bytes):
+            raise StoreFull(full)
         kept: dict[str, Any] = {}
         if source.get("strokes") is not None:
             kept["strokes"], image = stroke_source(source["strokes"])

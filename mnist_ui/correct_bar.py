@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from mnist_ui.actions import visitor
 from mnist_ui.context import AppContext
 
 CSS = """
@@ -21,17 +22,6 @@ CSS = """
 .correct-status .refused { color: #b91c1c; }
 .collect-where { font-size: 13px; opacity: .75; }
 """
-
-
-def visitor(request: gr.Request | None) -> str:
-    """Who the rate limit counts: the login, else the browser session (or API client), else the address."""
-    if request is None:
-        return ""
-    if request.username:
-        return f"user:{request.username}"
-    if request.session_hash:
-        return f"session:{request.session_hash}"
-    return f"host:{request.client.host if request.client else ''}"
 
 
 def status_html(saved: bool, message: str) -> str:

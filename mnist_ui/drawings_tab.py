@@ -19,21 +19,19 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from mnist_core.drawings import transfer
+from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import DrawingError, Row, StoreError
 from mnist_core.errors import first_line
-from mnist_ui.collect import as_label
+from mnist_ui.actions import may_control
 from mnist_ui.context import AppContext
-from mnist_ui.results import DIGITS
+from mnist_ui.format import DIGITS, enlarge, table, thumbnails
 
 PAGE = 100  # drawings the gallery shows at once, newest first
 EXPORT_DIR = Path(tempfile.gettempdir()) / "mnist-demo-exports"
 EXPORT_KEEP_S = 3600.0
 ALL = "all digits"
 PRIVATE = "on a public server only a logged-in user may see or change the collected drawings"
-
-
-def may_manage(ctx: AppContext, request: gr.Request | None) -> bool:
-    return not ctx.settings.public or bool(request is not None and request.username)
 
 
 def counts_md(ctx: AppContext) -> str:
@@ -44,17 +42,17 @@ def counts_md(ctx: AppContext) -> str:
     counts = collector.counts()
     if counts is None:
         return f"⚠️ {html.escape(collector.warning())}"
-    head = "| digit | " + " | ".join(DIGITS) + " | all |\n|---|" + "---:|" * 11
-    row = "| drawings | " + " | ".join(f"{n:,}" for n in counts.per_digit) + f" | **{counts.total:,}** |"
+    cells = [f"{n:,}" for n in counts.per_digit] + [f"**{counts.total:,}**"]
+    head = table(["digit", *DIGITS, "all"], [["drawings", *cells]])
     return (
-        f"{head}\n{row}\n\n{counts.total:,} drawings kept in `{collector.path}`; the model read "
+        f"{head}\n\n{counts.total:,} drawings kept in `{collector.path}`; the model read "
         f"{counts.wrong:,} of them wrong; {counts.holdout:,} are held out (never trained on) to measure fine-tunes."
     )
 
 
 def thumbnail(row: Row, scale: int = 4) -> np.ndarray:
     """The 28×28 the model saw, dark ink on white, each pixel a `scale`-pixel square."""
-    return np.kron(255 - row.image, np.ones((scale, scale), np.uint8))
+    return enlarge(255 - row.image, scale)
 
 
 def caption(row: Row) -> str:
@@ -67,7 +65,7 @@ def gallery(
     ctx: AppContext, digit: str | None, wrong_only: bool, request: gr.Request | None
 ) -> tuple[list[tuple[np.ndarray, str]], list[int], str]:
     """(images with captions, their row ids, a line saying what is shown)."""
-    if not may_manage(ctx, request):
+    if not may_control(ctx, request):
         return [], [], PRIVATE
     store = ctx.drawings.try_store()
     if store is None:
@@ -83,7 +81,7 @@ def gallery(
 
 
 def delete_one(ctx: AppContext, row_id: int | None, request: gr.Request | None) -> str:
-    if not may_manage(ctx, request):
+    if not may_control(ctx, request):
         return f"not deleted: {PRIVATE}"
     if row_id is None:
         return "pick a drawing in the gallery first"
@@ -95,7 +93,7 @@ def delete_one(ctx: AppContext, row_id: int | None, request: gr.Request | None) 
 
 
 def delete_all(ctx: AppContext, confirmed: bool, request: gr.Request | None) -> str:
-    if not may_manage(ctx, request):
+    if not may_control(ctx, request):
         return f"not deleted: {PRIVATE}"
     if not confirmed:
         return "not deleted: tick “yes, delete every drawing” first"
@@ -120,12 +118,12 @@ def _export_folder() -> Path:
 
 def export_zip(ctx: AppContext, request: gr.Request | None) -> tuple[list[str] | None, str]:
     """([the zip's path], one line): PNGs of what the model saw, the drawings as sent, labels.csv."""
-    if not may_manage(ctx, request):
+    if not may_control(ctx, request):
         return None, f"not exported: {PRIVATE}"
     try:
         store = ctx.drawings.store()
         path = _export_folder() / "drawings.zip"
-        count = store.export_zip(path)
+        count = transfer.export_zip(store, path)
     except StoreError as exc:
         return None, f"not exported: {ctx.drawings.failed(exc)}"
     except OSError as exc:
@@ -135,10 +133,10 @@ def export_zip(ctx: AppContext, request: gr.Request | None) -> tuple[list[str] |
 
 def export_idx(ctx: AppContext, request: gr.Request | None) -> tuple[list[str] | None, str]:
     """(the two gzipped MNIST IDX files, one line): read them like MNIST's own train-images/labels."""
-    if not may_manage(ctx, request):
+    if not may_control(ctx, request):
         return None, f"not exported: {PRIVATE}"
     try:
-        paths = ctx.drawings.store().export_idx(_export_folder())
+        paths = transfer.export_idx(ctx.drawings.store(), _export_folder())
     except StoreError as exc:
         return None, f"not exported: {ctx.drawings.failed(exc)}"
     except OSError as exc:
@@ -149,12 +147,12 @@ def export_idx(ctx: AppContext, request: gr.Request | None) -> tuple[list[str] |
 def import_zip(ctx: AppContext, path: str | None, request: gr.Request | None) -> str:
     """A zip the export made (labels.csv may be edited to relabel): good rows go in together, bad ones are
     listed and skipped, nothing is half-imported."""
-    if not may_manage(ctx, request):
+    if not may_control(ctx, request):
         return f"not imported: {PRIVATE}"
     if not path:
         return "choose a zip made by “Export zip” first"
     try:
-        added, skipped = ctx.drawings.store().import_zip(path)
+        added, skipped = transfer.import_zip(ctx.drawings.store(), path)
     except DrawingError as exc:
         return f"not imported: {exc}"
     except StoreError as exc:
@@ -192,7 +190,18 @@ class DrawingsPage:
         return [self.counts, self.gallery, self.ids, self.shown, self.selected]
 
 
-def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage]:
+@dataclass
+class Exports:
+    """The export buttons, where their files show and the status line: `api` declares their clicks as the public
+    /export_drawings and /export_drawings_idx (an endpoint that returns files needs a File component)."""
+
+    zip_btn: gr.Button
+    idx_btn: gr.Button
+    files: gr.File
+    status: gr.Markdown
+
+
+def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
     with gr.Tab("Drawings", id="drawings", elem_id="tab-drawings") as tab:
         gr.Markdown(
             ctx.drawings.where()
@@ -207,12 +216,8 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage]:
             wrong = gr.Checkbox(False, label="Only those the model read wrong", scale=1)
             refresh_btn = gr.Button("Refresh", scale=1)
         shown = gr.Markdown(elem_id="drawings-shown")
-        items = gr.Gallery(
-            label="Collected drawings: what the model saw (✗ = the model read it wrong)",
-            columns=10,
-            height=360,
-            object_fit="contain",
-            elem_id="drawings-gallery",
+        items = thumbnails(
+            "Collected drawings: what the model saw (✗ = the model read it wrong)", 10, 360, "drawings-gallery"
         )
         with gr.Row(equal_height=True):
             delete_btn = gr.Button("Delete the selected drawing", variant="stop", elem_id="drawings-delete")
@@ -229,15 +234,8 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage]:
         status = gr.Markdown(elem_id="drawings-status")
         ids, selected = gr.State([]), gr.State(None)  # inside the tab: a State directly in gr.Tabs breaks its tabs
     page = DrawingsPage(counts, digit, wrong, items, shown, ids, selected, status)
-    _wire(
-        ctx,
-        page,
-        tab,
-        refresh_btn,
-        (delete_btn, confirm, delete_all_btn),
-        (zip_btn, idx_btn, files, upload, import_btn),
-    )
-    return tab, page
+    _wire(ctx, page, tab, refresh_btn, (delete_btn, confirm, delete_all_btn), (upload, import_btn))
+    return tab, page, Exports(zip_btn, idx_btn, files, status)
 
 
 def _wire(
@@ -246,10 +244,10 @@ def _wire(
     tab: gr.Tab,
     refresh_btn: gr.Button,
     deleting: tuple[gr.Button, gr.Checkbox, gr.Button],
-    moving: tuple[gr.Button, gr.Button, gr.File, gr.File, gr.Button],
+    importing: tuple[gr.File, gr.Button],
 ) -> None:
     delete_btn, confirm, delete_all_btn = deleting
-    zip_btn, idx_btn, files, upload, import_btn = moving
+    upload, import_btn = importing
     hidden: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden", "concurrency_id": "drawings"}
     view, changed = [page.digit, page.wrong], [*page.outputs, page.status]
 
@@ -270,18 +268,9 @@ def _wire(
     def bring_in(path: str | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
         return page.refresh(ctx, digit, wrong, request) | {page.status: import_zip(ctx, path, request)}
 
-    def zipped(request: gr.Request) -> tuple[list[str] | None, str]:
-        return export_zip(ctx, request)
-
-    def idx(request: gr.Request) -> tuple[list[str] | None, str]:
-        return export_idx(ctx, request)
-
     for trigger in (tab.select, refresh_btn.click, page.digit.change, page.wrong.change):
         trigger(refresh, view, page.outputs, api_name="drawings_view", **hidden)
     page.gallery.select(pick, page.ids, [page.selected, page.status], api_name="drawings_pick", **hidden)
     delete_btn.click(remove, [page.selected, *view], changed, api_name="drawings_delete", **hidden)
     delete_all_btn.click(remove_all, [confirm, *view], changed, api_name="drawings_delete_all", **hidden)
     import_btn.click(bring_in, [upload, *view], changed, api_name="drawings_import_ui", **hidden)
-    public: dict[str, Any] = {"show_progress": "hidden", "concurrency_id": "drawings"}
-    zip_btn.click(zipped, None, [files, page.status], api_name="export_drawings", **public)
-    idx_btn.click(idx, None, [files, page.status], api_name="export_drawings_idx", **public)

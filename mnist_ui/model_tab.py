@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from mnist_core.config import SUMMARY
 from mnist_core.data.mnist import DataError
 from mnist_core.drawings.store import StoreError
 from mnist_core.model.network import LAYER_NAMES
+from mnist_core.model.versions import describe_time
 from mnist_core.serving.holder import Served
 from mnist_ui.context import AppContext
-from mnist_ui.results import DIGITS
-
-SETTING_KEYS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "lr_schedule",
-    "dropout",
-    "validation_split",
-    "augment",
-    "deskew",
-    "pens",
-    "train_subset",
-    "seed",
-)
-
-
-def describe_time(created: str | None) -> str:
-    """ISO timestamp → 'YYYY-MM-DD HH:MM UTC'; unknown stays unknown."""
-    if not created:
-        return "unknown date"
-    try:
-        when = dt.datetime.fromisoformat(created).astimezone(dt.UTC)
-    except ValueError:
-        return created
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+from mnist_ui.format import digit_table, enlarge, percent, thumbnails
 
 
 def architecture_table(served: Served) -> str:
@@ -81,7 +57,7 @@ def model_summary(served: Served) -> str:
             f"**{metrics['pen_test_accuracy']:.2%}**"
         )
     if hp:
-        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SETTING_KEYS if k in hp))
+        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SUMMARY if k in hp))
     if meta.get("command"):
         lines.append(f"\nCommand: `{meta['command']}`")
     return "\n\n".join(lines)
@@ -121,20 +97,12 @@ def mistakes_gallery(report: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
     for m in report.get("most_confident_mistakes", []):
         if "image" in m:
             img = 255 - np.asarray(m["image"], dtype=np.uint8)
-            items.append((np.kron(img, np.ones((4, 4), np.uint8)), f"{m['label']} read as {m['predicted']}"))
+            items.append((enlarge(img), f"{m['label']} read as {m['predicted']}"))
     return items
 
 
 def per_class_table(per_class: list[float], row: str = "accuracy") -> str:
-    return (
-        "| digit | "
-        + " | ".join(DIGITS)
-        + " |\n|---|"
-        + "---:|" * 10
-        + f"\n| {row} | "
-        + " | ".join(f"{a:.1%}" for a in per_class)
-        + " |"
-    )
+    return digit_table([[row, *[percent(a, 1) for a in per_class]]])
 
 
 def report_section(report: dict[str, Any], title: str, what: str) -> tuple[str, Image.Image]:
@@ -172,15 +140,7 @@ def drawings_md(ctx: AppContext, mnist: float | None = None) -> str:
     return (
         f"### Held-out collected drawings: {right.mean():.2%}{beside}\n\n"
         f"Rests on {len(labels):,} drawings people corrected and that no fine-tune learns from.\n\n"
-        "| digit | "
-        + " | ".join(DIGITS)
-        + " |\n|---|"
-        + "---:|" * 10
-        + "\n| accuracy | "
-        + " | ".join(cells)
-        + " |\n| drawings | "
-        + " | ".join(str(len(r)) for r in per)
-        + " |"
+        + digit_table([["accuracy", *cells], ["drawings", *[str(len(r)) for r in per]]])
     )
 
 
@@ -231,13 +191,7 @@ def build(ctx: AppContext) -> None:
                 pen_md = gr.Markdown(elem_id="model-pens")
                 pen_img = _confusion_view("Confusion matrix, real handwriting")
         drawings = gr.Markdown(elem_id="model-drawings")
-        gallery = gr.Gallery(
-            label="Most confident mistakes on the MNIST test set",
-            columns=8,
-            height=300,
-            object_fit="contain",
-            elem_id="model-mistakes",
-        )
+        gallery = thumbnails("Most confident mistakes on the MNIST test set", 8, 300, "model-mistakes")
     tab.select(
         lambda: model_page(ctx),
         None,

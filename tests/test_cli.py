@@ -40,6 +40,21 @@ def test_help_for_every_command():
         assert result.returncode == 0 and "usage:" in result.stdout
 
 
+def test_train_flags_are_made_from_the_hyperparameter_fields():
+    """Each field with help is a flag of its type (bools as --x/--no-x, `flag=` adds a name); unset stays None."""
+    parser = cli._parser()
+    args = parser.parse_args(["train", "--seed", "3", "--no-augment", "--subset", "500", "--pen-styles", "0.25"])
+    assert (args.seed, args.augment, args.train_subset, args.pen_styles) == (3, False, 500, 0.25)
+    assert all(
+        getattr(args, name) is None
+        for name in config.TUNABLE
+        if name not in ("seed", "augment", "train_subset", "pen_styles")
+    )
+    help_text = "".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+    assert all("".join(about.split()) in help_text for about in config.TUNABLE.values())
+    assert "hidden_units" not in config.TUNABLE and "--hidden-units" not in help_text
+
+
 def test_predict_json_reads_drawn_digits_in_one_batch(small_model, mnist, tmp_path):
     _, (x_test, y_test) = mnist
     files = []
@@ -78,22 +93,19 @@ def test_missing_model_is_one_clear_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "nope.keras" in result.stderr
 
 
+def train_fast(subset: int, mnist_dir: Path, home: Path) -> subprocess.CompletedProcess:
+    """`train --preset fast --epochs 1 --subset N` with its data and home folder."""
+    env = {"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(home)}
+    return run("train", "--preset", "fast", "--epochs", "1", "--subset", str(subset), env=env)
+
+
 @pytest.mark.slow  # a real training in a subprocess
 def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, isolated_home):
     stale = isolated_home / "models" / ".mnist-old.staging-1-2.keras"  # what a killed save left behind
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half a model")
     os.utime(stale, (0, 0))
-    result = run(
-        "train",
-        "--preset",
-        "fast",
-        "--epochs",
-        "1",
-        "--subset",
-        "3000",
-        env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(isolated_home)},
-    )
+    result = train_fast(3000, mnist_dir, isolated_home)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "epoch 1/1" in result.stdout and "test accuracy" in result.stdout
     saved = list((isolated_home / "models").glob("*.keras"))
@@ -117,16 +129,7 @@ def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, iso
 def test_train_refuses_an_unwritable_home_before_training(tmp_path, mnist_dir):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the home folder should be")
-    result = run(
-        "train",
-        "--preset",
-        "fast",
-        "--epochs",
-        "1",
-        "--subset",
-        "500",
-        env={"MNIST_DATA": str(mnist_dir), "MNIST_DEMO_HOME": str(blocker / "home")},
-    )
+    result = train_fast(500, mnist_dir, blocker / "home")
     assert result.returncode == 2 and "training preset" not in result.stdout
     assert result.stderr == (
         f"error: cannot save models in {blocker / 'home' / 'models'}: not a directory; "
@@ -211,10 +214,9 @@ def test_native_noise_during_the_tensorflow_import_is_hidden_unless_it_fails(cap
 
 def _collect(db: Path, count: int) -> None:
     """`count` pad drawings of 0, 1 and 7 (each a little different), stored as the demo stores corrections."""
-    from app_helpers import ONE, SEVEN, ZERO, pad_value
-
     from mnist_core.drawings.store import DrawingStore
     from mnist_core.imaging.strokes import drawing_to_mnist, parse
+    from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
 
     store = DrawingStore(db)
     rng = np.random.default_rng(0)

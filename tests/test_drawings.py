@@ -14,7 +14,9 @@ import pytest
 
 from mnist_core.data.mnist import _read_idx
 from mnist_core.drawings import store as drawings
-from mnist_core.drawings.store import DrawingError, DrawingStore, RateLimiter, StoreError, StoreFull
+from mnist_core.drawings import transfer
+from mnist_core.drawings.policy import RateLimiter
+from mnist_core.drawings.store import DrawingError, DrawingStore, StoreError, StoreFull
 from mnist_core.imaging.pictures import image_to_mnist as picture_to_mnist
 from mnist_core.imaging.strokes import drawing_to_mnist, parse, render_image
 
@@ -69,11 +71,10 @@ def test_add_then_list_count_and_read_back(store: DrawingStore):
     assert row.image.shape == (28, 28) and row.image.dtype == np.uint8 and row.image.max() == 255
     assert row.probabilities == (0.1,) * 10 and row.model_version == "mnist-test" and row.created.endswith("+00:00")
     assert len(row.strokes().strokes) == 1
-    assert [r.id for r in store.list()] == [3, 2, 1]  # newest first
-    assert [r.id for r in store.list(digit=0)] == [3, 1]
-    assert [r.id for r in store.list(wrong_only=True)] == [3, 1]
-    assert [r.id for r in store.list(limit=1, offset=1)] == [2]
-    assert [r.id for r in store.rows()] == [r.id for r in store.list()]
+    assert [r.id for r in store.rows()] == [3, 2, 1]  # newest first
+    assert [r.id for r in store.rows(digit=0)] == [3, 1]
+    assert [r.id for r in store.rows(wrong_only=True)] == [3, 1]
+    assert [r.id for r in store.rows(limit=1, offset=1)] == [2]
 
 
 def test_refuses_bad_drawings_with_one_line(store: DrawingStore):
@@ -119,7 +120,7 @@ def test_training_images_redraw_strokes_and_repeat_pictures(store: DrawingStore)
     assert images.shape == (len(stored), 4, 28, 28) and images.dtype == np.uint8
     np.testing.assert_array_equal(images[:, 0], stored)  # variant 0 is what the model saw
     np.testing.assert_array_equal(labels, stored_labels)
-    kinds = [r.kind for r in sorted(store.list(limit=100), key=lambda r: r.id) if not r.holdout]
+    kinds = [r.kind for r in sorted(store.rows(limit=100), key=lambda r: r.id) if not r.holdout]
     for k, kind in enumerate(kinds):
         redrawn_same = all(np.array_equal(images[k, v], images[k, 0]) for v in range(1, 4))
         assert redrawn_same == (kind == "image")
@@ -132,19 +133,19 @@ def test_export_then_import_gives_the_same_rows(store: DrawingStore, tmp_path: P
         add_strokes(store, seed, predicted=seed % 10)
     add_png(store, 50, label=0)
     out = tmp_path / "drawings.zip"
-    assert store.export_zip(out) == 11
+    assert transfer.export_zip(store, out) == 11
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
         table = list(csv.DictReader(io.StringIO(zf.read("labels.csv").decode())))
     assert {"labels.csv", "digits/1_1.png", "strokes/1.json", "originals/11.png"} <= names
     assert list(table[0])[:5] == ["id", "label", "predicted", "kind", "created"]
     copy = DrawingStore(tmp_path / "copy.sqlite3")
-    assert copy.import_zip(out.read_bytes()) == (11, [])
+    assert transfer.import_zip(copy, out.read_bytes()) == (11, [])
     fields = ("label", "predicted", "probabilities", "model_version", "kind", "drawing", "holdout", "created")
-    for a, b in zip(store.list(limit=100), copy.list(limit=100), strict=True):
+    for a, b in zip(store.rows(limit=100), copy.rows(limit=100), strict=True):
         assert all(getattr(a, f) == getattr(b, f) for f in fields)
         np.testing.assert_array_equal(a.image, b.image)
-    imported, skipped = copy.import_zip(out)
+    imported, skipped = transfer.import_zip(copy, out)
     assert imported == 0 and len(skipped) == 11 and all("already in the store" in s for s in skipped)
 
 
@@ -152,7 +153,7 @@ def test_import_skips_and_reports_bad_rows_and_keeps_the_rest(store: DrawingStor
     for seed in range(6):
         add_strokes(store, seed)
     good = tmp_path / "good.zip"
-    store.export_zip(good)
+    transfer.export_zip(store, good)
     bad = io.BytesIO()
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():
@@ -164,7 +165,7 @@ def test_import_skips_and_reports_bad_rows_and_keeps_the_rest(store: DrawingStor
                 assert b"\n3,12," in data
             dst.writestr(f"export/{info.filename}", data)  # re-zipped under a folder, as tools do
         dst.writestr("export/digits/77_5.png", src.read("digits/1_1.png"))
-    imported, skipped = DrawingStore(tmp_path / "other.sqlite3").import_zip(bad.getvalue())
+    imported, skipped = transfer.import_zip(DrawingStore(tmp_path / "other.sqlite3"), bad.getvalue())
     assert imported == 4 and len(skipped) == 3, skipped
     assert any("id 2" in s and "not a readable PNG" in s for s in skipped)
     assert any("id 3" in s and "label must be a digit" in s for s in skipped)
@@ -173,23 +174,23 @@ def test_import_skips_and_reports_bad_rows_and_keeps_the_rest(store: DrawingStor
 
 def test_import_refuses_files_that_are_not_exports(store: DrawingStore):
     with pytest.raises(DrawingError, match="not a zip"):
-        store.import_zip(b"plain text")
+        transfer.import_zip(store, b"plain text")
     empty = io.BytesIO()
     with zipfile.ZipFile(empty, "w") as zf:
         zf.writestr("readme.txt", "hi")
     with pytest.raises(DrawingError, match=r"no labels\.csv"):
-        store.import_zip(empty.getvalue())
+        transfer.import_zip(store, empty.getvalue())
 
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_idx_export_reads_like_mnist(store: DrawingStore, tmp_path: Path, gz: bool):
     for seed in range(5):
         add_strokes(store, seed)
-    paths = store.export_idx(tmp_path, gz=gz)
+    paths = transfer.export_idx(store, tmp_path, gz=gz)
     assert [p.name for p in paths] == [f"drawings-{n}-ubyte{'.gz' * gz}" for n in ("images-idx3", "labels-idx1")]
     images = _read_idx(tmp_path, "drawings-images-idx3-ubyte", 0x803, 5)
     labels = _read_idx(tmp_path, "drawings-labels-idx1-ubyte", 0x801, 5)
-    rows = sorted(store.list(), key=lambda r: r.id)
+    rows = sorted(store.rows(), key=lambda r: r.id)
     np.testing.assert_array_equal(images, np.stack([r.image for r in rows]))
     np.testing.assert_array_equal(labels, [r.label for r in rows])
 
@@ -260,10 +261,10 @@ def test_full_store_refuses_more(tmp_path: Path):
     for seed in range(10, 12):
         add_strokes(source, seed)
     export = tmp_path / "two.zip"
-    source.export_zip(export)
+    transfer.export_zip(source, export)
     store.delete(1)
     with pytest.raises(StoreFull):
-        store.import_zip(export)  # one would fit, two do not: all or nothing
+        transfer.import_zip(store, export)  # one would fit, two do not: all or nothing
     assert store.counts().total == 2
 
 

@@ -12,16 +12,17 @@ import ssl
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from app_helpers import ONE, SEVEN, ZERO, App, data_env, pad_value, running_app, served_model
+from conftest import StartApp
 from PIL import Image
 
+from mnist_core.drawings import transfer
 from mnist_core.drawings.store import DrawingStore
+from mnist_ui.testing import ONE, SEVEN, ZERO, App, data_env, pad_value, running_app
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -50,10 +51,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, home: Path, mnist_dir: Path) -> Iterator[App]:
-    model = served_model(tmp_path_factory.getbasetemp())
-    with running_app(model, home, env=data_env(mnist_dir)) as running:
-        yield running
+def app(module_app_factory: StartApp, demo_model: Path, home: Path, mnist_dir: Path) -> App:
+    return module_app_factory(demo_model, env=data_env(mnist_dir), home=home)
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +97,8 @@ def test_correct_is_kept_counted_exported_and_imported_identically(
     again = client.predict(handle_file(files[0]), api_name="/import_drawings")
     assert again.startswith(f"imported 0 drawings, skipped {counts['total']}") and "already in the store" in again
     copy = DrawingStore(tmp_path / "copy.sqlite3")
-    assert copy.import_zip(files[0]) == (counts["total"], [])
-    copy.export_zip(tmp_path / "copy.zip")
+    assert transfer.import_zip(copy, files[0]) == (counts["total"], [])
+    transfer.export_zip(copy, tmp_path / "copy.zip")
     assert zip_rows(tmp_path / "copy.zip") == (table, contents)  # identical, row for row and byte for byte
 
 

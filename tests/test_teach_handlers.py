@@ -13,26 +13,25 @@ from typing import Any
 
 import numpy as np
 import pytest
-from app_helpers import ONE, SEVEN, ZERO, pad_value
+from conftest import build_ctx
 from PIL import Image
 
 from mnist_core.config import SHIPPED_MODEL, models_dir
 from mnist_core.drawings.store import DrawingStore
 from mnist_core.imaging.strokes import parse
-from mnist_core.serving.holder import ModelHolder, open_initial
-from mnist_core.serving.jobs import JobManager, _with_drawings
-from mnist_ui import drawings_tab, model_tab, train_tab
+from mnist_core.serving.recipes import _with_drawings
+from mnist_ui import actions, drawings_tab, model_tab, train_tab
 from mnist_ui.collect import Collector, as_label, image_source
 from mnist_ui.context import AppContext, Settings
 from mnist_ui.launch import collecting, parser
+from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
 
 pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped model")
 
 
 def make_ctx(tmp_path: Path, public: bool = False, **collector: Any) -> AppContext:
-    holder = ModelHolder(open_initial(SHIPPED_MODEL))
-    settings = Settings(True, "", public)
-    return AppContext(holder, JobManager(holder), settings, None, Collector(tmp_path / "d.sqlite3", **collector))
+    collected = Collector(tmp_path / "d.sqlite3", **collector)
+    return build_ctx(SHIPPED_MODEL, Settings(True, "", public), collector=collected)
 
 
 def correct(ctx: AppContext, label: Any, strokes: Any = None, image: str | None = None, who: str = "a") -> Any:
@@ -232,16 +231,16 @@ def test_model_tab_measures_the_serving_model_on_held_out_drawings(tmp_path: Pat
 
 def test_train_tab_refuses_what_it_cannot_do_in_one_line(tmp_path: Path):
     ctx = make_ctx(tmp_path)
-    assert "no collected drawings" in train_tab.start_finetune(ctx, 3, True, "")
-    assert "epochs" in train_tab.start_finetune(ctx, 2.5, True, "")
-    assert "drawings must be true or false" in train_tab.start(ctx, "fast", {"drawings": "yes"}, True, "")
+    assert "no collected drawings" in actions.start_finetune(ctx, 3, True, "")
+    assert "epochs" in actions.start_finetune(ctx, 2.5, True, "")
+    assert "drawings must be true or false" in actions.start(ctx, "fast", {"drawings": "yes"}, True, "")
     correct(ctx, 1, pad_value(ONE))
     store = ctx.drawings.store()
     if store.counts().holdout == 0:
-        assert "held out" in train_tab.start_finetune(ctx, 3, True, "")
+        assert "held out" in actions.start_finetune(ctx, 3, True, "")
     assert "Include the collected drawings (" in train_tab.drawings_label(ctx)
     off = make_ctx(tmp_path / "off", enabled=False)
-    assert train_tab.start_finetune(off, 3, True, "") == "not started: corrected drawings are not kept on this server"
+    assert actions.start_finetune(off, 3, True, "") == "not started: corrected drawings are not kept on this server"
 
 
 def test_a_retrain_with_drawings_puts_them_first(tmp_path: Path, mnist):
@@ -286,3 +285,17 @@ def test_a_finetune_job_cancels_and_changes_nothing(tmp_path: Path, mnist_dir: P
     assert "the serving model was not changed" in last.message and ctx.holder.current.path == SHIPPED_MODEL
     assert not list(models_dir().glob("*.keras"))  # nothing saved
     assert "Fine-tuning" not in train_tab.status_html(last) and "fine-tune #1" in train_tab.status_html(last)
+
+
+def test_train_tab_controls_come_from_the_hyperparameter_fields():
+    import gradio as gr
+
+    from mnist_core.config import CONTROLS, PRESETS, TUNABLE, UI_LIMITS
+
+    with gr.Blocks():
+        made = {name: train_tab.control(name, spec, getattr(PRESETS["fast"], name)) for name, spec in CONTROLS.items()}
+    assert set(made) <= set(TUNABLE) and {"epochs", "batch_size", "augment", "train_subset"} <= set(made)
+    assert (made["epochs"].minimum, made["epochs"].maximum) == (1, UI_LIMITS.max_epochs)
+    assert (made["batch_size"].minimum, made["batch_size"].maximum) == (UI_LIMITS.min_batch, UI_LIMITS.max_batch)
+    assert isinstance(made["augment"], gr.Checkbox) and made["augment"].value is False
+    assert isinstance(made["learning_rate"], gr.Number) and not made["train_subset"].visible

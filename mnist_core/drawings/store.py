@@ -14,9 +14,7 @@ predicting.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import gzip
 import hashlib
 import io
 import json
@@ -24,31 +22,25 @@ import math
 import os
 import sqlite3
 import threading
-import time
-import zipfile
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from mnist_core.config import user_home
+from mnist_core.config import MAX_DRAWING_BYTES, MAX_PNG_SIDE, MAX_ROWS, user_home
 from mnist_core.data.renderings import Variation, render_digits
 from mnist_core.data.unipen import PenDigit
+from mnist_core.drawings.policy import as_label
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 
 FILE_NAME = "drawings.sqlite3"
-MAX_ROWS = 20_000
-MAX_DRAWING_BYTES = 256_000  # a pad's strokes are a few KB, a phone photo as PNG well under this
 HOLDOUT_FRACTION = 0.2
 KINDS = ("strokes", "image")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CSV_COLUMNS = ("id", "label", "predicted", "kind", "created", "model_version", "probabilities")
-MAX_CSV_BYTES = 16_000_000
-MAX_PNG_SIDE = 4096
 REDRAW = Variation()  # how training redraws stroke rows: pens.Variation's day-to-day spread
 
 
@@ -161,7 +153,7 @@ def _row(record: tuple) -> Row:
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     """A checked row, ready to insert."""
 
     label: int
@@ -189,14 +181,15 @@ class _Entry:
         )
 
 
-def _now() -> str:
+def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _digit(value: Any, name: str) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= 9:
-        return int(value)
-    raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
+def checked_digit(value: Any, name: str) -> int:
+    digit = as_label(value)
+    if digit is None:
+        raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
+    return digit
 
 
 def _image_bytes(image: np.ndarray) -> bytes:
@@ -211,7 +204,7 @@ def _image_bytes(image: np.ndarray) -> bytes:
     return arr.tobytes()
 
 
-def _probabilities(values: Sequence[float] | np.ndarray | None) -> str | None:
+def probabilities_json(values: Sequence[float] | np.ndarray | None) -> str | None:
     if values is None:
         return None
     probs = [float(v) for v in values]
@@ -220,7 +213,7 @@ def _probabilities(values: Sequence[float] | np.ndarray | None) -> str | None:
     return json.dumps([round(p, 6) for p in probs])
 
 
-def _png(data: bytes, name: str) -> Image.Image:
+def read_png(data: bytes, name: str) -> Image.Image:
     """Decode a PNG, measuring it before decoding: a 256 KB file can still unpack to gigabytes."""
     if not data.startswith(PNG_SIGNATURE):
         raise DrawingError(f"{name} is not a PNG")
@@ -236,14 +229,14 @@ def _png(data: bytes, name: str) -> Image.Image:
     return img
 
 
-def _check_png(data: bytes, max_bytes: int) -> bytes:
+def check_png(data: bytes, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise DrawingError(f"the image is too large ({len(data):,} bytes, at most {max_bytes:,})")
-    _png(data, "the image")
+    read_png(data, "the image")
     return data
 
 
-def _strokes_bytes(strokes: Drawing | dict | str | bytes, max_bytes: int) -> bytes:
+def strokes_bytes(strokes: Drawing | dict | str | bytes, max_bytes: int) -> bytes:
     """The pad's JSON, checked and written the one canonical way (the holdout digest depends on it)."""
     try:
         drawing = strokes if isinstance(strokes, Drawing) else parse(strokes)
@@ -259,30 +252,26 @@ def _strokes_bytes(strokes: Drawing | dict | str | bytes, max_bytes: int) -> byt
     return data
 
 
-def _png_28(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, np.uint8)).save(buf, "PNG")
-    return buf.getvalue()
+class Database:
+    """One SQLite file (WAL) brought to the current schema: a connection per operation, one writer at a time.
 
+    Subclasses name their tables' own schema-version table, error type and what the user reads they are.
+    """
 
-class DrawingStore:
-    """The collected drawings in one SQLite file (WAL): a connection per operation, one writer at a time."""
+    error: type[StoreError] = StoreError
+    version_table = "schema_version"
+    what = "the drawings database"
 
     def __init__(
-        self,
-        path: str | os.PathLike | None = None,
-        max_rows: int = MAX_ROWS,
-        max_drawing_bytes: int = MAX_DRAWING_BYTES,
-        busy_timeout_s: float = 5.0,
-        migrations: Sequence[Migration] = MIGRATIONS,
+        self, path: str | os.PathLike | None, busy_timeout_s: float, migrations: Sequence[Migration] = MIGRATIONS
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.max_rows, self.max_drawing_bytes, self.busy_timeout_s = max_rows, max_drawing_bytes, busy_timeout_s
+        self.busy_timeout_s = busy_timeout_s
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(
-                f"cannot create the folder for the drawings database {self.path} ({exc.strerror or type(exc).__name__})"
+            raise self.error(
+                f"cannot create the folder for {self.what} {self.path} ({exc.strerror or type(exc).__name__})"
             ) from None
         self._lock = _write_lock(self.path)
         self._migrate(migrations)
@@ -290,10 +279,9 @@ class DrawingStore:
     def _error(self, exc: Exception) -> StoreError:
         text = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
         if "locked" in text or "busy" in text:
-            return StoreError(f"the drawings database {self.path} is locked by another program; try again shortly")
-        return StoreError(
-            f"the drawings database {self.path} cannot be used ({text}); "
-            "move the file aside and a new one will be started"
+            return self.error(f"{self.what} {self.path} is locked by another program; try again shortly")
+        return self.error(
+            f"{self.what} {self.path} cannot be used ({text}); move the file aside and a new one will be started"
         )
 
     @contextlib.contextmanager
@@ -328,24 +316,40 @@ class DrawingStore:
         with self._lock, self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")  # also where a garbage file is found out
         with self._write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            found = conn.execute("SELECT version FROM schema_version").fetchone()
+            table = self.version_table  # a class constant, never user input
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
+            found = conn.execute(f"SELECT version FROM {table}").fetchone()
             version = found[0] if found else 0
             if version > len(migrations):
-                raise StoreError(
-                    f"the drawings database {self.path} was written by a newer version of this app "
+                raise self.error(
+                    f"{self.what} {self.path} was written by a newer version of this app "
                     f"(schema {version}, this one reads up to {len(migrations)}); update the app"
                 )
             for step in migrations[version:]:
                 step(conn)
             if found is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(migrations),))
+                conn.execute(f"INSERT INTO {table} (version) VALUES (?)", (len(migrations),))
             elif version < len(migrations):
-                conn.execute("UPDATE schema_version SET version = ?", (len(migrations),))
+                conn.execute(f"UPDATE {table} SET version = ?", (len(migrations),))
 
     def schema_version(self) -> int:
         with self._connect() as conn:
-            return conn.execute("SELECT version FROM schema_version").fetchone()[0]
+            return int(conn.execute(f"SELECT version FROM {self.version_table}").fetchone()[0])
+
+
+class DrawingStore(Database):
+    """The collected drawings, each checked on the way in; `rows` and friends read them back."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        max_rows: int = MAX_ROWS,
+        max_drawing_bytes: int = MAX_DRAWING_BYTES,
+        busy_timeout_s: float = 5.0,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        self.max_rows, self.max_drawing_bytes = max_rows, max_drawing_bytes
+        super().__init__(path, busy_timeout_s, migrations)
 
     def add(
         self,
@@ -363,23 +367,24 @@ class DrawingStore:
             raise DrawingError("send the drawing as strokes or as a PNG image, not both or neither")
         kind = "strokes" if strokes is not None else "image"
         drawing = (
-            _strokes_bytes(strokes, self.max_drawing_bytes)
+            strokes_bytes(strokes, self.max_drawing_bytes)
             if strokes is not None
-            else _check_png(bytes(png or b""), self.max_drawing_bytes)
+            else check_png(bytes(png or b""), self.max_drawing_bytes)
         )
-        entry = _Entry(
-            _digit(label, "label"),
-            None if predicted is None else _digit(predicted, "predicted"),
-            _probabilities(probabilities),
+        entry = Entry(
+            checked_digit(label, "label"),
+            None if predicted is None else checked_digit(predicted, "predicted"),
+            probabilities_json(probabilities),
             str(model_version)[:200],
             kind,
             drawing,
             _image_bytes(image),
-            _now(),
+            now_iso(),
         )
-        return self._insert([entry])[0]
+        return self.insert([entry])[0]
 
-    def _insert(self, entries: Sequence[_Entry]) -> list[int]:
+    def insert(self, entries: Sequence[Entry]) -> list[int]:
+        """Checked entries in one transaction: all of them, or (StoreFull, StoreError) none."""
         with self._write() as conn:
             total = conn.execute("SELECT count(*) FROM drawings").fetchone()[0]
             if total + len(entries) > self.max_rows:
@@ -417,21 +422,21 @@ class DrawingStore:
         with self._write() as conn:
             return conn.execute("DELETE FROM drawings").rowcount
 
-    def _images(self, holdout: bool) -> tuple[np.ndarray, np.ndarray]:
+    def images(self, holdout: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28, 28) uint8 and labels in id order: the held-out rows, the others, or (None) all."""
+        where = "" if holdout is None else f"WHERE holdout = {int(holdout)}"
         with self._connect() as conn:
-            found = conn.execute(
-                "SELECT image, label FROM drawings WHERE holdout = ? ORDER BY id", (int(holdout),)
-            ).fetchall()
+            found = conn.execute(f"SELECT image, label FROM drawings {where} ORDER BY id").fetchall()
         images = np.frombuffer(b"".join(r[0] for r in found), np.uint8).reshape(-1, 28, 28).copy()
         return images, np.array([r[1] for r in found], np.uint8)
 
     def training_set(self) -> tuple[np.ndarray, np.ndarray]:
         """(N, 28, 28) uint8 images the model saw and their labels, for the rows fine-tuning may learn from."""
-        return self._images(holdout=False)
+        return self.images(holdout=False)
 
     def holdout_set(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows fine-tuning never learns from: what a fine-tuned model is judged on."""
-        return self._images(holdout=True)
+        return self.images(holdout=True)
 
     def training_images(
         self, variants: int, seed: int = 0, variation: Variation = REDRAW
@@ -464,7 +469,7 @@ class DrawingStore:
         where, args = ["1"], []
         if digit is not None:
             where.append("label = ?")
-            args.append(_digit(digit, "digit"))
+            args.append(checked_digit(digit, "digit"))
         if wrong_only:
             where.append("predicted IS NOT NULL AND predicted != label")
         with self._connect() as conn:
@@ -474,211 +479,13 @@ class DrawingStore:
             ).fetchall()
         return [_row(r) for r in found]
 
-    def _iter_rows(self) -> Iterator[Row]:
+    def each_row(self) -> Iterator[Row]:
+        """Every row, oldest first, read as it is used."""
         with self._connect() as conn:
             for record in conn.execute(f"SELECT {_ROW_COLUMNS} FROM drawings ORDER BY id"):
                 yield _row(record)
 
-    def export_zip(self, dest: str | os.PathLike | IO[bytes]) -> int:
-        """Every row into a zip; returns how many. Layout (what `import_zip` reads back):
-
-        - `labels.csv`: id, label, predicted, kind, created, model_version, probabilities (JSON)
-        - `digits/{id}_{label}.png`: the 28×28 the model saw, white digit on black like MNIST
-        - `strokes/{id}.json`: the pad's strokes, for stroke rows
-        - `originals/{id}.png`: the picture as uploaded, for image rows
-        """
-        table = io.StringIO()
-        writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        count = 0
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-            for row in self._iter_rows():
-                zf.writestr(f"digits/{row.id}_{row.label}.png", _png_28(row.image))
-                if row.kind == "strokes":
-                    zf.writestr(f"strokes/{row.id}.json", row.drawing)
-                else:
-                    zf.writestr(f"originals/{row.id}.png", row.drawing)
-                probs = json.dumps(list(row.probabilities)) if row.probabilities else ""
-                writer.writerow(
-                    [
-                        row.id,
-                        row.label,
-                        "" if row.predicted is None else row.predicted,
-                        row.kind,
-                        row.created,
-                        row.model_version,
-                        probs,
-                    ]
-                )
-                count += 1
-            zf.writestr("labels.csv", table.getvalue())
-        return count
-
-    def export_idx(self, folder: str | os.PathLike, gz: bool = True) -> tuple[Path, Path]:
-        """Every row's 28×28 and label as MNIST IDX files (`drawings-images-idx3-ubyte`, `…-labels-idx1-ubyte`)."""
+    def keys(self) -> set[tuple[str, int]]:
+        """(content digest, label) of every row: what an import skips as already kept."""
         with self._connect() as conn:
-            found = conn.execute("SELECT image, label FROM drawings ORDER BY id").fetchall()
-        n = len(found)
-        images = (0x803).to_bytes(4, "big") + b"".join(v.to_bytes(4, "big") for v in (n, 28, 28))
-        labels = (0x801).to_bytes(4, "big") + n.to_bytes(4, "big")
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        suffix = ".gz" if gz else ""
-        paths = folder / f"drawings-images-idx3-ubyte{suffix}", folder / f"drawings-labels-idx1-ubyte{suffix}"
-        payloads = images + b"".join(r[0] for r in found), labels + bytes(r[1] for r in found)
-        for path, data in zip(paths, payloads, strict=True):
-            path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
-        return paths
-
-    def import_zip(self, source: bytes | str | os.PathLike) -> tuple[int, list[str]]:
-        """Rows from a zip `export_zip` made (labels.csv is authoritative: edit it to relabel).
-
-        Every row is checked; bad ones are skipped with a reason, rows already stored are skipped, and the
-        rest go in in one transaction: all of them, or (StoreFull, StoreError) none.
-        """
-        entries, skipped = _read_export(source, self.max_drawing_bytes)
-        with self._connect() as conn:
-            known = {tuple(r) for r in conn.execute("SELECT digest, label FROM drawings")}
-        fresh = []
-        for name, entry in entries:
-            key = (digest(entry.drawing), entry.label)
-            if key in known:
-                skipped.append(f"{name}: already in the store")
-            else:
-                known.add(key)
-                fresh.append(entry)
-        if fresh:
-            self._insert(fresh)
-        return len(fresh), skipped
-
-    list = rows  # the name the UI uses; last in the class so `list` in its annotations is still the builtin
-
-
-def _open_zip(source: bytes | str | os.PathLike) -> zipfile.ZipFile:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise DrawingError("the file is not a zip made by the drawings export") from None
-    if len(zf.infolist()) > 4 * MAX_ROWS + 16:
-        raise DrawingError(f"the zip holds too many files ({len(zf.infolist()):,})")
-    return zf
-
-
-def _read_export(source: bytes | str | os.PathLike, max_bytes: int) -> tuple[list[tuple[str, _Entry]], list[str]]:
-    """(row name, checked entry) for every good row, and a reason for every file or row left out."""
-    with _open_zip(source) as zf:
-        members = {i.filename: i for i in zf.infolist() if not i.is_dir()}
-        tables = sorted((n for n in members if n.rsplit("/", 1)[-1] == "labels.csv"), key=len)
-        if not tables:
-            raise DrawingError("the zip has no labels.csv; export drawings again")
-        prefix = tables[0][: -len("labels.csv")]
-        if members[tables[0]].file_size > MAX_CSV_BYTES:
-            raise DrawingError("labels.csv is too large")
-        try:
-            records = list(csv.DictReader(io.StringIO(zf.read(tables[0]).decode("utf-8-sig"))))
-        except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, OSError) as exc:
-            raise DrawingError(f"labels.csv cannot be read ({type(exc).__name__})") from None
-
-        def read(name: str) -> bytes | None:
-            info = members.get(prefix + name)
-            if info is None:
-                return None
-            if info.file_size > max_bytes:
-                raise DrawingError(f"{name} is too large ({info.file_size:,} bytes)")
-            try:
-                return zf.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raise DrawingError(f"{name} cannot be read from the zip ({type(exc).__name__})") from None
-
-        pngs = {
-            n[len(prefix) + 7 :].split("_", 1)[0]: n[len(prefix) :]
-            for n in members
-            if n.startswith(prefix + "digits/") and n.endswith(".png")
-        }
-        entries, skipped, seen = [], [], set()
-        for number, record in enumerate(records, 2):
-            rid = (record.get("id") or "").strip()
-            name = f"labels.csv line {number} (id {rid or '?'})"
-            try:
-                if rid in seen:
-                    raise DrawingError("the id appears twice")
-                seen.add(rid)
-                entries.append((name, _entry(record, pngs.get(rid), read, max_bytes)))
-            except DrawingError as exc:
-                skipped.append(f"{name}: {exc}")
-        skipped += [f"{png}: no row in labels.csv" for rid, png in sorted(pngs.items()) if rid not in seen]
-    return entries, skipped
-
-
-def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], bytes | None], max_bytes: int) -> _Entry:
-    """One labels.csv row and its files → a checked entry, or a DrawingError saying what is wrong."""
-    rid = (record.get("id") or "").strip()
-    label = _csv_digit(record.get("label"), "label")
-    predicted = _csv_digit(record.get("predicted"), "predicted") if (record.get("predicted") or "").strip() else None
-    if png_name is None:
-        raise DrawingError(f"no digits/{rid}_{label}.png in the zip")
-    img = _png(read(png_name) or b"", png_name)
-    if img.size != (28, 28):
-        raise DrawingError(f"{png_name} is {img.size[0]}×{img.size[1]}, not 28×28")
-    image = np.asarray(img.convert("L"), np.uint8).tobytes()
-    created = (record.get("created") or "").strip() or _now()
-    try:
-        dt.datetime.fromisoformat(created)
-    except ValueError:
-        raise DrawingError(f"created {created!r} is not an ISO date") from None
-    raw_strokes, original = read(f"strokes/{rid}.json"), read(f"originals/{rid}.png")
-    kind = (record.get("kind") or "").strip() or ("strokes" if raw_strokes is not None else "image")
-    if kind not in KINDS:
-        raise DrawingError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if kind == "strokes":
-        if raw_strokes is None:
-            raise DrawingError(f"no strokes/{rid}.json for a strokes row")
-        drawing = _strokes_bytes(raw_strokes, max_bytes)
-    else:
-        drawing = _check_png(original if original is not None else read(png_name) or b"", max_bytes)
-    probs = (record.get("probabilities") or "").strip()
-    try:
-        probabilities = _probabilities(json.loads(probs)) if probs else None
-    except (ValueError, TypeError):
-        raise DrawingError("probabilities must be a JSON list of 10 numbers in [0, 1]") from None
-    return _Entry(
-        label, predicted, probabilities, (record.get("model_version") or "")[:200], kind, drawing, image, created
-    )
-
-
-def _csv_digit(text: str | None, name: str) -> int:
-    value = (text or "").strip()
-    if len(value) == 1 and value.isdigit():
-        return int(value)
-    raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
-
-
-class RateLimiter:
-    """At most `per_minute` actions per client in any 60 s: one visitor cannot flood the store.
-
-    Keyed by whatever identifies a visitor (session hash, login, address); thread-safe; forgets
-    clients idle for a minute, so memory stays bounded by the active ones.
-    """
-
-    def __init__(self, per_minute: int = 30, window_s: float = 60.0) -> None:
-        self.per_minute, self.window_s = per_minute, window_s
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, client: str, now: float | None = None) -> bool:
-        """Record an action and say whether it is allowed (a refused one is not counted)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if len(self._events) > 10_000:
-                self._forget(now)
-            events = self._events.setdefault(client, deque())
-            while events and events[0] <= now - self.window_s:
-                events.popleft()
-            if len(events) >= self.per_minute:
-                return False
-            events.append(now)
-            return True
-
-    def _forget(self, now: float) -> None:
-        for client in [c for c, e in self._events.items() if not e or e[-1] <= now - self.window_s]:
-            del self._events[client]
+            return {(key, label) for key, label in conn.execute("SELECT digest, label FROM drawings")}

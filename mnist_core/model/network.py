@@ -34,9 +34,3 @@ def build_model(hp: HyperParams) -> keras.Model:
         ],
         name="mnist_dense",
     )
-
-
-def summary_text(model: keras.Model) -> str:
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, *_, **__: lines.append(line))
-    return "\n".join(lines)

@@ -76,6 +76,23 @@ def list_versions(folder: Path | None = None) -> list[Version]:
     return [version for _, version in versions]
 
 
+def known_models(folder: Path | None = None) -> list[Version]:
+    """What may be served: the trained versions newest first, then the shipped model (when its file is there)."""
+    shipped = [Version(SHIPPED_MODEL, read_metadata(SHIPPED_MODEL))] if SHIPPED_MODEL.is_file() else []
+    return list_versions(folder) + shipped
+
+
+def describe_time(created: str | None) -> str:
+    """A sidecar's ISO `created` → 'YYYY-MM-DD HH:MM UTC' for people; unknown stays unknown."""
+    if not created:
+        return "unknown date"
+    try:
+        when = dt.datetime.fromisoformat(created).astimezone(dt.UTC)
+    except ValueError:
+        return created
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def set_serving(path: Path, folder: Path | None = None) -> None:
     """Record what the demo serves (any `.keras`, the shipped model included) for the next start."""
     folder = folder or models_dir()

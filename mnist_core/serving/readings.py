@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from PIL import Image
@@ -17,11 +17,12 @@ from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.forward import UNSURE_BELOW, Classifier
 
 Source = str | os.PathLike | bytes | Image.Image | np.ndarray
+Status = Literal["ok", "blank", "error"]  # "blank": nothing to read; "error": not an image, or no model
 
 
 @dataclass(frozen=True)
 class Reading:
-    status: str  # "ok", "blank" (nothing to read) or "error" (not an image)
+    status: Status
     message: str
     image: np.ndarray | None = None  # the 28×28 the model saw
     probabilities: np.ndarray | None = None
@@ -52,7 +53,7 @@ class Reading:
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
-Prepared = tuple[str, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
+Prepared = tuple[Status, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
 
 
 def _prepare(source: Source) -> Prepared:

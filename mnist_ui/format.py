@@ -1,0 +1,35 @@
+"""How the pages show numbers and digits: percentages, per-digit Markdown tables, galleries of 28×28 thumbnails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gradio as gr
+import numpy as np
+
+DIGITS = [str(d) for d in range(10)]
+
+
+def percent(value: float | None, places: int = 2) -> str:
+    return "—" if value is None else f"{value:.{places}%}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table: the first column a name, the others numbers (right-aligned)."""
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def digit_table(rows: Sequence[Sequence[str]], first: str = "digit", before: Sequence[str] = ()) -> str:
+    """A table with a column per digit 0–9; each row is its name, the `before` cells, then ten cells."""
+    return table([first, *before, *DIGITS], rows)
+
+
+def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
+    """Each pixel a `scale`-pixel square: a 28×28 big enough to look at."""
+    return np.kron(image, np.ones((scale, scale), np.uint8))
+
+
+def thumbnails(label: str, columns: int, height: int, elem_id: str) -> gr.Gallery:
+    """A gallery of `enlarge`d digits, each shown whole."""
+    return gr.Gallery(label=label, columns=columns, height=height, object_fit="contain", elem_id=elem_id)
