@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.server import SHIPPED, App, running_app
+from mnist_core.config import SHIPPED_MODEL as SHIPPED
+from mnist_ui.testing import App, running_app
 
 USER, PASSWORD = "bench", "not-a-secret"
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "mnist_test_0030_digit_3.png"

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.server import running_app
+from mnist_ui.testing import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,7 +115,7 @@ def minimal_app_calls(count: int) -> dict[str, list[float]]:
     import os
     import subprocess
 
-    from bench.server import free_port, wait_until_served
+    from mnist_ui.testing import free_port, wait_until_served
 
     port = free_port()
     with tempfile.NamedTemporaryFile("w+b", suffix=".log") as log:

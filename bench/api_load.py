@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from api_latency import EXAMPLE, percentile
 
-from bench.server import running_app
+from mnist_ui.testing import running_app
 
 
 class Caller:

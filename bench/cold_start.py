@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.server import running_app
+from mnist_ui.testing import running_app
 
 
 def main() -> int:

@@ -1,29 +1,38 @@
-"""Shared fixtures: real MNIST from $MNIST_DATA and one small model trained once per session."""
+"""Shared fixtures: real MNIST from $MNIST_DATA, one small model trained once per session, demo servers
+(`python demo.py` started by mnist_ui.testing), the AppContext demo.py builds, and a headless Chromium."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
+from mnist_ui.testing import App, data_env, running_app
+
+if TYPE_CHECKING:
+    from mnist_core.serving.holder import ModelHolder
+    from mnist_ui.collect import Collector
+    from mnist_ui.context import AppContext, Settings
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+StartApp = Callable[..., App]
+BuildCtx = Callable[..., "AppContext"]
+
 
 @pytest.fixture(scope="session")
-def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """$MNIST_DATA, or (with internet) Keras' download written out as a local mnist.npz."""
+def mnist_dir() -> Path:
+    """$MNIST_DATA: the tests that read MNIST skip (one line naming the variable) without it."""
     path = os.environ.get("MNIST_DATA")
-    if path:
-        return Path(path)
-    from mnist_core.data.mnist import load_mnist
-
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-    npz = tmp_path_factory.mktemp("mnist") / "mnist.npz"
-    np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return npz
+    if not path:
+        pytest.skip("needs MNIST: set MNIST_DATA to a folder holding mnist.npz or the four IDX files")
+    return Path(path)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +61,118 @@ def small_model(mnist, tmp_path_factory: pytest.TempPathFactory):
     outcome = train_evaluate_save(hp, mnist, out, "test fixture", "pytest fixture")
     assert outcome.result.ok, outcome.result.message
     return outcome
+
+
+@pytest.fixture(scope="session")
+def demo_model(request: pytest.FixtureRequest) -> Path:
+    """What demo servers serve: the shipped model, else the session's small model (no second training)."""
+    from mnist_core.config import SHIPPED_MODEL
+
+    return SHIPPED_MODEL if SHIPPED_MODEL.is_file() else request.getfixturevalue("small_model").path
+
+
+@pytest.fixture(scope="session")
+def weak(mnist, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The notebook's recipe (`--preset seed`: 60 training images, ~50% on MNIST test), trained once per session.
+
+    Any quick retrain reads better than it, so a server started with it must serve the new model.
+    """
+    from mnist_core.config import preset
+    from mnist_core.training.workflow import train_evaluate_save
+
+    out = tmp_path_factory.mktemp("weak") / "weak.keras"
+    outcome = train_evaluate_save(preset("seed"), mnist, out, "test fixture", "pytest fixture")
+    assert outcome.result.ok, outcome.result.message
+    return out
+
+
+def _starter(stack: ExitStack, homes: pytest.TempPathFactory, share: bool) -> StartApp:
+    """start(model, *flags, env=None, home=None): `python demo.py` on a free loopback port, stopped by PID when
+    `stack` closes. With `share`, a second identical request gets the server already running."""
+    started: dict[tuple, App] = {}
+
+    def start(model: Path | None, *flags: str, env: dict[str, str] | None = None, home: Path | None = None) -> App:
+        key = (model, flags, tuple(sorted((env or {}).items())), home)
+        if share and key in started:
+            return started[key]
+        app = stack.enter_context(running_app(model, home or homes.mktemp("demo-home"), flags, env))
+        started[key] = app
+        return app
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def shared_app_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
+    """Servers for tests that only read from them: one per (model, flags, env), kept for the whole session."""
+    with ExitStack() as stack:
+        yield _starter(stack, tmp_path_factory, share=True)
+
+
+@pytest.fixture(scope="module")
+def module_app_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
+    """Servers a test module changes (trains, collects) and checks across its tests; stopped after the module."""
+    with ExitStack() as stack:
+        yield _starter(stack, tmp_path_factory, share=False)
+
+
+@pytest.fixture
+def app_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
+    """Servers of one test's own (odd flags, a broken home, a fault injected); stopped when the test ends."""
+    with ExitStack() as stack:
+        yield _starter(stack, tmp_path_factory, share=False)
+
+
+@pytest.fixture(scope="session")
+def app(shared_app_factory: StartApp, demo_model: Path) -> App:
+    """The demo as a user starts it, serving `demo_model`, with this run's data: shared by every reading test."""
+    mnist = os.environ.get("MNIST_DATA")
+    return shared_app_factory(demo_model, env=data_env(Path(mnist) if mnist else None))
+
+
+def build_ctx(
+    model: Path | None = None,
+    settings: Settings | None = None,
+    holder: ModelHolder | None = None,
+    collector: Collector | None = None,
+    **jobs: Any,
+) -> AppContext:
+    """The AppContext `demo.py main` builds: a holder serving `model` (or the one given), the real job runner
+    (given `jobs` as keyword arguments), the launch settings, the model it started with and the collector."""
+    from mnist_core.serving.holder import ModelHolder, open_initial
+    from mnist_core.serving.jobs import JobManager
+    from mnist_ui.context import AppContext, Settings
+
+    if holder is None:
+        if model is None:
+            raise ValueError("build_ctx needs a model or a holder")
+        holder = ModelHolder(open_initial(model))
+    return AppContext(holder, JobManager(holder, **jobs), settings or Settings(), holder.current.path, collector)
+
+
+@pytest.fixture
+def ctx(request: pytest.FixtureRequest) -> BuildCtx:
+    """`build_ctx` serving `demo_model` unless told otherwise."""
+
+    def build(model: Path | None = None, **kwargs: Any) -> AppContext:
+        if model is None and kwargs.get("holder") is None:
+            model = request.getfixturevalue("demo_model")
+        return build_ctx(model, **kwargs)
+
+    return build
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless system Chromium per module (each test opens its own context). Not per session: while
+    playwright's sync API is open, asyncio.run() elsewhere in the process fails ("a running event loop")."""
+    from mnist_ui.testing import CHROMIUM, chromium
+
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no {CHROMIUM}")
+    with chromium() as running:
+        yield running
 
 
 def digit_on_canvas(

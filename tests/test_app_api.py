@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from app_helpers import ONE, REPO, SEVEN, ZERO, App, pad_value, polyline, running_app, served_model
 from conftest import digit_on_canvas
 from PIL import Image
+
+from mnist_ui.testing import ONE, REPO, SEVEN, ZERO, App, pad_value, polyline, running_app
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -37,17 +38,6 @@ ENDPOINTS = {
     "/export_drawings_idx",
     "/finetune",
 }
-
-
-@pytest.fixture(scope="session")
-def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return served_model(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def app(demo_model: Path, tmp_path_factory: pytest.TempPathFactory):
-    with running_app(demo_model, tmp_path_factory.mktemp("api-home")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -309,9 +299,8 @@ def settle_rss(app: App, timeout: float = 60.0) -> float:
 
 
 def readme_api_example() -> str:
-    """The first Python block of the README's API section, exactly as a reader would copy it."""
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### API") :]
+    """The first Python block of docs/api.md (the README links it), exactly as a reader would copy it."""
+    section = (REPO / "docs" / "api.md").read_text()
     start = section.index("```python") + len("```python")
     return section[start : section.index("```", start)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +49,23 @@ def _copy(mnist, dest: Path, gunzip: tuple[str, ...] = ()) -> Path:
     return dest
 
 
-def test_raw_idx_files_and_npz(mnist, tmp_path):
-    folder = _copy(mnist, tmp_path / "raw", gunzip=("t10k-images-idx3-ubyte",))
+@pytest.fixture(scope="module")
+def idx_files(mnist, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four official files, gzipped, written once (gzipping 60,000 images takes seconds): tests break copies."""
+    return _copy(mnist, tmp_path_factory.mktemp("idx"))
+
+
+def _copy_of(idx_files: Path, dest: Path, gunzip: tuple[str, ...] = ()) -> Path:
+    shutil.copytree(idx_files, dest)
+    for name in gunzip:
+        packed = dest / f"{name}.gz"
+        (dest / name).write_bytes(gzip.decompress(packed.read_bytes()))
+        packed.unlink()
+    return dest
+
+
+def test_raw_idx_files_and_npz(mnist, idx_files, tmp_path):
+    folder = _copy_of(idx_files, tmp_path / "raw", gunzip=("t10k-images-idx3-ubyte",))
     _, (x_test, _) = load_mnist(folder)
     assert np.array_equal(x_test, mnist[1][0])
     (x_train, y_train), (x_test, y_test) = mnist
@@ -64,31 +80,31 @@ def test_missing_folder_says_how_to_fix(tmp_path):
         load_mnist(tmp_path / "nowhere")
 
 
-def test_missing_file(mnist, tmp_path):
-    folder = _copy(mnist, tmp_path / "d")
+def test_missing_file(idx_files, tmp_path):
+    folder = _copy_of(idx_files, tmp_path / "d")
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="missing t10k-labels"):
         load_mnist(folder)
 
 
-def test_truncated_file(mnist, tmp_path):
-    folder = _copy(mnist, tmp_path / "d", gunzip=("t10k-images-idx3-ubyte",))
+def test_truncated_file(idx_files, tmp_path):
+    folder = _copy_of(idx_files, tmp_path / "d", gunzip=("t10k-images-idx3-ubyte",))
     raw = folder / "t10k-images-idx3-ubyte"
     raw.write_bytes(raw.read_bytes()[:5000])
     with pytest.raises(DataError, match="truncated"):
         load_mnist(folder)
 
 
-def test_corrupt_gzip(mnist, tmp_path):
-    folder = _copy(mnist, tmp_path / "d")
+def test_corrupt_gzip(idx_files, tmp_path):
+    folder = _copy_of(idx_files, tmp_path / "d")
     target = folder / "train-labels-idx1-ubyte.gz"
     target.write_bytes(target.read_bytes()[:100])
     with pytest.raises(DataError, match="cannot read"):
         load_mnist(folder)
 
 
-def test_wrong_magic(mnist, tmp_path):
-    folder = _copy(mnist, tmp_path / "d", gunzip=("t10k-labels-idx1-ubyte",))
+def test_wrong_magic(idx_files, tmp_path):
+    folder = _copy_of(idx_files, tmp_path / "d", gunzip=("t10k-labels-idx1-ubyte",))
     raw = folder / "t10k-labels-idx1-ubyte"
     data = bytearray(raw.read_bytes())
     data[3] = 0x03

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from app_helpers import ONE, App, free_port, pad_value, running_app, served_model
+from conftest import BuildCtx, StartApp, build_ctx
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -31,10 +31,10 @@ from gradio_client import Client, handle_file
 from bench.abuse import bomb_png
 from mnist_core.config import SHIPPED_MODEL
 from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
-from mnist_core.serving.holder import ModelHolder, open_initial
-from mnist_core.serving.jobs import JobManager, Snapshot
+from mnist_core.serving.jobs import Snapshot
 from mnist_ui.context import AppContext, Settings
 from mnist_ui.launch import MAX_UPLOAD
+from mnist_ui.testing import ONE, App, free_port, pad_value, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -45,11 +45,6 @@ TRAINING = Snapshot(
 USERS = {"ann": "s3cret", "bob": "hunter2"}
 
 
-@pytest.fixture(scope="module")
-def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return served_model(tmp_path_factory.getbasetemp())
-
-
 @contextmanager
 def in_process(
     model: Path, settings: Settings, auth: list[tuple[str, str]] | None = None
@@ -58,8 +53,7 @@ def in_process(
     from mnist_ui.app import build_app
     from mnist_ui.auth import gradio_auth
 
-    holder = ModelHolder(open_initial(model))
-    ctx = AppContext(holder, JobManager(holder), settings, holder.current.path)
+    ctx = build_ctx(model, settings)
     demo = build_app(ctx)
     demo.queue(default_concurrency_limit=4)
     demo.launch(
@@ -166,12 +160,11 @@ def test_on_a_public_demo_only_the_starter_or_a_logged_in_user_may_cancel_or_swi
         assert user.predict(str(SHIPPED_MODEL), api_name="/switch_version").startswith("now serving")
 
 
-def test_uploads_are_deleted_within_the_hour(demo_model: Path) -> None:
+def test_uploads_are_deleted_within_the_hour(ctx: BuildCtx) -> None:
     """Item 4: the app deletes what visitors uploaded (Gradio keeps it forever by default) within the hour."""
     from mnist_ui.app import build_app
 
-    holder = ModelHolder(open_initial(demo_model))
-    demo = build_app(AppContext(holder, JobManager(holder), Settings(), holder.current.path))
+    demo = build_app(ctx())
     assert demo.delete_cache is not None
     every_s, older_than_s = demo.delete_cache
     assert 0 < every_s <= older_than_s <= 3600, demo.delete_cache  # the README: "deleted after an hour"
@@ -198,12 +191,13 @@ def uploads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(demo_model: Path, home: Path, uploads: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+def app(
+    module_app_factory: StartApp, demo_model: Path, home: Path, uploads: Path, tmp_path_factory: pytest.TempPathFactory
+) -> App:
     logins = tmp_path_factory.mktemp("logins") / "logins"
     logins.write_text("".join(f"{user}:{password}\n" for user, password in USERS.items()))
     env = {"GRADIO_TEMP_DIR": str(uploads)}
-    with running_app(demo_model, home, extra_args=("--auth-file", str(logins)), env=env) as running:
-        yield running
+    return module_app_factory(demo_model, "--auth-file", str(logins), env=env, home=home)
 
 
 @contextmanager

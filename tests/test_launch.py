@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import REPO, free_port, running_app, served_model
 
 from mnist_ui.context import Settings
 from mnist_ui.launch import decide, is_loopback, parser, read_auth
+from mnist_ui.testing import REPO, free_port, running_app
 
 HEAVY = ("gradio", "gradio_client", "tensorflow", "keras", "pandas", "h5py")
 
@@ -99,10 +99,9 @@ def test_bad_auth_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # starts the whole demo and waits for the share attempt to fail
-def test_share_offline_says_so_in_one_line(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_share_offline_says_so_in_one_line(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Gradio prints a misleading "Missing file: frpc…" when the tunnel cannot be made; the demo says what happened."""
-    model = served_model(tmp_path_factory.getbasetemp())
-    with running_app(model, tmp_path_factory.mktemp("share-home"), extra_args=("--share",)) as app:
+    with running_app(demo_model, tmp_path_factory.mktemp("share-home"), extra_args=("--share",)) as app:
         deadline = time.monotonic() + 90
         while not re.search(r"^(serving at|share link)", app.output(), re.M) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_helpers import App, data_env, free_port, running_app, served_model, weak_model
-from conftest import digit_on_canvas
+from conftest import BuildCtx, StartApp, digit_on_canvas
 from PIL import Image
+
+from mnist_ui.testing import App, data_env, free_port, running_app
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -24,21 +25,15 @@ TINY = {"epochs": 1, "train_subset": 1000, "batch_size": 128}  # ~70%: worse tha
 LONG = {"epochs": 5, "batch_size": 64, "train_subset": 12000}  # long enough to be caught running
 
 
-@pytest.fixture(scope="session")
-def weak(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
-    return weak_model(tmp_path_factory.getbasetemp(), mnist_dir)
-
-
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("retrain-home")
 
 
 @pytest.fixture(scope="module")
-def app(weak: Path, home: Path, mnist_dir: Path) -> Iterator[App]:
+def app(module_app_factory: StartApp, weak: Path, home: Path, mnist_dir: Path) -> App:
     """A server started with the weak model, able to train (MNIST, and UNIPEN when the run has it)."""
-    with running_app(weak, home, env=data_env(mnist_dir)) as running:
-        yield running
+    return module_app_factory(weak, env=data_env(mnist_dir), home=home)
 
 
 @pytest.fixture(scope="module")
@@ -254,12 +249,9 @@ def test_injected_nan_keeps_the_old_model(weak: Path, tmp_path: Path, mnist_dir:
     assert serving(tmp_path / "home") == ""
 
 
-def test_public_server_without_auth_refuses_retraining(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_public_server_without_auth_refuses_retraining(demo_model: Path, ctx: BuildCtx) -> None:
     """The launch decisions `demo.py main` makes, on the app it builds: in-process, on loopback."""
-    from mnist_core.serving.holder import ModelHolder, open_initial
-    from mnist_core.serving.jobs import JobManager
     from mnist_ui.app import build_app
-    from mnist_ui.context import AppContext
     from mnist_ui.launch import decide, parser
 
     args = parser().parse_args(["--host", "0.0.0.0"])
@@ -271,9 +263,8 @@ def test_public_server_without_auth_refuses_retraining(tmp_path_factory: pytest.
     assert allowed.retrain_allowed and "--allow-public-retrain" in warned[0]
     assert decide(parser().parse_args([]), [])[0].retrain_allowed
 
-    model = served_model(tmp_path_factory.getbasetemp())
-    holder = ModelHolder(open_initial(model))
-    demo = build_app(AppContext(holder, JobManager(holder), settings, holder.current.path))
+    model = demo_model
+    demo = build_app(ctx(settings=settings))
     demo.queue()
     demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:

@@ -62,20 +62,20 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
 def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     """Kill a process while it overwrites a model again and again: the file must always load."""
     target = tmp_path / "model.keras"
-    versions = tmp_path / "versions"
+    version_dir = tmp_path / "versions"
     target.write_bytes(small_model.path.read_bytes())
     expected = load_classifier(target).layers[2][1].copy()
     script = textwrap.dedent(f"""
         import os
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         from pathlib import Path
-        from mnist_core import storage
+        from mnist_core.model import files, versions
         model = files.load_keras(Path({str(small_model.path)!r}))
         meta = {{"note": "rewrite", "hyperparameters": {{"deskew": False}}}}
         print("ready", flush=True)
         while True:
             files.save_model(model, Path({str(target)!r}), meta)
-            files.save_model(model, versions.new_version_path(Path({str(versions)!r})), meta)
+            files.save_model(model, versions.new_version_path(Path({str(version_dir)!r})), meta)
     """)
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     try:
         assert proc.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 60
-        while not versions.list_versions(versions) and time.monotonic() < deadline:
+        while not versions.list_versions(version_dir) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.7)  # somewhere in the middle of the next saves
         proc.send_signal(signal.SIGKILL)
@@ -94,13 +94,13 @@ def test_crash_during_save_keeps_previous_model(small_model, tmp_path):
     np.testing.assert_array_equal(load_classifier(target).layers[2][1], expected)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("model.keras", "model.json", "versions")]
     assert all(name.startswith(".") for name in leftovers)  # only hidden temporaries, never a half model
-    listed = versions.list_versions(versions)
+    listed = versions.list_versions(version_dir)
     assert listed  # some versions were saved before the kill …
     for version in listed:  # … and every listed one has its sidecar, describing exactly that file
         assert version.metadata["file_sha256"] == files.file_digest(version.path)
-    for folder in (tmp_path, versions):
+    for folder in (tmp_path, version_dir):
         versions.clean_staging(folder, older_than_s=0)
-    hidden = [p.name for folder in (tmp_path, versions) for p in folder.iterdir() if p.name.startswith(".")]
+    hidden = [p.name for folder in (tmp_path, version_dir) for p in folder.iterdir() if p.name.startswith(".")]
     assert hidden == []
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_helpers import ONE, PAD_SIDE, REPO, App, running_app, served_model
+from conftest import StartApp
 
-from bench.server import CHROMIUM, CHROMIUM_ARGS, PAD, SETTLED
+from mnist_ui.testing import ONE, REPO, SETTLED, App, draw
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -33,37 +33,25 @@ STILL = """(sel) => new Promise((resolve) => {
 SAVED = re.compile(r"saved — (\d+) drawings? collected \((\d+) of 7\)")
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    model = served_model(tmp_path_factory.getbasetemp())
-    with running_app(model, tmp_path_factory.mktemp("teach-browser-home")) as running:
-        yield running
+@pytest.fixture
+def app(app_factory: StartApp, demo_model: Path) -> App:
+    """A server of its own: the test counts the drawings it collects from zero."""
+    return app_factory(demo_model)
 
 
 @pytest.fixture
-def page(tmp_path: Path) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
 
 
 def draw_one(page: Any) -> None:
     """A 1 on the pad with the mouse, then wait for the model's answer."""
     page.evaluate(SETTLED)
-    box = page.locator(PAD).bounding_box()
-    scale = box["width"] / PAD_SIDE
-    for stroke in ONE:
-        points = [*stroke[::3], stroke[-1]]
-        page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
-        page.mouse.down()
-        for x, y in points[1:]:
-            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=2)
-        page.mouse.up()
+    draw(page, ONE)
     page.wait_for_selector("#verdict .digit")
     page.evaluate(STILL, "#is-7")  # the final answer can still move the buttons: a click must not land on the old spot
 
