@@ -6,26 +6,25 @@ loads the model and launches. TensorFlow is imported only when someone retrains.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import signal
-import sys
-import threading
-from pathlib import Path
-from typing import Any
+from mnist_core.threads import cap_threads
 
-from mnist_ui.launch import MAX_UPLOAD, collecting, decide, parser, port_problem, read_auth
+cap_threads()  # first: mnist_ui.launch below already imports NumPy, which reads the caps once
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from mnist_ui.launch import MAX_UPLOAD, collecting, decide, parser, port_problem, read_auth  # noqa: E402
 
 
 def quiet_environment() -> None:
-    """Before the heavy imports: no analytics threads (they hang without a network), one BLAS thread per call.
-
-    A prediction is three small matmuls; multi-threaded OpenBLAS spins every core per call and, with
-    several requests at once, made /predict 2× slower than a no-op under load.
-    """
+    """Before Gradio is imported: no analytics threads (they hang without a network)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main(argv: list[str] | None = None) -> int:

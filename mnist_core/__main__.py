@@ -1,7 +1,11 @@
 """Entry point for `python -m mnist_core`."""
 
-import sys
+from mnist_core.threads import cap_threads
 
-from mnist_core.cli import main
+cap_threads()  # before mnist_core.cli imports NumPy
+
+import sys  # noqa: E402
+
+from mnist_core.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -4,11 +4,15 @@ Gradio's Sketchpad exports and uploads three PNGs per stroke (about a second bef
 leaves the browser); these few kilobytes of points leave at once, while the pen moves, and the server
 draws them with the same renderer that draws real pen handwriting for training (mnist_core.imaging.strokes).
 The value is `{"v": 1, "width": S, "height": S, "pen": P, "strokes": [[[x, y], ...], ...]}` in the
-pad's own CSS pixels. A new value goes out at most every SEND_EVERY_MS while drawing, and on pen-up,
-undo and clear; Gradio fires the component's `change` event for each.
+pad's own CSS pixels. While drawing, the latest value goes to the server function `read_pad` with one
+request in flight, at most every SEND_EVERY_MS (longer when the round trip is); pen-up, undo and clear
+always get their answer. The answers are painted by the result panel, outside Gradio's event queue.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import gradio as gr
 
@@ -46,9 +50,10 @@ const wrap = element.querySelector('.pad-wrap');
 const undoBtn = element.querySelector('.pad-undo');
 const clearBtn = element.querySelector('.pad-clear');
 const ctx = canvas.getContext('2d');
-const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__;
+const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__, PANEL = '__PANEL__';
 let strokes = [];          // points in [0, 1] of the pad side: the pad may be resized between strokes
 let current = null, lastSent = 0, timer = null;
+let busy = false, again = false, final = false, rtt = EVERY / 2;
 
 function side() { return canvas.getBoundingClientRect().width || 1; }
 function fit() {
@@ -81,10 +86,36 @@ function value() {
   const points = all.map(st => st.map(p => [r(p[0]), r(p[1])]));
   return JSON.stringify({v: VERSION, width: r(1), height: r(1), pen: r(PEN), strokes: points});
 }
-function send() {
-  clearTimeout(timer); timer = null; lastSent = performance.now();
-  props.value = value();  // Gradio sends a change event whenever the value changes
+function show(reading) {
+  const panel = document.querySelector('#' + PANEL + ' .result-panel');
+  if (panel) panel.dispatchEvent(new CustomEvent('reading', {detail: reading, bubbles: true}));
 }
+// One request in flight, always for the latest drawing; while the pen moves the next one waits at least
+// EVERY ms and twice the last round trip, so a busy server gets fewer drawings instead of a queue of them.
+function gap() { return Math.max(EVERY, 2 * rtt); }
+async function send() {
+  clearTimeout(timer); timer = null;
+  if (busy) { again = true; return; }
+  const last = final;
+  busy = true; again = false; final = false;
+  const drawing = value(), sent = performance.now();
+  lastSent = sent;
+  props.value = drawing;  // what the Right / Wrong buttons keep
+  try {
+    show(await server.read_pad(drawing, last));
+    rtt = 0.7 * rtt + 0.3 * (performance.now() - sent);
+  } catch (err) {
+    show({status: 'error', message: 'the server did not answer; check your connection and draw again',
+          probabilities: [], pixels: ''});
+  }
+  busy = false;
+  if (final) send(); else if (again && current) soon();
+}
+function soon() {
+  const wait = gap() - (performance.now() - lastSent);
+  if (wait <= 0) send(); else if (!timer) timer = setTimeout(() => { timer = null; if (current) send(); }, wait);
+}
+function settle() { final = true; if (!busy) send(); }  // pen-up, undo, clear: this answer always comes
 function point(e) {
   const b = canvas.getBoundingClientRect();
   return [(e.clientX - b.left) / b.width, (e.clientY - b.top) / b.height];
@@ -100,19 +131,18 @@ canvas.addEventListener('pointermove', (e) => {
   const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
   for (const ev of (events.length ? events : [e])) current.push(point(ev));
   redraw();
-  const wait = EVERY - (performance.now() - lastSent);
-  if (wait <= 0) send(); else if (!timer) timer = setTimeout(() => { if (current) send(); }, wait);
+  if (busy) again = true; else soon();
 });
 function finish(e) {
   if (!current) return;
   if (e && e.type === 'pointerup') current.push(point(e));
-  strokes.push(current); current = null; redraw(); send();
+  strokes.push(current); current = null; redraw(); settle();
 }
 canvas.addEventListener('pointerup', finish);
 canvas.addEventListener('pointercancel', finish);
 canvas.addEventListener('lostpointercapture', () => finish(null));
-undoBtn.addEventListener('click', () => { strokes.pop(); redraw(); send(); });
-clearBtn.addEventListener('click', () => { strokes = []; current = null; redraw(); send(); });
+undoBtn.addEventListener('click', () => { strokes.pop(); redraw(); settle(); });
+clearBtn.addEventListener('click', () => { strokes = []; current = null; redraw(); settle(); });
 element.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); undoBtn.click(); }
   if (e.key === 'Escape') clearBtn.click();
@@ -123,11 +153,24 @@ fit();
 """
 
 
-def stroke_pad(elem_id: str = "pad") -> gr.HTML:
-    """The pad component; its value (a JSON string) is what `/predict_strokes` takes."""
+def stroke_pad(read: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], panel: str, elem_id: str = "pad") -> gr.HTML:
+    """The pad component; its value (a JSON string) is what `/predict_strokes` takes.
+
+    `read` is the server function that answers each drawing (mnist_ui.fast_read); its answers go to the
+    result panel whose elem_id is `panel`.
+    """
     js = (
         JS.replace("__PEN__", f"{PEN_FRACTION:.6f}")
         .replace("__VERSION__", str(FORMAT_VERSION))
         .replace("__EVERY__", str(SEND_EVERY_MS))
+        .replace("__PANEL__", panel)
     )
-    return gr.HTML("", html_template=HTML, css_template=CSS, js_on_load=js, elem_id=elem_id, apply_default_css=False)
+    return gr.HTML(
+        "",
+        html_template=HTML,
+        css_template=CSS,
+        js_on_load=js,
+        elem_id=elem_id,
+        apply_default_css=False,
+        server_functions=[read],
+    )

@@ -1,105 +1,148 @@
-"""The result panel that the Draw and Upload tabs share: the verdict, ten bars in 0–9 order, the 28×28."""
+"""The result panel that the Draw and Upload tabs share: the verdict, ten bars in 0–9 order, the 28×28.
+
+One `gr.HTML` whose value is one small JSON object per answer (`panel_value`), painted by the browser in
+the frame it arrives: CSS bars on a fixed 0–1 axis and the 784 pixels put on a canvas. No chart library
+re-renders and no picture file is written or fetched. The Draw tab's pad hands its answers straight to
+the panel as a `reading` DOM event carrying the same JSON (mnist_ui.pad), so they skip the event queue.
+A visually hidden live region tells screen readers the digit and the ten probabilities.
+"""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
-from dataclasses import dataclass
+import base64
+import json
 from typing import Any
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 
 from mnist_core.serving.readings import Reading
 
 DIGITS = [str(d) for d in range(10)]
-
 CSS = """
-.verdict .digit { font-size: 96px; font-weight: 700; line-height: 1; }
-.verdict .conf { font-size: 20px; margin-left: 12px; color: var(--body-text-color-subdued); }
-.verdict .hint { font-size: 28px; color: var(--body-text-color-subdued); }
-.verdict .unsure .digit { color: #b45309; }
-.verdict .error { font-size: 18px; color: #b91c1c; }
-.verdict { min-height: 110px; display: flex; align-items: center; }
-.seen img { image-rendering: pixelated; }
+.result-panel .verdict { min-height: 110px; display: flex; align-items: center; }
+.result-panel .digit { font-size: 96px; font-weight: 700; line-height: 1; }
+.result-panel .conf { font-size: 20px; margin-left: 12px; color: var(--body-text-color-subdued); }
+.result-panel .hint { font-size: 28px; color: var(--body-text-color-subdued); }
+.result-panel .unsure .digit { color: #b45309; }
+.result-panel .error { font-size: 18px; color: #b91c1c; }
+.result-panel .body { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; margin: 8px 0; }
+.result-panel .probs { flex: 1 1 150px; }
+.result-panel .seen { flex: 0 0 124px; }
+.result-panel .bars { display: grid; grid-template-columns: repeat(10, 1fr); gap: 4px; }
+.result-panel .col { display: flex; flex-direction: column; align-items: center; }
+.result-panel .track { position: relative; width: 100%; height: 124px; background: #f4f4f5;
+                       border-bottom: 1px solid #a1a1aa; border-radius: 3px 3px 0 0; }
+.result-panel .fill { position: absolute; left: 0; right: 0; bottom: 0; height: 0; background: #f97316;
+                      border-radius: 3px 3px 0 0; }
+.result-panel .col.top .fill { background: #ea580c; }
+.result-panel .col span { font-size: 15px; margin-top: 2px; }
+.result-panel figure { margin: 0; text-align: center; }
+.result-panel figure canvas { width: 124px; height: 124px; image-rendering: pixelated; background: #000;
+                              border-radius: 4px; display: block; }
+.result-panel figcaption { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 2px; }
+.result-panel .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+                         white-space: nowrap; }
+"""
+
+TEMPLATE = """
+<div class="result-panel">
+  <div class="verdict" id="{prefix}verdict"></div>
+  <div class="body">
+    <figure class="probs" aria-hidden="true"><div class="bars" id="{prefix}bars">{columns}</div>
+      <figcaption>Probability of each digit</figcaption></figure>
+    <figure class="seen" id="{prefix}seen"><canvas width="28" height="28"></canvas>
+      <figcaption>What the model saw (28×28)</figcaption></figure>
+  </div>
+  <div class="sr-only" aria-live="polite" id="{prefix}reading-text"></div>
+</div>
+"""
+COLUMN = '<div class="col"><div class="track"><div class="fill"></div></div><span>{d}</span></div>'
+
+# Runs once per panel: paints the JSON of `panel_value` on every value the server sends (`watch`) and
+# on every `reading` event the pad dispatches on this element.
+JS = """
+const box = () => element.querySelector('.result-panel');
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
+function verdict(r) {
+  if (r.status === 'blank') return `<div class="hint">${esc(r.hint)}</div>`;
+  if (r.status === 'error') return `<div class="error">${esc(r.message)}</div>`;
+  const conf = r.unsure ? esc(r.message) : Math.round(r.confidence * 100) + '% sure';
+  return `<div class="${r.unsure ? 'unsure' : 'sure'}"><span class="digit">${r.digit}${r.unsure ? '?' : ''}</span>` +
+         `<span class="conf">${conf}</span></div>`;
+}
+function pixels(canvas, b64) {
+  const c = canvas.getContext('2d'), img = c.createImageData(28, 28);
+  const raw = b64 ? atob(b64) : '';
+  for (let i = 0; i < 784; i++) {
+    const v = raw ? raw.charCodeAt(i) : 0;
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v; img.data[4 * i + 3] = 255;
+  }
+  c.putImageData(img, 0, 0);
+}
+function said(r) {
+  if (r.status !== 'ok') return r.status === 'blank' ? r.hint : r.message;
+  const all = r.probabilities.map((p, d) => `${d}: ${Math.round(p * 100)}%`).join(', ');
+  return `Read as ${r.digit}${r.unsure ? ', unsure' : ''}, ${Math.round(r.confidence * 100)}% sure. ${all}.`;
+}
+function paint(r) {
+  const root = box(); if (!root) return;
+  root.querySelector('.verdict').innerHTML = verdict(r);
+  const top = r.status === 'ok' ? r.digit : -1;
+  root.querySelectorAll('.col').forEach((col, d) => {
+    col.querySelector('.fill').style.height = (100 * (r.probabilities[d] || 0)).toFixed(1) + '%';
+    col.classList.toggle('top', d === top);
+  });
+  pixels(root.querySelector('figure canvas'), r.pixels);
+  root.querySelector('.sr-only').textContent = said(r);
+  element.dataset.painted = String(performance.now());
+}
+const fromValue = () => { try { paint(JSON.parse(props.value)); } catch (e) { /* not a reading yet */ } };
+element.addEventListener('reading', (e) => paint(e.detail));
+watch('value', fromValue);
+fromValue();
 """
 
 
-def verdict_html(reading: Reading, hint: str) -> str:
-    if reading.status == "blank":
-        return f'<div class="hint">{html.escape(hint)}</div>'
-    if reading.status == "error":
-        return f'<div class="error">{html.escape(reading.message)}</div>'
-    if reading.unsure:
-        return (
-            f'<div class="unsure"><span class="digit">{reading.digit}?</span>'
-            f'<span class="conf">{html.escape(reading.message)}</span></div>'
-        )
-    return (
-        f'<div><span class="digit">{reading.digit}</span><span class="conf">{reading.confidence:.0%} sure</span></div>'
-    )
-
-
-def bars(reading: Reading) -> pd.DataFrame:
-    """String digits keep the bars in 0–9 order on a fixed axis (an int x gives a continuous axis)."""
+def panel_value(reading: Reading, hint: str) -> dict[str, Any]:
+    """What the panel paints: the reading's JSON (3 decimals are plenty for bars) and the 28×28 as base64 bytes."""
     probs = reading.probabilities if reading.probabilities is not None else np.zeros(10)
-    return pd.DataFrame({"digit": DIGITS, "probability": [float(p) for p in probs]})
+    pixels = ""
+    if reading.image is not None:
+        cells = np.clip(np.asarray(reading.image, np.float32) * 255.0, 0, 255).astype(np.uint8)
+        pixels = base64.b64encode(cells.tobytes()).decode("ascii")
+    return {
+        "status": reading.status,
+        "message": reading.message,
+        "hint": hint,
+        "digit": reading.digit,
+        "confidence": round(reading.confidence, 3),
+        "unsure": reading.unsure,
+        "probabilities": [round(float(p), 3) for p in probs],
+        "pixels": pixels,
+    }
 
 
-def upscale(image: np.ndarray, side: int = 224, grid: bool = True) -> np.ndarray:
-    """The 28×28 the model saw, enlarged with nearest neighbour so each pixel stays a visible square."""
-    cells = np.clip(np.asarray(image, np.float32) * 255.0, 0, 255).astype(np.uint8)
-    scale = max(1, side // cells.shape[0])
-    big = np.kron(cells, np.ones((scale, scale), np.uint8))
-    if grid:
-        lines = np.zeros(big.shape, bool)
-        lines[::scale, :] = True
-        lines[:, ::scale] = True
-        big = np.where(lines, big * 0.8 + 30, big).astype(np.uint8)
-    return big
-
-
-@dataclass
 class ResultPanel:
-    """Verdict, bars and the 28×28 the model saw; `show` maps a reading onto them by component."""
+    """One HTML component: `show` maps a reading onto its one JSON value."""
 
-    verdict: gr.HTML
-    bar_plot: gr.BarPlot
-    seen: gr.Image
-    hint: str
-
-    @classmethod
-    def build(cls, hint: str, prefix: str, under_verdict: Callable[[], None] | None = None) -> ResultPanel:
-        """`under_verdict` builds what goes right under the answer (the correct buttons)."""
-        blank = Reading("blank", "")
-        verdict = gr.HTML(verdict_html(blank, hint), elem_id=f"{prefix}verdict", elem_classes=["verdict"])
-        if under_verdict is not None:
-            under_verdict()
-        bar_plot = gr.BarPlot(
-            bars(blank),
-            x="digit",
-            y="probability",
-            y_lim=[0, 1],
-            height=230,
-            label="Probability of each digit",
-            elem_id=f"{prefix}bars",
+    def __init__(self, hint: str, prefix: str) -> None:
+        self.hint = hint
+        columns = "".join(COLUMN.format(d=d) for d in DIGITS)
+        self.html = gr.HTML(
+            self.value(Reading("blank", "")),
+            html_template=TEMPLATE.format(prefix=prefix, columns=columns),
+            js_on_load=JS,
+            elem_id=f"{prefix}result",
+            apply_default_css=False,
         )
-        seen = gr.Image(
-            label="What the model saw (28×28)",
-            height=240,
-            width=240,
-            interactive=False,
-            elem_id=f"{prefix}seen",
-            elem_classes=["seen"],
-            buttons=["download"],
-        )
-        return cls(verdict, bar_plot, seen, hint)
 
     @property
     def outputs(self) -> list[gr.components.Component]:
-        return [self.verdict, self.bar_plot, self.seen]
+        return [self.html]
+
+    def value(self, reading: Reading) -> str:
+        return json.dumps(panel_value(reading, self.hint), separators=(",", ":"))
 
     def show(self, reading: Reading) -> dict[gr.components.Component, Any]:
-        seen = None if reading.image is None else upscale(reading.image)
-        return {self.verdict: verdict_html(reading, self.hint), self.bar_plot: bars(reading), self.seen: seen}
+        return {self.html: self.value(reading)}

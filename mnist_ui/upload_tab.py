@@ -51,9 +51,8 @@ def build(ctx: AppContext) -> None:
                     elem_id="upload-image",
                 )
             with gr.Column(scale=2, min_width=300):
-                panel = ResultPanel.build(
-                    HINT, prefix="up-", under_verdict=lambda: correct_bar.build(ctx, upload, image_source, prefix="up-")
-                )
+                panel = ResultPanel(HINT, prefix="up-")
+                correct_bar.build(ctx, upload, image_source, prefix="up-")
         examples = sorted(EXAMPLES_DIR.glob("*.png"))
         if examples:
             gr.Examples(

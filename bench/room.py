@@ -1,0 +1,234 @@
+"""A room of people drawing at once: N simulated tabs against one server, beside minimal Gradio apps.
+
+Each tab speaks its page's protocol with a session of its own: while the pen moves (a digit takes about
+a second) it sends the growing drawing with one request in flight, at most every 80 ms and twice the
+last round trip (as mnist_ui/pad.py does); on pen-up it sends the finished drawing, whose answer is timed;
+then it pauses 1.5 s and draws the next digit. The apps, each in its own process and measured in turn:
+
+- demo.py: the pad's server function (`/gradio_api/component_server`, fn `read_pad`);
+- a minimal app whose `gr.HTML` server function returns a constant (the same route, no model);
+- a minimal app answering a constant through Gradio's queue (`queue/join` + `queue/data`), as an
+  event listener on a component answers a browser tab.
+
+Printed per app and N: answers/s, pen-up → answer p50/p95, failed answers (an error, a refusal, or no
+answer within 10 s) and the server's CPU per answer (from /proc, all answers counted).
+
+    python -m bench.room [--tabs 1 10 40 100] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mnist_ui.testing import DIGIT_STROKES, free_port, pad_value, running_app, stop, wait_until_served
+
+EVERY_S = 0.08  # the pad's shortest gap between two drawings while the pen moves
+STROKE_S = 1.0
+PAUSE_S = 1.5
+TIMEOUT_S = 10.0
+
+SERVER_FUNCTION_APP = """
+import sys
+import gradio as gr
+
+def read_pad(value):
+    return {"status": "ok", "digit": 7, "probabilities": [0.1] * 10}
+
+with gr.Blocks() as app:
+    gr.HTML("", elem_id="pad", server_functions=[read_pad])
+app.queue().launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), quiet=True)
+"""
+QUEUE_APP = """
+import sys
+import gradio as gr
+
+with gr.Blocks() as app:
+    pad, out = gr.HTML("", elem_id="pad"), gr.HTML(elem_id="answer")
+    pad.change(lambda _: "7", pad, out, api_name="constant")
+app.queue().launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), quiet=True)
+"""
+
+
+@dataclass
+class Tally:
+    """What all tabs of one run saw."""
+
+    pen_up_ms: list[float] = field(default_factory=list)
+    answers: int = 0
+    failed: int = 0
+
+
+class Protocol:
+    """How a tab asks its server to read a drawing; `ask` says whether it got a reading (an error is a failure)."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+        self.client, self.url = client, url
+        config = httpx.get(f"{url}config", timeout=30).json()
+        self.pad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "pad")
+        self.fn_index = next((i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "constant"), 0)
+
+    async def ask(self, session: str, value: str, final: bool) -> bool:
+        body = {"session_hash": session, "component_id": self.pad, "fn_name": "read_pad", "data": [value, final]}
+        response = await self.client.post(f"{self.url}gradio_api/component_server/", json=body)
+        return response.status_code == 200 and response.json().get("status") in ("ok", "blank")
+
+
+class QueueProtocol(Protocol):
+    """A browser tab's event: join the queue with its session, then read its stream until completed."""
+
+    async def ask(self, session: str, value: str, final: bool) -> bool:
+        body = {"data": [value], "fn_index": self.fn_index, "session_hash": session, "event_data": None}
+        joined = await self.client.post(f"{self.url}gradio_api/queue/join", json=body)
+        if joined.status_code != 200:
+            return False
+        event = joined.json()["event_id"]
+        params = {"session_hash": session}
+        async with self.client.stream("GET", f"{self.url}gradio_api/queue/data", params=params) as stream:
+            async for line in stream.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed" and message.get("event_id") == event:
+                    return bool(message.get("success"))
+        return False
+
+
+class Tab:
+    """One person: digits drawn one after another, the pad's sending rules, pen-up answers timed."""
+
+    def __init__(self, protocol: Protocol, tally: Tally, seed: int) -> None:
+        self.protocol, self.tally = protocol, tally
+        self.session = uuid.uuid4().hex[:11]
+        self.rng = random.Random(seed)
+        self.rtt = EVERY_S / 2
+
+    async def send(self, value: str, final: bool = False) -> float | None:
+        """Seconds until the answer, or None when it failed; the round trip sets the next gap."""
+        started = time.perf_counter()
+        try:
+            good = await asyncio.wait_for(self.protocol.ask(self.session, value, final), TIMEOUT_S)
+        except (TimeoutError, httpx.HTTPError, ValueError, KeyError):
+            good = False
+        took = time.perf_counter() - started
+        self.tally.answers += good
+        self.tally.failed += not good
+        self.rtt = 0.7 * self.rtt + 0.3 * took
+        return took if good else None
+
+    async def digit(self, strokes: list[list[list[float]]]) -> None:
+        """Drafts while the pen moves; the pen lifts STROKE_S after it went down, even mid-request."""
+        points = [p for s in strokes for p in s]
+        started = time.perf_counter()
+        up = started + STROKE_S
+        while (now := time.perf_counter()) < up:
+            await self.send(json.dumps(pad_value([points[: max(1, int(len(points) * (now - started) / STROKE_S))]])))
+            wait = max(EVERY_S, 2 * self.rtt) - (time.perf_counter() - now)
+            await asyncio.sleep(max(0.0, min(wait, up - time.perf_counter())))
+        if await self.send(json.dumps(pad_value(strokes)), final=True) is not None:  # the answer people wait for
+            self.tally.pen_up_ms.append((time.perf_counter() - up) * 1000)
+
+    async def run(self, until: float) -> None:
+        await asyncio.sleep(self.rng.uniform(0, STROKE_S + PAUSE_S))
+        digits = list(DIGIT_STROKES.values())
+        while time.perf_counter() < until:
+            await self.digit(self.rng.choice(digits))
+            await asyncio.sleep(PAUSE_S)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, timeout: float = 90.0) -> None:
+    """Until the server uses under 5% of a core (the demo warms its test report up after it starts)."""
+    ends = time.monotonic() + timeout
+    while time.monotonic() < ends:
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        if cpu_seconds(pid) - before < 0.05:
+            return
+
+
+async def room(url: str, pid: int, tabs: int, seconds: float, queue: bool) -> str:
+    limits = httpx.Limits(max_connections=2 * tabs + 10, max_keepalive_connections=2 * tabs + 10)
+    async with httpx.AsyncClient(limits=limits, timeout=TIMEOUT_S) as client:
+        protocol = (QueueProtocol if queue else Protocol)(client, url)
+        warm = Tally()
+        await Tab(protocol, warm, 0).digit(DIGIT_STROKES["7"])
+        tally, cpu0, wall0 = Tally(), cpu_seconds(pid), time.perf_counter()
+        await asyncio.gather(*(Tab(protocol, tally, n).run(wall0 + seconds) for n in range(tabs)))
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds(pid) - cpu0
+    ups = sorted(tally.pen_up_ms) or [float("nan")]
+    per_answer = 1000 * cpu / max(1, tally.answers)
+    return (
+        f"{tabs:>5} {tally.answers / wall:>10.1f} {percentile(ups, 0.5):>9.0f} ms {percentile(ups, 0.95):>7.0f} ms "
+        f"{tally.failed:>7} {per_answer:>10.1f} ms {len(tally.pen_up_ms):>8}"
+    )
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextmanager
+def minimal(source: str) -> Iterator[tuple[str, int]]:
+    """A minimal app in its own process, stopped by its PID."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "minimal.log"
+        with open(log, "wb") as out:
+            env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+            server = subprocess.Popen([sys.executable, "-c", source, str(port)], stdout=out, stderr=out, env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_served(url, server, log, 120)
+            yield url, server.pid
+        finally:
+            stop(server)
+
+
+def measure(name: str, url: str, pid: int, tabs: list[int], seconds: float, queue: bool = False) -> None:
+    print(f"\n{name}")
+    print(f"{'tabs':>5} {'answers/s':>10} {'pen-up→answer p50':>20} {'p95':>7} {'failed':>7}", end="")
+    print(f" {'CPU/answer':>13} {'pen-ups':>8}")
+    for n in tabs:
+        wait_idle(pid)
+        print(asyncio.run(room(url, pid, n, seconds, queue)), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tabs", type=int, nargs="+", default=[1, 10, 40, 100], help="tabs drawing at once")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long each room draws")
+    parser.add_argument("--demo-only", action="store_true", help="skip the minimal apps")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as home, running_app(None, Path(home)) as app:
+        measure("demo.py: the pad's server function read_pad", app.url, app.process.pid, args.tabs, args.seconds)
+    if not args.demo_only:
+        with minimal(SERVER_FUNCTION_APP) as (url, pid):
+            measure("minimal gr.HTML server function (constant answer)", url, pid, args.tabs, args.seconds)
+        with minimal(QUEUE_APP) as (url, pid):
+            measure("minimal Gradio app, queue event (constant answer)", url, pid, args.tabs, args.seconds, True)
+    print(f"\nload average after: {os.getloadavg()[0]:.2f} (1 min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
