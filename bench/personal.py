@@ -1,0 +1,188 @@
+"""Personal models on UNIPEN's held-out writers: k drawings per digit taught, that writer's other digits read.
+
+For each writer with at least --min-digits digits, every digit is drawn once as the web pad sends it
+(`renderings.PAD`); k of each digit (at most all but one of that digit, so each digit taught is also
+read) teach a personal model (`mnist_core.personal.adapt`) and the writer's other digits are read by the
+shared model and by the personal one. Prints per writer and, per k, the mean (over writers) and worst
+writer before → after, seconds to adapt (mean, max), bytes of the delta, MNIST test with the personal
+models (lowest over writers) against the shared model, and the cost of one reading personal vs shared.
+The replay set is MNIST training digits and UNIPEN *training* writers' digits, so no benched writer is
+replayed. Tune on --writers val; the default "test" writers are never tuned on.
+
+    MNIST_DATA=../shared/data/mnist UNIPEN_DATA=../shared/data/unipen python -m bench.personal \\
+        [--writers test|val] [--ks 1 3 5] [--quick] [--rank 8] [--steps 120] [--variants 6] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnist_core.config import SHIPPED_MODEL
+from mnist_core.data import renderings, unipen
+from mnist_core.data.mnist import load_mnist
+from mnist_core.imaging.strokes import Drawing, drawing_to_mnist
+from mnist_core.model.files import load_classifier
+from mnist_core.model.forward import Classifier
+from mnist_core.personal.adapt import Adaptation, adapt
+from mnist_core.personal.delta import PersonalClassifier, weights_digest
+from mnist_core.personal.replay import build_replay, replay_images
+
+
+@dataclass(frozen=True, eq=False)
+class Writer:
+    name: str
+    labels: np.ndarray  # (N,)
+    drawings: list[Drawing]  # as the pad sends them
+    images: np.ndarray  # (N, 28, 28) floats: what the model reads
+
+
+@dataclass
+class Row:
+    before: float
+    after: float
+    seconds: float
+    cpu: float  # CPU seconds of this process: what the adaptation costs, whatever else the machine runs
+    nbytes: int
+    mnist: float
+    read: int  # digits read
+
+
+def writers(digits: list[unipen.PenDigit], side: str, min_digits: int) -> list[Writer]:
+    by: dict[str, list[tuple[int, unipen.PenDigit]]] = defaultdict(list)
+    for i, d in enumerate(unipen.part(digits, side)):
+        by[d.writer].append((i, d))
+    out = []
+    for name, rows in sorted(by.items()):
+        drawn = [
+            (
+                d.label,
+                renderings.pad_drawing(d.strokes, np.random.default_rng((renderings.TEST_SEED, i)), renderings.PAD),
+            )
+            for i, d in rows
+        ]
+        read = [(label, drawing, drawing_to_mnist(drawing)) for label, drawing in drawn]
+        kept = [(label, drawing, image) for label, drawing, image in read if image is not None]
+        if len(kept) >= min_digits:
+            out.append(
+                Writer(name, np.array([k[0] for k in kept]), [k[1] for k in kept], np.stack([k[2] for k in kept]))
+            )
+    return out
+
+
+def split(writer: Writer, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices taught (k of each digit, never all of one) and indices read."""
+    rng = np.random.default_rng(seed)
+    taught = []
+    for label in range(10):
+        mine = rng.permutation(np.flatnonzero(writer.labels == label))
+        taught += list(mine[: min(k, len(mine) - 1)])
+    taught_mask = np.zeros(len(writer.labels), bool)
+    taught_mask[taught] = True
+    return np.flatnonzero(taught_mask), np.flatnonzero(~taught_mask)
+
+
+def accuracy(model: Classifier | PersonalClassifier, images: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(model.predict(images).argmax(axis=1) == labels))
+
+
+def reading_cost(shared: Classifier, personal: PersonalClassifier, image: np.ndarray, rounds: int = 200) -> float:
+    """Fastest of `rounds` readings, personal ÷ shared, interleaved: on a shared machine the minimum is the
+    reading's own cost, the median mostly other people's load."""
+    times: dict[str, list[float]] = {"shared": [], "personal": []}
+    for _ in range(rounds):
+        for name, model in (("shared", shared), ("personal", personal)):
+            started = time.perf_counter()
+            model.predict(image[None])
+            times[name].append(time.perf_counter() - started)
+    return min(times["personal"]) / min(times["shared"])
+
+
+def run_k(shared, writers_, k, replay, settings, mnist_test, base) -> tuple[list[Row], PersonalClassifier | None]:
+    rows, last = [], None
+    for w in writers_:
+        taught, read = split(w, k, seed=k)
+        cpu = time.process_time()
+        adapted = adapt(shared, [(int(w.labels[i]), w.drawings[i]) for i in taught], replay, settings, base)
+        cpu = time.process_time() - cpu
+        row = Row(
+            accuracy(shared, w.images[read], w.labels[read]),
+            accuracy(adapted.model, w.images[read], w.labels[read]),
+            adapted.seconds,
+            cpu,
+            adapted.delta.nbytes,
+            accuracy(adapted.model, *mnist_test),
+            len(read),
+        )
+        rows.append(row)
+        last = adapted.model
+        print(
+            f"  k={k} {w.name:<24} taught {len(taught):>3} read {len(read):>4}  {row.before:6.1%} → {row.after:6.1%}"
+            f"  {row.seconds:4.1f} s ({row.cpu:4.1f} cpu s)  MNIST {row.mnist:.2%}",
+            flush=True,
+        )
+    return rows, last
+
+
+def summary(k: int, rows: list[Row], shared_mnist: float, cost: float) -> str:
+    before, after = [r.before for r in rows], [r.after for r in rows]
+    worst = int(np.argmin(before))
+    seconds, cpu = [r.seconds for r in rows], [r.cpu for r in rows]
+    pooled = sum(r.after * r.read for r in rows) / sum(r.read for r in rows)
+    pooled_before = sum(r.before * r.read for r in rows) / sum(r.read for r in rows)
+    return (
+        f"k={k}: {len(rows)} writers, mean {np.mean(before):.2%} → {np.mean(after):.2%}, "
+        f"worst writer {before[worst]:.1%} → {after[worst]:.1%} (lowest after {min(after):.1%}), "
+        f"all digits {pooled_before:.2%} → {pooled:.2%}, "
+        f"adapt {np.mean(seconds):.2f} s mean / {max(seconds):.2f} s max ({np.mean(cpu):.2f} / {max(cpu):.2f} cpu s), "
+        f"delta {rows[0].nbytes / 1e3:.0f} KB, "
+        f"MNIST test {shared_mnist:.2%} shared, {min(r.mnist for r in rows):.2%} lowest personal, "
+        f"reading cost personal/shared {cost:.2f}×"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--model", default=SHIPPED_MODEL)
+    parser.add_argument("--writers", choices=("test", "val"), default="test")
+    parser.add_argument("--ks", type=int, nargs="+", default=[1, 3, 5])
+    parser.add_argument("--min-digits", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="k=3, 6 writers, 2,000 MNIST test digits")
+    parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits read with each personal model")
+    for field in dataclasses.fields(Adaptation):
+        if field.type in ("int", "float"):
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=eval(field.type), default=field.default)
+    args = parser.parse_args()
+    settings = Adaptation(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(Adaptation) if f.type in ("int", "float")}
+    )
+    shared = load_classifier(args.model)
+    base = weights_digest(shared)
+    digits, ((x_train, y_train), (x_test, y_test)) = unipen.load_unipen(), load_mnist()
+    n_test = min(2000 if args.quick else args.mnist, len(x_test))
+    mnist_test = (x_test[:n_test].astype(np.float32) / 255, y_test[:n_test])
+    started = time.perf_counter()
+    replay = build_replay(shared, *replay_images((x_train, y_train), digits))
+    print(f"replay: {len(replay):,} digits in {time.perf_counter() - started:.1f} s; {settings}")
+    chosen = writers(digits, args.writers, args.min_digits)
+    ks = [3] if args.quick else args.ks
+    if args.quick:
+        chosen = chosen[:: max(1, len(chosen) // 6)][:6]
+    print(f"{len(chosen)} {args.writers} writers with ≥ {args.min_digits} digits")
+    shared_mnist = accuracy(shared, *mnist_test)
+    lines = []
+    for k in ks:
+        rows, last = run_k(shared, chosen, k, replay, settings, mnist_test, base)
+        cost = reading_cost(shared, last, chosen[0].images[0]) if last is not None else float("nan")
+        lines.append(summary(k, rows, shared_mnist, cost))
+        print(lines[-1], flush=True)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
