@@ -1,6 +1,6 @@
 """Draw-a-digit web demo: `python demo.py` serves the current model on http://127.0.0.1:7860, offline.
 
-The pages live in the `ui` package (one module per tab) over `mnist_core`; this file parses the flags,
+The pages live in the `mnist_ui` package (one module per tab) over `mnist_core`; this file parses the flags,
 loads the model and launches. TensorFlow is imported only when someone retrains.
 """
 
@@ -35,16 +35,31 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     quiet_environment()
-    from mnist_core.model.versions import clean_staging, serving_path
-    from mnist_core.serving.holder import ModelHolder, open_initial
-    from mnist_core.serving.jobs import JobManager
-    from mnist_ui.app import CSS, build_app
-    from mnist_ui.auth import gradio_auth
-    from mnist_ui.collect import Collector
-    from mnist_ui.context import AppContext
+    from mnist_ui.app import build_app
 
     for line in warnings:
         print(line, file=sys.stderr)
+    demo = build_app(_context(args, settings))
+    demo.queue(default_concurrency_limit=4)
+    _launch(demo, args, auth)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return 0
+
+
+def _context(args: Any, settings: Any) -> Any:
+    """The serving model (the chosen one, else the shipped one), its job runner and the drawings store."""
+    from mnist_core.model.versions import clean_staging, serving_path
+    from mnist_core.serving.holder import ModelHolder, open_initial
+    from mnist_core.serving.jobs import JobManager
+    from mnist_ui.collect import Collector
+    from mnist_ui.context import AppContext
+
     clean_staging()
     served = open_initial(Path(args.model) if args.model else serving_path())
     if served.warning:
@@ -56,8 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {collector.warning()}; the demo reads drawings as usual", file=sys.stderr)
     ctx = AppContext(holder, JobManager(holder, args.data, args.pens), settings, served.path, collector)
     threading.Thread(target=_warm_report, args=(ctx,), daemon=True, name="report-warmup").start()
-    demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=4)
+    return ctx
+
+
+def _launch(demo: Any, args: Any, auth: list[tuple[str, str]]) -> None:
+    """Start serving without blocking, then say where in one line (and why there is no public link offline)."""
+    from mnist_ui.app import CSS
+    from mnist_ui.auth import gradio_auth
+
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's multi-line frpc advice when offline
         demo.launch(
             server_name=args.host,
@@ -76,14 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"share link unavailable (no internet connection to gradio.live): serving locally at {local}", flush=True)
     else:
         print(f"serving at {local}" + (f" and publicly at {demo.share_url}" if demo.share_url else ""), flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        demo.block_thread()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        demo.close()
-    return 0
 
 
 def _interrupt(signum: int, frame: Any) -> None:

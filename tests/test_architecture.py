@@ -13,7 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mnist_core"
 # Each subpackage may import those of a lower rank and its own modules; config and errors serve everyone.
-RANK = {"config": 0, "errors": 0, "imaging": 1, "data": 2, "model": 3, "drawings": 4, "training": 5, "serving": 5}
+RANK = {
+    "config": 0,
+    "errors": 0,
+    "imaging": 1,
+    "data": 2,
+    "model": 3,
+    "drawings": 4,
+    "personal": 4.5,
+    "training": 5,
+    "serving": 5,
+}
 TOP = {"cli": 9, "__main__": 9, "__init__": 9}
 LAZY_ALLOWED = {("serving", "training")}  # the job's worker thread starts TensorFlow, never an import
 
@@ -96,7 +106,8 @@ def test_serving_and_the_ui_never_import_tensorflow():
     served = [
         m
         for m in MODULES
-        if layer(m) in ("imaging", "data", "drawings", "serving", "model") and m != "mnist_core.model.network"
+        if layer(m) in ("imaging", "data", "model", "drawings", "personal", "serving")
+        and m != "mnist_core.model.network"
     ]
     code = (
         "import sys\n"
@@ -106,3 +117,19 @@ def test_serving_and_the_ui_never_import_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_benches_import_no_test_helpers_and_the_shared_ones_need_no_playwright():
+    """What benches and tests both need lives in mnist_ui.testing, not in tests/; it imports playwright (a dev
+    dependency) only inside the functions that drive a browser, so that mnist_ui always imports."""
+    bench_imports = [
+        f"{path.name} imports {node.module}"
+        for path in (ROOT / "bench").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("tests", "conftest")
+    ]
+    assert not bench_imports, bench_imports
+    tree = ast.parse((ROOT / "mnist_ui" / "testing.py").read_text())
+    top_level = [a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names]
+    top_level += [node.module or "" for node in tree.body if isinstance(node, ast.ImportFrom)]
+    assert not [m for m in top_level if m.split(".")[0] == "playwright"], top_level

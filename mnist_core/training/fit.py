@@ -107,6 +107,7 @@ def fit(
             validation_data=val,
             callbacks=[watcher],
             verbose=0,
+            shuffle=False,  # pool_dataset shuffles; Keras would only warn that it ignores its own
         )
     except _Stop:
         pass

@@ -12,7 +12,7 @@
 - docs/public-link.md: the security note says what `mnist_ui.launch.decide` does and states the code's caps.
 - Nowhere: a machine's own paths, or a file path of this repository that does not exist.
 
-Fast: the API example runs against the library the endpoints call (tests/test_app_api.py runs it on a live
+Fast: the API example runs against the library the endpoints call (tests/test_api.py runs it on a live
 server); the app is built once, never launched.
 """
 
