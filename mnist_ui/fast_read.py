@@ -22,7 +22,9 @@ from mnist_core.serving.readings import Reading
 from mnist_ui.context import AppContext
 from mnist_ui.results import panel_value
 
-LANES = 4  # batches reading at once, like the queue's concurrency limit for reading
+# Batches reading at once: on 2 cores four lanes fought over the GIL with the event loop
+# (bench/room.py, 40 tabs: pen-up → answer p95 82–105 ms with 2 lanes, 162–166 ms with 4).
+LANES = 2
 BATCH = 8
 WAIT_S = 20.0
 BUSY = "the server is too busy to read your drawing now; draw again in a moment"
