@@ -23,19 +23,16 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from mnist_ui.testing import DIGIT_STROKES, free_port, pad_value, running_app, stop, wait_until_served
+from mnist_ui.testing import DIGIT_STROKES, pad_value, running_app, running_source
 
 EVERY_S = 0.08  # the pad's shortest gap between two drawings while the pen moves
 STROKE_S = 1.0
@@ -186,23 +183,6 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-@contextmanager
-def minimal(source: str) -> Iterator[tuple[str, int]]:
-    """A minimal app in its own process, stopped by its PID."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "minimal.log"
-        with open(log, "wb") as out:
-            env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-            server = subprocess.Popen([sys.executable, "-c", source, str(port)], stdout=out, stderr=out, env=env)
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            wait_until_served(url, server, log, 120)
-            yield url, server.pid
-        finally:
-            stop(server)
-
-
 def measure(name: str, url: str, pid: int, tabs: list[int], seconds: float, queue: bool = False) -> None:
     print(f"\n{name}")
     print(f"{'tabs':>5} {'answers/s':>10} {'pen-up→answer p50':>20} {'p95':>7} {'failed':>7}", end="")
@@ -222,9 +202,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as home, running_app(None, Path(home)) as app:
         measure("demo.py: the pad's server function read_pad", app.url, app.process.pid, args.tabs, args.seconds)
     if not args.demo_only:
-        with minimal(SERVER_FUNCTION_APP) as (url, pid):
+        with running_source(SERVER_FUNCTION_APP) as (url, pid):
             measure("minimal gr.HTML server function (constant answer)", url, pid, args.tabs, args.seconds)
-        with minimal(QUEUE_APP) as (url, pid):
+        with running_source(QUEUE_APP) as (url, pid):
             measure("minimal Gradio app, queue event (constant answer)", url, pid, args.tabs, args.seconds, True)
     print(f"\nload average after: {os.getloadavg()[0]:.2f} (1 min)")
     return 0

@@ -20,16 +20,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_ui.testing import ONE, SEVEN, ZERO, chromium, draw, free_port, origin, running_app, stop, wait_until_served
+from mnist_ui.testing import ONE, SEVEN, ZERO, chromium, draw, origin, running_app, running_source
 
 SHAPES = [ONE, SEVEN, ZERO]
 MOVES = 20  # mouse moves per stroke
@@ -152,23 +149,6 @@ def run(browser: Any, target: Target, strokes: int, warmup: int = 2) -> list[Str
         context.close()
 
 
-@contextmanager
-def minimal_app(source: str) -> Iterator[str]:
-    """A minimal app in its own process, stopped by its PID."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "minimal.log"
-        with open(log, "wb") as out:
-            env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-            server = subprocess.Popen([sys.executable, "-c", source, str(port)], stdout=out, stderr=out, env=env)
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            wait_until_served(url, server, log, 120)
-            yield url
-        finally:
-            stop(server)
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -194,10 +174,10 @@ def main() -> int:
         with running_app(None, Path(home)) as app:
             demo = Target("stroke pad (demo.py)", app.url, "#pad canvas.pad", "#pad .pad-clear", "#result")
             rows.append(report(demo.name, run(browser, demo, args.strokes)))
-        with minimal_app(HTML_PAD_APP) as url:
+        with running_source(HTML_PAD_APP) as (url, _):
             pad = Target("gr.HTML pad (minimal app)", url, "#pad .surface", "", "#answer")
             rows.append(report(pad.name, run(browser, pad, args.strokes)))
-        with minimal_app(SKETCHPAD_APP) as url:
+        with running_source(SKETCHPAD_APP) as (url, _):
             sketch = Target(
                 "gr.Sketchpad (minimal app)",
                 url,

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -150,6 +151,26 @@ def running_app(
         yield App(url, process, log, home)
     finally:
         stop(process)
+
+
+@contextmanager
+def running_source(source: str, timeout: float = 120.0) -> Iterator[tuple[str, int]]:
+    """A reference app given as Python source (it reads its port from argv[1]) in its own process: (url, pid).
+
+    Benches measure the demo beside such a minimal app in the same run, never against a remembered number.
+    """
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "reference.log"
+        with open(log, "wb") as out:
+            env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+            server = subprocess.Popen([sys.executable, "-c", source, str(port)], stdout=out, stderr=out, env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_served(url, server, log, timeout)
+            yield url, server.pid
+        finally:
+            stop(server)
 
 
 # ---- digits as pad strokes -----------------------------------------------------------------------------
