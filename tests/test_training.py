@@ -51,6 +51,20 @@ def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
 
 
 @pytest.mark.slow  # a real training of several seconds; the full suite runs it
+def test_bf16_trains_a_float32_model_as_well_as_float32_does(mnist):
+    (x, y), (x_test, y_test) = mnist
+    hp = preset("fast").replace(epochs=1, train_subset=8_000, validation_split=0.0, hidden_units=512)
+    accuracy = {}
+    for bf16 in (False, True):
+        result = train(hp.replace(bf16=bf16), (x, y))
+        assert result.ok, result.message
+        assert {layer.dtype_policy.name for layer in result.model.layers} == {"float32"}  # saved, served as float32
+        assert {w.dtype for w in result.model.get_weights()} == {np.dtype("float32")}
+        accuracy[bf16] = evaluate(Classifier.from_arrays(result.model.get_weights()), x_test, y_test).accuracy
+    assert accuracy[True] >= accuracy[False] - 0.02, accuracy
+
+
+@pytest.mark.slow  # a real training of several seconds; the full suite runs it
 def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
     """A model trained on deskewed digits records it; the served NumPy copy deskews its inputs to match."""
     from mnist_core.imaging.deskew import deskew

@@ -80,8 +80,26 @@ def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None
         optimizer=keras.optimizers.Adam(learning_rate=lr),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=hp.label_smoothing),
         metrics=["accuracy"],
-        jit_compile=True,  # XLA fuses the dense+relu+dropout chain and Adam's updates; bench/train_throughput.py
+        # float32: XLA fuses the dense+relu+dropout chain and Adam's updates. bfloat16: XLA's CPU matmuls do not
+        # use AMX and run at float32 speed, oneDNN's do (2.5x here); measured by bench/train_throughput.py
+        jit_compile=not hp.bf16,
     )
+
+
+def training_twin(model: keras.Model, hp: HyperParams) -> keras.Model:
+    """The model that `fit` trains: `model` itself, or with hp.bf16 a copy whose hidden layers compute in
+    bfloat16 (weights stay float32), so saved models, their evaluation and the NumPy server stay float32."""
+    if not hp.bf16:
+        return model
+    output = model.layers[-1]
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        config = layer.get_config() | ({} if layer is output else {"dtype": "mixed_bfloat16"})
+        return layer.__class__.from_config(config)
+
+    twin = keras.models.clone_model(model, clone_function=clone)
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def fit(
@@ -96,12 +114,13 @@ def fit(
 ) -> Fitted:
     """Train `model` in place for hp.epochs over `pool`; never raises: a failure or a cancel is the result."""
     steps = math.ceil(len(pool) / hp.batch_size)
-    compile_model(model, hp, steps * hp.epochs)
+    trained = training_twin(model, hp)
+    compile_model(trained, hp, steps * hp.epochs)
     watcher = _Watcher(hp, steps, on_progress, cancel, report_every_s)
     val = plain_dataset(*validation, hp) if validation is not None and len(validation[1]) else None
     started = time.perf_counter()
     try:
-        model.fit(
+        trained.fit(
             pool_dataset(pool, hp, training=True),
             epochs=hp.epochs,
             validation_data=val,
@@ -114,6 +133,8 @@ def fit(
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the caller keeps its old model
         watcher.failure = f"{what} failed: {type(exc).__name__}: {first_line(exc)}"
     seconds = time.perf_counter() - started
+    if trained is not model:
+        model.set_weights(trained.get_weights())
     if watcher.failure:
         return Fitted("failed", watcher.failure, seconds, watcher.history)
     if cancel is not None and cancel.is_set():
