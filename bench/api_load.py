@@ -23,8 +23,8 @@ import uuid
 from pathlib import Path
 
 import httpx
-from api_latency import EXAMPLE, percentile
 
+from bench.api_latency import EXAMPLE, percentile
 from mnist_ui.testing import running_app
 
 

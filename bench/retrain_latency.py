@@ -15,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from api_latency import percentile, sketch_value, timed_calls
-
+from bench.api_latency import percentile, sketch_value, timed_calls
 from mnist_ui.testing import running_app
 
 
