@@ -99,12 +99,10 @@ class HyperParams:
         summary=True,
     )
     label_smoothing: float = 0.05
-    # bfloat16 matmuls while training, float32 weights: about twice the images per second on CPUs with AMX or
-    # AVX-512 BF16 (bench/train_throughput.py), slower on CPUs without; models are saved and served in float32.
-    # Off by default until the full recipe is measured with it (a 2-epoch fast run: MNIST 0.9394 vs 0.9413)
-    bf16: bool = setting(
-        False, "train with bfloat16 matmuls, float32 weights (about 2x faster on AMX CPUs)", summary=True
-    )
+    # bfloat16 matmuls while training, float32 weights: on CPUs with AMX their GEMM runs over twice float32's
+    # (bench/train_throughput.py prints both), though a whole epoch there is not faster yet; models are saved
+    # and served in float32. Off by default until the full recipe is measured with it
+    bf16: bool = setting(False, "train with bfloat16 matmuls, float32 weights (for CPUs with AMX)", summary=True)
     # Add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws
     pens: bool = setting(
         True,

@@ -81,7 +81,7 @@ def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=hp.label_smoothing),
         metrics=["accuracy"],
         # float32: XLA fuses the dense+relu+dropout chain and Adam's updates. bfloat16: XLA's CPU matmuls do not
-        # use AMX and run at float32 speed, oneDNN's do (2.5x here); measured by bench/train_throughput.py
+        # use AMX and run at float32 speed, oneDNN's do (bench/train_throughput.py prints both GEMM rates)
         jit_compile=not hp.bf16,
     )
 
