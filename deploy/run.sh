@@ -111,7 +111,7 @@ for ((tick = 0; tick < 100; tick++)); do
 	sleep 0.1
 done
 
-echo "serving at http://$listen/ ($count replicas on ports $first–$((first + count - 1)), home $MNIST_DEMO_HOME; logs in $run)"
+echo "serving at http://$listen/ ($count replica(s) on ports $first–$((first + count - 1)), home $MNIST_DEMO_HOME; logs in $run)"
 wait "$nginx_pid" || true
 echo "error: nginx stopped; see $run/error.log" >&2
 exit 1
