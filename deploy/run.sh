@@ -76,7 +76,7 @@ for ((i = 0; i < count; i++)); do
 	port=$((first + i))
 	log="$run/replica-$port.log"
 	for ((tick = 0; ; tick++)); do
-		grep -q "^serving at" "$log" && break
+		grep -qs "^serving at" "$log" && break
 		if ! kill -0 "${pids[i]}" 2>/dev/null || ((tick > wait_s * 10)); then
 			echo "error: the replica on port $port did not start; the end of $log:" >&2
 			tail -n 5 "$log" >&2
