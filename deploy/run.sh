@@ -86,12 +86,8 @@ for ((i = 0; i < count; i++)); do
 	done
 done
 
-user=""
-if [[ $(id -u) == 0 ]]; then # nginx's workers drop to nobody: let them reach the temp folders
-	user="user nobody nogroup;"
-	chmod 711 "$run"
-	chown -R nobody:nogroup "$run/tmp"
-fi
+user="" # nginx runs as whoever runs this; as root its workers would drop to nobody, who cannot reach $run
+if [[ $(id -u) == 0 ]]; then user="user $(id -un) $(id -gn);"; fi
 conf=$(<"$repo/deploy/nginx.conf.template")
 conf=${conf//@RUN@/$run}
 conf=${conf//@LISTEN@/$listen}

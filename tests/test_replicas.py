@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from conftest import digit_on_canvas
+from PIL import Image
 
 from mnist_core.model.files import sidecar_path
 from mnist_ui.testing import CHROMIUM, ONE, REPO, SETTLED, SEVEN, ZERO, chromium, data_env, draw, free_port
 
 pytest.importorskip("gradio_client")
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 pytestmark = pytest.mark.slow
 
@@ -244,6 +247,18 @@ def test_one_training_across_replicas_watched_and_cancelled_from_another(cluster
     assert final["state"] == "cancelled", final
     assert wait_for(watch, lambda s: s["state"] == "cancelled", timeout=30)["job_id"] == running["job_id"]
     assert other.predict(api_name="/cancel") == "nothing to cancel: no training is running"
+
+
+def test_a_large_upload_passes_the_proxy(cluster: Cluster, mnist: Any, tmp_path: Path) -> None:
+    """A request body too big for nginx's memory buffer goes through its temporary files: they must be usable."""
+    (_, _), (x_test, y_test) = mnist
+    canvas = digit_on_canvas(x_test[0], size=1200, box=(200, 300, 600)).astype(np.int16)
+    noisy = np.clip(canvas - np.random.default_rng(0).integers(0, 12, canvas.shape), 0, 255).astype(np.uint8)
+    png = tmp_path / "large.png"
+    Image.fromarray(noisy).save(png)
+    assert png.stat().st_size > 500_000
+    reading = client(cluster.url).predict(handle_file(str(png)), api_name="/predict_image")
+    assert (reading["status"], reading["digit"]) == ("ok", int(y_test[0])), reading
 
 
 def test_a_replica_killed_with_sigkill_loses_nothing_and_new_sessions_go_to_the_others(cluster: Cluster) -> None:
