@@ -120,7 +120,7 @@ def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Setti
     if args.allow_public_retrain:
         return Settings(True, "", public), [warning + ", and retrain and switch its model (--allow-public-retrain)"]
     reason = (
-        "the demo is public (--share or a non-loopback --host) without a login; restart it with "
+        "the demo is public (--share, a non-loopback --host or --public) without a login; restart it with "
         "--auth user:password or --allow-public-retrain"
     )
     return Settings(False, reason, public), [warning + "; the Train tab is disabled (add --auth to enable it)"]
@@ -134,7 +134,7 @@ def collecting(args: argparse.Namespace) -> tuple[bool, str]:
     if args.collect or not is_public(args):
         return True, ""
     return False, (
-        "this demo is public (--share or a non-loopback --host), so corrected drawings are not kept; "
+        "this demo is public (--share, a non-loopback --host or --public), so corrected drawings are not kept; "
         "its owner can restart it with --collect to keep them"
     )
 
