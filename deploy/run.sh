@@ -7,7 +7,7 @@
 # MNIST_DEMO_HOME (default ~/.cache/mnist-demo): its models folder, served-model choice, job lock and
 # drawings database. nginx listens on MNIST_PROXY (default 127.0.0.1:8080); on another address the replicas
 # are told they are public (--public: retraining needs --auth, drawings are kept only with --collect).
-# Pid files, logs and nginx's config are in MNIST_DEPLOY_RUN (default: a new folder in /tmp).
+# Pid files, logs and nginx's config are in MNIST_DEPLOY_RUN (default: a new temporary folder).
 set -euo pipefail
 
 usage="usage: deploy/run.sh N [demo.py flags…]  (N replicas, 1–50)"
@@ -21,7 +21,7 @@ shift
 repo=$(cd "$(dirname "$0")/.." && pwd)
 first=${MNIST_REPLICA_PORT:-7900}
 listen=${MNIST_PROXY:-127.0.0.1:8080}
-run=${MNIST_DEPLOY_RUN:-$(mktemp -d /tmp/mnist-deploy.XXXXXX)}
+run=${MNIST_DEPLOY_RUN:-$(mktemp -d -t mnist-deploy.XXXXXX)}
 python=${PYTHON:-$(command -v python || command -v python3)}
 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 export MNIST_DEMO_HOME=${MNIST_DEMO_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-demo}
