@@ -95,7 +95,8 @@ conf=${conf//@USER@/$user}
 conf=${conf//@SERVERS@/${servers%$'\n'}}
 printf '%s\n' "$conf" >"$run/nginx.conf"
 rm -f "$run/nginx.pid"
-"$nginx" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" -g 'daemon off;' &
+# In a session of its own: Ctrl+C in the terminal reaches this script only, which stops nginx first, then the rest.
+setsid "$nginx" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" -g 'daemon off;' &
 nginx_pid=$!
 for ((tick = 0; tick < 100; tick++)); do
 	[[ -s $run/nginx.pid ]] && break
