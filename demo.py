@@ -65,6 +65,7 @@ def _context(args: Any, settings: Any) -> Any:
     if served.warning:
         print(f"warning: {served.warning}", file=sys.stderr)
     holder = ModelHolder(served)
+    holder.follow()  # replicas sharing MNIST_DEMO_HOME serve what any of them switches to (deploy/run.sh)
     collect, not_kept = collecting(args)
     collector = Collector(args.drawings, enabled=collect, disabled_reason=not_kept)
     if collector.warning():

@@ -13,7 +13,11 @@ then it pauses 1.5 s and draws the next digit. The apps, each in its own process
 Printed per app and N: answers/s, pen-up → answer p50/p95, failed answers (an error, a refusal, or no
 answer within 10 s) and the server's CPU per answer (from /proc, all answers counted).
 
-    python -m bench.room [--tabs 1 10 40 100] [--seconds 20]
+With `--via URL` the room draws on a demo already running there, e.g. replicas behind nginx (deploy/run.sh):
+each tab keeps its own cookies, as a browser does, so the proxy keeps it on one replica; no minimal apps, and
+no CPU per answer (the replicas' processes are not this bench's).
+
+    python -m bench.room [--tabs 1 10 40 100] [--seconds 20] [--demo-only | --via URL]
 """
 
 from __future__ import annotations
@@ -71,31 +75,33 @@ class Tally:
 
 
 class Protocol:
-    """How a tab asks its server to read a drawing; `ask` says whether it got a reading (an error is a failure)."""
+    """How a tab asks its server to read a drawing; `ask` says whether it got a reading (an error is a failure).
 
-    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
-        self.client, self.url = client, url
+    Each tab brings its own client (its connections and cookies, as a browser tab's)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
         config = httpx.get(f"{url}config", timeout=30).json()
         self.pad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "pad")
         self.fn_index = next((i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "constant"), 0)
 
-    async def ask(self, session: str, value: str, final: bool) -> bool:
+    async def ask(self, client: httpx.AsyncClient, session: str, value: str, final: bool) -> bool:
         body = {"session_hash": session, "component_id": self.pad, "fn_name": "read_pad", "data": [value, final]}
-        response = await self.client.post(f"{self.url}gradio_api/component_server/", json=body)
+        response = await client.post(f"{self.url}gradio_api/component_server/", json=body)
         return response.status_code == 200 and response.json().get("status") in ("ok", "blank")
 
 
 class QueueProtocol(Protocol):
     """A browser tab's event: join the queue with its session, then read its stream until completed."""
 
-    async def ask(self, session: str, value: str, final: bool) -> bool:
+    async def ask(self, client: httpx.AsyncClient, session: str, value: str, final: bool) -> bool:
         body = {"data": [value], "fn_index": self.fn_index, "session_hash": session, "event_data": None}
-        joined = await self.client.post(f"{self.url}gradio_api/queue/join", json=body)
+        joined = await client.post(f"{self.url}gradio_api/queue/join", json=body)
         if joined.status_code != 200:
             return False
         event = joined.json()["event_id"]
         params = {"session_hash": session}
-        async with self.client.stream("GET", f"{self.url}gradio_api/queue/data", params=params) as stream:
+        async with client.stream("GET", f"{self.url}gradio_api/queue/data", params=params) as stream:
             async for line in stream.aiter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -108,8 +114,8 @@ class QueueProtocol(Protocol):
 class Tab:
     """One person: digits drawn one after another, the pad's sending rules, pen-up answers timed."""
 
-    def __init__(self, protocol: Protocol, tally: Tally, seed: int) -> None:
-        self.protocol, self.tally = protocol, tally
+    def __init__(self, protocol: Protocol, client: httpx.AsyncClient, tally: Tally, seed: int) -> None:
+        self.protocol, self.client, self.tally = protocol, client, tally
         self.session = uuid.uuid4().hex[:11]
         self.rng = random.Random(seed)
         self.rtt = EVERY_S / 2
@@ -118,7 +124,7 @@ class Tab:
         """Seconds until the answer, or None when it failed; the round trip sets the next gap."""
         started = time.perf_counter()
         try:
-            good = await asyncio.wait_for(self.protocol.ask(self.session, value, final), TIMEOUT_S)
+            good = await asyncio.wait_for(self.protocol.ask(self.client, self.session, value, final), TIMEOUT_S)
         except (TimeoutError, httpx.HTTPError, ValueError, KeyError):
             good = False
         took = time.perf_counter() - started
@@ -147,14 +153,17 @@ class Tab:
             await asyncio.sleep(PAUSE_S)
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | None) -> float:
+    """The process's CPU time so far; 0 for a server that is not ours to read (--via)."""
+    if pid is None:
+        return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_idle(pid: int, timeout: float = 90.0) -> None:
+def wait_idle(pid: int | None, timeout: float = 90.0) -> None:
     """Until the server uses under 5% of a core (the demo warms its test report up after it starts)."""
-    ends = time.monotonic() + timeout
+    ends = time.monotonic() + (timeout if pid is not None else 0)
     while time.monotonic() < ends:
         before = cpu_seconds(pid)
         time.sleep(1.0)
@@ -162,20 +171,26 @@ def wait_idle(pid: int, timeout: float = 90.0) -> None:
             return
 
 
-async def room(url: str, pid: int, tabs: int, seconds: float, queue: bool) -> str:
-    limits = httpx.Limits(max_connections=2 * tabs + 10, max_keepalive_connections=2 * tabs + 10)
-    async with httpx.AsyncClient(limits=limits, timeout=TIMEOUT_S) as client:
-        protocol = (QueueProtocol if queue else Protocol)(client, url)
-        warm = Tally()
-        await Tab(protocol, warm, 0).digit(DIGIT_STROKES["7"])
+def tab_client() -> httpx.AsyncClient:
+    """One tab's connections and cookie jar: a proxy with session affinity sees one browser session per tab."""
+    return httpx.AsyncClient(limits=httpx.Limits(max_connections=4), timeout=TIMEOUT_S)
+
+
+async def room(url: str, pid: int | None, tabs: int, seconds: float, queue: bool) -> str:
+    protocol = (QueueProtocol if queue else Protocol)(url)
+    clients = [tab_client() for _ in range(tabs)]
+    try:
+        await Tab(protocol, clients[0], Tally(), 0).digit(DIGIT_STROKES["7"])  # warm up
         tally, cpu0, wall0 = Tally(), cpu_seconds(pid), time.perf_counter()
-        await asyncio.gather(*(Tab(protocol, tally, n).run(wall0 + seconds) for n in range(tabs)))
+        await asyncio.gather(*(Tab(protocol, c, tally, n).run(wall0 + seconds) for n, c in enumerate(clients)))
         wall, cpu = time.perf_counter() - wall0, cpu_seconds(pid) - cpu0
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
     ups = sorted(tally.pen_up_ms) or [float("nan")]
-    per_answer = 1000 * cpu / max(1, tally.answers)
+    per_answer = f"{1000 * cpu / max(1, tally.answers):>10.1f} ms" if pid is not None else f"{'—':>13}"
     return (
         f"{tabs:>5} {tally.answers / wall:>10.1f} {percentile(ups, 0.5):>9.0f} ms {percentile(ups, 0.95):>7.0f} ms "
-        f"{tally.failed:>7} {per_answer:>10.1f} ms {len(tally.pen_up_ms):>8}"
+        f"{tally.failed:>7} {per_answer} {len(tally.pen_up_ms):>8}"
     )
 
 
@@ -183,7 +198,7 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(name: str, url: str, pid: int, tabs: list[int], seconds: float, queue: bool = False) -> None:
+def measure(name: str, url: str, pid: int | None, tabs: list[int], seconds: float, queue: bool = False) -> None:
     print(f"\n{name}")
     print(f"{'tabs':>5} {'answers/s':>10} {'pen-up→answer p50':>20} {'p95':>7} {'failed':>7}", end="")
     print(f" {'CPU/answer':>13} {'pen-ups':>8}")
@@ -197,11 +212,16 @@ def main() -> int:
     parser.add_argument("--tabs", type=int, nargs="+", default=[1, 10, 40, 100], help="tabs drawing at once")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long each room draws")
     parser.add_argument("--demo-only", action="store_true", help="skip the minimal apps")
+    parser.add_argument("--via", metavar="URL", help="draw on the demo running at URL (e.g. nginx before replicas)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory() as home, running_app(None, Path(home)) as app:
-        measure("demo.py: the pad's server function read_pad", app.url, app.process.pid, args.tabs, args.seconds)
-    if not args.demo_only:
+    if args.via:
+        url = args.via.rstrip("/") + "/"
+        measure(f"the demo at {url}: the pad's server function read_pad", url, None, args.tabs, args.seconds)
+    else:
+        with tempfile.TemporaryDirectory() as home, running_app(None, Path(home)) as app:
+            measure("demo.py: the pad's server function read_pad", app.url, app.process.pid, args.tabs, args.seconds)
+    if not (args.demo_only or args.via):
         with running_source(SERVER_FUNCTION_APP) as (url, pid):
             measure("minimal gr.HTML server function (constant answer)", url, pid, args.tabs, args.seconds)
         with running_source(QUEUE_APP) as (url, pid):

@@ -113,7 +113,7 @@ def _models_parser(sub: Any) -> None:
     )
     m.set_defaults(run=_models_list)
     actions = m.add_subparsers(metavar="ACTION")
-    u = actions.add_parser("use", help="serve this model in the demo from its next start")
+    u = actions.add_parser("use", help="serve this model in the demo: running servers on this home follow within 2 s")
     u.add_argument("model", metavar="NAME|PATH|shipped", help="a version's name, a .keras file, or 'shipped'")
     u.set_defaults(run=_models_use)
     d = actions.add_parser("delete", help="delete a trained version with its sidecar and test report")
@@ -379,7 +379,7 @@ def _models_use(args: argparse.Namespace) -> int:
     path = _find_model(args.model)
     load_classifier(path)  # refuse a file the demo could not serve
     set_serving(path)
-    print(f"the demo serves {_label(path)} from its next start ({path})")
+    print(f"the demo serves {_label(path)} now and from its next start ({path})")
     return 0
 
 

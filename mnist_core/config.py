@@ -230,3 +230,11 @@ PER_MINUTE = 30  # corrections one visitor may save per minute
 MAX_CSV_BYTES = 16_000_000  # an imported zip's labels.csv
 MAX_PNG_SIDE = 4096  # an imported or uploaded PNG, measured before it is decoded
 FINETUNE_EPOCHS = 3  # a fine-tune's default passes over the drawings (CLI and Train tab)
+
+# Replicas sharing one MNIST_DEMO_HOME (deploy/run.sh): the served-model choice and the one job, seen by all.
+POINTER_POLL_S = 0.5  # how often a server stats the served-model choice; a switch anywhere serves everywhere in 2 s
+JOB_LOCK = ".job.lock"  # in the models folder: flock held by the one process running a job, freed if it dies
+JOB_STATE = "job.json"  # in the models folder: that job's snapshot, as its process last wrote it
+JOB_CANCEL = ".job.cancel"  # in the models folder: another server asks the running job to stop
+JOB_POLL_S = 0.5  # how often a server reads another's job state (and a running job looks for a cancel request)
+JOB_STATE_POINTS = 400  # the curve points kept in job.json (thinned evenly), so the file stays small

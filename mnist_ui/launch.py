@@ -45,6 +45,12 @@ def parser() -> argparse.ArgumentParser:
         help="ask for a public gradio.live link (env GRADIO_SHARE=1; needs internet)",
     )
     p.add_argument(
+        "--public",
+        action="store_true",
+        help="others reach this server through a proxy (deploy/run.sh on a non-loopback address): treat it as "
+        "public, as a non-loopback --host is",
+    )
+    p.add_argument(
         "--auth", default=env("MNIST_DEMO_AUTH"), help="require a login: user:password (env MNIST_DEMO_AUTH)"
     )
     p.add_argument("--auth-file", help="require a login: a file with one user:password per line")
@@ -99,17 +105,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_public(args: argparse.Namespace) -> bool:
+    """Visitors are strangers to each other: a share link, a non-loopback host, or a public proxy in front."""
+    return bool(args.share or args.public or not is_loopback(args.host))
+
+
 def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Settings, list[str]]:
     """Who may retrain, and the warnings to print before serving."""
-    public = args.share or not is_loopback(args.host)
+    public = is_public(args)
     if not public or auth:
         return Settings(True, "", public), []
-    where = "a share link" if args.share else f"host {args.host}"
+    where = "a share link" if args.share else f"host {args.host}" if not is_loopback(args.host) else "a public proxy"
     warning = f"warning: serving on {where} without --auth: anyone who can reach it can use the demo"
     if args.allow_public_retrain:
         return Settings(True, "", public), [warning + ", and retrain and switch its model (--allow-public-retrain)"]
     reason = (
-        "the demo is public (--share or a non-loopback --host) without a login; restart it with "
+        "the demo is public (--share, a non-loopback --host or --public) without a login; restart it with "
         "--auth user:password or --allow-public-retrain"
     )
     return Settings(False, reason, public), [warning + "; the Train tab is disabled (add --auth to enable it)"]
@@ -120,10 +131,10 @@ def collecting(args: argparse.Namespace) -> tuple[bool, str]:
 
     The second value is the page's one line when they are not kept.
     """
-    if args.collect or not (args.share or not is_loopback(args.host)):
+    if args.collect or not is_public(args):
         return True, ""
     return False, (
-        "this demo is public (--share or a non-loopback --host), so corrected drawings are not kept; "
+        "this demo is public (--share, a non-loopback --host or --public), so corrected drawings are not kept; "
         "its owner can restart it with --collect to keep them"
     )
 

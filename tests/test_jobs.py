@@ -9,9 +9,12 @@ there answers in one line), 14 (the progress line is derived from the state).
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -344,3 +347,91 @@ def test_a_finetune_takes_the_same_finish_path_and_gate_as_a_retrain(
     assert final.to_json()["kind"] == "finetune" and final.to_json()["new_pen_accuracy"] is None
     assert final.reason.startswith("serve" if accuracy > 0.985 else "keep")
     assert_line_is_the_outcome(final)
+
+
+# ---- Issue #20: replicas sharing one models folder (each JobManager here stands for one server) ------------
+
+
+def test_one_job_across_servers_sharing_the_folder_watched_and_cancelled_through_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trainer = ScriptedTrainer(accuracy=0.999)
+    here, there = job_manager(monkeypatch, trainer), job_manager(monkeypatch, ScriptedTrainer(accuracy=0.999))
+    assert here.start(HP) == (True, "training #1 started")
+    assert trainer.trained.wait(10)
+
+    started, refused = there.start(HP)
+    assert not started and refused.startswith("a training is running on another server (training #1: epoch 2/2")
+    assert there.snapshot().job_id == 1 and there.snapshot().running
+    assert there.snapshot().curve == here.snapshot().curve  # the other server shows this one's progress
+
+    assert there.cancel(who="someone else").startswith("not cancelled: only the visitor who started")
+    assert there.cancel() == "cancelling training #1 on another server…"
+    trainer.go_commit.set()
+    wait_until(lambda: here.snapshot().state == "cancelled", "the running server did not see the cancel")
+    wait_until(lambda: there.snapshot().state == "cancelled", "the other server did not see the end")
+    assert there.start(HP) == (True, "training #2 started")  # the lock was freed: the next job may run anywhere
+
+
+def test_a_job_whose_server_was_killed_frees_the_lock_and_shows_as_failed(tmp_path: Path) -> None:
+    from mnist_core.serving.shared_job import ORPHANED, SharedJob
+
+    lock = tmp_path / config.JOB_LOCK
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        shared = SharedJob(tmp_path)
+        assert shared.claim(after=0) is None
+        shared.publish(FinetuneSnapshot(job_id=4, state="training", message="training"))
+        assert shared.last(fresh=True).state == "training"  # type: ignore[union-attr]
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs in the process that held the lock
+        holder.wait(10)
+    orphan = shared.last(fresh=True)
+    assert orphan is not None and (orphan.state, orphan.message) == ("failed", ORPHANED)
+    assert shared.claim(after=0) == 5
+    shared.release()
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+fd = open(sys.argv[1], "w")
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_server_follows_the_served_model_chosen_elsewhere_and_keeps_its_own_on_a_bad_file(tmp_path: Path) -> None:
+    from mnist_core.model.files import sidecar_path
+    from mnist_core.serving.holder import load_served
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    copy = folder / "mnist-copy.keras"
+    copy.write_bytes(SHIPPED_MODEL.read_bytes())
+    sidecar_path(copy).write_bytes(sidecar_path(SHIPPED_MODEL).read_bytes())
+    holder = ModelHolder(load_served(SHIPPED_MODEL))
+    stop = holder.follow(folder, every_s=0.05)
+    try:
+        versions.set_serving(copy, folder)  # as another server or `models use` would
+        wait_until(lambda: holder.current.path == copy, "the choice made elsewhere was not followed")
+        broken = folder / "mnist-broken.keras"
+        broken.write_bytes(b"half a model")
+        versions.set_serving(broken, folder)
+        time.sleep(0.5)
+        assert holder.current.path == copy
+    finally:
+        stop.set()
+
+
+def test_the_shared_state_keeps_the_curve_short_with_its_shape() -> None:
+    from mnist_core.serving.snapshot import from_state, thin
+
+    curve = tuple((i / 10, series, float(i)) for i in range(1000) for series in ("train loss", "train accuracy"))
+    kept = thin(curve, 100)
+    assert 100 <= len(kept) <= 110 and kept[-2:] == curve[-2:] and kept[:2] == curve[:2]
+    snap = FinetuneSnapshot(job_id=3, state="training", curve=curve, old_per_class=(0.9,) * 10, drawings=8)
+    assert from_state(json.loads(json.dumps(snap.to_state(100)))) == dataclasses.replace(snap, curve=kept)

@@ -156,3 +156,14 @@ def test_who_may_retrain() -> None:
     assert not shared.retrain_allowed and "a share link without --auth" in warnings[0]
     allowed, warnings = decide(parser().parse_args(["--share", "--allow-public-retrain"]), [])
     assert allowed.retrain_allowed and allowed.public and "--allow-public-retrain" in warnings[0]
+
+
+def test_a_replica_behind_a_public_proxy_is_public() -> None:
+    """deploy/run.sh passes --public when nginx listens beyond loopback: the replica itself binds 127.0.0.1."""
+    from mnist_ui.launch import collecting
+
+    behind, warnings = decide(parser().parse_args(["--public"]), [])
+    assert behind.public and not behind.retrain_allowed
+    assert len(warnings) == 1 and "a public proxy without --auth" in warnings[0]
+    assert collecting(parser().parse_args(["--public"]))[0] is False
+    assert collecting(parser().parse_args(["--public", "--collect"]))[0] is True

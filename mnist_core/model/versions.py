@@ -94,7 +94,8 @@ def describe_time(created: str | None) -> str:
 
 
 def set_serving(path: Path, folder: Path | None = None) -> None:
-    """Record what the demo serves (any `.keras`, the shipped model included) for the next start."""
+    """Record what the demo serves (any `.keras`, the shipped model included): running servers that share the
+    folder follow it (holder.ModelHolder.follow), and every server starts with it. Written atomically."""
     folder = folder or models_dir()
     atomic_write_bytes(folder / SERVING_POINTER, json.dumps({"model": str(Path(path).resolve())}).encode())
 
@@ -113,6 +114,16 @@ def serving_path(folder: Path | None = None) -> Path:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return SHIPPED_MODEL
+
+
+def pointer_stamp(folder: Path | None = None) -> tuple[int, int, int] | None:
+    """What tells a change of the served-model choice without reading it: each write is a new file (a rename),
+    so its inode, time or size differ. None when there is no choice yet."""
+    try:
+        info = os.stat((folder or models_dir()) / SERVING_POINTER)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 def _remove_version(path: Path) -> None:

@@ -1,22 +1,24 @@
 """The model the web demo serves right now: one lock-protected reference, swapped whole.
 
 Requests read `holder.current` once and use that snapshot to the end, so a swap in the middle of a
-prediction never mixes two models. NumPy only: no TensorFlow on the serving path.
+prediction never mixes two models. Servers that share a models folder follow its served-model choice, so a
+switch on any of them serves everywhere. NumPy only: no TensorFlow on the serving path.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnist_core.config import SHIPPED_MODEL, is_shipped
+from mnist_core.config import POINTER_POLL_S, SHIPPED_MODEL, is_shipped
 from mnist_core.data.mnist import DataError
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.files import ModelError, load_classifier, read_metadata
 from mnist_core.model.forward import Classifier
-from mnist_core.model.versions import set_serving
+from mnist_core.model.versions import pointer_stamp, serving_path, set_serving
 from mnist_core.serving.readings import Reading, read_digits, read_drawings
 
 
@@ -77,6 +79,7 @@ class ModelHolder:
 
     def __init__(self, served: Served) -> None:
         self._lock = threading.Lock()
+        self._switching = threading.Lock()  # one switch at a time: this server's own, or one made elsewhere
         self._served = served
         self._reports: dict[tuple[str, float], dict[str, Any]] = {}
         self._report_lock = threading.Lock()
@@ -93,11 +96,45 @@ class ModelHolder:
 
     def switch_to(self, path: Path, remember: bool = True) -> Served:
         """Load first (slow, may fail), then swap; `remember` writes the choice for the next start."""
-        served = load_served(path)
-        if remember:
-            set_serving(Path(path))
-        self.swap(served)
+        with self._switching:
+            served = load_served(path)
+            if remember:
+                set_serving(Path(path))
+            self.swap(served)
         return served
+
+    def follow(self, folder: Path | None = None, every_s: float = POINTER_POLL_S) -> threading.Event:
+        """Serve whatever the served-model choice in `folder` (default: models_dir()) names each time any process
+        changes it, checked with one stat every `every_s` in a thread of its own; set the event to stop.
+
+        Before the first change the model the server started with keeps serving (a --model stays in force)."""
+        stop = threading.Event()
+        seen = pointer_stamp(folder)
+
+        def watch() -> None:
+            nonlocal seen
+            while not stop.wait(every_s):
+                stamp = pointer_stamp(folder)
+                if stamp != seen:
+                    seen = stamp
+                    self._adopt(serving_path(folder))
+
+        threading.Thread(target=watch, name="serving-choice", daemon=True).start()
+        return stop
+
+    def _adopt(self, path: Path) -> None:
+        """Serve `path` unless it serves already; a file that cannot be served leaves the current model, said once."""
+        with self._switching:
+            current = self.current.path
+            if current is not None and current.resolve() == path.resolve():
+                return
+            try:
+                self.swap(load_served(path))
+            except (ModelError, OSError) as exc:
+                print(
+                    f"warning: the chosen model cannot be served ({exc}); still serving the {self.current.label}",
+                    file=sys.stderr,
+                )
 
     def read_many(self, sources: list[Any]) -> list[Reading]:
         """Never raises: bad images or a missing model become Readings with a message. One forward pass

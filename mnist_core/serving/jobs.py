@@ -1,8 +1,9 @@
-"""One job at a time for the whole server, in a background thread, watched by any number of pages.
+"""One job at a time across every server sharing the models folder, in a background thread, watched by any page.
 
 The web layer only starts, cancels and polls. Both recipes (recipes.py) share one run path: load, train,
 commit, then the one finish (serve gate, switch, prune, final snapshot). TensorFlow is imported by the
-trainer in the worker thread when the first job starts, never at import time.
+trainer in the worker thread when the first job starts, never at import time. The lock that keeps it to one
+job across servers, and the state the others show, are shared_job.py's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mnist_core.config import FINETUNE_LIMITS, UI_LIMITS, HyperParams
+from mnist_core.config import FINETUNE_LIMITS, HOME_ENV, JOB_LOCK, UI_LIMITS, HyperParams
 from mnist_core.data.mnist import DataError, describe_source, load_mnist
 from mnist_core.data.unipen import PenDigit, load_unipen, pens_path
 from mnist_core.errors import first_line
@@ -33,6 +34,7 @@ from mnist_core.serving.recipes import (
     Trainer,
     Workflows,
 )
+from mnist_core.serving.shared_job import SharedJob
 from mnist_core.serving.snapshot import WHAT, Snapshot
 
 if TYPE_CHECKING:
@@ -40,11 +42,56 @@ if TYPE_CHECKING:
     from mnist_core.training.fit import Progress, ProgressFn
     from mnist_core.training.workflow import Data
 
+ELSEWHERE = "a training is running on another server"
+HOME = f"the models folder ({HOME_ENV})"
 TRAIN_NICE = 10  # training yields the CPU to predictions: the Draw tab must stay quick during a run
 
 
+class TrainingData:
+    """What a job trains on, read once per server and then kept in memory (MNIST: ~55 MB)."""
+
+    def __init__(self, data_path: str | None, pen_path: str | None) -> None:
+        self.data_path, self.pen_path = data_path, pen_path
+        self._data: Data | None = None
+        self._pens: list[PenDigit] | None = None
+        self._lock = threading.Lock()
+
+    def mnist(self) -> Data:
+        with self._lock:
+            if self._data is None:
+                self._data = load_mnist(self.data_path)
+            return self._data
+
+    def problem(self) -> str | None:
+        """None when training data is available, else the one-line DataError text (cheap after the first call)."""
+        if self._data is not None:
+            return None
+        if not (self.data_path or os.environ.get("MNIST_DATA")):
+            if (Path.home() / ".keras" / "datasets" / "mnist.npz").is_file():
+                return None
+            return (
+                "MNIST_DATA is not set and no downloaded copy exists, so retraining will try to download "
+                "MNIST (needs internet); to train offline, start the demo with MNIST_DATA pointing at a "
+                "folder with the four MNIST IDX files or a mnist.npz"
+            )
+        try:
+            self.mnist()
+        except DataError as exc:
+            return str(exc)
+        return None
+
+    def pens(self) -> list[PenDigit] | None:
+        """UNIPEN's pen digits when the server was given them (None otherwise)."""
+        if pens_path(self.pen_path) is None:
+            return None
+        with self._lock:
+            if self._pens is None:
+                self._pens = load_unipen(self.pen_path)
+            return self._pens
+
+
 class JobManager:
-    """Owns the one job thread, the cancel flag and the in-memory copy of MNIST."""
+    """Owns this server's job thread and cancel flag, its side of the shared job, and the training data."""
 
     def __init__(
         self,
@@ -52,26 +99,33 @@ class JobManager:
         data_path: str | None = None,
         pen_path: str | None = None,
         trainer: Trainer | None = None,
+        shared: SharedJob | None = None,
     ) -> None:
         self.holder = holder
-        self.data_path = data_path
-        self.pen_path = pen_path
+        self.shared = shared or SharedJob()
+        self.data_path, self.pen_path = data_path, pen_path
         self.trainer: Trainer = trainer or Workflows()
-        self._pens: list[PenDigit] | None = None
+        self.sets = TrainingData(data_path, pen_path)
         self._lock = threading.Lock()
         self._snapshot = Snapshot()
         self._cancel = threading.Event()
-        self._data: Data | None = None
-        self._data_lock = threading.Lock()
 
     def snapshot(self) -> Snapshot:
+        """This server's job while it runs, else the latest job any server sharing the models folder ran."""
         with self._lock:
-            return self._snapshot
+            own = self._snapshot
+        other = None if own.running else self.shared.last()
+        return other if other is not None and other.job_id > own.job_id else own
 
     def _update(self, job_id: int, **changes: Any) -> None:
+        """The worker's changes, published for the other servers; a cancel they asked for is picked up here."""
         with self._lock:
-            if self._snapshot.job_id == job_id:
-                self._snapshot = replace(self._snapshot, **changes)
+            if self._snapshot.job_id != job_id:
+                return
+            self._snapshot = snap = replace(self._snapshot, **changes)
+        self.shared.publish(snap)
+        if snap.running and self.shared.cancel_asked(job_id):
+            self._cancel.set()
 
     def start(
         self,
@@ -121,66 +175,49 @@ class JobManager:
             if self._snapshot.running:
                 running = self._snapshot
                 return False, f"a training is already running ({running.what}: {running.where()})"
-            job_id = self._snapshot.job_id + 1
+            try:
+                job_id = self.shared.claim(after=self._snapshot.job_id)
+            except OSError as exc:
+                return False, f"not started: cannot lock {self.shared.path(JOB_LOCK)} ({exc.strerror}); check {HOME}"
+            if job_id is None:
+                return False, elsewhere(self.shared.last(fresh=True))
             self._cancel = threading.Event()
             self._snapshot = recipe.snapshot(job_id=job_id, state="loading", message="starting", owner=owner, **fields)
+            self.shared.publish(self._snapshot)
             job = self._snapshot.what
             args = (job_id, recipe, activate, command, self._cancel)
             threading.Thread(target=self._run, args=args, name=job.replace(" #", "-"), daemon=True).start()
         return True, f"{job} started"
 
     def cancel(self, who: str | None = None) -> str:
-        """Stop the run within a batch; `who` (when given) must be the one who started it."""
+        """Stop the run within a batch (another server's within JOB_POLL_S); `who` (when given) must be its starter."""
         with self._lock:
-            snap = self._snapshot
-            if not snap.running:
-                return "nothing to cancel: no training is running"
-            if who is not None and who != snap.owner:
-                return "not cancelled: only the visitor who started this training (or a logged-in user) may cancel it"
-            if snap.state == "saving":
-                return (
-                    f"too late to cancel {snap.what}: it finished and is being evaluated and saved; "
-                    "it will be kept as a version"
-                )
-            self._cancel.set()
-            return f"cancelling {snap.what}…"
+            if self._snapshot.running:
+                if refused := cancel_refusal(self._snapshot, who):
+                    return refused
+                self._cancel.set()
+                return f"cancelling {self._snapshot.what}…"
+        snap = self.snapshot()
+        if refused := cancel_refusal(snap, who):
+            return refused
+        try:
+            self.shared.ask_cancel(snap.job_id)
+        except OSError as exc:
+            return f"not cancelled: the request cannot be written ({exc.strerror}); check {HOME}"
+        return f"cancelling {snap.what} on another server…"
 
     def data(self) -> Data:
-        """MNIST, read once per server and then kept in memory (~55 MB)."""
-        with self._data_lock:
-            if self._data is None:
-                self._data = load_mnist(self.data_path)
-            return self._data
+        return self.sets.mnist()
 
     def data_problem(self) -> str | None:
-        """None when training data is available, else the one-line DataError text (cheap after the first call)."""
-        if self._data is not None:
-            return None
-        if not (self.data_path or os.environ.get("MNIST_DATA")):
-            if (Path.home() / ".keras" / "datasets" / "mnist.npz").is_file():
-                return None
-            return (
-                "MNIST_DATA is not set and no downloaded copy exists, so retraining will try to download "
-                "MNIST (needs internet); to train offline, start the demo with MNIST_DATA pointing at a "
-                "folder with the four MNIST IDX files or a mnist.npz"
-            )
-        try:
-            self.data()
-        except DataError as exc:
-            return str(exc)
-        return None
+        return self.sets.problem()
 
     def pens(self) -> list[PenDigit] | None:
-        """UNIPEN's pen digits when the server was given them (None otherwise), read once and kept."""
-        if pens_path(self.pen_path) is None:
-            return None
-        with self._data_lock:
-            if self._pens is None:
-                self._pens = load_unipen(self.pen_path)
-            return self._pens
+        return self.sets.pens()
 
     def _run(self, job_id: int, recipe: Recipe, activate: bool, command: str, cancel: threading.Event) -> None:
-        """The worker thread: the recipe's run, then the one finish; every way out ends in a final snapshot."""
+        """The worker thread: the recipe's run, then the one finish; every way out ends in a final snapshot,
+        published before the shared lock is freed."""
         _lower_priority()
         run = Run(
             self.data,
@@ -196,13 +233,17 @@ class JobManager:
             lambda: self._commit(job_id, cancel),
         )
         try:
-            done = recipe.run(run)
-        except Exception as exc:  # noqa: BLE001 - the page must get a message, never a dead job
-            done = Stopped("failed", f"{WHAT[recipe.snapshot.kind]} failed: {type(exc).__name__}: {first_line(exc)}")
-        if isinstance(done, Stopped):
-            self._update(job_id, state=done.state, message=f"{done.message}; the serving model was not changed")
-        else:
-            self._finish(job_id, done, activate)
+            try:
+                done = recipe.run(run)
+            except Exception as exc:  # noqa: BLE001 - the page must get a message, never a dead job
+                kind = WHAT[recipe.snapshot.kind]
+                done = Stopped("failed", f"{kind} failed: {type(exc).__name__}: {first_line(exc)}")
+            if isinstance(done, Stopped):
+                self._update(job_id, state=done.state, message=f"{done.message}; the serving model was not changed")
+            else:
+                self._finish(job_id, done, activate)
+        finally:
+            self.shared.release()
 
     def _finish(self, job_id: int, done: Saved, activate: bool) -> None:
         """Serve the saved model only if the serve gate let it (and the starter asked); say why either way."""
@@ -236,12 +277,35 @@ class JobManager:
 
     def _commit(self, job_id: int, cancel: threading.Event) -> bool:
         """Past this point cancel is refused honestly: the finished model is evaluated and kept."""
+        if self.shared.cancel_asked(job_id, fresh=True):
+            cancel.set()
         with self._lock:
             if cancel.is_set():
                 return False
             if self._snapshot.job_id == job_id:
                 self._snapshot = replace(self._snapshot, state="saving", fraction=1.0, eta_s=0.0)
-            return True
+            snap = self._snapshot
+        self.shared.publish(snap)
+        return True
+
+
+def cancel_refusal(snap: Snapshot, who: str | None) -> str:
+    """Why `who` may not cancel the job `snap` shows ('' when they may); None is someone trusted."""
+    if not snap.running:
+        return "nothing to cancel: no training is running"
+    if who is not None and who != snap.owner:
+        return "not cancelled: only the visitor who started this training (or a logged-in user) may cancel it"
+    if snap.state == "saving":
+        return (
+            f"too late to cancel {snap.what}: it finished and is being evaluated and saved; "
+            "it will be kept as a version"
+        )
+    return ""
+
+
+def elsewhere(snap: Snapshot | None) -> str:
+    """The refusal when another server holds the job lock, with where its job is when it says."""
+    return f"{ELSEWHERE} ({snap.what}: {snap.where()})" if snap is not None and snap.running else ELSEWHERE
 
 
 def progress_reporter(update: Callable[..., None]) -> ProgressFn:

@@ -5,6 +5,8 @@ Every request gets a whole snapshot, so a page that polls while the worker write
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -108,6 +110,13 @@ class Snapshot:
     def _measured(self) -> dict[str, Any]:
         return {}
 
+    def to_state(self, max_points: int) -> dict[str, Any]:
+        """Every field as JSON, for the other servers (`from_state`); the curve thinned to about `max_points`."""
+        state = dataclasses.asdict(self)
+        state["kind"] = self.kind
+        state["curve"] = thin(self.curve, max_points)
+        return state
+
 
 @dataclass(frozen=True)
 class TrainSnapshot(Snapshot):
@@ -133,3 +142,32 @@ class FinetuneSnapshot(Snapshot):
 
     def _measured(self) -> dict[str, Any]:
         return {"old_holdout": self.old_holdout, "new_holdout": self.new_holdout, "holdout_count": self.holdout_count}
+
+
+Point = tuple[float, str, float]
+_KINDS: dict[str, type[Snapshot]] = {"train": TrainSnapshot, "finetune": FinetuneSnapshot}
+_TUPLES = ("old_per_class", "new_per_class")
+
+
+def from_state(state: dict[str, Any]) -> Snapshot:
+    """The snapshot `to_state` wrote; KeyError, TypeError or ValueError when it is not one."""
+    cls = _KINDS[state["kind"]]
+    known = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in state.items() if k in known}
+    values["curve"] = tuple((float(x), str(series), float(y)) for x, series, y in values.get("curve", ()))
+    values |= {name: tuple(float(v) for v in values[name]) for name in _TUPLES if name in values}
+    if isinstance(values.get("hp"), dict):
+        values["hp"] = HyperParams.from_dict(values["hp"])
+    return cls(**values)
+
+
+def thin(curve: tuple[Point, ...], max_points: int) -> tuple[Point, ...]:
+    """Every k-th point of each series and its last, in order: the shape of the curve in a bounded size."""
+    if len(curve) <= max_points:
+        return curve
+    step = math.ceil(len(curve) / max_points)
+    series: dict[str, list[int]] = {}
+    for i, (_, name, _) in enumerate(curve):
+        series.setdefault(name, []).append(i)
+    keep = {i for indices in series.values() for i in [*indices[::step], indices[-1]]}
+    return tuple(point for i, point in enumerate(curve) if i in keep)
