@@ -230,3 +230,10 @@ PER_MINUTE = 30  # corrections one visitor may save per minute
 MAX_CSV_BYTES = 16_000_000  # an imported zip's labels.csv
 MAX_PNG_SIDE = 4096  # an imported or uploaded PNG, measured before it is decoded
 FINETUNE_EPOCHS = 3  # a fine-tune's default passes over the drawings (CLI and Train tab)
+
+# What personal models may take (mnist_core/personal/, issue #19): on public links too, so capped like corrections.
+MAX_PROFILES = 5_000  # past this, making a profile drops the ones unused longest
+MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is more than teaching needs
+MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)
+CACHE_MODELS = 256  # personal models kept in memory (~180 KB each), least recently used dropped
+TEACH_PER_MINUTE = 6  # /personalize calls one visitor may make per minute: each adapts for a second or two
