@@ -194,6 +194,10 @@ def forget_profile(ctx: AppContext, profile: str | None) -> str:
     return NO_PERSONAL if ctx.personal is None else ctx.personal.forget(profile)
 
 
+def describe_profile(ctx: AppContext, profile: str | None) -> str:
+    return "" if ctx.personal is None else ctx.personal.describe(profile)
+
+
 def share_drawings(ctx: AppContext, drawings: list[dict[str, Any]], request: gr.Request | None) -> str:
     """Only on the visitor's say-so: their teaching drawings join the shared collection, as corrections do."""
     served, who, kept = ctx.holder.current, visitor(request), 0

@@ -9,6 +9,7 @@ broken database the shared model answers, and the reading says which model answe
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mnist_core.config import MAX_DB_BYTES, TEACH_PER_MINUTE
+from mnist_core.config import MAX_DB_BYTES, TEACH_PER_MINUTE, user_home
 from mnist_core.drawings.policy import RateLimiter, room_left
 from mnist_core.errors import first_line
 from mnist_core.imaging.strokes import Drawing
@@ -32,6 +33,23 @@ from mnist_core.serving.readings import Reading, read_digits, read_drawings
 T = TypeVar("T")
 SHARED, PERSONAL = "shared", "personal"
 TOO_FAST = f"not taught: at most {TEACH_PER_MINUTE} teachings a minute; wait a moment and teach again"
+
+
+def browser_secret() -> str:
+    """The key `gr.BrowserState` encrypts a visitor's profile key with, kept in the demo's home: a random one per
+    start would make every browser forget its profile when the server restarts."""
+    path = user_home() / "browser-secret"
+    try:
+        found = path.read_text().strip()
+        if len(found) >= 16:
+            return found
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made = secrets.token_urlsafe(24)
+        path.write_text(made)
+        path.chmod(0o600)
+    except OSError:
+        return secrets.token_urlsafe(24)  # an unwritable home: profiles then last as long as this server
+    return made
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,19 @@ class PersonalModels:
                 return Taught(None, 0, 0.0, f"not taught: {profiles}")
             replay = self._replay_for(profiles.classifier)
             return teach(profiles, replay, drawings, key)
+
+    def describe(self, key: str | None) -> str:
+        """One line about a visitor's profile for the page that opens with it; '' with none."""
+        profiles = self.profiles()
+        if not key or isinstance(profiles, str) or not profiles.valid_key(key):
+            return ""
+        try:
+            count = len(profiles.db.drawings(key)) if profiles.db.exists(key) else None
+        except ProfileStoreError as exc:
+            return f"Your personal model cannot be read now ({first_line(exc)}); the shared model answers."
+        if count is None:
+            return "Your personal model is gone (forgotten, or dropped as unused); teach it again."
+        return f"You have a personal model, taught on {count} of your drawings; the Draw tab reads with it."
 
     def forget(self, key: str | None) -> str:
         profiles = self.profiles()

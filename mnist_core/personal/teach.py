@@ -99,9 +99,9 @@ def teach(
         if profile is not None and not known:
             profiles.forget(profile)  # a refused first teach leaves nothing behind
         return Taught(None, 0, 0.0, str(exc))
-    fresh = "" if known else "a new personal model; "
+    whose = "your personal model" if known else "a new personal model"
     message = (
-        f"{fresh}it now reads {adapted.read_after:.0%} of your {adapted.drawings} drawings "
+        f"{whose} reads {adapted.read_after:.0%} of your {adapted.drawings} drawings "
         f"(the shared model read {adapted.read_before:.0%}); taught in {adapted.seconds:.1f} s"
     )
     return Taught(profile, total, adapted.seconds, message)
