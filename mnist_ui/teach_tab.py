@@ -176,7 +176,7 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
 
 def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
     """The tab; returns its status line (the app fills it when the page opens: `loaded`)."""
-    with gr.Tab("Teach it your handwriting", id="teach", elem_id="tab-teach"):
+    with gr.Tab("Teach it your handwriting", id="teach", elem_id="tab-teach") as tab:
         p = _layout(ctx) | {"profile": profile}
     page = TeachPage(ctx, p)
     shown = [p["lesson"], p["prompt"], p["status"], profile]
@@ -208,4 +208,6 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
     p["forget"].click(page.forget, [profile, p["times"]], shown, api_name="teach_forget_ui", **lane).then(
         None, [profile], None, js=KEY_JS
     )
+    # Corrections on the Draw tab teach the model too: the line is fresh each time the tab opens.
+    tab.select(lambda key: loaded(ctx, key), [profile], p["status"], api_name="teach_opened_ui", **lane)
     return p["status"]

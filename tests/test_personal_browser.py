@@ -1,6 +1,7 @@
 """Teach it your handwriting, in real Chromium: draw the sequence the page asks for on its pad, teach, and the
-Draw tab answers with "your model"; a reload keeps it, Compare shows the shared model's reading beside it,
-"Forget me" hands the page back to the shared model. Screenshots (1280×900 and 390×844) go to artifacts/.
+Draw tab answers with "your model"; a reload keeps it, "It is a 7" teaches it too, Compare shows the shared
+model's reading beside it, "Forget me" hands the page back to the shared model. Screenshots (1280×900 and
+390×844) go to artifacts/.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
     page.evaluate(SETTLED)
     draw(page, SEVEN)
     page.wait_for_function("document.querySelector('#model-who').innerText === 'Answered by your model'")
+    page.locator("#is-7").click()  # a correction teaches the visitor's model too
+    page.wait_for_function("document.querySelector('#model-said').innerText.startsWith('Your model learned it too')")
+    assert "(10 drawings of yours)" in page.locator("#model-said").inner_text()
     page.get_by_role("button", name="Compare").click()
     page.wait_for_function("document.querySelector('#model-said').innerText.startsWith('The shared model reads')")
     page.get_by_role("button", name="Shared model").click()
@@ -112,7 +116,9 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
     page.screenshot(path=str(ARTIFACTS / "draw-tab-personal-1280.png"))
 
     page.get_by_role("tab", name="Teach it your handwriting").click()
-    assert "a personal model, taught on 9 of your drawings" in page.locator("#teach-status").inner_text()
+    page.wait_for_function(
+        "document.querySelector('#teach-status').innerText.includes('taught on 10 of your drawings')"
+    )
     page.locator("#teach-forget").click()
     page.wait_for_function("document.querySelector('#teach-status').innerText.startsWith('forgotten')")
     page.get_by_role("tab", name="Draw", exact=True).click()
