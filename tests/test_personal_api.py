@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 from mnist_core.config import MAX_TEACH_BYTES, SHIPPED_MODEL
-from mnist_ui.testing import ONE, SEVEN, ZERO, App, Strokes, pad_value, polyline, running_app
+from mnist_ui.testing import ONE, REPO, SEVEN, ZERO, App, Strokes, pad_value, polyline, running_app
 
 pytest.importorskip("gradio_client")
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 pytestmark = pytest.mark.slow
 NO_DATA = {"MNIST_DATA": "", "UNIPEN_DATA": ""}
+EXAMPLE = REPO / "assets/examples/mnist_test_0030_digit_3.png"
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,8 @@ def test_a_personal_model_answers_for_its_visitor_and_forget_deletes_everything(
     key = taught["profile"]
     assert read(client, SEVEN, key)["model"] == "personal"
     assert read(client, SEVEN)["model"] == "shared"
+    image = client.predict(handle_file(str(EXAMPLE)), key, api_name="/predict_image")
+    assert (image["model"], image["digit"]) == ("personal", 3), image
     more = client.predict(lesson(ZERO, 0), key, api_name="/personalize")
     assert (more["profile"], more["drawings"]) == (key, 9), more
     assert rows(app, key) == [1, 9]
