@@ -28,14 +28,14 @@ DEFAULT_TIMES = 3
 HINT = "draw the digit asked for"
 CLEAR_PAD = "() => { const b = document.querySelector('#teach-pad .pad-clear'); if (b) b.click(); }"
 CSS = """
-#teach-prompt, #teach-moves { max-width: 448px; margin: 0 auto; width: 100%; }
+#teach-prompt { max-width: 448px; margin: 0 auto; width: 100%; }
 #teach-prompt .ask { font-size: 28px; font-weight: 600; line-height: 1.2; }
 #teach-prompt .ask b { font-size: 44px; color: #2563eb; }
 #teach-prompt .ask small { font-size: 18px; font-weight: 400; color: var(--body-text-color-subdued); }
 #teach-prompt .bar { height: 10px; background: #e4e4e7; border-radius: 5px; overflow: hidden; margin-top: 4px; }
 #teach-prompt .bar span { display: block; height: 100%; background: #2563eb; }
 #teach-prompt .count { font-size: 16px; color: var(--body-text-color-subdued); }
-#teach-reading .result-panel { min-height: 1.6em; text-align: center; font-size: 16px;
+#teach-reading .result-panel { min-height: 1.6em; font-size: 18px;
                                color: var(--body-text-color-subdued); }
 #teach-status .done { color: #15803d; font-weight: 600; }
 #teach-status .refused { color: #b91c1c; }
@@ -157,11 +157,11 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
         with gr.Column(scale=3, min_width=300):
             parts["prompt"] = gr.HTML(prompt(0, DEFAULT_TIMES), elem_id="teach-prompt")
             parts["pad"] = stroke_pad(pad_reader(ctx, HINT), panel="teach-reading", elem_id="teach-pad")
+        with gr.Column(scale=2, min_width=300):
             gr.HTML("", html_template=READING_TEMPLATE, js_on_load=READING_JS, elem_id="teach-reading")
             with gr.Row(elem_id="teach-moves"):
                 parts["next"] = gr.Button("Next ›", variant="primary", elem_id="teach-next", min_width=90)
                 parts["skip"] = gr.Button("Skip this one", elem_id="teach-skip", min_width=90)
-        with gr.Column(scale=2, min_width=300):
             parts["status"] = gr.HTML("", elem_id="teach-status")
             with gr.Row():
                 parts["now"] = gr.Button("Teach now", elem_id="teach-now", min_width=90)
