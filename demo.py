@@ -59,6 +59,7 @@ def _context(args: Any, settings: Any) -> Any:
     from mnist_core.serving.jobs import JobManager
     from mnist_ui.collect import Collector
     from mnist_ui.context import AppContext
+    from mnist_ui.personal import PersonalModels
 
     clean_staging()
     served = open_initial(Path(args.model) if args.model else serving_path())
@@ -70,7 +71,9 @@ def _context(args: Any, settings: Any) -> Any:
     collector = Collector(args.drawings, enabled=collect, disabled_reason=not_kept)
     if collector.warning():
         print(f"warning: {collector.warning()}; the demo reads drawings as usual", file=sys.stderr)
-    ctx = AppContext(holder, JobManager(holder, args.data, args.pens), settings, served.path, collector)
+    personal = PersonalModels(holder, collector.path, args.data, args.pens)
+    personal.warm()  # the replayed digits' features, off the request path (about a second)
+    ctx = AppContext(holder, JobManager(holder, args.data, args.pens), settings, served.path, collector, personal)
     threading.Thread(target=_warm_report, args=(ctx,), daemon=True, name="report-warmup").start()
     return ctx
 

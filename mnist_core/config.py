@@ -238,3 +238,10 @@ JOB_STATE = "job.json"  # in the models folder: that job's snapshot, as its proc
 JOB_CANCEL = ".job.cancel"  # in the models folder: another server asks the running job to stop
 JOB_POLL_S = 0.5  # how often a server reads another's job state (and a running job looks for a cancel request)
 JOB_STATE_POINTS = 400  # the curve points kept in job.json (thinned evenly), so the file stays small
+
+# What personal models may take (mnist_core/personal/, issue #19): on public links too, so capped like corrections.
+MAX_PROFILES = 5_000  # past this, making a profile drops the ones unused longest
+MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is more than teaching needs
+MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)
+CACHE_MODELS = 256  # personal models kept in memory (~180 KB each), least recently used dropped
+TEACH_PER_MINUTE = 6  # /personalize calls one visitor may make per minute: each adapts for a second or two

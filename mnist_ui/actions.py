@@ -177,3 +177,32 @@ def switch_version(ctx: AppContext, path: str | None) -> str:
 def switch(ctx: AppContext, path: str | None, request: gr.Request | None) -> str:
     """`switch_version` for a trusted caller; the one refusal line for anyone else."""
     return switch_version(ctx, path) if may_control(ctx, request) else NOT_SWITCHED
+
+
+NO_PERSONAL = "personal models are off on this server (it was started without a drawings database)"
+
+
+def personalize(ctx: AppContext, drawings: Any, profile: str | None, request: gr.Request | None) -> dict[str, Any]:
+    """Teach `profile`'s model (or a new one) from drawings; a refusal is {"profile": None, …, "message": one line}."""
+    if ctx.personal is None:
+        return {"profile": None, "drawings": 0, "seconds": 0.0, "message": NO_PERSONAL}
+    return ctx.personal.teach(drawings, profile or None, visitor(request) or "anyone").to_json()
+
+
+def forget_profile(ctx: AppContext, profile: str | None) -> str:
+    """Delete a profile's drawings and model; one line either way."""
+    return NO_PERSONAL if ctx.personal is None else ctx.personal.forget(profile)
+
+
+def describe_profile(ctx: AppContext, profile: str | None) -> str:
+    return "" if ctx.personal is None else ctx.personal.describe(profile)
+
+
+def share_drawings(ctx: AppContext, drawings: list[dict[str, Any]], request: gr.Request | None) -> str:
+    """Only on the visitor's say-so: their teaching drawings join the shared collection, as corrections do."""
+    served, who, kept = ctx.holder.current, visitor(request), 0
+    last = ""
+    for item in drawings:
+        done = ctx.drawings.correct(served, item["label"], {"strokes": item["strokes"]}, who)
+        kept, last = kept + done.saved, last if done.saved else done.message
+    return f"shared {kept} of {len(drawings)} drawings with the collection" + (f" ({last})" if last else "")

@@ -18,6 +18,7 @@ from mnist_core.serving.readings import Reading
 from mnist_ui import actions
 from mnist_ui.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.drawings_tab import Exports, export_idx, export_zip, import_zip
+from mnist_ui.personal import SHARED, Answer
 from mnist_ui.reading import editor_source, read_files, uploaded_path
 
 RETRAIN_DOC = """Start a training (one at a time per server) and stream its state until it ends.
@@ -34,6 +35,7 @@ def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
 def register(ctx: AppContext, exports: Exports) -> None:
     """Declare the endpoints inside the app's Blocks; `exports` are the Drawings tab's export buttons."""
     _reading_endpoints(ctx)
+    _personal_endpoints(ctx)
     _training_endpoints(ctx)
     _teaching_endpoints(ctx)
     _finetune_endpoint(ctx)
@@ -53,19 +55,24 @@ def _reading_endpoints(ctx: AppContext) -> None:
 
         Batched: calls that wait in the queue together share one forward pass through the network.
         """
-        return ([r.to_json() for r in read_files(ctx.holder, [editor_source(e) for e in editors])],)
+        readings = read_files(ctx.holder, [editor_source(e) for e in editors])
+        return ([r.to_json(model=SHARED) for r in readings],)
 
-    def predict_image(image: dict[str, Any] | None) -> dict[str, Any]:
-        """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo."""
-        return read_files(ctx.holder, [uploaded_path(image)])[0].to_json()
+    def predict_image(image: dict[str, Any] | None, profile: str | None = None) -> dict[str, Any]:
+        """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo.
+        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
+        return read_image(ctx, uploaded_path(image), profile)
 
-    def predict_strokes(strokes: str | dict[str, Any] | None) -> dict[str, Any]:
-        """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}."""
+    def predict_strokes(strokes: str | dict[str, Any] | None, profile: str | None = None) -> dict[str, Any]:
+        """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}.
+        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
         try:
             drawing = parse(strokes)
         except StrokeError as exc:
-            return Reading("error", str(exc)).to_json()
-        return ctx.holder.read_drawings([drawing])[0].to_json()
+            return Reading("error", str(exc)).to_json(model=SHARED)
+        if ctx.personal is None:
+            return ctx.holder.read_drawings([drawing])[0].to_json(model=SHARED)
+        return ctx.personal.read_drawings([drawing], [profile])[0].to_json()
 
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
@@ -75,6 +82,43 @@ def _reading_endpoints(ctx: AppContext) -> None:
     gr.api(predict_image, api_name="predict_image", concurrency_limit=4, concurrency_id="read")
     gr.api(predict_strokes, api_name="predict_strokes", concurrency_limit=4, concurrency_id="read")
     gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
+
+
+def read_image(ctx: AppContext, source: str | Reading | None, profile: str | None) -> dict[str, Any]:
+    """One uploaded image, read with the visitor's model when `profile` names one (refusals worded as usual)."""
+    personal = ctx.personal
+    if personal is None or not profile:
+        return read_files(ctx.holder, [source])[0].to_json(model=SHARED)
+    answers: list[Answer] = []
+
+    def read(paths: list[Any]) -> list[Reading]:
+        answers.extend(personal.read_images(paths, [profile] * len(paths)))
+        return [a.reading for a in answers]
+
+    reading = read_files(ctx.holder, [source], read)[0]
+    first = answers[0] if answers else Answer(reading)
+    return Answer(reading, first.model, first.note).to_json()
+
+
+def _personal_endpoints(ctx: AppContext) -> None:
+    """Each visitor's own model (docs/teaching.md): on public links too, it changes nothing anyone else sees."""
+
+    def personalize(
+        drawings: list[dict[str, Any]] | str, profile: str | None = None, request: gr.Request | None = None
+    ) -> dict[str, Any]:
+        """Teach a personal model: drawings is a JSON list of {"label": 0-9, "strokes": <the pad's value>}.
+        They are added to profile (or a new one) and the model is adapted on all of them, in seconds.
+
+        Returns {"profile": key, "drawings": N, "seconds": s, "message": one line}; a refusal has profile None.
+        """
+        return actions.personalize(ctx, drawings, profile, request)
+
+    def forget_profile(profile: str) -> str:
+        """Delete a profile: its drawings and its model. One line."""
+        return actions.forget_profile(ctx, profile)
+
+    gr.api(personalize, api_name="personalize", concurrency_limit=1, concurrency_id="personalize")
+    gr.api(forget_profile, api_name="forget_profile", concurrency_limit=4, concurrency_id="correct")
 
 
 def _training_endpoints(ctx: AppContext) -> None:

@@ -7,14 +7,18 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui import api, draw_tab, drawings_tab, model_tab, train_tab, upload_tab
+from mnist_ui import api, draw_tab, drawings_tab, model_tab, teach_tab, train_tab, upload_tab
 from mnist_ui.context import AppContext
 from mnist_ui.correct_bar import CSS as CORRECT_CSS
+from mnist_ui.model_badge import KEY_JS
+from mnist_ui.personal import browser_secret
 from mnist_ui.results import CSS as RESULTS_CSS
+from mnist_ui.teach_tab import CSS as TEACH_CSS
 
 CSS = (
     RESULTS_CSS
     + CORRECT_CSS
+    + TEACH_CSS
     + """
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 #train-status progress { width: 100%; height: 14px; }
@@ -37,8 +41,10 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title="Draw a digit", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown(INTRO)
         warning_box = gr.HTML(visible=False)
+        profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
         with gr.Tabs():
-            draw_tab.build(ctx)
+            draw_tab.build(ctx, profile)
+            teach_status = teach_tab.build(ctx, profile)
             upload_tab.build(ctx)
             model_tab.build(ctx)
             _, _, exports = drawings_tab.build(ctx)
@@ -57,6 +63,15 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 | {page.versions: train_tab.versions_update(ctx)}
             )
 
+        demo.load(None, [profile], None, js=KEY_JS)
+        demo.load(
+            lambda key: teach_tab.loaded(ctx, key),
+            [profile],
+            teach_status,
+            api_name="teach_loaded_ui",
+            api_visibility="private",
+            show_progress="hidden",
+        )
         demo.load(
             on_load,
             None,

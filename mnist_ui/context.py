@@ -11,6 +11,7 @@ from mnist_core.serving.jobs import JobManager
 
 if TYPE_CHECKING:
     from mnist_ui.collect import Collector
+    from mnist_ui.personal import PersonalModels
 
 
 # Streams that follow a training hold one of Gradio's 40 event slots (its max_threads) while open, async
@@ -36,6 +37,7 @@ class AppContext:
     settings: Settings
     started_with: Path | None = None  # the model the server started with: always one may switch back to
     collector: Collector | None = None  # corrected drawings; None = not kept (as on a public demo without --collect)
+    personal: PersonalModels | None = None  # each visitor's own model (issue #19); None = readings are all shared
 
     @property
     def drawings(self) -> Collector:

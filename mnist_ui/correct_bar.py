@@ -34,8 +34,10 @@ def save(ctx: AppContext, label: int | None, source: dict[str, Any], request: gr
     return status_html(done.saved, done.message)
 
 
-def build(ctx: AppContext, value_in: gr.HTML | gr.Image, source: Callable[[Any], dict[str, Any]], prefix: str) -> None:
-    """The buttons and status line, wired to `value_in` (the pad or the upload)."""
+def build(
+    ctx: AppContext, value_in: gr.HTML | gr.Image, source: Callable[[Any], dict[str, Any]], prefix: str
+) -> list[gr.Button]:
+    """The buttons and status line, wired to `value_in` (the pad or the upload); returns the ten digit buttons."""
     collector, key = ctx.drawings, prefix.replace("-", "_")
     with gr.Column(elem_classes=["correct-bar"], visible=collector.enabled):
         with gr.Row(equal_height=True):
@@ -64,3 +66,4 @@ def build(ctx: AppContext, value_in: gr.HTML | gr.Image, source: Callable[[Any],
         button.click(on_digit, value_in, status, api_name=f"{key}is_{d}_ui", **common)
     # A new drawing clears the last "saved" line in the browser alone: no request per pen move.
     value_in.change(None, None, status, js="() => ''", api_name=f"{key}clear_status", api_visibility="private")
+    return digits

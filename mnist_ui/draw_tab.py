@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui import correct_bar
+from mnist_ui import correct_bar, model_badge
 from mnist_ui.context import AppContext
 from mnist_ui.fast_read import pad_reader
 from mnist_ui.pad import stroke_pad
@@ -24,10 +24,11 @@ def strokes_source(value: str | None) -> dict[str, Any]:
     return {"strokes": value or None}
 
 
-def build(ctx: AppContext) -> None:
+def build(ctx: AppContext, profile: gr.BrowserState) -> None:
     with gr.Tab("Draw", id="draw", elem_id="tab-draw"), gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             pad = stroke_pad(pad_reader(ctx, HINT), panel="result")
         with gr.Column(scale=2, min_width=300):
             ResultPanel(HINT, prefix="")
-            correct_bar.build(ctx, pad, strokes_source, prefix="")
+            digits = correct_bar.build(ctx, pad, strokes_source, prefix="")
+            model_badge.build(ctx, pad, digits, profile)

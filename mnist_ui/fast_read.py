@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -20,6 +21,7 @@ import anyio
 from mnist_core.imaging.strokes import StrokeError, parse
 from mnist_core.serving.readings import Reading
 from mnist_ui.context import AppContext
+from mnist_ui.personal import PERSONAL, Answer
 from mnist_ui.results import panel_value
 
 # Batches reading at once: on 2 cores four lanes fought over the GIL with the event loop
@@ -36,14 +38,14 @@ class Batcher:
     finished drawing (pen-up, undo, clear) goes ahead of drawings in progress, so a crowd's in-between
     drawings never delay the answer people wait for; at most LANES batches run at once."""
 
-    def __init__(self, read: Callable[[list[Any]], list[Reading]], lanes: int = LANES, most: int = BATCH) -> None:
+    def __init__(self, read: Callable[[list[Any]], list[Answer]], lanes: int = LANES, most: int = BATCH) -> None:
         self.read, self.lanes, self.most = read, lanes, most
         self.busy = 0  # lanes running; counted down in the same step a lane finds nothing left to read
         self.tasks: set[asyncio.Task[None]] = set()
-        self.waiting: dict[bool, deque[tuple[Any, asyncio.Future[Reading]]]] = {True: deque(), False: deque()}
+        self.waiting: dict[bool, deque[tuple[Any, asyncio.Future[Answer]]]] = {True: deque(), False: deque()}
 
-    async def ask(self, value: Any, final: bool) -> Reading:
-        turn: asyncio.Future[Reading] = asyncio.get_running_loop().create_future()
+    async def ask(self, value: Any, final: bool) -> Answer:
+        turn: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.waiting[final].append((value, turn))
         if self.busy < self.lanes:
             self.busy += 1
@@ -53,10 +55,10 @@ class Batcher:
         try:
             return await asyncio.wait_for(turn, WAIT_S)
         except TimeoutError:
-            return Reading("error", BUSY)
+            return Answer(Reading("error", BUSY))
 
-    def _take(self) -> list[tuple[Any, asyncio.Future[Reading]]]:
-        batch: list[tuple[Any, asyncio.Future[Reading]]] = []
+    def _take(self) -> list[tuple[Any, asyncio.Future[Answer]]]:
+        batch: list[tuple[Any, asyncio.Future[Answer]]] = []
         for queue in (self.waiting[True], self.waiting[False]):
             while queue and len(batch) < self.most:
                 value, turn = queue.popleft()
@@ -69,33 +71,56 @@ class Batcher:
             try:
                 readings = await anyio.to_thread.run_sync(self.read, [value for value, _ in batch])
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure, none hangs
-                readings = [Reading("error", f"the server could not read the drawing: {exc}")] * len(batch)
+                readings = [Answer(Reading("error", f"the server could not read the drawing: {exc}"))] * len(batch)
             for (_, turn), reading in zip(batch, readings, strict=True):
                 if not turn.done():
                     turn.set_result(reading)
         self.busy -= 1
 
 
-def read_values(ctx: AppContext, values: list[Any]) -> list[Reading]:
-    """Pad values → readings, one forward pass for all; malformed strokes become a message, never an exception."""
-    readings: list[Reading | None] = []
-    drawings = []
-    for value in values:
+def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
+    """Pad values (each `(value, profile key, compare)`, or a bare value) → answers, one forward pass per model
+    in the batch; malformed strokes become a message, never an exception. With `compare`, a personal answer
+    also carries the shared model's reading of the same drawing (one more pass, only when asked)."""
+    calls = [v if isinstance(v, tuple) else (v, None, False) for v in values]
+    answers: list[Answer | None] = []
+    drawings, keys = [], []
+    for value, key, _ in calls:
         try:
             drawings.append(parse(value))
-            readings.append(None)
+            keys.append(key if isinstance(key, str) and ctx.personal is not None else None)
+            answers.append(None)
         except StrokeError as exc:
-            readings.append(Reading("error", str(exc)))
-    read = iter(ctx.holder.read_drawings(drawings))
-    return [reading if reading is not None else next(read) for reading in readings]
+            answers.append(Answer(Reading("error", str(exc))))
+    if ctx.personal is not None:
+        read = iter(ctx.personal.read_drawings(drawings, keys))
+    else:
+        read = iter(Answer(r) for r in ctx.holder.read_drawings(drawings))
+    done = [answer if answer is not None else next(read) for answer in answers]
+    wanted = [i for i, (call, a) in enumerate(zip(calls, done, strict=True)) if call[2] and a.model == PERSONAL]
+    others = ctx.holder.read_drawings([parse(calls[i][0]) for i in wanted]) if wanted else []
+    for i, other in zip(wanted, others, strict=True):
+        done[i] = replace(done[i], other=other)
+    return done
+
+
+def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
+    """What the panel paints, plus which model answered (the model badge paints that, `mnist_ui.model_badge`)."""
+    value = panel_value(answer.reading, hint) | {"model": answer.model, "note": answer.note}
+    if answer.other is not None:
+        value["shared"] = {"digit": answer.other.digit, "confidence": round(answer.other.confidence, 3)}
+    return value
 
 
 def pad_reader(ctx: AppContext, hint: str) -> Callable[[Any], Coroutine[Any, Any, dict[str, Any]]]:
-    """The server function: `[value, final]` from the pad (or a bare value: final) → what the panel paints."""
+    """The server function: `[value, final, profile key, compare]` from the pad (or `[value, final]`, or a bare
+    value: final, shared) → what the panel paints."""
     batcher = Batcher(lambda values: read_values(ctx, values))
 
     async def read_pad(call: Any) -> dict[str, Any]:
-        value, final = (call[0], bool(call[1])) if isinstance(call, list) and len(call) == 2 else (call, True)
-        return panel_value(await batcher.ask(value, final), hint)
+        parts = call if isinstance(call, list) and len(call) in (2, 4) else [call, True]
+        value, final = parts[0], bool(parts[1])
+        key, compare = (parts[2] or None, bool(parts[3])) if len(parts) == 4 else (None, False)
+        return answer_value(await batcher.ask((value, key, compare), final), hint)
 
     return read_pad

@@ -90,6 +90,11 @@ function show(reading) {
   const panel = document.querySelector('#' + PANEL + ' .result-panel');
   if (panel) panel.dispatchEvent(new CustomEvent('reading', {detail: reading, bubbles: true}));
 }
+// Which model reads: the visitor's own (its key, set by mnist_ui.model_badge) unless they chose the shared one.
+function whose() {
+  const p = window.mnistPersonal || {};
+  return [p.mode === 'shared' ? null : (p.key || null), p.mode === 'compare'];
+}
 // One request in flight, always for the latest drawing; while the pen moves the next one waits at least
 // EVERY ms and twice the last round trip, so a busy server gets fewer drawings instead of a queue of them.
 function gap() { return Math.max(EVERY, 2 * rtt); }
@@ -102,7 +107,7 @@ async function send() {
   lastSent = sent;
   props.value = drawing;  // what the Right / Wrong buttons keep
   try {
-    show(await server.read_pad(drawing, last));
+    show(await server.read_pad(drawing, last, ...whose()));
     rtt = 0.7 * rtt + 0.3 * (performance.now() - sent);
   } catch (err) {
     show({status: 'error', message: 'the server did not answer; check your connection and draw again',
@@ -147,6 +152,7 @@ element.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); undoBtn.click(); }
   if (e.key === 'Escape') clearBtn.click();
 });
+element.addEventListener('reread', () => { if (strokes.length) settle(); });  // another model chosen
 canvas.tabIndex = 0;
 new ResizeObserver(fit).observe(canvas);
 fit();

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gradio.utils import get_upload_folder
 
@@ -41,11 +42,16 @@ def editor_source(editor: Any) -> str | Reading | None:
     return uploaded_path(layers[-1] if layers else editor.get("background"))
 
 
-def read_files(holder: ModelHolder, sources: list[str | Reading | None]) -> list[Reading]:
-    """Never raises; a refused file is described without the server's temporary path."""
+def read_files(
+    holder: ModelHolder,
+    sources: list[str | Reading | None],
+    read: Callable[[list[str]], list[Reading]] | None = None,
+) -> list[Reading]:
+    """Never raises; a refused file is described without the server's temporary path. `read` reads the files
+    (default: the served model's `read_many`; a visitor's own model otherwise)."""
     readings = [s if isinstance(s, Reading) else Reading("blank", BLANK_MESSAGE) for s in sources]
     todo = [i for i, s in enumerate(sources) if isinstance(s, str)]
-    for i, reading in zip(todo, holder.read_many([sources[i] for i in todo]), strict=True):
+    for i, reading in zip(todo, (read or holder.read_many)([cast(str, sources[i]) for i in todo]), strict=True):
         source = sources[i]
         assert isinstance(source, str)
         if reading.status == "error":

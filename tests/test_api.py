@@ -36,6 +36,8 @@ ENDPOINTS = {
     "/import_drawings",
     "/export_drawings",
     "/export_drawings_idx",
+    "/personalize",
+    "/forget_profile",
     "/finetune",
 }
 

@@ -17,13 +17,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TypeGuard
 
+import numpy as np
+
+from mnist_core.config import CACHE_MODELS, MAX_PROFILE_DRAWINGS, MAX_PROFILES
 from mnist_core.model.forward import Classifier
 from mnist_core.personal.delta import Delta, DeltaError, PersonalClassifier, weights_digest
 from mnist_core.personal.profile_db import ProfileDatabase, ProfileStoreError
 
-MAX_PROFILES = 5_000
-MAX_PROFILE_DRAWINGS = 200  # the newest are kept: 20 of each digit is more than teaching needs
-CACHE_MODELS = 256  # ~180 KB each (delta + merged last layer, rank 0): ~46 MB for the busiest visitors
 TOUCH_EVERY_S = 3600.0  # a model read from memory marks its profile used at most this often
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -32,6 +32,24 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 class Lookup:
     model: PersonalClassifier | None
     reason: str  # "" with a model or without a key; else one line why the shared model answers
+
+    def reader(self) -> PersonalReader | None:
+        """The model as a `Classifier`, so every reading path that takes one reads with it."""
+        if self.model is None:
+            return None
+        return PersonalReader(self.model.base.layers, self.model.base.deskew, self.model)
+
+
+@dataclass(frozen=True, eq=False)
+class PersonalReader(Classifier):
+    """A `Classifier` whose forward pass is a personal model's: the base's arrays, shared, plus the delta."""
+
+    personal: PersonalClassifier | None = None
+
+    def forward(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        if self.personal is None:
+            return super().forward(x, batch_size)
+        return self.personal.forward(x, batch_size)
 
 
 class Profiles:

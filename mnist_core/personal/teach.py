@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_core.config import MAX_DRAWING_BYTES
+from mnist_core.config import MAX_DRAWING_BYTES, MAX_TEACH_BYTES
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 from mnist_core.personal.adapt import Adaptation, AdaptError, adapt
 from mnist_core.personal.profile_db import ProfileStoreError
@@ -44,8 +44,8 @@ class Taught:
 def parse_drawings(value: str | bytes | Sequence[Any], limit: int) -> list[tuple[int, bytes]]:
     """The request's drawings → (label, canonical strokes JSON) pairs, all checked before any is kept."""
     if isinstance(value, (str, bytes)):
-        if len(value) > limit * MAX_DRAWING_BYTES:
-            raise TeachError(f"the drawings are too large; {_FORMAT}, at most {limit}")
+        if len(value) > MAX_TEACH_BYTES:
+            raise TeachError(f"the drawings are too large (at most {MAX_TEACH_BYTES // 1000:,} KB at once); send fewer")
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):
@@ -54,7 +54,10 @@ def parse_drawings(value: str | bytes | Sequence[Any], limit: int) -> list[tuple
         raise TeachError(_FORMAT)
     if len(value) > limit:
         raise TeachError(f"too many drawings at once ({len(value)}, at most {limit}); send fewer")
-    return [_one(item, n) for n, item in enumerate(value, 1)]
+    rows = [_one(item, n) for n, item in enumerate(value, 1)]
+    if sum(len(data) for _, data in rows) > MAX_TEACH_BYTES:
+        raise TeachError(f"the drawings are too large (at most {MAX_TEACH_BYTES // 1000:,} KB at once); send fewer")
+    return rows
 
 
 def _one(item: Any, n: int) -> tuple[int, bytes]:
@@ -96,9 +99,9 @@ def teach(
         if profile is not None and not known:
             profiles.forget(profile)  # a refused first teach leaves nothing behind
         return Taught(None, 0, 0.0, str(exc))
-    fresh = "" if known else "a new personal model; "
+    whose = "your personal model" if known else "a new personal model"
     message = (
-        f"{fresh}it now reads {adapted.read_after:.0%} of your {adapted.drawings} drawings "
+        f"{whose} reads {adapted.read_after:.0%} of your {adapted.drawings} drawings "
         f"(the shared model read {adapted.read_before:.0%}); taught in {adapted.seconds:.1f} s"
     )
     return Taught(profile, total, adapted.seconds, message)

@@ -1,0 +1,213 @@
+"""Teach it your handwriting: the page asks for each digit in turn, then adapts a model of the visitor's own.
+
+Three drawings of each digit by default ("Draw a 7", "17 of 30"), any skipped; after the last one (or "Teach
+now") the server adapts a personal model in a second or two and says how well it reads the drawings given
+(`mnist_core.personal`). The visitor's key is kept in the browser (`gr.BrowserState`), so a reload or a new
+tab keeps the model; from then on the Draw tab reads with it (mnist_ui.model_badge). "Forget me" deletes the
+profile's drawings and model; "Share my drawings" (off by default) is the only way they reach the shared
+collection.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from mnist_ui import actions
+from mnist_ui.context import AppContext
+from mnist_ui.fast_read import pad_reader
+from mnist_ui.model_badge import KEY_JS
+from mnist_ui.pad import stroke_pad
+
+TIMES = (1, 2, 3, 5)
+DEFAULT_TIMES = 3
+HINT = "draw the digit asked for"
+CLEAR_PAD = "() => { const b = document.querySelector('#teach-pad .pad-clear'); if (b) b.click(); }"
+CSS = """
+#teach-prompt { max-width: 448px; margin: 0 auto; width: 100%; }
+#teach-prompt .ask { font-size: 28px; font-weight: 600; line-height: 1.2; }
+#teach-prompt .ask b { font-size: 44px; color: #2563eb; }
+#teach-prompt .ask small { font-size: 18px; font-weight: 400; color: var(--body-text-color-subdued); }
+#teach-prompt .bar { height: 10px; background: #e4e4e7; border-radius: 5px; overflow: hidden; margin-top: 4px; }
+#teach-prompt .bar span { display: block; height: 100%; background: #2563eb; }
+#teach-prompt .count { font-size: 16px; color: var(--body-text-color-subdued); }
+#teach-reading .result-panel { min-height: 1.6em; font-size: 18px;
+                               color: var(--body-text-color-subdued); }
+#teach-status .done { color: #15803d; font-weight: 600; }
+#teach-status .refused { color: #b91c1c; }
+"""
+READING_TEMPLATE = '<div class="result-panel" aria-live="polite"></div>'
+READING_JS = """
+const box = element.querySelector('.result-panel');
+element.addEventListener('reading', (e) => {
+  const r = e.detail, whose = r.model === 'personal' ? 'Your model' : 'The shared model';
+  box.textContent = r.status === 'ok' ? `${whose} reads ${r.digit} (${Math.round(r.confidence * 100)}%)` :
+                    (r.status === 'error' ? r.message : '');
+});
+"""
+
+
+def prompt(step: int, times: int) -> str:
+    """The big line above the pad: which digit to draw now and how far along, e.g. "Draw a 7 · 22 of 30"."""
+    total = 10 * times
+    if step >= total:
+        return '<div class="ask">Done: teaching your model…</div>'
+    digit, nth = divmod(step, times)
+    again = f" <small>({nth + 1} of {times})</small>" if times > 1 else ""
+    return (
+        f'<div class="ask">Draw a <b>{digit}</b>{again}</div>'
+        f'<div class="count">{step + 1} of {total}</div>'
+        f'<div class="bar" role="progressbar" aria-valuenow="{step}" aria-valuemax="{total}">'
+        f'<span style="width: {100 * step / total:.1f}%"></span></div>'
+    )
+
+
+def status(message: str, good: bool) -> str:
+    return f'<span class="{"done" if good else "refused"}">{html.escape(message)}</span>'
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What the page holds between clicks: the drawings so far and which step is asked."""
+
+    drawings: tuple[dict[str, Any], ...] = ()
+    step: int = 0
+
+
+def keep(lesson: Lesson, value: str | None, times: int) -> tuple[Lesson, str]:
+    """Add the pad's drawing as the asked digit and move on; ('', …) or the one line why not."""
+    digit = lesson.step // times
+    try:
+        strokes = json.loads(value) if value else None
+    except ValueError:
+        strokes = None
+    if not isinstance(strokes, dict) or not strokes.get("strokes"):
+        return lesson, f"Draw a {digit} on the pad first (or skip it)."
+    kept = (*lesson.drawings, {"label": digit, "strokes": strokes})
+    return Lesson(kept, lesson.step + 1), ""
+
+
+class TeachPage:
+    """The handlers, with the context they need; each returns the page's new state in one dict."""
+
+    def __init__(self, ctx: AppContext, parts: dict[str, Any]) -> None:
+        self.ctx, self.p = ctx, parts
+
+    def show(self, lesson: Lesson, times: int, line: str = "") -> dict[Any, Any]:
+        return {self.p["lesson"]: lesson, self.p["prompt"]: prompt(lesson.step, times), self.p["status"]: line}
+
+    def move(
+        self,
+        value: str | None,
+        lesson: Lesson,
+        times: int,
+        share: bool,
+        key: str | None,
+        request: gr.Request,
+        skip: bool,
+    ) -> dict[Any, Any]:
+        """Next (keep the drawing) or Skip; after the last step the model is taught."""
+        if skip:
+            lesson, problem = Lesson(lesson.drawings, lesson.step + 1), ""
+        else:
+            lesson, problem = keep(lesson, value, int(times))
+        if problem:
+            return self.show(lesson, int(times), status(problem, False))
+        if lesson.step >= 10 * int(times):
+            return self.teach(lesson, int(times), share, key, request)
+        return self.show(lesson, int(times)) | {self.p["profile"]: key}
+
+    def teach(self, lesson: Lesson, times: int, share: bool, key: str | None, request: gr.Request) -> dict[Any, Any]:
+        if not lesson.drawings:
+            return self.show(lesson, times, status("Draw at least one digit first.", False)) | {self.p["profile"]: key}
+        answer = actions.personalize(self.ctx, list(lesson.drawings), key, request)
+        if answer["profile"] is None:
+            return self.show(lesson, times, status(f"Not taught: {answer['message']}", False)) | {
+                self.p["profile"]: key
+            }
+        line = f"Done: {answer['message']}. The Draw tab now reads your drawings with it."
+        if share:
+            line += " " + actions.share_drawings(self.ctx, list(lesson.drawings), request) + "."
+        return self.show(Lesson(), times, status(line, True)) | {self.p["profile"]: answer["profile"]}
+
+    def forget(self, key: str | None, times: int) -> dict[Any, Any]:
+        if not key:
+            return self.show(Lesson(), int(times), status("You have no personal model here.", True))
+        line = actions.forget_profile(self.ctx, key)
+        return self.show(Lesson(), int(times), status(line, "forgotten" in line)) | {self.p["profile"]: None}
+
+
+def loaded(ctx: AppContext, key: str | None) -> str:
+    """The status line when the page opens: whether this browser already has a model."""
+    described = actions.describe_profile(ctx, key)
+    return status(described, True) if described else ""
+
+
+def _layout(ctx: AppContext) -> dict[str, Any]:
+    parts: dict[str, Any] = {"lesson": gr.State(Lesson())}
+    gr.Markdown(
+        "Draw each digit the way you write it; a model of your own learns your style in a few seconds. "
+        "It changes nothing anyone else sees. Your drawings stay in your profile unless you share them."
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            parts["prompt"] = gr.HTML(prompt(0, DEFAULT_TIMES), elem_id="teach-prompt")
+            parts["pad"] = stroke_pad(pad_reader(ctx, HINT), panel="teach-reading", elem_id="teach-pad")
+        with gr.Column(scale=2, min_width=300):
+            gr.HTML("", html_template=READING_TEMPLATE, js_on_load=READING_JS, elem_id="teach-reading")
+            with gr.Row(elem_id="teach-moves"):
+                parts["next"] = gr.Button("Next ›", variant="primary", elem_id="teach-next", min_width=90)
+                parts["skip"] = gr.Button("Skip this one", elem_id="teach-skip", min_width=90)
+            parts["status"] = gr.HTML("", elem_id="teach-status")
+            with gr.Row():
+                parts["now"] = gr.Button("Teach now", elem_id="teach-now", min_width=90)
+                parts["restart"] = gr.Button("Start over", elem_id="teach-restart", min_width=90)
+            parts["times"] = gr.Radio(list(TIMES), value=DEFAULT_TIMES, label="Drawings of each digit")
+            parts["share"] = gr.Checkbox(
+                False, label="Share my drawings with the shared collection", elem_id="teach-share"
+            )
+            parts["forget"] = gr.Button("Forget me", variant="stop", elem_id="teach-forget", size="sm")
+    return parts
+
+
+def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
+    """The tab; returns its status line (the app fills it when the page opens: `loaded`)."""
+    with gr.Tab("Teach it your handwriting", id="teach", elem_id="tab-teach") as tab:
+        p = _layout(ctx) | {"profile": profile}
+    page = TeachPage(ctx, p)
+    shown = [p["lesson"], p["prompt"], p["status"], profile]
+    lane: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
+    teach_lane = {"show_progress_on": [p["status"]], "api_visibility": "private"} | {
+        "concurrency_limit": 1,
+        "concurrency_id": "personalize",
+    }
+    ins = [p["pad"], p["lesson"], p["times"], p["share"], profile]
+
+    def on_next(value: str | None, lesson: Lesson, times: int, share: bool, key: str | None, r: gr.Request) -> Any:
+        return page.move(value, lesson, times, share, key, r, skip=False)
+
+    def on_skip(value: str | None, lesson: Lesson, times: int, share: bool, key: str | None, r: gr.Request) -> Any:
+        return page.move(value, lesson, times, share, key, r, skip=True)
+
+    def on_now(lesson: Lesson, times: int, share: bool, key: str | None, r: gr.Request) -> Any:
+        return page.teach(lesson, int(times), share, key, r)
+
+    for button, fn, inputs, name in (
+        (p["next"], on_next, ins, "teach_next_ui"),
+        (p["skip"], on_skip, ins, "teach_skip_ui"),
+        (p["now"], on_now, ins[1:], "teach_now_ui"),
+    ):
+        event = button.click(fn, inputs, shown, api_name=name, **teach_lane)
+        event.then(None, None, None, js=CLEAR_PAD).then(None, [profile], None, js=KEY_JS)
+    for trigger, name in ((p["restart"].click, "teach_restart_ui"), (p["times"].change, "teach_times_ui")):
+        trigger(lambda t: page.show(Lesson(), int(t)), p["times"], shown[:3], api_name=name, **lane)
+    p["forget"].click(page.forget, [profile, p["times"]], shown, api_name="teach_forget_ui", **lane).then(
+        None, [profile], None, js=KEY_JS
+    )
+    # Corrections on the Draw tab teach the model too: the line is fresh each time the tab opens.
+    tab.select(lambda key: loaded(ctx, key), [profile], p["status"], api_name="teach_opened_ui", **lane)
+    return p["status"]
