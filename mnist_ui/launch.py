@@ -132,6 +132,8 @@ def port_problem(host: str, number: int) -> str | None:
     """One line when the port cannot be bound, checked before Gradio tries (its error is a traceback)."""
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the server binds (uvicorn sets it): a port whose last server just stopped is free, not "in use".
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, number))
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
