@@ -233,9 +233,11 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
             "Collected drawings: what the model saw (✗ = the model read it wrong)", 10, 360, "drawings-gallery"
         )
         with gr.Row(equal_height=True):
-            delete_btn = gr.Button("Delete the selected drawing", variant="stop", elem_id="drawings-delete")
-            confirm = gr.Checkbox(False, label="yes, delete every drawing")
-            delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all")
+            delete_btn = gr.Button(
+                "Delete the selected drawing", variant="stop", elem_id="drawings-delete", min_width=240
+            )
+            confirm = gr.Checkbox(False, label="yes, delete every drawing", min_width=200)
+            delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all", min_width=120)
         with gr.Row(equal_height=False):
             with gr.Column():
                 zip_btn = gr.Button("Export zip (PNGs + labels.csv)", elem_id="drawings-export")

@@ -54,7 +54,7 @@ CSS = f"""
 /* the Train tab */
 #tab-train .min_value, #tab-train .max_value {{ white-space: nowrap; overflow: visible; flex-shrink: 0; }}
 #tab-train .label-text {{ white-space: normal; }}
-#tab-train .row, #train-controls > .form {{ flex-wrap: wrap !important; min-width: 0 !important; }}
+#tab-train .row, #tab-drawings .row, #train-controls > .form {{ flex-wrap: wrap !important; min-width: 0 !important; }}
 #tab-train .min_value, #tab-train .max_value {{ display: inline !important; }}  /* Gradio hides them on a phone */
 #train-controls .form > .block {{ flex: 1 1 220px !important; min-width: min(220px, 100%) !important; }}
 #tab-train input[role="listbox"], #tab-train .wrap-inner input {{ text-overflow: ellipsis; padding-right: 28px; }}
