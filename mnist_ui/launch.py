@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import signal
 import socket
+import threading
 from pathlib import Path
+from typing import Any
 
 from mnist_ui.context import Settings
 
 LOOPBACK = ("localhost",)
 MAX_UPLOAD = "10mb"  # a phone photo is a few MB; bigger uploads are refused before they reach the disk
+STOP_GRACE_S = 1.0  # on Ctrl+C or SIGTERM, how long open requests (a page following a training) may hold the exit
 
 
 def port(text: str) -> int:
@@ -140,3 +144,23 @@ def port_problem(host: str, number: int) -> str | None:
             return f"error: port {number} is already in use; pick another with --port N or stop the other server"
         return f"error: cannot listen on {host}:{number} ({exc.strerror}); check --host and --port"
     return None
+
+
+def serve_until_stopped(demo: Any) -> None:
+    """Serve until Ctrl+C or SIGTERM, then stop within a few seconds and delete what visitors uploaded.
+
+    Gradio's own `block_thread` prints "Keyboard interruption in main thread" and leaves the deleting to the
+    server thread's shutdown, which waits for every open connection: on a busy machine the process ended
+    (or was killed) first and the uploads stayed. Here open requests get STOP_GRACE_S, then the files go.
+    """
+    from gradio.route_utils import delete_files_created_by_app
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while demo.is_running and not stop.wait(0.2):
+        pass
+    if demo.server is not None:
+        demo.server.config.timeout_graceful_shutdown = STOP_GRACE_S
+    demo.close(verbose=False)
+    delete_files_created_by_app(demo, age=None)
