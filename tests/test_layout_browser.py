@@ -50,6 +50,25 @@ SMALL_BUTTONS = """(tap) => [...document.querySelectorAll('button')]
   .map((b) => [b.innerText.trim().slice(0, 24) || b.getAttribute('aria-label'), b.getBoundingClientRect()])
   .filter(([, r]) => r.width && r.height && (r.width < tap - 0.5 || r.height < tap - 0.5))
   .map(([name, r]) => `${name} ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+# Text lighter than 4.5:1 against the page (WCAG AA): the answer's confidence and the hints around the pad.
+FAINT = """(selectors) => {
+  const lum = (rgb) => { const [r, g, b] = rgb.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+    const c = Number(v) / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const page = lum(getComputedStyle(document.body).backgroundColor);
+  return selectors.flatMap((s) => [...document.querySelectorAll(s)].map((e) => {
+    const text = lum(getComputedStyle(e).color), hi = Math.max(page, text), lo = Math.min(page, text);
+    return [s, Math.round(100 * (hi + 0.05) / (lo + 0.05)) / 100];
+  })).filter(([, ratio]) => ratio < 4.5);
+}"""
+HINTS = [
+    "#verdict .conf",
+    "#seen figcaption",
+    ".result-panel figcaption",
+    ".pad-hint",
+    "#collect-where",
+    "#up-verdict .hint",
+]
 # Resolves when the page's height has not changed for a second: a tab that fetches its content has drawn it.
 STILL = """() => new Promise((resolve) => {
   let last = -1, same = 0;
@@ -98,6 +117,8 @@ def test_every_tab_fits_the_screen(browser: Any, app: App, size: str) -> None:
         for part in (PAD, "#verdict", "#pad .pad-clear"):
             if not in_first_screen(page, part):
                 problems.append(f"{size}: {part} is not in the first screen")
+        if faint := page.evaluate(FAINT, HINTS):
+            problems.append(f"{size}: text under 4.5:1 against the page: {faint}")
         names = page.evaluate(TAB_NAMES)
         assert len(names) >= 5 and "Draw" in names, names
         for name in names:
