@@ -50,7 +50,9 @@ def build(ctx: AppContext, value_in: gr.HTML | gr.Image, source: Callable[[Any],
         """The database's file for a viewer who may see the server's paths; "on this server" for others."""
         return collector.where(sees_paths(ctx, request))
 
-    gr.on(None, where_for, None, where, api_name=f"{key}collect_where", api_visibility="private")
+    gr.on(
+        None, where_for, None, where, api_name=f"{key}collect_where", api_visibility="private", show_progress="hidden"
+    )
     common: dict[str, Any] = {
         "show_progress": "hidden",
         "concurrency_limit": 4,
