@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import signal
 import socket
@@ -160,6 +161,8 @@ def serve_until_stopped(demo: Any) -> None:
         signal.signal(signum, lambda *_: stop.set())
     while demo.is_running and not stop.wait(0.2):
         pass
+    # Requests still open after the grace are cancelled on purpose: their tracebacks are not news.
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     if demo.server is not None:
         demo.server.config.timeout_graceful_shutdown = STOP_GRACE_S
     demo.close(verbose=False)
