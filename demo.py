@@ -13,13 +13,20 @@ cap_threads()  # first: mnist_ui.launch below already imports NumPy, which reads
 import contextlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
-import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from mnist_ui.launch import MAX_UPLOAD, collecting, decide, parser, port_problem, read_auth  # noqa: E402
+from mnist_ui.launch import (  # noqa: E402
+    MAX_UPLOAD,
+    collecting,
+    decide,
+    parser,
+    port_problem,
+    read_auth,
+    serve_until_stopped,
+)
 
 
 def quiet_environment() -> None:
@@ -42,13 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(_context(args, settings))
     demo.queue(default_concurrency_limit=4)
     _launch(demo, args, auth)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        demo.block_thread()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        demo.close()
+    serve_until_stopped(demo)
     return 0
 
 
@@ -101,11 +102,6 @@ def _launch(demo: Any, args: Any, auth: list[tuple[str, str]]) -> None:
         print(f"share link unavailable (no internet connection to gradio.live): serving locally at {local}", flush=True)
     else:
         print(f"serving at {local}" + (f" and publicly at {demo.share_url}" if demo.share_url else ""), flush=True)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    """SIGTERM stops the demo like Ctrl+C: the server closes instead of lingering."""
-    raise KeyboardInterrupt
 
 
 def _warm_report(ctx: Any) -> None:

@@ -30,6 +30,7 @@ from mnist_core.config import (
 from mnist_core.data.mnist import DataError, describe_source, load_mnist
 from mnist_core.data.unipen import load_unipen, pens_path
 from mnist_core.model.files import ModelError, load_classifier, read_metadata
+from mnist_core.model.reports import Scores, judge
 from mnist_core.model.versions import (
     MAX_VERSIONS,
     check_writable,
@@ -115,6 +116,11 @@ def _models_parser(sub: Any) -> None:
     actions = m.add_subparsers(metavar="ACTION")
     u = actions.add_parser("use", help="serve this model in the demo: running servers on this home follow within 2 s")
     u.add_argument("model", metavar="NAME|PATH|shipped", help="a version's name, a .keras file, or 'shipped'")
+    u.add_argument(
+        "--force",
+        action="store_true",
+        help="serve it even if it reads worse than the serving model (the demo's serve gate refuses it otherwise)",
+    )
     u.set_defaults(run=_models_use)
     d = actions.add_parser("delete", help="delete a trained version with its sidecar and test report")
     d.add_argument("model", metavar="NAME|PATH", help="a version's name or its .keras file")
@@ -375,9 +381,25 @@ def _percent(value: float | None) -> str:
     return f"{value:.2%}" if value is not None else "-"
 
 
+def _scores(path: Path) -> Scores:
+    """What the serve gate compares, from the model's sidecar (None where it was not measured)."""
+    metrics = read_metadata(path).get("metrics", {})
+    return Scores(metrics.get("test_accuracy"), pens=metrics.get("pen_test_accuracy"))
+
+
 def _models_use(args: argparse.Namespace) -> int:
     path = _find_model(args.model)
     load_classifier(path)  # refuse a file the demo could not serve
+    serving = serving_path()
+    if path.resolve() != serving.resolve():
+        verdict = judge(_scores(serving), _scores(path))  # the gate a retrain or fine-tune in the demo passes
+        if not verdict.serve and not args.force:
+            raise ValueError(
+                f"not switched: {verdict.why.removeprefix('it ')} than {_label(serving)}, which the demo serves; "
+                f"serve it anyway with: python -m mnist_core models use {args.model} --force"
+            )
+        if not verdict.serve:
+            print(f"warning: {_label(path)} {verdict.why.removeprefix('it ')} (--force)", file=sys.stderr)
     set_serving(path)
     print(f"the demo serves {_label(path)} now and from its next start ({path})")
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,15 @@ from mnist_core.model.versions import describe_time, known_models
 from mnist_core.serving.jobs import Snapshot
 from mnist_ui.context import AppContext
 from mnist_ui.format import percent
+from mnist_ui.launch import is_loopback
 
 POLL_S = 0.5
 NOT_SWITCHED = "not switched: on a public server only a logged-in user may switch models"
+KEPT_HERE = "kept on this server"
+# Headers a reverse proxy adds: behind one, a loopback client address says nothing about who is asking.
+PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-real-ip", "forwarded")
+# An absolute (or ~) path inside a line of text: a folder and at least one name after it.
+PATH_IN_TEXT = re.compile(r"(?<![\w.:/~])(?:~|/)[^\s`'\"/]*(?:/[^\s`'\"/]+)+")
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -46,6 +53,32 @@ def visitor(request: gr.Request | None) -> str:
 def may_control(ctx: AppContext, request: gr.Request | None) -> bool:
     """Anyone on a local demo; on a public one only a logged-in user (or the run's starter, checked by the job)."""
     return trusted(ctx.settings.public, request.username if request is not None else None)
+
+
+def sees_paths(ctx: AppContext, request: gr.Request | None) -> bool:
+    """Whether the server's file paths may be shown: they name its user and folders, so only to a logged-in
+    user or a local one (a loopback client of a loopback server, no proxy in between); not to a call
+    without a request, where who asks is unknown."""
+    if request is None:
+        return False
+    if request.username:
+        return True
+    if ctx.settings.public:
+        return False
+    headers = request.headers if request.headers is not None else {}
+    if any(name in headers for name in PROXY_HEADERS):
+        return False
+    return is_loopback(request.client.host if request.client else "")
+
+
+def shown_path(path: Path | str | None, sees: bool) -> str:
+    """A path as this viewer may read it: itself, or "kept on this server"."""
+    return "—" if path is None else str(path) if sees else KEPT_HERE
+
+
+def without_paths(text: str, sees: bool) -> str:
+    """A line (a warning, an error, a command) with each server path cut to its file name for a stranger."""
+    return text if sees else PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name, text)
 
 
 def settings_from(preset_name: str, values: dict[str, Any]) -> HyperParams:
@@ -159,13 +192,17 @@ def version_choices(ctx: AppContext) -> list[tuple[str, str]]:
 
 
 def switch_version(ctx: AppContext, path: str | None) -> str:
-    """Serve another saved version (or the shipped model) from now on; relative paths are resolved."""
+    """Serve another saved version (or the shipped model) from now on: its path (relative ones are resolved) or
+    its name, the file name without `.keras` that a viewer who may not see paths is given instead."""
     if not ctx.settings.retrain_allowed:
         return f"switching models is disabled: {ctx.settings.retrain_reason}"
     if not path:
         return "pick a version first"
+    known = [p for _, p in version_choices(ctx)]
     resolved = str(Path(path).expanduser().resolve())
-    if resolved not in [known for _, known in version_choices(ctx)]:
+    if resolved not in known:  # a version's name, as a viewer who may not see paths picks it
+        resolved = next((p for p in known if Path(p).stem == path), "")
+    if not resolved:
         return f"not switched: {path} is not a saved version"
     try:
         served = ctx.holder.switch_to(Path(resolved))

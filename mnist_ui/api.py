@@ -8,6 +8,7 @@ Reading endpoints never raise: a bad file or malformed strokes come back as a re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -28,8 +29,14 @@ comes from the preset. serve: serve the new model when it finishes, if it reads 
 """
 
 
-def state(snap_json: dict[str, Any], notice: str = "") -> dict[str, Any]:
-    return snap_json | ({"notice": notice} if notice else {})
+def state(snap_json: dict[str, Any], notice: str = "", sees: bool = True) -> dict[str, Any]:
+    """A job's JSON; for a caller who may not see the server's paths, new_path is the version's name (what
+    /switch_version also takes) and paths in its lines are cut to file names."""
+    answer = snap_json | ({"notice": notice} if notice else {})
+    if sees:
+        return answer
+    hidden = {k: actions.without_paths(v, False) for k, v in answer.items() if isinstance(v, str)}
+    return answer | hidden | {"new_path": Path(answer["new_path"]).stem if answer.get("new_path") else ""}
 
 
 def register(ctx: AppContext, exports: Exports) -> None:
@@ -42,9 +49,10 @@ def register(ctx: AppContext, exports: Exports) -> None:
     _export_endpoints(ctx, exports)
 
 
-async def _stream(ctx: AppContext, refused: str = "") -> AsyncIterator[dict[str, Any]]:
+async def _stream(ctx: AppContext, refused: str, request: gr.Request | None) -> AsyncIterator[dict[str, Any]]:
+    sees = actions.sees_paths(ctx, request)
     async for snap, notice in actions.run(ctx, refused):
-        yield state(snap.to_json(), notice)
+        yield state(snap.to_json(), notice, sees)
 
 
 def _reading_endpoints(ctx: AppContext) -> None:
@@ -131,14 +139,14 @@ def _training_endpoints(ctx: AppContext) -> None:
         request: gr.Request | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         owner = actions.session_of(request)
-        async for answer in _stream(ctx, actions.start(ctx, preset, dict(settings or {}), serve, owner)):
+        async for answer in _stream(ctx, actions.start(ctx, preset, dict(settings or {}), serve, owner), request):
             yield answer
 
     retrain.__doc__ = RETRAIN_DOC.format(names=", ".join(TUNABLE))
 
-    async def watch() -> AsyncIterator[dict[str, Any]]:
+    async def watch(request: gr.Request | None = None) -> AsyncIterator[dict[str, Any]]:
         """Stream the running (or last) training's state without starting one."""
-        async for answer in _stream(ctx):
+        async for answer in _stream(ctx, "", request):
             yield answer
 
     def cancel(request: gr.Request) -> str:
@@ -147,7 +155,7 @@ def _training_endpoints(ctx: AppContext) -> None:
 
     def switch(path: str, request: gr.Request) -> str:
         """Serve a saved version (its path, as `models` lists it) or the shipped model from now on."""
-        return actions.switch(ctx, path, request)
+        return actions.without_paths(actions.switch(ctx, path, request), actions.sees_paths(ctx, request))
 
     gr.api(retrain, api_name="retrain", **JOB_LANE)
     gr.api(watch, api_name="watch", **WATCH_LANE)
@@ -176,21 +184,23 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             if isinstance(path, Reading):
                 return {"saved": False, "message": f"not saved: {path.message}"}
             source = {"image": path}
-        return ctx.drawings.correct(ctx.holder.current, label, source, actions.visitor(request)).to_json()
+        done = ctx.drawings.correct(ctx.holder.current, label, source, actions.visitor(request)).to_json()
+        return done | {"message": actions.without_paths(done["message"], actions.sees_paths(ctx, request))}
 
-    def drawings() -> dict[str, Any]:
-        """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes."""
-        collector = ctx.drawings
+    def drawings(request: gr.Request | None = None) -> dict[str, Any]:
+        """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes; the database
+        file to a local or logged-in caller, "kept on this server" to others."""
+        collector, sees = ctx.drawings, actions.sees_paths(ctx, request)
         counts = collector.counts()
         if counts is None:
-            return {"kept": False, "message": collector.problem or collector.where()}
+            return {"kept": False, "message": actions.without_paths(collector.problem, sees) or collector.where()}
         return {
             "kept": True,
             "per_digit": list(counts.per_digit),
             "total": counts.total,
             "wrong": counts.wrong,
             "holdout": counts.holdout,
-            "database": str(collector.path),  # not "path": gradio_client would fetch it as a file
+            "database": actions.shown_path(collector.path, sees),  # not "path": gradio_client would fetch it
         }
 
     def import_drawings(file: dict[str, Any] | None, request: gr.Request | None = None) -> str:
@@ -199,7 +209,7 @@ def _teaching_endpoints(ctx: AppContext) -> None:
         path = uploaded_path(file)
         if isinstance(path, Reading):
             return f"not imported: {path.message}"
-        return import_zip(ctx, path, request)
+        return actions.without_paths(import_zip(ctx, path, request), actions.sees_paths(ctx, request))
 
     gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
     gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
@@ -215,7 +225,7 @@ def _finetune_endpoint(ctx: AppContext) -> None:
         """Fine-tune the serving model on the collected drawings (one job at a time, like /retrain) and stream
         its state; it is served only if it reads MNIST test and the held-out drawings no worse."""
         refused = actions.start_finetune(ctx, epochs, serve, actions.session_of(request))
-        async for answer in _stream(ctx, refused):
+        async for answer in _stream(ctx, refused, request):
             yield answer
 
     gr.api(finetune, api_name="finetune", **JOB_LANE)

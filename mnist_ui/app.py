@@ -8,17 +8,20 @@ from typing import Any
 import gradio as gr
 
 from mnist_ui import api, draw_tab, drawings_tab, model_tab, teach_tab, train_tab, upload_tab
+from mnist_ui.actions import sees_paths, without_paths
 from mnist_ui.context import AppContext
 from mnist_ui.correct_bar import CSS as CORRECT_CSS
 from mnist_ui.model_badge import KEY_JS
 from mnist_ui.personal import browser_secret
 from mnist_ui.results import CSS as RESULTS_CSS
+from mnist_ui.style import CSS as FIT_CSS
 from mnist_ui.teach_tab import CSS as TEACH_CSS
 
 CSS = (
     RESULTS_CSS
     + CORRECT_CSS
     + TEACH_CSS
+    + FIT_CSS
     + """
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 #train-status progress { width: 100%; height: 14px; }
@@ -30,9 +33,10 @@ INTRO = (
 )
 
 
-def banner(ctx: AppContext) -> dict[str, Any]:
-    """The serving model's warning and the drawings database's (corrupt, locked): one line each."""
-    warnings = [w for w in (ctx.holder.current.warning, ctx.drawings.warning()) if w]
+def banner(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
+    """The serving model's warning and the drawings database's (corrupt, locked): one line each, the server's
+    paths in them only for a viewer who may see them."""
+    warnings = [without_paths(w, sees) for w in (ctx.holder.current.warning, ctx.drawings.warning()) if w]
     text = "<br>".join(f"⚠️ {html.escape(w)}" for w in warnings)
     return gr.update(value=f'<div class="warning-banner">{text}</div>', visible=bool(warnings))
 
@@ -57,10 +61,12 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 subset = max(0, int(request.query_params.get("subset", 0)))
             except (TypeError, ValueError):
                 subset = 0
+            sees = sees_paths(ctx, request)
             return (
-                {warning_box: banner(ctx), controls["train_subset"]: subset, notice: train_tab.train_notice(ctx)}
-                | page.show(ctx, ctx.jobs.snapshot())
-                | {page.versions: train_tab.versions_update(ctx)}
+                {warning_box: banner(ctx, sees), notice: train_tab.train_notice(ctx, sees)}
+                | {controls["train_subset"]: subset}
+                | page.show(ctx, ctx.jobs.snapshot(), sees=sees)
+                | {page.versions: train_tab.versions_update(ctx, sees)}
             )
 
         demo.load(None, [profile], None, js=KEY_JS)

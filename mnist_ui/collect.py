@@ -166,14 +166,16 @@ class Collector:
         """The banner's line when collecting is on but the database cannot be used ('' when it can)."""
         return f"corrected drawings cannot be kept: {self.problem}" if self.enabled and self.problem else ""
 
-    def where(self) -> str:
-        """One line for the page: whether drawings you correct are kept, and where."""
+    def where(self, sees_path: bool = False) -> str:
+        """One line for the page: whether drawings you correct are kept, and where (the file only to a viewer
+        who may see the server's paths: `mnist_ui.actions.sees_paths`)."""
         if not self.enabled:
             reason = self.disabled_reason or "corrected drawings are not kept on this server"
             return f"{reason[0].upper()}{reason[1:]}."
+        place = f"on this server in `{self.path}`" if sees_path else "on this server"
         return (
-            f"Right or a digit keeps the drawing, what the model read and your label on this server in "
-            f"`{self.path}` (Drawings tab: see, export, delete)."
+            f"Right or a digit keeps the drawing, what the model read and your label {place} "
+            "(Drawings tab: see, export, delete)."
         )
 
     def counts(self) -> Counts | None:

@@ -12,15 +12,15 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui.actions import visitor
+from mnist_ui.actions import sees_paths, visitor, without_paths
 from mnist_ui.context import AppContext
 
 CSS = """
 .correct-bar { gap: 6px !important; }
-.correct-bar .digit-row button { min-width: 0 !important; padding: 6px 0 !important; font-size: 18px; }
+.correct-bar .digit-row button { min-width: 0 !important; padding: 6px 0 !important; font-size: 20px; }
 .correct-status .saved { color: #15803d; font-weight: 600; }
 .correct-status .refused { color: #b91c1c; }
-.collect-where { font-size: 13px; opacity: .75; }
+.collect-where { font-size: 13px; }
 """
 
 
@@ -31,7 +31,7 @@ def status_html(saved: bool, message: str) -> str:
 def save(ctx: AppContext, label: int | None, source: dict[str, Any], request: gr.Request | None) -> str:
     """One click: the status line's HTML (a saved count, or the one-line reason it was not kept)."""
     done = ctx.drawings.correct(ctx.holder.current, label, source, visitor(request))
-    return status_html(done.saved, done.message)
+    return status_html(done.saved, without_paths(done.message, sees_paths(ctx, request)))
 
 
 def build(
@@ -46,7 +46,15 @@ def build(
         with gr.Row(elem_classes=["digit-row"]):
             digits = [gr.Button(str(d), elem_id=f"{prefix}is-{d}", size="sm", min_width=0, scale=1) for d in range(10)]
         status = gr.HTML("", elem_id=f"{prefix}correct-status", elem_classes=["correct-status"])
-    gr.Markdown(collector.where(), elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")
+    where = gr.Markdown(collector.where(), elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")
+
+    def where_for(request: gr.Request) -> str:
+        """The database's file for a viewer who may see the server's paths; "on this server" for others."""
+        return collector.where(sees_paths(ctx, request))
+
+    gr.on(
+        None, where_for, None, where, api_name=f"{key}collect_where", api_visibility="private", show_progress="hidden"
+    )
     common: dict[str, Any] = {
         "show_progress": "hidden",
         "concurrency_limit": 4,

@@ -23,9 +23,9 @@ from mnist_core.drawings import transfer
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import DrawingError, Row, StoreError
 from mnist_core.errors import first_line
-from mnist_ui.actions import may_control
+from mnist_ui.actions import KEPT_HERE, may_control, sees_paths, without_paths
 from mnist_ui.context import AppContext
-from mnist_ui.format import DIGITS, enlarge, table, thumbnails
+from mnist_ui.format import DIGITS, digit_table, enlarge, thumbnails
 
 PAGE = 100  # drawings the gallery shows at once, newest first
 EXPORT_DIR = Path(tempfile.gettempdir()) / "mnist-demo-exports"
@@ -34,19 +34,27 @@ ALL = "all digits"
 PRIVATE = "on a public server only a logged-in user may see or change the collected drawings"
 
 
-def counts_md(ctx: AppContext) -> str:
-    """Counts per digit, how many the model read wrong, how many are held out; or why there are none."""
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' * (count != 1)}"
+
+
+def counts_md(ctx: AppContext, sees_path: bool = False) -> str:
+    """Counts per digit, how many the model read wrong, how many are held out; or why there are none.
+
+    The database's file only for a viewer who may see the server's paths (`actions.sees_paths`)."""
     collector = ctx.drawings
     if not collector.enabled:
         return collector.where()
     counts = collector.counts()
     if counts is None:
-        return f"⚠️ {html.escape(collector.warning())}"
+        return f"⚠️ {html.escape(without_paths(collector.warning(), sees_path))}"
     cells = [f"{n:,}" for n in counts.per_digit] + [f"**{counts.total:,}**"]
-    head = table(["digit", *DIGITS, "all"], [["drawings", *cells]])
+    head = digit_table([["drawings", *cells]], after=["all"])
+    where = f"in `{collector.path}`" if sees_path else KEPT_HERE
     return (
-        f"{head}\n\n{counts.total:,} drawings kept in `{collector.path}`; the model read "
-        f"{counts.wrong:,} of them wrong; {counts.holdout:,} are held out (never trained on) to measure fine-tunes."
+        f"{head}\n\n{plural(counts.total, 'drawing')} {where}; the model read {counts.wrong:,} of them wrong; "
+        f"{counts.holdout:,} {'is' if counts.holdout == 1 else 'are'} held out (never trained on) to measure "
+        "fine-tunes."
     )
 
 
@@ -69,7 +77,7 @@ def gallery(
         return [], [], PRIVATE
     store = ctx.drawings.try_store()
     if store is None:
-        return [], [], ctx.drawings.warning() or ctx.drawings.where()
+        return [], [], without_paths(ctx.drawings.warning(), sees_paths(ctx, request)) or ctx.drawings.where()
     label = None if digit in (None, "", ALL) else as_label(digit)
     try:
         rows = store.rows(label, bool(wrong_only), limit=PAGE)
@@ -178,12 +186,16 @@ class DrawingsPage:
     def refresh(self, ctx: AppContext, digit: str | None, wrong: bool, request: gr.Request | None) -> dict[Any, Any]:
         items, ids, shown = gallery(ctx, digit, wrong, request)
         return {
-            self.counts: counts_md(ctx),
+            self.counts: counts_md(ctx, sees_paths(ctx, request)),
             self.gallery: items,
             self.ids: ids,
             self.shown: shown,
             self.selected: None,
         }
+
+    def said(self, ctx: AppContext, line: str, request: gr.Request | None) -> dict[Any, Any]:
+        """The status line, a database error's path cut to its file name for a viewer who may not see paths."""
+        return {self.status: without_paths(line, sees_paths(ctx, request))}
 
     @property
     def outputs(self) -> list[Any]:
@@ -210,19 +222,22 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
             "**Train → Fine-tune on collected drawings** learns from the others.",
             elem_id="drawings-where",
         )
-        counts = gr.Markdown(elem_id="drawings-counts")
+        counts = gr.Markdown(elem_id="drawings-counts", elem_classes=["fit-table"])
         with gr.Row(equal_height=True):
             digit = gr.Dropdown([ALL, *DIGITS], value=ALL, label="Digit", scale=1)
             wrong = gr.Checkbox(False, label="Only those the model read wrong", scale=1)
             refresh_btn = gr.Button("Refresh", scale=1)
+        gr.Markdown("#### What the model saw of each (✗ = the model read it wrong)", elem_id="drawings-gallery-title")
         shown = gr.Markdown(elem_id="drawings-shown")
         items = thumbnails(
             "Collected drawings: what the model saw (✗ = the model read it wrong)", 10, 360, "drawings-gallery"
         )
         with gr.Row(equal_height=True):
-            delete_btn = gr.Button("Delete the selected drawing", variant="stop", elem_id="drawings-delete")
-            confirm = gr.Checkbox(False, label="yes, delete every drawing")
-            delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all")
+            delete_btn = gr.Button(
+                "Delete the selected drawing", variant="stop", elem_id="drawings-delete", min_width=240
+            )
+            confirm = gr.Checkbox(False, label="yes, delete every drawing", min_width=200)
+            delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all", min_width=120)
         with gr.Row(equal_height=False):
             with gr.Column():
                 zip_btn = gr.Button("Export zip (PNGs + labels.csv)", elem_id="drawings-export")
@@ -260,13 +275,13 @@ def _wire(
         return row_id, "" if row_id is None else f"selected drawing #{row_id}"
 
     def remove(row_id: int | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
-        return page.refresh(ctx, digit, wrong, request) | {page.status: delete_one(ctx, row_id, request)}
+        return page.refresh(ctx, digit, wrong, request) | page.said(ctx, delete_one(ctx, row_id, request), request)
 
     def remove_all(confirmed: bool, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
-        return page.refresh(ctx, digit, wrong, request) | {page.status: delete_all(ctx, confirmed, request)}
+        return page.refresh(ctx, digit, wrong, request) | page.said(ctx, delete_all(ctx, confirmed, request), request)
 
     def bring_in(path: str | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
-        return page.refresh(ctx, digit, wrong, request) | {page.status: import_zip(ctx, path, request)}
+        return page.refresh(ctx, digit, wrong, request) | page.said(ctx, import_zip(ctx, path, request), request)
 
     for trigger in (tab.select, refresh_btn.click, page.digit.change, page.wrong.change):
         trigger(refresh, view, page.outputs, api_name="drawings_view", **hidden)

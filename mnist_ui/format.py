@@ -20,9 +20,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
-def digit_table(rows: Sequence[Sequence[str]], first: str = "digit", before: Sequence[str] = ()) -> str:
-    """A table with a column per digit 0–9; each row is its name, the `before` cells, then ten cells."""
-    return table([first, *before, *DIGITS], rows)
+def digit_table(
+    rows: Sequence[Sequence[str]], first: str = "digit", before: Sequence[str] = (), after: Sequence[str] = ()
+) -> str:
+    """Per-digit numbers with a row per digit 0–9 and a column per series, so it fits a phone at any count.
+
+    Each of `rows` is a series: its name, the `before` cells (e.g. overall scores), ten cells, the `after` cells.
+    """
+    labels = [*before, *DIGITS, *after]
+    body = [[label, *[series[1 + i] for series in rows]] for i, label in enumerate(labels)]
+    return table([first, *[series[0] for series in rows]], body)
 
 
 def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
@@ -31,5 +38,14 @@ def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
 
 
 def thumbnails(label: str, columns: int, height: int, elem_id: str) -> gr.Gallery:
-    """A gallery of `enlarge`d digits, each shown whole."""
-    return gr.Gallery(label=label, columns=columns, height=height, object_fit="contain", elem_id=elem_id)
+    """A gallery of `enlarge`d digits, each shown whole: no label tag over the first row (a heading above names
+    it), captions under the pictures (app CSS), fewer columns on a phone (app CSS)."""
+    return gr.Gallery(
+        label=label,
+        show_label=False,
+        columns=columns,
+        height=height,
+        object_fit="contain",
+        elem_id=elem_id,
+        elem_classes=["thumbs"],
+    )

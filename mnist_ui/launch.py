@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
+import signal
 import socket
+import threading
 from pathlib import Path
+from typing import Any
 
 from mnist_ui.context import Settings
 
 LOOPBACK = ("localhost",)
 MAX_UPLOAD = "10mb"  # a phone photo is a few MB; bigger uploads are refused before they reach the disk
+STOP_GRACE_S = 1.0  # on Ctrl+C or SIGTERM, how long open requests (a page following a training) may hold the exit
 
 
 def port(text: str) -> int:
@@ -143,9 +148,33 @@ def port_problem(host: str, number: int) -> str | None:
     """One line when the port cannot be bound, checked before Gradio tries (its error is a traceback)."""
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the server binds (uvicorn sets it): a port whose last server just stopped is free, not "in use".
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, number))
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
             return f"error: port {number} is already in use; pick another with --port N or stop the other server"
         return f"error: cannot listen on {host}:{number} ({exc.strerror}); check --host and --port"
     return None
+
+
+def serve_until_stopped(demo: Any) -> None:
+    """Serve until Ctrl+C or SIGTERM, then stop within a few seconds and delete what visitors uploaded.
+
+    Gradio's own `block_thread` prints "Keyboard interruption in main thread" and leaves the deleting to the
+    server thread's shutdown, which waits for every open connection: on a busy machine the process ended
+    (or was killed) first and the uploads stayed. Here open requests get STOP_GRACE_S, then the files go.
+    """
+    from gradio.route_utils import delete_files_created_by_app
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while demo.is_running and not stop.wait(0.2):
+        pass
+    # Requests still open after the grace are cancelled on purpose: their tracebacks are not news.
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+    if demo.server is not None:
+        demo.server.config.timeout_graceful_shutdown = STOP_GRACE_S
+    demo.close(verbose=False)
+    delete_files_created_by_app(demo, age=None)

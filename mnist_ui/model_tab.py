@@ -14,6 +14,7 @@ from mnist_core.drawings.store import StoreError
 from mnist_core.model.network import LAYER_NAMES
 from mnist_core.model.versions import describe_time
 from mnist_core.serving.holder import Served
+from mnist_ui.actions import sees_paths, shown_path, without_paths
 from mnist_ui.context import AppContext
 from mnist_ui.format import digit_table, enlarge, percent, thumbnails
 
@@ -22,23 +23,26 @@ def architecture_table(served: Served) -> str:
     """From the served weights' shapes: no TensorFlow, no model build."""
     if served.classifier is None:
         return "no model is loaded"
-    rows = ["| layer | type | output | parameters |", "|---|---|---|---:|", "| pixels | input | 784 | 0 |"]
+    rows = ["| layer (kind) | output | parameters |", "|---|---:|---:|", "| pixels (input) | 784 | 0 |"]
     layers = served.classifier.layers
     for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES, strict=True)):
         act = "softmax" if i == len(layers) - 1 else "relu"
-        rows.append(f"| {name} | Dense ({act}) | {w.shape[1]} | {w.size + b.size:,} |")
+        rows.append(f"| {name} (Dense, {act}) | {w.shape[1]} | {w.size + b.size:,} |")
         if i < len(layers) - 1:
-            rows.append(f"| dropout{'' if i == 0 else f'_{i + 1}'} | Dropout | {w.shape[1]} | 0 |")
-    rows.append(f"| **total** | | | **{served.classifier.params:,}** |")
+            rows.append(f"| dropout{'' if i == 0 else f'_{i + 1}'} (Dropout) | {w.shape[1]} | 0 |")
+    rows.append(f"| **total** | | **{served.classifier.params:,}** |")
     return "\n".join(rows)
 
 
-def model_summary(served: Served) -> str:
+def model_summary(served: Served, sees: bool = False) -> str:
+    """What serves and how it was made; its file and the paths in its command only for a viewer who may see
+    the server's paths (`actions.sees_paths`)."""
     meta = served.metadata
     hp = meta.get("hyperparameters", {})
-    lines = [f"### Serving: {served.label}", f"File: {'—' if served.path is None else f'`{served.path}`'}"]
+    where = shown_path(served.path, sees)
+    lines = [f"### Serving: {served.label}", f"File: {f'`{where}`' if sees and served.path else where}"]
     if served.warning:
-        lines.append(f"\n⚠️ {served.warning}")
+        lines.append(f"\n⚠️ {without_paths(served.warning, sees)}")
     if not meta:
         if served.path is not None:
             lines.append("No sidecar with training settings was found next to this file.")
@@ -59,7 +63,7 @@ def model_summary(served: Served) -> str:
     if hp:
         lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SUMMARY if k in hp))
     if meta.get("command"):
-        lines.append(f"\nCommand: `{meta['command']}`")
+        lines.append(f"\nCommand: `{without_paths(meta['command'], sees)}`")
     return "\n\n".join(lines)
 
 
@@ -114,7 +118,7 @@ def report_section(report: dict[str, Any], title: str, what: str) -> tuple[str, 
     return text, confusion_image(report["confusion_matrix"])
 
 
-def drawings_md(ctx: AppContext, mnist: float | None = None) -> str:
+def drawings_md(ctx: AppContext, mnist: float | None = None, sees: bool = False) -> str:
     """The serving model on the held-out collected drawings (never trained on), overall and per digit."""
     collector, served = ctx.drawings, ctx.holder.current
     if not collector.enabled or served.classifier is None:
@@ -126,7 +130,7 @@ def drawings_md(ctx: AppContext, mnist: float | None = None) -> str:
         collector.failed(exc)
         held = None
     if held is None:
-        return f"### Collected drawings\n\n⚠️ {collector.warning()}"
+        return f"### Collected drawings\n\n⚠️ {without_paths(collector.warning(), sees)}"
     images, labels = held
     beside = f" (MNIST test: {mnist:.2%})" if mnist is not None else ""
     if not len(labels):
@@ -144,15 +148,18 @@ def drawings_md(ctx: AppContext, mnist: float | None = None) -> str:
     )
 
 
-def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tuple[np.ndarray, str]], str]:
+def model_page(
+    ctx: AppContext, sees: bool = False
+) -> tuple[str, str, str, Any, str, Any, list[tuple[np.ndarray, str]], str]:
     """Summary, architecture, MNIST section + matrix, real-handwriting section + matrix, worst mistakes,
-    held-out collected drawings."""
+    held-out collected drawings; server paths only for a viewer who may see them."""
     served = ctx.holder.current
     try:
         report = ctx.holder.report(served, ctx.jobs.data_path)
     except (DataError, OSError) as exc:
-        note = f"Test-set report unavailable: {exc}"
-        return model_summary(served), architecture_table(served), note, None, "", None, [], drawings_md(ctx)
+        note = f"Test-set report unavailable: {without_paths(str(exc), sees)}"
+        summary, arch = model_summary(served, sees), architecture_table(served)
+        return summary, arch, note, None, "", None, [], drawings_md(ctx, sees=sees)
     mnist_md, mnist_img = report_section(report, "MNIST test accuracy", "MNIST test images")
     pens = report.get("real_handwriting")
     pen_md, pen_img = (
@@ -161,19 +168,20 @@ def model_page(ctx: AppContext) -> tuple[str, str, str, Any, str, Any, list[tupl
         else ("No real-handwriting report for this model (train it with pen data to get one).", None)
     )
     return (
-        model_summary(served),
+        model_summary(served, sees),
         architecture_table(served),
         mnist_md,
         mnist_img,
         pen_md,
         pen_img,
         mistakes_gallery(report),
-        drawings_md(ctx, float(report["accuracy"])),
+        drawings_md(ctx, float(report["accuracy"]), sees),
     )
 
 
 def _confusion_view(label: str) -> gr.Image:
-    return gr.Image(label=label, type="pil", interactive=False, height=480, buttons=["download"])
+    """The matrix without Gradio's label tag, which sits over the picture's top rows: the text above names it."""
+    return gr.Image(label=label, show_label=False, type="pil", interactive=False, height=480, buttons=["download"])
 
 
 def build(ctx: AppContext) -> None:
@@ -182,18 +190,27 @@ def build(ctx: AppContext) -> None:
             summary = gr.Markdown(elem_id="model-summary")
             with gr.Column():
                 gr.Markdown("### Architecture")
-                arch = gr.Markdown(elem_id="model-arch")
+                arch = gr.Markdown(elem_id="model-arch", elem_classes=["fit-table"])
         with gr.Row(equal_height=False):
             with gr.Column():
-                mnist_md = gr.Markdown(elem_id="model-mnist")
+                mnist_md = gr.Markdown(elem_id="model-mnist", elem_classes=["fit-table"])
                 mnist_img = _confusion_view("Confusion matrix, MNIST test")
             with gr.Column():
-                pen_md = gr.Markdown(elem_id="model-pens")
+                pen_md = gr.Markdown(elem_id="model-pens", elem_classes=["fit-table"])
                 pen_img = _confusion_view("Confusion matrix, real handwriting")
-        drawings = gr.Markdown(elem_id="model-drawings")
+        gr.Markdown(
+            "### Most confident mistakes on the MNIST test set\n\nEach captioned: the true digit, then what "
+            "the model read.",
+            elem_id="model-mistakes-title",
+        )
         gallery = thumbnails("Most confident mistakes on the MNIST test set", 8, 300, "model-mistakes")
+        drawings = gr.Markdown(elem_id="model-drawings", elem_classes=["fit-table"])
+
+    def page(request: gr.Request) -> tuple[Any, ...]:
+        return model_page(ctx, sees_paths(ctx, request))
+
     tab.select(
-        lambda: model_page(ctx),
+        page,
         None,
         [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery, drawings],
         api_name="model_tab",

@@ -35,7 +35,7 @@ CSS = """
 .pad-wrap { position: relative; width: 100%; max-width: 448px; margin: 0 auto; }
 .pad { display: block; width: 100%; aspect-ratio: 1 / 1; background: #fff; border: 1px solid #d4d4d8;
        border-radius: 10px; touch-action: none; cursor: crosshair; user-select: none; -webkit-user-select: none; }
-.pad-hint { position: absolute; top: 45%; left: 0; right: 0; text-align: center; color: #a1a1aa;
+.pad-hint { position: absolute; top: 45%; left: 0; right: 0; text-align: center; color: #71717a;
             font-size: 20px; pointer-events: none; }
 .pad-wrap.drawn .pad-hint { display: none; }
 .pad-tools { display: flex; gap: 8px; margin-top: 8px; }

@@ -23,11 +23,27 @@ from mnist_core.config import (
     preset,
 )
 from mnist_core.serving.snapshot import FinetuneSnapshot, Snapshot, TrainSnapshot
-from mnist_ui.actions import cancel, run, session_of, start, start_finetune, switch, version_choices
+from mnist_ui.actions import (
+    cancel,
+    run,
+    sees_paths,
+    session_of,
+    start,
+    start_finetune,
+    switch,
+    version_choices,
+    without_paths,
+)
 from mnist_ui.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.format import digit_table, percent, table
 
-PRESET_INFO = "default = the shipped recipe (about 20 min); fast ≈ a minute; seed = the Spanish notebook exactly"
+PRESET_INFO = (
+    "default = the shipped recipe (its sidecar: 1,324 s of fitting); fast = 2 epochs on 12,000 images, to try this "
+    "page; seed = the Spanish notebook exactly"
+)
+
+
+WIDE = 220  # px a setting needs for its label and a slider's two ends: four to a row on a desktop, one on a phone
 
 
 def _bound(value: float | str | None) -> Any:
@@ -40,10 +56,10 @@ def control(name: str, spec: Control, value: Any) -> gr.components.Component:
     if spec.hidden:
         return gr.Number(value, visible=False, precision=0)
     if isinstance(getattr(HyperParams(), name), bool):
-        return gr.Checkbox(value, label=spec.label)
+        return gr.Checkbox(value, label=spec.label, min_width=WIDE)
     if spec.box:
-        return gr.Number(value, label=spec.label, minimum=low, maximum=high)
-    return gr.Slider(low, high, value=value, step=spec.step, label=spec.label)
+        return gr.Number(value, label=spec.label, minimum=low, maximum=high, min_width=WIDE)
+    return gr.Slider(low, high, value=value, step=spec.step, label=spec.label, min_width=WIDE)
 
 
 def curve_frames(snap: Snapshot) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
@@ -62,8 +78,9 @@ def curve_frames(snap: Snapshot) -> tuple[pd.DataFrame | None, pd.DataFrame | No
     return frame[is_loss].reset_index(drop=True), frame[~is_loss].reset_index(drop=True)
 
 
-def status_html(snap: Snapshot, notice: str = "") -> str:
-    head = f"<p><b>{html.escape(notice)}</b></p>" if notice else ""
+def status_html(snap: Snapshot, notice: str = "", sees: bool = False) -> str:
+    """The job's state in a few lines; server paths in its messages only for a viewer who may see them."""
+    head = f"<p><b>{html.escape(without_paths(notice, sees))}</b></p>" if notice else ""
     if snap.state == "idle":
         return head + "<p>No training yet. Choose settings and press <b>Retrain</b>.</p>"
     title = {
@@ -79,8 +96,8 @@ def status_html(snap: Snapshot, notice: str = "") -> str:
     bar = f'<progress value="{snap.fraction:.3f}" max="1"></progress>' if snap.running else ""
     what = "fine-tune" if snap.kind == "finetune" else "training"
     return (
-        f"{head}<p><b>{title} ({what} #{snap.job_id})</b> — {html.escape(snap.where())}</p>{bar}"
-        f"<p style='opacity:.7'>elapsed {snap.elapsed_s:.0f} s</p>"
+        f"{head}<p><b>{title} ({what} #{snap.job_id})</b> — {html.escape(without_paths(snap.where(), sees))}</p>"
+        f"{bar}<p class='elapsed'>elapsed {snap.elapsed_s:.0f} s</p>"
     )
 
 
@@ -103,7 +120,7 @@ def comparison_md(snap: Snapshot) -> str:
             *[percent(a, 1) for a in snap.new_per_class],
         ],
     ]
-    lines = ["### Old vs new", digit_table(rows, "model", ["MNIST test", "real handwriting"])]
+    lines = ["### Old vs new", digit_table(rows, "accuracy", ["MNIST test", "real handwriting"])]
     verdict = (
         "The new model is serving now."
         if snap.activated
@@ -146,11 +163,18 @@ def drawings_label(ctx: AppContext) -> str:
     return f"Include the collected drawings ({n:,} to train on; {counts.holdout:,} held out to measure)"
 
 
-def versions_update(ctx: AppContext) -> dict[str, Any]:
+def versions_update(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
+    """The saved versions, the serving one marked; each picked by its path, or by its name for a viewer who may
+    not see the server's paths (`actions.switch_version` takes both)."""
     current = ctx.holder.current.path
-    value = str(current.resolve()) if current else None
-    labelled = [(f"{label}  ← serving" if path == value else label, path) for label, path in version_choices(ctx)]
-    return gr.update(choices=labelled, value=value)
+    serving = str(current.resolve()) if current else None
+
+    def key(path: str) -> str:
+        return path if sees else Path(path).stem
+
+    choices = version_choices(ctx)
+    labelled = [(f"{label}  ← serving" if path == serving else label, key(path)) for label, path in choices]
+    return gr.update(choices=labelled, value=key(serving) if serving else None)
 
 
 @dataclass
@@ -162,16 +186,19 @@ class TrainPage:
     acc_plot: gr.LinePlot
     compare: gr.Markdown
     versions: gr.Dropdown
+    cancel: gr.Button
 
     @property
     def outputs(self) -> list[gr.components.Component]:
-        return [self.status, self.loss_plot, self.acc_plot, self.compare, self.versions]
+        return [self.status, self.loss_plot, self.acc_plot, self.compare, self.versions, self.cancel]
 
-    def show(self, ctx: AppContext, snap: Snapshot, notice: str = "") -> dict[Any, Any]:
+    def show(self, ctx: AppContext, snap: Snapshot, notice: str = "", sees: bool = False) -> dict[Any, Any]:
+        """What the page shows of `snap`; Cancel can be pressed only while a job runs."""
         loss, acc = curve_frames(snap)
-        versions = versions_update(ctx) if snap.state == "completed" else gr.update()
+        versions = versions_update(ctx, sees) if snap.state == "completed" else gr.update()
         return {
-            self.status: status_html(snap, notice),
+            self.cancel: gr.update(interactive=snap.running),
+            self.status: status_html(snap, notice, sees),
             self.loss_plot: loss,
             self.acc_plot: acc,
             self.compare: comparison_md(snap),
@@ -179,12 +206,12 @@ class TrainPage:
         }
 
 
-def train_notice(ctx: AppContext) -> dict[str, Any]:
+def train_notice(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
     text = ""
     if not ctx.settings.retrain_allowed:
         text = f"Retraining is disabled: {ctx.settings.retrain_reason}"
     elif problem := ctx.jobs.data_problem():
-        text = f"No training data: {problem}"
+        text = f"No training data: {without_paths(problem, sees)}"
     return gr.update(value=f'<div class="warning-banner">{html.escape(text)}</div>', visible=bool(text))
 
 
@@ -220,14 +247,16 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             with gr.Column():
                 serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
                 include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings")
-        with gr.Row():
+        with gr.Row(elem_id="train-controls"):
             controls = {name: control(name, spec, getattr(first, name)) for name, spec in CONTROLS.items()}
         with gr.Row():
             retrain_btn = gr.Button(
-                "Retrain", variant="primary", interactive=ctx.settings.retrain_allowed, elem_id="retrain"
+                "Retrain", variant="primary", interactive=ctx.settings.retrain_allowed, elem_id="retrain", min_width=150
             )
-            cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel")
-            watch_btn = gr.Button("Watch the running training", elem_id="watch")
+            cancel_btn = gr.Button(
+                "Cancel", variant="stop", elem_id="cancel", interactive=ctx.jobs.snapshot().running, min_width=150
+            )  # pressable only while a job runs: TrainPage.show
+            watch_btn = gr.Button("Watch the running training", elem_id="watch", min_width=WIDE)
         with gr.Row(equal_height=True):
             tune_epochs = gr.Slider(
                 1, FINETUNE_LIMITS.max_epochs, value=FINETUNE_EPOCHS, step=1, label="Fine-tune epochs", scale=1
@@ -237,23 +266,30 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
                 interactive=ctx.settings.retrain_allowed,
                 elem_id="finetune",
                 scale=2,
+                min_width=WIDE,
             )
         status = gr.HTML(status_html(ctx.jobs.snapshot()), elem_id="train-status")
         with gr.Row():
             loss_plot, acc_plot = _plots()
-        compare = gr.Markdown()
+        compare = gr.Markdown(elem_id="train-compare", elem_classes=["fit-table"])
         with gr.Row():
             versions = gr.Dropdown(
                 [], label="Saved versions", scale=4, interactive=True, allow_custom_value=True
             )  # choices change at run time
-            switch_btn = gr.Button("Serve this version", scale=1, interactive=ctx.settings.retrain_allowed)
+            switch_btn = gr.Button(
+                "Serve this version", scale=1, interactive=ctx.settings.retrain_allowed, min_width=180
+            )
         switch_status = gr.Markdown(elem_id="switch-status")
-    page = TrainPage(status, loss_plot, acc_plot, compare, versions)
+    page = TrainPage(status, loss_plot, acc_plot, compare, versions, cancel_btn)
     all_controls = controls | {"drawings": include}
     _wire(ctx, page, preset_radio, serve, all_controls, (retrain_btn, cancel_btn, watch_btn, switch_btn), switch_status)
     _wire_finetune(ctx, page, tune_btn, tune_epochs, serve)
+
+    def notice_for(request: gr.Request) -> dict[str, Any]:
+        return train_notice(ctx, sees_paths(ctx, request))
+
     tab.select(
-        lambda: train_notice(ctx),
+        notice_for,
         None,
         notice,
         api_name="train_notice",
@@ -264,8 +300,9 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
 
 def _wire_finetune(ctx: AppContext, page: TrainPage, button: gr.Button, epochs: gr.Slider, serve: gr.Checkbox) -> None:
     async def finetune(rounds: float, serve_it: bool, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        sees = sees_paths(ctx, request)
         async for snap, notice in run(ctx, start_finetune(ctx, rounds, bool(serve_it), session_of(request))):
-            yield page.show(ctx, snap, notice)
+            yield page.show(ctx, snap, notice, sees)
 
     button.click(
         finetune,
@@ -301,18 +338,22 @@ def _wire(
     async def retrain(values: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         settings = {by_component[c]: v for c, v in values.items() if c in by_component}
         refused = start(ctx, values[preset_radio], settings, bool(values[serve]), session_of(request))
+        sees = sees_paths(ctx, request)
         async for snap, notice in run(ctx, refused):
-            yield page.show(ctx, snap, notice)
+            yield page.show(ctx, snap, notice, sees)
 
-    async def watch() -> AsyncIterator[dict[Any, Any]]:
+    async def watch(request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        sees = sees_paths(ctx, request)
         async for snap, _ in run(ctx):
-            yield page.show(ctx, snap)
+            yield page.show(ctx, snap, sees=sees)
 
     def on_cancel(request: gr.Request) -> str:
         return cancel(ctx, request)
 
     def on_switch(path: str | None, request: gr.Request) -> dict[Any, Any]:
-        return {switch_status: switch(ctx, path, request), page.versions: versions_update(ctx)}
+        sees = sees_paths(ctx, request)
+        said = without_paths(switch(ctx, path, request), sees)
+        return {switch_status: said, page.versions: versions_update(ctx, sees)}
 
     preset_radio.change(fill_preset, preset_radio, list(shown.values()), api_name="fill_preset", **hidden)
     retrain_btn.click(

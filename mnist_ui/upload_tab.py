@@ -42,8 +42,10 @@ def build(ctx: AppContext) -> None:
     with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
+                gr.Markdown("**A photo or scan of one digit**")  # above the picture: a label tag would cover it
                 upload = gr.Image(
                     label="A photo or scan of one digit",
+                    show_label=False,
                     type="filepath",
                     image_mode=None,
                     sources=["upload", "clipboard"],

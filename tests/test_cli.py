@@ -160,7 +160,15 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert [row[:2] for row in rows] == [["mnist-new", "93.45%"], ["mnist-old", "91.23%"], ["*", "shipped"]]
     assert rows[1][2] == "84.56%" and rows[0][2] == "-"
 
-    assert run("models", "use", "mnist-old", env=env).returncode == 0
+    worse = run("models", "use", "mnist-old", env=env)  # 91.23% against the shipped model's sidecar score
+    assert worse.returncode == 2 and versions.serving_path() == config.SHIPPED_MODEL
+    assert worse.stderr.startswith("error: not switched: reads MNIST test worse (") and worse.stderr.count("\n") == 1
+    assert (
+        "than the shipped model, which the demo serves" in worse.stderr
+        and "models use mnist-old --force" in worse.stderr
+    )
+    forced = run("models", "use", "mnist-old", "--force", env=env)
+    assert forced.returncode == 0 and "reads MNIST test worse" in forced.stderr
     assert versions.serving_path() == old
     assert run("models", env=env).stdout.splitlines()[2].startswith("* mnist-old")
     for name, message in (
