@@ -31,6 +31,8 @@ CSS = f"""
 }}
 .tab-container button, button[aria-label="More tabs"], .overflow-dropdown button,
 #tab-draw button, #tab-upload button, footer button, footer a {{ min-height: {TAP}px !important; }}
+/* tab names whole: Gradio measures the bar to move the tabs that do not fit into "More tabs" */
+.tab-container button {{ flex-shrink: 0 !important; white-space: nowrap; }}
 .tab-container button:not([style*="min-width"]), button[aria-label="More tabs"], .overflow-dropdown button,
 #tab-draw button:not([style*="min-width"]), #tab-upload button:not([style*="min-width"]), footer button, footer a {{
   min-width: {TAP}px !important;

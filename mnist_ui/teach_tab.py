@@ -150,7 +150,8 @@ def loaded(ctx: AppContext, key: str | None) -> str:
 def _layout(ctx: AppContext) -> dict[str, Any]:
     parts: dict[str, Any] = {"lesson": gr.State(Lesson())}
     gr.Markdown(
-        "Draw each digit the way you write it; a model of your own learns your style in a few seconds. "
+        "**Teach it your handwriting.** Draw each digit the way you write it; "
+        "a model of your own learns your style in a few seconds. "
         "It changes nothing anyone else sees. Your drawings stay in your profile unless you share them."
     )
     with gr.Row(equal_height=False):
@@ -176,7 +177,7 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
 
 def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
     """The tab; returns its status line (the app fills it when the page opens: `loaded`)."""
-    with gr.Tab("Teach it your handwriting", id="teach", elem_id="tab-teach") as tab:
+    with gr.Tab("Teach it", id="teach", elem_id="tab-teach") as tab:
         p = _layout(ctx) | {"profile": profile}
     page = TeachPage(ctx, p)
     shown = [p["lesson"], p["prompt"], p["status"], profile]

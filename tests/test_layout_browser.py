@@ -50,6 +50,11 @@ SMALL_BUTTONS = """(tap) => [...document.querySelectorAll('button')]
   .map((b) => [b.innerText.trim().slice(0, 24) || b.getAttribute('aria-label'), b.getBoundingClientRect()])
   .filter(([, r]) => r.width && r.height && (r.width < tap - 0.5 || r.height < tap - 0.5))
   .map(([name, r]) => `${name} ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+# Visible buttons whose words are cut off (a tab bar squeezed to fit once read "Uploa", "Drawir").
+CLIPPED = """() => [...document.querySelectorAll('button')]
+  .filter((b) => b.checkVisibility() && !b.closest('.visually-hidden') && b.clientWidth)
+  .filter((b) => b.scrollWidth > b.clientWidth + 1)
+  .map((b) => `${b.innerText.trim().slice(0, 24)} ${b.clientWidth}<${b.scrollWidth}`)"""
 # Text lighter than 4.5:1 against the page (WCAG AA): the answer's confidence and the hints around the pad.
 FAINT = """(selectors) => {
   const lum = (rgb) => { const [r, g, b] = rgb.match(/[\\d.]+/g).slice(0, 3).map((v) => {
@@ -128,6 +133,8 @@ def test_every_tab_fits_the_screen(browser: Any, app: App, size: str) -> None:
             fit = page.evaluate(TOO_WIDE)
             if fit["scroll"] > fit["width"] or fit["wide"]:
                 problems.append(f"{size} {name}: wider than the screen ({fit})")
+            if clipped := page.evaluate(CLIPPED):
+                problems.append(f"{size} {name}: button text cut off: {clipped}")
             if (size == "phone" or name in FINGER_TABS) and (small := page.evaluate(SMALL_BUTTONS, TAP)):
                 problems.append(f"{size} {name}: buttons under {TAP}×{TAP} px: {small}")
     finally:

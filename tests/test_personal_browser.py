@@ -60,12 +60,12 @@ def open_tab(page: Any, app: App, tab: str, pad: str) -> None:
     """The tab opened from the tab bar, or from its "More tabs" menu where the bar is too narrow (a phone)."""
     page.goto(app.url)
     page.wait_for_selector("#pad canvas.pad")
-    more = page.get_by_role("button", name="More tabs")
-    if more.is_visible():
-        more.click()
-        page.locator(".overflow-dropdown button, .overflow-menu button").filter(has_text=tab).first.click()
+    button = page.get_by_role("tab", name=tab, exact=True)
+    if button.count() and button.is_visible():
+        button.click()
     else:
-        page.get_by_role("tab", name=tab).click()
+        page.get_by_role("button", name="More tabs").click()
+        page.locator(".overflow-dropdown button, .overflow-menu button").filter(has_text=tab).first.click()
     page.wait_for_selector(pad)
     page.evaluate(SETTLED.replace("#pad canvas.pad", pad))
 
@@ -93,7 +93,7 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
-    open_tab(page, app, "Teach it your handwriting", TEACH_PAD)
+    open_tab(page, app, "Teach it", TEACH_PAD)
     page.screenshot(path=str(ARTIFACTS / "teach-tab-1280.png"))
     teach_sequence(page, skip=5)
     status = page.locator("#teach-status .done")
@@ -115,7 +115,7 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
     page.wait_for_function("document.querySelector('#model-who').innerText === 'Answered by the shared model'")
     page.screenshot(path=str(ARTIFACTS / "draw-tab-personal-1280.png"))
 
-    page.get_by_role("tab", name="Teach it your handwriting").click()
+    page.get_by_role("tab", name="Teach it", exact=True).click()
     page.wait_for_function(
         "document.querySelector('#teach-status').innerText.includes('taught on 10 of your drawings')"
     )
@@ -129,7 +129,7 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
 def test_the_teach_tab_on_a_phone(browser: Any, app: App) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    open_tab(page, app, "Teach it your handwriting", TEACH_PAD)
+    open_tab(page, app, "Teach it", TEACH_PAD)
     box = page.locator(TEACH_PAD).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     page.screenshot(path=str(ARTIFACTS / "teach-tab-390.png"), full_page=True)
