@@ -108,6 +108,7 @@ def steps_breakdown(x: np.ndarray, y: np.ndarray, rounds: int, repeats: int = 10
         "plain (fp32, graph, Keras Adam)": (False, False, False),
         "ours (fp32, XLA, Keras Adam)": (False, True, False),
         "ours bf16 before (graph, Keras Adam)": (True, False, False),
+        "bf16 under XLA (not used: its matmuls)": (True, True, False),
         "ours bf16 (graph, fused Adam)": (True, False, True),
     }
     pieces = {f"{config}: {piece}": fn for config, a in configs.items() for piece, fn in step_pieces(*a).items()}
