@@ -4,9 +4,10 @@ Same machine, same batch size, same network, one process, runs interleaved (plai
 so background load hits both alike. "ours" is the trainer as it runs by default (float32), "ours bf16" the
 same loop with bfloat16 matmuls and float32 weights (HyperParams.bf16, `train --bf16`). Also measures the machine's fp32
 and bf16 matmul rates, to say how close to its arithmetic limit each is (one epoch of 60k images is
-≈ 2.1 TFLOP: 6 × params × images).
+≈ 2.1 TFLOP: 6 × params × images). Each run's CPU time per step is printed too: on a loaded machine the wall
+clock measures the scheduler's share, the CPU time the work. `--steps` times the pieces of one step alone.
 
-    MNIST_DATA=../shared/data/mnist python -m bench.train_throughput [--images 22000] [--rounds 3]
+    MNIST_DATA=../shared/data/mnist python -m bench.train_throughput [--images 22000] [--rounds 3] [--steps]
 """
 
 from __future__ import annotations
@@ -26,25 +27,31 @@ import tensorflow as tf
 from mnist_core.config import preset
 from mnist_core.data.mnist import load_mnist
 from mnist_core.model.network import build_model, param_count
-from mnist_core.training.fit import compile_model, training_twin
+from mnist_core.training.fit import FusedAdam, compile_model, training_twin
 from mnist_core.training.pool import Group, Pool, pool_dataset
 
 BATCH = 220
+Timing = tuple[float, float]  # (samples per wall second, CPU ms per step of BATCH images)
 
 
-def plain(x: np.ndarray, y: np.ndarray) -> float:
+def timed(images: int, run: Callable[[], object]) -> Timing:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return images / wall, cpu * 1000 * BATCH / images
+
+
+def plain(x: np.ndarray, y: np.ndarray) -> Timing:
     """The notebook: numpy arrays straight into fit, default compile."""
     model = build_model(preset("seed"))
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     xf = x.reshape(len(x), -1).astype("float32") / 255
     yf = keras.utils.to_categorical(y, 10)
     model.fit(xf[: BATCH * 4], yf[: BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)  # warm-up / tracing
-    start = time.perf_counter()
-    model.fit(xf, yf, batch_size=BATCH, epochs=1, verbose=0)
-    return len(x) / (time.perf_counter() - start)
+    return timed(len(x), lambda: model.fit(xf, yf, batch_size=BATCH, epochs=1, verbose=0))
 
 
-def ours(x: np.ndarray, y: np.ndarray, bf16: bool = False) -> float:
+def ours(x: np.ndarray, y: np.ndarray, bf16: bool = False) -> Timing:
     """The project's one fit loop (training.fit): its pool pipeline and compiled step, in float32 or with
     bfloat16 matmuls (augmentation off, as plain)."""
     hp = preset("seed").replace(validation_split=0.0, batch_size=BATCH, bf16=bf16)
@@ -52,9 +59,7 @@ def ours(x: np.ndarray, y: np.ndarray, bf16: bool = False) -> float:
     compile_model(model, hp, total_steps=1000)
     model.fit(pool_dataset(Pool.of([Group(x[: BATCH * 4], y[: BATCH * 4])]), hp, training=True), epochs=1, verbose=0)
     data = pool_dataset(Pool.of([Group(x, y)]), hp, training=True)
-    start = time.perf_counter()
-    model.fit(data, epochs=1, verbose=0)
-    return len(x) / (time.perf_counter() - start)
+    return timed(len(x), lambda: model.fit(data, epochs=1, verbose=0))
 
 
 def matmul_gflops(dtype: tf.DType, n: int = 2048, repeats: int = 20) -> float:
@@ -69,44 +74,104 @@ def matmul_gflops(dtype: tf.DType, n: int = 2048, repeats: int = 20) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def step_pieces(bf16: bool, jit: bool, fused: bool) -> dict[str, Callable[[], object]]:
+    """One step's two halves, each a compiled function of its own on a fixed batch: the forward and backward
+    pass (matmuls, dropout, loss) and the optimizer's update of the 5.8M weights and their two moments."""
+    hp = preset("seed").replace(validation_split=0.0, batch_size=BATCH, bf16=bf16)
+    model = training_twin(build_model(hp), hp)
+    optimizer = (FusedAdam if fused else keras.optimizers.Adam)(learning_rate=1e-3)
+    optimizer.build(model.trainable_variables)
+    loss = keras.losses.CategoricalCrossentropy()
+    x = tf.random.uniform((BATCH, 784))
+    y = tf.one_hot(tf.random.uniform((BATCH,), 0, 10, tf.int32), 10)
+
+    @tf.function(jit_compile=jit)
+    def gradients() -> list[tf.Tensor]:
+        with tf.GradientTape() as tape:
+            value = loss(y, model(x, training=True))
+        return tape.gradient(value, model.trainable_variables)
+
+    grads = gradients()
+
+    @tf.function(jit_compile=jit)
+    def update() -> None:
+        optimizer.apply(grads, model.trainable_variables)
+
+    return {"forward+backward": gradients, "optimizer update": update}
+
+
+def steps_breakdown(x: np.ndarray, y: np.ndarray, rounds: int, repeats: int = 10) -> None:
+    """Per-step wall and CPU ms of each piece alone, interleaved over `rounds`, medians printed."""
+    hp = preset("seed").replace(validation_split=0.0, batch_size=BATCH)
+    pool = Pool.of([Group(x[: BATCH * repeats], y[: BATCH * repeats])])
+    configs = {
+        "plain (fp32, graph, Keras Adam)": (False, False, False),
+        "ours (fp32, XLA, Keras Adam)": (False, True, False),
+        "ours bf16 before (graph, Keras Adam)": (True, False, False),
+        "bf16 under XLA (not used: its matmuls)": (True, True, False),
+        "ours bf16 (graph, fused Adam)": (True, False, True),
+    }
+    pieces = {f"{config}: {piece}": fn for config, a in configs.items() for piece, fn in step_pieces(*a).items()}
+    pieces["input pipeline alone (pool_dataset)"] = lambda: [None for _ in pool_dataset(pool, hp, training=True)]
+    times: dict[str, list[Timing]] = {name: [] for name in pieces}
+    for _ in range(rounds):
+        for name, fn in pieces.items():
+            once = fn if name.startswith("input") else lambda fn=fn: [fn() for _ in range(repeats)][-1]
+            rate, cpu_ms = timed(BATCH * repeats, lambda once=once: tf.nest.map_structure(np.asarray, once()))
+            times[name].append((BATCH / rate * 1000, cpu_ms))
+    print(f"\nper step of {BATCH} images, each piece alone, median of {rounds} rounds (load {os.getloadavg()[0]:.1f}):")
+    print(f"{'':<58}{'wall ms':>8}{'CPU ms':>8}")
+    for name, pairs in times.items():
+        wall, cpu = (statistics.median(p[i] for p in pairs) for i in (0, 1))
+        print(f"{name:<58}{wall:>8.1f}{cpu:>8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=22000, help="training images per timed epoch")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", action="store_true", help="also time the pieces of one step alone")
     args = parser.parse_args()
     (x, y), _ = load_mnist()
     x, y = x[: args.images], y[: args.images]
-    runs: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    runs: dict[str, Callable[[np.ndarray, np.ndarray], Timing]] = {
         "plain fit": plain,
         "ours": ours,
         "ours bf16": lambda a, b: ours(a, b, bf16=True),
     }
-    results: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[str, list[Timing]] = {name: [] for name in runs}
     for round_ in range(args.rounds):
         for name, fn in runs.items():
-            rate = fn(x, y)
-            results[name].append(rate)
-            print(f"round {round_ + 1}: {name:<10} {rate:8.0f} samples/s", flush=True)
+            rate, cpu_ms = fn(x, y)
+            results[name].append((rate, cpu_ms))
+            print(f"round {round_ + 1}: {name:<10} {rate:8.0f} samples/s {cpu_ms:6.1f} CPU ms/step", flush=True)
         keras.backend.clear_session()
-    report({name: statistics.median(rates) for name, rates in results.items()}, args)
+    medians = {
+        name: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts)) for name, ts in results.items()
+    }
+    report(medians, args)
+    if args.steps:
+        steps_breakdown(x, y, args.rounds)
 
 
-def report(medians: dict[str, float], args: argparse.Namespace) -> None:
+def report(medians: dict[str, Timing], args: argparse.Namespace) -> None:
     peaks = {"fp32": matmul_gflops(tf.float32), "bf16": matmul_gflops(tf.bfloat16)}
     flop_per_image = 6 * param_count()
-    print(f"\nbatch {BATCH}, {args.images} images per timed epoch, {args.rounds} rounds, median:")
-    print(f"{'':<12}{'samples/s':>10}{'s/epoch(60k)':>14}{'GFLOP/s':>9}{'of its GEMM peak':>18}")
-    for name, rate in medians.items():
+    print(
+        f"\nbatch {BATCH}, {args.images} images per timed epoch, {args.rounds} rounds, "
+        f"median (load {os.getloadavg()[0]:.1f}):"
+    )
+    print(f"{'':<12}{'samples/s':>10}{'s/epoch(60k)':>14}{'GFLOP/s':>9}{'of its GEMM peak':>18}{'CPU ms/step':>13}")
+    for name, (rate, cpu_ms) in medians.items():
         gflops = rate * flop_per_image / 1e9
         peak = peaks["bf16" if name.endswith("bf16") else "fp32"]
-        print(f"{name:<12}{rate:>10.0f}{60000 / rate:>14.1f}{gflops:>9.0f}{gflops / peak:>17.0%}")
+        print(f"{name:<12}{rate:>10.0f}{60000 / rate:>14.1f}{gflops:>9.0f}{gflops / peak:>17.0%}{cpu_ms:>13.1f}")
     for kind, peak in peaks.items():
         print(f"{'GEMM ' + kind:<12}{'':>10}{'':>14}{peak:>9.0f}")
-    plain_rate = medians["plain fit"]
-    print(
-        f"\nratio ours / plain fit: {medians['ours'] / plain_rate:.2f}x (target 1.90x); "
-        f"with --bf16: {medians['ours bf16'] / plain_rate:.2f}x"
-    )
+    plain_rate = medians["plain fit"][0]
+    for measure, index, better in (("samples/s", 0, 1), ("CPU per step", 1, -1)):
+        ours, bf16 = ((medians[n][index] / medians["plain fit"][index]) ** better for n in ("ours", "ours bf16"))
+        print(f"ratio ours / plain fit by {measure}: {ours:.2f}x (target 1.90x); with --bf16: {bf16:.2f}x")
     limit = peaks["fp32"] / (plain_rate * flop_per_image / 1e9)
     print(
         f"arithmetic limit in float32: at 100% of the GEMM peak, training could be at most {limit:.2f}x the plain fit"

@@ -65,6 +65,26 @@ def test_bf16_trains_a_float32_model_as_well_as_float32_does(mnist):
 
 
 @pytest.mark.slow  # a real training of several seconds; the full suite runs it
+def test_fused_adam_takes_the_steps_keras_adam_takes():
+    import keras
+
+    from mnist_core.training.fit import FusedAdam
+
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=shape).astype("float32") for shape in ((64, 32), (32,))]
+    grads = [[rng.normal(size=w.shape).astype("float32") for w in start] for _ in range(5)]
+    weights = []
+    for adam in (keras.optimizers.Adam(learning_rate=1e-2), FusedAdam(learning_rate=1e-2)):
+        variables = [keras.Variable(w) for w in start]
+        for step in grads:
+            adam.apply(step, variables)
+        weights.append([v.numpy() for v in variables])
+    moved = np.abs(weights[0][0] - start[0]).max()
+    assert moved > 0.03  # five steps of 1e-2 each moved the weights
+    for ours, theirs in zip(weights[1], weights[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
 def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
     """A model trained on deskewed digits records it; the served NumPy copy deskews its inputs to match."""
     from mnist_core.imaging.deskew import deskew
