@@ -96,6 +96,12 @@ def accuracy(model: Classifier | PersonalClassifier, images: np.ndarray, labels:
     return float(np.mean(model.predict(images).argmax(axis=1) == labels))
 
 
+def misread(model: PersonalClassifier, images: np.ndarray, labels: np.ndarray) -> str:
+    """What the personal model still gets wrong, as "drawn>read" pairs: fragments and ambiguous styles show."""
+    read = model.predict(images).argmax(axis=1)
+    return " ".join(f"{labels[i]}>{read[i]}" for i in np.flatnonzero(read != labels))
+
+
 def reading_cost(shared: Classifier, personal: PersonalClassifier, image: np.ndarray, rounds: int = 200) -> float:
     """Fastest of `rounds` readings, personal ÷ shared, interleaved: on a shared machine the minimum is the
     reading's own cost, the median mostly other people's load."""
@@ -134,7 +140,7 @@ def run_one(shared, w, k, split_seed, replay, settings, mnist_test, base) -> tup
     print(
         f"  k={k} {w.name:<24} taught {len(taught):>3} read {len(read):>4}  {row.before:6.1%} → {row.after:6.1%}"
         f"  {row.seconds:4.1f} s ({row.cpu:4.1f} cpu s, {row.seconds / row.reference:.1f}× reading 1,000)"
-        f"  MNIST {row.mnist:.2%}",
+        f"  MNIST {row.mnist:.2%}  misread {misread(adapted.model, w.images[read], w.labels[read]) or '-'}",
         flush=True,
     )
     return row, adapted.model
