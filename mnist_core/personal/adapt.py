@@ -212,7 +212,8 @@ def _helps_unseen(
     s: Adaptation,
 ) -> bool:
     """Cross-validation on the person's own drawings: each fold's drawings (as sent) read by a delta taught
-    without them (nor their redrawings). True when that reads more of them than the shared model does;
+    without them (nor their redrawings), counting those whose digit the rest still teaches. True when that
+    reads more of them than the shared model does, or when no digit was taught twice (nothing to check);
     a person whose drawings do not teach their other drawings keeps the shared model's readings."""
     drawing = np.cumsum(original) - 1
     fold = np.zeros(int(original.sum()), np.int64)
@@ -221,18 +222,19 @@ def _helps_unseen(
         fold[mine] = np.arange(len(mine)) % s.folds
     fold = fold[drawing]
     fit_rows, check_rows = order[: s.batch], order[s.batch : s.batch + s.check]
-    shared_right = personal_right = 0
+    shared_right = personal_right = compared = 0
     for f in range(s.folds):
-        taught, unseen = fold != f, (fold == f) & original
-        if not unseen.any() or not taught.any():
+        taught = fold != f
+        unseen = (fold == f) & original & np.isin(labels, labels[taught & original])
+        if not unseen.any():
             continue
         fitted = _fit(classifier, h1[taught], z2[taught], labels[taught], replay, fit_rows, s)
         params = _guard(classifier, fitted, replay, check_rows, s)
-        shared_right += int(
-            np.sum(_logits(classifier, params, h1[unseen], z2[unseen], 0.0).argmax(1) == labels[unseen])
-        )
-        personal_right += int(np.sum(_logits(classifier, params, h1[unseen], z2[unseen]).argmax(1) == labels[unseen]))
-    return personal_right > shared_right
+        truth = labels[unseen]
+        shared_right += int(np.sum(_logits(classifier, params, h1[unseen], z2[unseen], 0.0).argmax(1) == truth))
+        personal_right += int(np.sum(_logits(classifier, params, h1[unseen], z2[unseen]).argmax(1) == truth))
+        compared += len(truth)
+    return personal_right > shared_right if compared else True
 
 
 def _fit(
