@@ -6,6 +6,7 @@ visitors never mix; a corrupt, missing or stale profile answers with the shared 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -30,7 +31,7 @@ from mnist_core.personal.replay import Replay, build_replay, replay_images
 from mnist_core.personal.teach import read_drawings, teach
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = Adaptation(steps=8, variants=1, batch=64)
+QUICK = Adaptation(steps=8, variants=1, batch=64, folds=0)  # always a delta: these tests are about storing it
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,20 @@ def test_delta_round_trips_and_refuses_another_base_or_bad_arrays(shared: Classi
     with pytest.raises(DeltaError, match="non-finite"):
         Delta.from_bytes(nan.to_bytes(), shared, base)
     assert delta.nbytes < 1_000_000 and len(delta.to_bytes()) < 1_000_000
+
+
+def test_drawings_that_do_not_teach_each_other_leave_the_shared_readings(shared, pens, small_replay):
+    """Thirty 1s labelled 0-9 alike: no fold of them teaches the others, so the cross-validation keeps the
+    shared model's readings (without it, or with one drawing of each digit and so nothing to check, the
+    same drawings do change the model)."""
+    rng = np.random.default_rng(4)
+    ones = [d for d in unipen.part(pens, "val") if d.label == 1][:30]
+    drawings = [(n % 10, renderings.pad_drawing(d.strokes, rng, renderings.PAD)) for n, d in enumerate(ones)]
+    settings = Adaptation(steps=30, variants=1, batch=64, check=200, folds=3)
+    kept = adapt(shared, drawings, small_replay, settings)
+    assert not kept.delta.w3.any() and not kept.delta.b3.any() and kept.read_after == kept.read_before
+    changed = adapt(shared, drawings, small_replay, dataclasses.replace(settings, folds=0))
+    assert changed.delta.w3.any() and adapt(shared, drawings[:10], small_replay, settings).delta.w3.any()
 
 
 def test_teach_makes_a_profile_that_answers_and_forget_deletes_everything(profiles, pens, small_replay):

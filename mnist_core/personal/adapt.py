@@ -34,6 +34,37 @@ The per-writer mean falls on this small set (one writer's fragments, 87% → 83%
 gain a little.
 Adapting layer 1 was not tried: its gradient passes back through the full 2048×2048 layer 2, ~5 GMAC
 a step, far outside the 5 s budget.
+
+Second round (issue #19's accuracy targets), the same 10 validation writers, k = 3, each writer taught
+from 3 draws of its drawings (splits 3, 13, 23), MNIST test 10,000 (shared 99.02%); the last layer's
+settings swept on cached features (scratch, same `_fit`/`_guard`), the chosen line re-measured by
+`python -m bench.personal --writers val --ks 3 --splits 3`. Shared model: mean 97.23%, worst 81.2%.
+
+    change from the choice above                    mean     worst   MNIST lowest
+    (none: the choice)                              96.97%   79.7%   99.00%
+    redrawn with the pad's own pen / milder jitter  97.02 / 97.01%   98.98 / 98.99%
+    12 redrawings, or 300 steps, or l2 0.001        97.02 / 96.97 / 97.05%   98.94–98.98%
+    teach 0.5; with max_forget 0.005 (check 2000)   97.03%; 97.27%   79.7%   98.99%; 98.83%
+      (on the bench's own splits the latter is worse: 96.47%, worst 73.9%, MNIST 98.59%)
+    no guard, teach 0.9, l2 0.001                   97.13%   78.3%   91.06%
+    rank 16 layer 2, no guard, teach 0.7 (MNIST 2,000)  97.22%   79.7%   95.75%
+    + nearest taught drawing (cosine on layer 2's output, 210 redrawings) blended with the softmax,
+      best blend (2 splits; shared 97.43%): 97.74%, MNIST 88.8%; only where nearer than every replayed
+      digit: +0.06 points, MNIST −0.6
+    + the personal reading only where the shared model is unsure: nothing (the shared model is label
+      smoothed; it misreads fragments at 0.85–0.95, as sure as it reads MNIST)
+At k = 5: shared 97.75%, the choice 97.41%, no guard 98.23% with MNIST 91.2%. No setting, depth or
+nearest-neighbour term lifts these writers above the shared model without MNIST paying for it, because
+what it still misreads is not a style three drawings can teach: `bench.personal` prints each writer's
+misreadings, and they are segmentation fragments (a "4" that is one lone stroke, an "8" that is one
+loop, a "0" that is "00") — to read those as labelled a model must read everyone's 1s as 4s, which the
+guard forbids — and pairs the writer draws alike (syn/jcp's open 9 vs its 7, syn/tds's 2 vs 7).
+What the measurements did show is harm: teaching made some writers' other digits worse (apa/PaulArnao
+100% → 97.7%, a 4 now read as 9). So the delta is now kept only when it passes a cross-validation on
+the person's own drawings (`folds` = 3, `_helps_unseen`): on the bench's splits (`--splits 3`) the
+mean went 96.94% → 96.64% without it, 96.98% with it (worst writer 78.3% → 76.8% vs 78.3%; all their
+digits 97.39% either way; MNIST lowest 99.01% vs 99.02%), for 3.6× the adaptation's time (four fits
+instead of one: 14.5× instead of 4.0× the shared model reading 1,000 digits, timed in the same run).
 """
 
 from __future__ import annotations
@@ -71,6 +102,7 @@ class Adaptation:
     variation: Variation = REDRAW
     check: int = 1_000  # replayed digits, not fitted on, that the personal model must still read …
     max_forget: float = 0.002  # … this much worse than the shared model at most (`_guard`)
+    folds: int = 3  # > 1: kept only if it reads the person's own unseen drawings better (`_helps_unseen`)
     seed: int = 0
 
 
@@ -123,6 +155,8 @@ def adapt(
     order = np.random.default_rng(s.seed).permutation(len(replay))
     fit_rows, check_rows = order[: s.batch], order[s.batch : s.batch + s.check]
     params = _guard(classifier, _fit(classifier, h1, z2, labels, replay, fit_rows, s), replay, check_rows, s)
+    if s.folds > 1 and not _helps_unseen(classifier, h1, z2, labels, original, replay, order, s):
+        params = {k: v if k == "a" else np.zeros_like(v) for k, v in params.items()}
     delta = Delta(**params, base=base or weights_digest(classifier))
     model = PersonalClassifier(classifier, delta)
     shared_read = classifier.layers[2][0]
@@ -148,17 +182,59 @@ def _guard(
     if not len(rows):
         return params
     h1, z2, labels = replay.h1[rows].astype(np.float32), replay.z2[rows].astype(np.float32), replay.labels[rows]
-    w3, b3 = classifier.layers[2]
 
     def accuracy(scale: float) -> float:
-        pre = z2 + scale * ((h1 @ params["a"]) @ params["b"] + params["b2"])
-        logits = np.maximum(pre, 0.0) @ (w3 + scale * params["w3"]) + b3 + scale * params["b3"]
-        return float(np.mean(logits.argmax(axis=1) == labels))
+        return float(np.mean(_logits(classifier, params, h1, z2, scale).argmax(axis=1) == labels))
 
     floor, scale = accuracy(0.0) - s.max_forget, 1.0
     while scale > 1 / 64 and accuracy(scale) < floor:
         scale /= 2
     return {k: (v * scale if k != "a" else v).astype(np.float32) for k, v in params.items()}
+
+
+def _logits(
+    classifier: Classifier, params: dict[str, np.ndarray], h1: np.ndarray, z2: np.ndarray, scale: float = 1.0
+) -> np.ndarray:
+    """The personal model's logits from the base's features, with the delta scaled by `scale`."""
+    w3, b3 = classifier.layers[2]
+    pre = z2 + scale * ((h1 @ params["a"]) @ params["b"] + params["b2"])
+    return np.maximum(pre, 0.0) @ (w3 + scale * params["w3"]) + b3 + scale * params["b3"]
+
+
+def _helps_unseen(
+    classifier: Classifier,
+    h1: np.ndarray,
+    z2: np.ndarray,
+    labels: np.ndarray,
+    original: np.ndarray,
+    replay: Replay,
+    order: np.ndarray,
+    s: Adaptation,
+) -> bool:
+    """Cross-validation on the person's own drawings: each fold's drawings (as sent) read by a delta taught
+    without them (nor their redrawings), counting those whose digit the rest still teaches. True when that
+    reads more of them than the shared model does, or when no digit was taught twice (nothing to check);
+    a person whose drawings do not teach their other drawings keeps the shared model's readings."""
+    drawing = np.cumsum(original) - 1
+    fold = np.zeros(int(original.sum()), np.int64)
+    for label in range(10):
+        mine = np.flatnonzero(labels[original] == label)
+        fold[mine] = np.arange(len(mine)) % s.folds
+    fold = fold[drawing]
+    fit_rows, check_rows = order[: s.batch], order[s.batch : s.batch + s.check]
+    shared_right = personal_right = compared = 0
+    for f in range(s.folds):
+        taught = fold != f
+        unseen = (fold == f) & original & np.isin(labels, labels[taught & original])
+        if not unseen.any():
+            continue
+        fitted = _fit(classifier, h1[taught], z2[taught], labels[taught], replay, fit_rows, s)
+        params = _guard(classifier, fitted, replay, check_rows, s)
+        truth = labels[unseen]
+        shared_right += int(np.sum(_logits(classifier, params, h1[unseen], z2[unseen], 0.0).argmax(1) == truth))
+        personal_right += int(np.sum(_logits(classifier, params, h1[unseen], z2[unseen]).argmax(1) == truth))
+        compared += len(truth)
+    return personal_right > shared_right if compared else True
 
 
 def _fit(
