@@ -31,7 +31,7 @@ from mnist_core.personal.replay import Replay, build_replay, replay_images
 from mnist_core.personal.teach import read_drawings, teach
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = Adaptation(steps=8, variants=1, batch=64, folds=0)  # always a delta: these tests are about storing it
+QUICK = Adaptation(steps=8, variants=1, batch=64)  # a few steps: these tests are about storing a delta
 
 
 @pytest.fixture(scope="module")
