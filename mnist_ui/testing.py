@@ -107,12 +107,12 @@ def wait_until_served(url: str, process: subprocess.Popen, log: Path, timeout: f
     raise RuntimeError(f"demo did not serve {url} within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Ctrl-C by PID, as a terminal would; killed if it has not exited within 10 s."""
+def stop(process: subprocess.Popen, signum: int = signal.SIGINT, grace_s: float = 10.0) -> None:
+    """Ctrl-C (or `signum`) by PID, as a terminal would; killed if it has not exited within `grace_s`."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
     try:
-        process.wait(10)
+        process.wait(grace_s)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)

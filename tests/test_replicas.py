@@ -24,7 +24,7 @@ from conftest import digit_on_canvas
 from PIL import Image
 
 from mnist_core.model.files import sidecar_path
-from mnist_ui.testing import CHROMIUM, ONE, REPO, SETTLED, SEVEN, ZERO, chromium, data_env, draw, free_port
+from mnist_ui.testing import CHROMIUM, ONE, REPO, SETTLED, SEVEN, ZERO, chromium, data_env, draw, free_port, stop
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -108,12 +108,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, weak: Path, mnist_dir: Pat
         pids = [int((run / f"replica-{port}.pid").read_text()) for port in ports]
         yield Cluster(f"http://127.0.0.1:{proxy}/", [f"http://127.0.0.1:{p}/" for p in ports], pids, home, run)
     finally:
-        script.send_signal(signal.SIGTERM)
-        try:
-            script.wait(30)
-        except subprocess.TimeoutExpired:
-            script.kill()
-            script.wait(5)
+        stop(script, signal.SIGTERM, grace_s=30)
     assert "stopped nginx and 3 replicas" in log.read_text(), log.read_text()[-2000:]
 
 
