@@ -74,6 +74,15 @@ HINTS = [
     "#collect-where",
     "#up-verdict .hint",
 ]
+# Scrolls through the page so its lazy images load (a full-page screenshot does not), then back to the top.
+LOADED = """async () => {
+  for (let y = 0; y < document.body.scrollHeight; y += window.innerHeight) {
+    window.scrollTo(0, y); await new Promise((r) => setTimeout(r, 50)); }
+  const pending = [...document.images].filter((i) => i.checkVisibility() && !i.complete);
+  await Promise.race([Promise.all(pending.map((i) => new Promise((r) => { i.onload = i.onerror = r; }))),
+                      new Promise((r) => setTimeout(r, 5000))]);
+  window.scrollTo(0, 0);
+}"""
 # Resolves when the page's height has not changed for a second: a tab that fetches its content has drawn it.
 STILL = """() => new Promise((resolve) => {
   let last = -1, same = 0;
@@ -129,6 +138,7 @@ def test_every_tab_fits_the_screen(browser: Any, app: App, size: str) -> None:
         for name in names:
             open_tab(page, name)
             slug = re.sub(r"\W+", "_", name.lower()).strip("_")
+            page.evaluate(LOADED)
             page.screenshot(path=str(ARTIFACTS / f"layout_{size}_{slug}.png"), full_page=True)
             fit = page.evaluate(TOO_WIDE)
             if fit["scroll"] > fit["width"] or fit["wide"]:
