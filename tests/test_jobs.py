@@ -429,6 +429,34 @@ def test_a_server_follows_the_served_model_chosen_elsewhere_and_keeps_its_own_on
         stop.set()
 
 
+def test_a_switch_made_here_while_the_follower_looks_is_never_undone(tmp_path: Path) -> None:
+    """The follower sees a choice made elsewhere while this server is switching (its lock held): once the switch
+    is done it must not serve the older choice, not even for a moment (CI once read with the older model)."""
+    from mnist_core.model.files import sidecar_path
+    from mnist_core.serving.holder import load_served
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    copy = folder / "mnist-copy.keras"
+    copy.write_bytes(SHIPPED_MODEL.read_bytes())
+    sidecar_path(copy).write_bytes(sidecar_path(SHIPPED_MODEL).read_bytes())
+    holder = ModelHolder(load_served(SHIPPED_MODEL))
+    stop = holder.follow(folder, every_s=0.05)
+    try:
+        with holder._switching:  # this server's switch_to, in two steps around the follower's look
+            versions.set_serving(copy, folder)
+            time.sleep(0.3)  # the follower sees the change and waits for the lock
+            versions.set_serving(SHIPPED_MODEL, folder)
+            holder.swap(load_served(SHIPPED_MODEL))
+        served = set()
+        for _ in range(60):
+            served.add(holder.current.path)
+            time.sleep(0.025)
+        assert served == {SHIPPED_MODEL}, served
+    finally:
+        stop.set()
+
+
 def test_the_shared_state_keeps_the_curve_short_with_its_shape() -> None:
     from mnist_core.serving.snapshot import from_state, thin
 

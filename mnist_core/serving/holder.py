@@ -117,14 +117,17 @@ class ModelHolder:
                 stamp = pointer_stamp(folder)
                 if stamp != seen:
                     seen = stamp
-                    self._adopt(serving_path(folder))
+                    self._adopt(folder)
 
         threading.Thread(target=watch, name="serving-choice", daemon=True).start()
         return stop
 
-    def _adopt(self, path: Path) -> None:
-        """Serve `path` unless it serves already; a file that cannot be served leaves the current model, said once."""
+    def _adopt(self, folder: Path | None) -> None:
+        """Serve what the choice names now, unless it serves already; a file that cannot be served leaves the current
+        model, said once. The choice is read under the switch lock: read before it, a switch made meanwhile on
+        this server would be undone by the older choice."""
         with self._switching:
+            path = serving_path(folder)
             current = self.current.path
             if current is not None and current.resolve() == path.resolve():
                 return
