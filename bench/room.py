@@ -1,9 +1,10 @@
 """A room of people drawing at once: N simulated tabs against one server, beside minimal Gradio apps.
 
-Each tab speaks its page's protocol with a session of its own: while the pen moves (a digit takes about
-a second) it sends the growing drawing with one request in flight, at most every 80 ms and twice the
-last round trip (as mnist_ui/pad.py does); on pen-up it sends the finished drawing, whose answer is timed;
-then it pauses 1.5 s and draws the next digit. The apps, each in its own process and measured in turn:
+Each tab speaks its page's protocol with a session of its own, opened before the room starts drawing (as the
+page's load events open it in a browser): while the pen moves (a digit takes about a second) it sends the
+growing drawing with one request in flight, at most every 80 ms and twice the last round trip (as
+mnist_ui/pad.py does); on pen-up it sends the finished drawing, whose answer is timed; then it pauses 1.5 s
+and draws the next digit. The apps, each in its own process and measured in turn:
 
 - demo.py: the pad's server function (`/gradio_api/component_server`, fn `read_pad`);
 - a minimal app whose `gr.HTML` server function returns a constant (the same route, no model);
@@ -11,7 +12,8 @@ then it pauses 1.5 s and draws the next digit. The apps, each in its own process
   event listener on a component answers a browser tab.
 
 Printed per app and N: answers/s, pen-up → answer p50/p95, failed answers (an error, a refusal, or no
-answer within 10 s) and the server's CPU per answer (from /proc, all answers counted).
+answer within 10 s), the server's CPU per answer (from /proc, all answers counted) and the simulated tabs' own
+CPU per answer (this process, on the same cores: when it nears the server's, the room measures itself too).
 
 With `--via URL` the room draws on a demo already running there, e.g. replicas behind nginx (deploy/run.sh):
 each tab keeps its own cookies, as a browser does, so the proxy keeps it on one replica; no minimal apps, and
@@ -145,6 +147,14 @@ class Tab:
         if await self.send(json.dumps(pad_value(strokes)), final=True) is not None:  # the answer people wait for
             self.tally.pen_up_ms.append((time.perf_counter() - up) * 1000)
 
+    async def open(self) -> None:
+        """The page loads before anyone draws: its load events create the tab's Gradio session (for the demo,
+        ~10 ms of the server's event loop: a copy of every component's config), so the first pen-up does not."""
+        try:
+            await self.protocol.ask(self.client, self.session, "", False)
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass  # then its first drawing opens the session, as without this step
+
     async def run(self, until: float) -> None:
         await asyncio.sleep(self.rng.uniform(0, STROKE_S + PAUSE_S))
         digits = list(DIGIT_STROKES.values())
@@ -181,16 +191,20 @@ async def room(url: str, pid: int | None, tabs: int, seconds: float, queue: bool
     clients = [tab_client() for _ in range(tabs)]
     try:
         await Tab(protocol, clients[0], Tally(), 0).digit(DIGIT_STROKES["7"])  # warm up
-        tally, cpu0, wall0 = Tally(), cpu_seconds(pid), time.perf_counter()
-        await asyncio.gather(*(Tab(protocol, c, tally, n).run(wall0 + seconds) for n, c in enumerate(clients)))
-        wall, cpu = time.perf_counter() - wall0, cpu_seconds(pid) - cpu0
+        tally = Tally()
+        people = [Tab(protocol, c, tally, n) for n, c in enumerate(clients)]
+        for tab in people:  # one after another, as people open a shared link
+            await tab.open()
+        cpu0, own0, wall0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
+        await asyncio.gather(*(tab.run(wall0 + seconds) for tab in people))
+        wall, cpu, own = time.perf_counter() - wall0, cpu_seconds(pid) - cpu0, time.process_time() - own0
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     ups = sorted(tally.pen_up_ms) or [float("nan")]
     per_answer = f"{1000 * cpu / max(1, tally.answers):>10.1f} ms" if pid is not None else f"{'—':>13}"
     return (
         f"{tabs:>5} {tally.answers / wall:>10.1f} {percentile(ups, 0.5):>9.0f} ms {percentile(ups, 0.95):>7.0f} ms "
-        f"{tally.failed:>7} {per_answer} {len(tally.pen_up_ms):>8}"
+        f"{tally.failed:>7} {per_answer} {len(tally.pen_up_ms):>8} {1000 * own / max(1, tally.answers):>10.1f} ms"
     )
 
 
@@ -201,7 +215,7 @@ def percentile(ordered: list[float], q: float) -> float:
 def measure(name: str, url: str, pid: int | None, tabs: list[int], seconds: float, queue: bool = False) -> None:
     print(f"\n{name}")
     print(f"{'tabs':>5} {'answers/s':>10} {'pen-up→answer p50':>20} {'p95':>7} {'failed':>7}", end="")
-    print(f" {'CPU/answer':>13} {'pen-ups':>8}")
+    print(f" {'CPU/answer':>13} {'pen-ups':>8} {'tabs CPU/answer':>16}")
     for n in tabs:
         wait_idle(pid)
         print(asyncio.run(room(url, pid, n, seconds, queue)), flush=True)

@@ -19,9 +19,11 @@ from mnist_core.imaging.pictures import (
     MAX_DECODES,
     MAX_INPUT_PIXELS,
     ImageError,
+    box_patch,
     image_to_mnist,
     load_image,
     stroke_width,
+    zero_pad,
 )
 
 
@@ -301,3 +303,22 @@ def test_disk_dilation_matches_a_brute_force_disk():
                     if dy * dy + dx * dx <= radius * radius:
                         np.maximum(expected, pad[r + dy : r + dy + h, r + dx : r + dx + w], out=expected)
             assert np.array_equal(np.asarray(_disk_max(Image.fromarray(arr), radius)), expected), (h, w, radius)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, bool])
+def test_zero_pad_is_np_pad_with_zeros(dtype: type) -> None:
+    arr = (np.random.default_rng(0).random((7, 5)) * 200).astype(dtype)
+    for sides in [(0, 0, 0, 0), (1, 1, 1, 1), (2, 1, 0, 3)]:
+        top, bottom, left, right = sides
+        want = np.pad(arr, ((top, bottom), (left, right)))
+        got = zero_pad(arr, *sides)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_two_tone_ink_is_boxed_as_thresholded_ink() -> None:
+    """The renderer's 0/255 ink skips the threshold; a grey image of the same strokes takes it, same box."""
+    ink = _seven().convert("L").point(lambda v: 255 - v)
+    two_tone = ink.point(lambda v: 255 if v > 50 else 0)
+    patch, thresholded = box_patch(two_tone), box_patch(two_tone.point(lambda v: 255 if v else 1))
+    assert patch is not None and thresholded is not None
+    assert patch.size == thresholded.size

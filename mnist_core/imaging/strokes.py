@@ -147,7 +147,7 @@ def render_ink(drawing: Drawing, side: int = RENDER_SIDE) -> Image.Image:
     width = max(1.0, drawing.pen * scale)
     r = width / 2
     for stroke in drawing.strokes:
-        points = [(float(x), float(y)) for x, y in stroke * scale]
+        points = (stroke * scale).tolist()
         if len(points) > 1:
             pen.line(points, fill=255, width=max(1, round(width)), joint="curve")
         for x, y in (points[0], points[-1]) if len(points) > 1 else points:
