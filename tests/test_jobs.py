@@ -30,7 +30,7 @@ from mnist_core.config import SHIPPED_MODEL, preset
 from mnist_core.model import versions
 from mnist_core.model.files import read_metadata
 from mnist_core.model.reports import Scores, judge
-from mnist_core.serving.holder import ModelHolder, Served
+from mnist_core.serving.holder import ModelHolder, Served, load_served
 from mnist_core.serving.jobs import JobManager, Snapshot
 from mnist_core.serving.snapshot import FinetuneSnapshot
 from mnist_ui import train_tab
@@ -406,15 +406,20 @@ time.sleep(60)
 """
 
 
-def test_a_server_follows_the_served_model_chosen_elsewhere_and_keeps_its_own_on_a_bad_file(tmp_path: Path) -> None:
+def models_with_a_copy(tmp_path: Path) -> tuple[Path, Path]:
+    """A models folder holding a copy of the shipped model (with its sidecar): a second version to choose."""
     from mnist_core.model.files import sidecar_path
-    from mnist_core.serving.holder import load_served
 
     folder = tmp_path / "models"
     folder.mkdir()
     copy = folder / "mnist-copy.keras"
     copy.write_bytes(SHIPPED_MODEL.read_bytes())
     sidecar_path(copy).write_bytes(sidecar_path(SHIPPED_MODEL).read_bytes())
+    return folder, copy
+
+
+def test_a_server_follows_the_served_model_chosen_elsewhere_and_keeps_its_own_on_a_bad_file(tmp_path: Path) -> None:
+    folder, copy = models_with_a_copy(tmp_path)
     holder = ModelHolder(load_served(SHIPPED_MODEL))
     stop = holder.follow(folder, every_s=0.05)
     try:
@@ -432,14 +437,7 @@ def test_a_server_follows_the_served_model_chosen_elsewhere_and_keeps_its_own_on
 def test_a_switch_made_here_while_the_follower_looks_is_never_undone(tmp_path: Path) -> None:
     """The follower sees a choice made elsewhere while this server is switching (its lock held): once the switch
     is done it must not serve the older choice, not even for a moment (CI once read with the older model)."""
-    from mnist_core.model.files import sidecar_path
-    from mnist_core.serving.holder import load_served
-
-    folder = tmp_path / "models"
-    folder.mkdir()
-    copy = folder / "mnist-copy.keras"
-    copy.write_bytes(SHIPPED_MODEL.read_bytes())
-    sidecar_path(copy).write_bytes(sidecar_path(SHIPPED_MODEL).read_bytes())
+    folder, copy = models_with_a_copy(tmp_path)
     holder = ModelHolder(load_served(SHIPPED_MODEL))
     stop = holder.follow(folder, every_s=0.05)
     try:
