@@ -26,6 +26,7 @@ from mnist_core.drawings.store import (
     DrawingStore,
     StoreError,
     StoreFull,
+    database_bytes,
     default_path,
 )
 from mnist_core.errors import first_line
@@ -154,13 +155,7 @@ class Collector:
 
     def size(self) -> int:
         """Bytes the database takes on disk, its write-ahead log included."""
-        total = 0
-        for suffix in ("", "-wal"):
-            try:
-                total += Path(f"{self.path}{suffix}").stat().st_size
-            except OSError:
-                pass
-        return total
+        return database_bytes(self.path)
 
     def warning(self) -> str:
         """The banner's line when collecting is on but the database cannot be used ('' when it can)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 
-from mnist_core.imaging.strokes import StrokeError, parse
+from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 from mnist_core.serving.readings import Reading
 from mnist_ui.context import AppContext
 from mnist_ui.personal import PERSONAL, Answer
@@ -83,25 +83,27 @@ def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
     in the batch; malformed strokes become a message, never an exception. With `compare`, a personal answer
     also carries the shared model's reading of the same drawing (one more pass, only when asked)."""
     calls = [v if isinstance(v, tuple) else (v, None, False) for v in values]
-    answers: list[Answer | None] = []
-    drawings, keys = [], []
-    for value, key, _ in calls:
+    done: dict[int, Answer] = {}
+    parsed: dict[int, Drawing] = {}  # each drawing parsed once, by its place in the batch
+    for i, (value, _, _) in enumerate(calls):
         try:
-            drawings.append(parse(value))
-            keys.append(key if isinstance(key, str) and ctx.personal is not None else None)
-            answers.append(None)
+            parsed[i] = parse(value)
         except StrokeError as exc:
-            answers.append(Answer(Reading("error", str(exc))))
+            done[i] = Answer(Reading("error", str(exc)))
+    rows = list(parsed)
+    drawings = [parsed[i] for i in rows]
     if ctx.personal is not None:
-        read = iter(ctx.personal.read_drawings(drawings, keys))
+        keys = [key if isinstance(key, str) else None for key in (calls[i][1] for i in rows)]
+        answers = ctx.personal.read_drawings(drawings, keys)
     else:
-        read = iter(Answer(r) for r in ctx.holder.read_drawings(drawings))
-    done = [answer if answer is not None else next(read) for answer in answers]
-    wanted = [i for i, (call, a) in enumerate(zip(calls, done, strict=True)) if call[2] and a.model == PERSONAL]
-    others = ctx.holder.read_drawings([parse(calls[i][0]) for i in wanted]) if wanted else []
+        answers = [Answer(r) for r in ctx.holder.read_drawings(drawings)]
+    for i, answer in zip(rows, answers, strict=True):
+        done[i] = answer
+    wanted = [i for i in rows if calls[i][2] and done[i].model == PERSONAL]
+    others = ctx.holder.read_drawings([parsed[i] for i in wanted]) if wanted else []
     for i, other in zip(wanted, others, strict=True):
         done[i] = replace(done[i], other=other)
-    return done
+    return [done[i] for i in range(len(calls))]
 
 
 def answer_value(answer: Answer, hint: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from mnist_core.config import MAX_DB_BYTES, TEACH_PER_MINUTE, user_home
 from mnist_core.drawings.policy import RateLimiter, room_left
+from mnist_core.drawings.store import database_bytes
 from mnist_core.errors import first_line
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.forward import Classifier
@@ -136,8 +137,7 @@ class PersonalModels:
         """Add drawings to `key`'s profile (or a new one) and adapt; a refusal is one line with no profile."""
         if not self.limiter.allow(who):
             return Taught(None, 0, 0.0, TOO_FAST)
-        size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-        if full := room_left(size, self.max_bytes):
+        if full := room_left(database_bytes(self.path), self.max_bytes):
             return Taught(None, 0, 0.0, f"not taught: {full}")
         with self._lock:
             profiles = self.profiles()

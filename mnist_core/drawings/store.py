@@ -95,6 +95,15 @@ def default_path() -> Path:
     return user_home() / FILE_NAME
 
 
+def database_bytes(path: str | os.PathLike) -> int:
+    """Bytes a drawings database takes on disk, its write-ahead log included (the size cap counts both)."""
+    total = 0
+    for suffix in ("", "-wal"):
+        with contextlib.suppress(OSError):
+            total += Path(f"{os.fspath(path)}{suffix}").stat().st_size
+    return total
+
+
 def digest(drawing: bytes) -> str:
     return hashlib.sha256(b"mnist-drawings-v1:" + drawing).hexdigest()
 
