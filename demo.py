@@ -26,6 +26,7 @@ from mnist_ui.launch import (  # noqa: E402
     port_problem,
     read_auth,
     serve_until_stopped,
+    stop_signals,
 )
 
 
@@ -48,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr)
     demo = build_app(_context(args, settings))
     demo.queue(default_concurrency_limit=4)
+    stop = stop_signals()
     _launch(demo, args, auth)
-    serve_until_stopped(demo)
+    serve_until_stopped(demo, stop)
     return 0
 
 

@@ -158,8 +158,18 @@ def port_problem(host: str, number: int) -> str | None:
     return None
 
 
-def serve_until_stopped(demo: Any) -> None:
-    """Serve until Ctrl+C or SIGTERM, then stop within a few seconds and delete what visitors uploaded.
+def stop_signals() -> threading.Event:
+    """Ctrl+C and SIGTERM set the returned event instead of interrupting whatever runs. Installed before the launch:
+    a stop that comes while Gradio is still starting (it checks its own page first) is then a clean stop too,
+    not a KeyboardInterrupt traceback out of that check."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def serve_until_stopped(demo: Any, stop: threading.Event) -> None:
+    """Serve until `stop` is set (`stop_signals`), then stop within a few seconds and delete what visitors uploaded.
 
     Gradio's own `block_thread` prints "Keyboard interruption in main thread" and leaves the deleting to the
     server thread's shutdown, which waits for every open connection: on a busy machine the process ended
@@ -167,9 +177,6 @@ def serve_until_stopped(demo: Any) -> None:
     """
     from gradio.route_utils import delete_files_created_by_app
 
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     while demo.is_running and not stop.wait(0.2):
         pass
     # Requests still open after the grace are cancelled on purpose: their tracebacks are not news.

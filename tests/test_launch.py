@@ -3,7 +3,9 @@ port, an honest line when --share cannot reach the internet, and the --auth / pu
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mnist_ui.context import Settings
-from mnist_ui.launch import decide, is_loopback, parser, read_auth
+from mnist_ui.launch import decide, is_loopback, parser, read_auth, stop_signals
 from mnist_ui.testing import REPO, free_port, running_app
 
 HEAVY = ("gradio", "gradio_client", "tensorflow", "keras", "pandas", "h5py")
@@ -167,3 +169,18 @@ def test_a_replica_behind_a_public_proxy_is_public() -> None:
     assert len(warnings) == 1 and "a public proxy without --auth" in warnings[0]
     assert collecting(parser().parse_args(["--public"]))[0] is False
     assert collecting(parser().parse_args(["--public", "--collect"]))[0] is True
+
+
+def test_a_stop_while_the_demo_starts_is_a_clean_stop() -> None:
+    """demo.py installs these before `launch`: Ctrl+C or SIGTERM during start-up set the event (the demo then
+    stops as usual) instead of raising KeyboardInterrupt out of whatever Gradio is doing (CI once saw a
+    traceback from its start-up page check)."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for signum in before:
+            stop = stop_signals()
+            os.kill(os.getpid(), signum)
+            assert stop.wait(5), signal.Signals(signum).name
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
