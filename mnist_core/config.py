@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +36,19 @@ class Control:
     step: float | None = None
     box: bool = False  # a number box rather than a slider
     hidden: bool = False  # set by the page itself (?subset=N), never shown
+
+
+def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX): without, TensorFlow emulates
+    it and a bf16 epoch is slower than a float32 one, so the presets train in bf16 only where it pays."""
+    try:
+        flags = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+BF16_NATIVE = native_bf16()
 
 
 def setting(default: T, about: str = "", *, flag: str = "", control: Control | None = None, summary: bool = False) -> T:
@@ -99,11 +113,13 @@ class HyperParams:
         summary=True,
     )
     label_smoothing: float = 0.05
-    # bfloat16 matmuls while training, float32 weights: on a CPU with bf16 instructions (AVX-512 BF16, AMX) an
-    # epoch runs at 2.1-2.6x the notebook's plain fit (bench/train_throughput.py, same run); models are saved
-    # and served in float32. Off by default until the full recipe is measured with it
+    # bfloat16 matmuls while training, float32 weights, where the CPU has bf16 instructions (AVX-512 BF16, AMX):
+    # an epoch at 2.1-2.6x the notebook's plain fit (bench/train_throughput.py, same run); models are saved and
+    # served in float32. The full default recipe read as well with it as without (docs/model-card.md)
     bf16: bool = setting(
-        False, "train with bfloat16 matmuls, float32 weights (for CPUs with AVX-512 BF16 or AMX)", summary=True
+        BF16_NATIVE,
+        "train with bfloat16 matmuls, float32 weights (on by default where the CPU has AVX-512 BF16 or AMX)",
+        summary=True,
     )
     # Add real pen handwriting (UNIPEN's training writers), drawn as the web pad draws
     pens: bool = setting(
@@ -133,6 +149,7 @@ class HyperParams:
     def from_dict(cls, data: dict[str, Any]) -> HyperParams:
         """Ignore unknown keys so sidecars written by newer versions still load."""
         known = {f.name for f in fields(cls)}
+        data = {"bf16": False} | data  # sidecars written before bf16 existed trained in float32
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def validate(self, limits: Limits | None = None) -> None:
@@ -194,13 +211,14 @@ NOTEBOOK = HyperParams(
     deskew=False,
     label_smoothing=0.0,
     pens=False,
+    bf16=False,
 )
 
 PRESETS: dict[str, HyperParams] = {
     "default": HyperParams(),  # the shipped recipe: the dataclass defaults
     "seed": NOTEBOOK,
     # A minute-long run for trying the Train tab: the notebook's plain training on a fifth of the data.
-    "fast": NOTEBOOK.replace(epochs=2, batch_size=128, validation_split=0.1, train_subset=12000),
+    "fast": NOTEBOOK.replace(epochs=2, batch_size=128, validation_split=0.1, train_subset=12000, bf16=BF16_NATIVE),
 }
 
 

@@ -234,6 +234,10 @@ class _Watcher(keras.callbacks.Callback):
         logs = dict(logs or {})
         if self.failure or (self.cancel is not None and self.cancel.is_set()):
             return
+        if not all(np.isfinite(v.numpy()).all() for v in self.model.trainable_variables):
+            # bfloat16 ReLUs turn NaN into 0, so NaN weights can leave the loss finite: checked once an epoch
+            self.failure = f"the weights became nan in epoch {epoch + 1}; lower the learning rate"
+            raise _Stop
         self.history.append({k: float(v) for k, v in logs.items()} | {"epoch": epoch + 1})
         if self.on_progress:
             self.on_progress(self._progress("epoch", self.steps, logs))
