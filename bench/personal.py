@@ -14,6 +14,10 @@ different draws of its drawings, which steadies the mean); the default "test" wr
 
     MNIST_DATA=../shared/data/mnist UNIPEN_DATA=../shared/data/unipen python -m bench.personal \\
         [--writers test|val] [--ks 1 3 5] [--splits 1] [--quick] [--rank 8] [--steps 120] [--variants 6] ...
+        [--sheet misread.png]
+
+--sheet saves every digit a personal model still misreads (as the model saw it, 28×28) in one picture per k,
+a row per writer, captioned "drawn>read", to look at what is left.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from mnist_core.config import SHIPPED_MODEL
 from mnist_core.data import renderings, unipen
@@ -56,6 +62,7 @@ class Row:
     stored: int  # bytes of the delta as saved
     mnist: float
     read: int  # digits read
+    wrong: list[tuple[np.ndarray, int, int]] = dataclasses.field(default_factory=list)  # (28×28 seen, drawn, read)
 
 
 def writers(digits: list[unipen.PenDigit], side: str, min_digits: int) -> list[Writer]:
@@ -96,10 +103,27 @@ def accuracy(model: Classifier | PersonalClassifier, images: np.ndarray, labels:
     return float(np.mean(model.predict(images).argmax(axis=1) == labels))
 
 
-def misread(model: PersonalClassifier, images: np.ndarray, labels: np.ndarray) -> str:
-    """What the personal model still gets wrong, as "drawn>read" pairs: fragments and ambiguous styles show."""
+def misread(model: PersonalClassifier, images: np.ndarray, labels: np.ndarray) -> list[tuple[np.ndarray, int, int]]:
+    """What the personal model still gets wrong, (image, drawn, read): fragments and ambiguous styles show."""
     read = model.predict(images).argmax(axis=1)
-    return " ".join(f"{labels[i]}>{read[i]}" for i in np.flatnonzero(read != labels))
+    return [(images[i], int(labels[i]), int(read[i])) for i in np.flatnonzero(read != labels)]
+
+
+def save_sheet(path: Path, rows: list[tuple[str, Row]], zoom: int = 3) -> None:
+    """Each writer's misread digits in a row, white on black as the model saw them, captioned drawn>read."""
+    cell, label_w = 28 * zoom + 4, 180
+    width = label_w + cell * max(1, max(len(r.wrong) for _, r in rows))
+    sheet = Image.new("L", (width, (cell + 14) * len(rows)), 255)
+    pen = ImageDraw.Draw(sheet)
+    for n, (name, row) in enumerate(rows):
+        top = n * (cell + 14)
+        pen.text((4, top + cell // 2), f"{name} {row.after:.0%}", fill=0)
+        for m, (image, drawn, read) in enumerate(row.wrong):
+            digit = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).resize((28 * zoom,) * 2)
+            sheet.paste(digit, (label_w + m * cell, top))
+            pen.text((label_w + m * cell + 2, top + cell - 2), f"{drawn}>{read}", fill=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
 
 
 def reading_cost(shared: Classifier, personal: PersonalClassifier, image: np.ndarray, rounds: int = 200) -> float:
@@ -136,11 +160,12 @@ def run_one(shared, w, k, split_seed, replay, settings, mnist_test, base) -> tup
         len(adapted.delta.to_bytes()),
         accuracy(adapted.model, *mnist_test),
         len(read),
+        misread(adapted.model, w.images[read], w.labels[read]),
     )
     print(
         f"  k={k} {w.name:<24} taught {len(taught):>3} read {len(read):>4}  {row.before:6.1%} → {row.after:6.1%}"
         f"  {row.seconds:4.1f} s ({row.cpu:4.1f} cpu s, {row.seconds / row.reference:.1f}× reading 1,000)"
-        f"  MNIST {row.mnist:.2%}  misread {misread(adapted.model, w.images[read], w.labels[read]) or '-'}",
+        f"  MNIST {row.mnist:.2%}  misread {' '.join(f'{d}>{r}' for _, d, r in row.wrong) or '-'}",
         flush=True,
     )
     return row, adapted.model
@@ -192,6 +217,7 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=1, help="teach each writer from this many draws; mean of them")
     parser.add_argument("--quick", action="store_true", help="k=3, 6 writers, 2,000 MNIST test digits")
     parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits read with each personal model")
+    parser.add_argument("--sheet", type=Path, help="save the digits still misread to this PNG (one per k)")
     for field in dataclasses.fields(Adaptation):
         if field.type in ("int", "float"):
             parser.add_argument(f"--{field.name.replace('_', '-')}", type=eval(field.type), default=field.default)
@@ -219,6 +245,10 @@ def main() -> None:
         cost = reading_cost(shared, last, chosen[0].images[0])
         lines.append(summary(k, rows, shared_mnist, cost))
         print(lines[-1], flush=True)
+        if args.sheet:
+            path = args.sheet if len(ks) == 1 else args.sheet.with_stem(f"{args.sheet.stem}_k{k}")
+            save_sheet(path, [(w.name, r) for w, r in zip(chosen, rows, strict=True) if r.wrong])
+            print(f"misread digits: {path}")
     print("\n".join(lines))
 
 

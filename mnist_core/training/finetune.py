@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_core.config import FINETUNE_LIMITS, HyperParams
+from mnist_core.config import BF16_NATIVE, FINETUNE_LIMITS, HyperParams
 from mnist_core.data.renderings import render_digits
 from mnist_core.data.unipen import PenDigit, part
 from mnist_core.drawings.store import DrawingStore
@@ -159,9 +159,10 @@ def _collected(store_or_arrays: DrawingStore | Collected, epochs: int, variants:
 
 def _settings(base: Path, served: Classifier, **changes: Any) -> tuple[HyperParams, HyperParams]:
     """How the base was trained (its deskew contract as served) and what the fine-tune runs with: the base's
-    recipe at a constant low rate, no validation split, every image; FinetuneError (one line) if out of range."""
+    recipe at a constant low rate, no validation split, every image, in bfloat16 where the CPU has it (whatever
+    the base was trained in: the weights stay float32); FinetuneError (one line) if out of range."""
     base_hp = HyperParams.from_dict(read_metadata(base).get("hyperparameters", {})).replace(deskew=served.deskew)
-    hp = base_hp.replace(lr_schedule="constant", validation_split=0.0, train_subset=0, **changes)
+    hp = base_hp.replace(lr_schedule="constant", validation_split=0.0, train_subset=0, bf16=BF16_NATIVE, **changes)
     try:
         hp.validate(FINETUNE_LIMITS)
     except ValueError as exc:
@@ -240,6 +241,7 @@ def save_finetuned(outcome: FinetuneOutcome, path: str | Path, command: str) -> 
         "learning_rate": outcome.hp.learning_rate,
         "batch_size": outcome.hp.batch_size,
         "seed": outcome.hp.seed,
+        "bf16": outcome.hp.bf16,
         "counts": outcome.counts,
         "before": outcome.before.__dict__,
         "after": outcome.after.__dict__,
