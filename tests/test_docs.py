@@ -38,7 +38,7 @@ from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.imaging.strokes import parse
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.launch import MAX_UPLOAD, decide, parser
-from mnist_ui.testing import App, data_env
+from mnist_ui.testing import NO_DATA, App, data_env
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -233,7 +233,7 @@ def test_personal_model_example_answers_as_shown(tmp_path: Path, monkeypatch: py
 
     monkeypatch.chdir(REPO)
     shown = 0
-    with running_app(SHIPPED_MODEL, tmp_path / "home", env={"MNIST_DATA": "", "UNIPEN_DATA": ""}) as app:
+    with running_app(SHIPPED_MODEL, tmp_path / "home", env=NO_DATA) as app:
         namespace: dict[str, Any] = {}
         exec(compile(first.replace("http://127.0.0.1:7860/", app.url), "docs/api.md", "exec"), namespace)
         monkeypatch.setattr(Client, "predict", recording_predict)
