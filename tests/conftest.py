@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,6 +25,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 StartApp = Callable[..., App]
 BuildCtx = Callable[..., "AppContext"]
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with the most slow or browser tests first, then the most tests (xdist's own order), each file's tests
+    in their order: pytest-xdist hands out a file at a time in this order, so the long files start early and the
+    quick ones fill both workers' last seconds (by test count alone, a long file could start last and run alone)."""
+    heavy = Counter(item.path for item in items if any(item.get_closest_marker(m) for m in ("slow", "browser")))
+    count = Counter(item.path for item in items)
+    items.sort(key=lambda item: (-heavy[item.path], -count[item.path]))
 
 
 @pytest.fixture(scope="session")
