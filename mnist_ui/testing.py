@@ -83,6 +83,11 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+# For a server that neither trains nor reports: it inherits this run's MNIST_DATA and UNIPEN_DATA otherwise, and
+# loading them in the background costs each start about 2 CPU s (the personal models' replay reads them).
+NO_DATA = {"MNIST_DATA": "", "UNIPEN_DATA": ""}
+
+
 def data_env(mnist_dir: Path | None = None) -> dict[str, str]:
     """MNIST_DATA for a server that trains or reports, plus UNIPEN_DATA when this run has it."""
     env = {"MNIST_DATA": str(mnist_dir)} if mnist_dir is not None else {}

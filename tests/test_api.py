@@ -16,7 +16,7 @@ import pytest
 from conftest import digit_on_canvas
 from PIL import Image
 
-from mnist_ui.testing import ONE, REPO, SEVEN, ZERO, App, pad_value, polyline, running_app
+from mnist_ui.testing import NO_DATA, ONE, REPO, SEVEN, ZERO, App, pad_value, polyline, running_app
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -371,7 +371,7 @@ def test_corrupt_model_falls_back_with_a_warning(tmp_path: Path, digit_pngs) -> 
 
     bad = tmp_path / "broken.keras"
     bad.write_bytes(b"not a zip")
-    with running_app(bad, tmp_path / "home") as running:
+    with running_app(bad, tmp_path / "home", env=NO_DATA) as running:
         answer = Client(running.url, verbose=False).predict(
             handle_file(str(digit_pngs[0][0])), api_name="/predict_image"
         )

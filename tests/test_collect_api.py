@@ -22,7 +22,7 @@ from PIL import Image
 
 from mnist_core.drawings import transfer
 from mnist_core.drawings.store import DrawingStore
-from mnist_ui.testing import ONE, SEVEN, ZERO, App, data_env, pad_value, running_app
+from mnist_ui.testing import NO_DATA, ONE, SEVEN, ZERO, App, data_env, pad_value, running_app
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -196,7 +196,7 @@ def test_a_corrupt_database_is_one_warning_and_predictions_still_work(tmp_path: 
     home = tmp_path / "home"
     home.mkdir()
     (home / "drawings.sqlite3").write_bytes(b"these bytes are not a database " * 200)
-    with running_app(None, home) as running:
+    with running_app(None, home, env=NO_DATA) as running:
         c = new_client(running.url)
         answer = c.predict(pad_value(SEVEN), api_name="/predict_strokes")
         refused: dict[str, Any] = c.predict(7, pad_value(SEVEN), api_name="/correct")

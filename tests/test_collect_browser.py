@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import StartApp
 
-from mnist_ui.testing import ONE, REPO, SETTLED, App, draw
+from mnist_ui.testing import NO_DATA, ONE, REPO, SETTLED, App, draw
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -36,7 +36,7 @@ SAVED = re.compile(r"saved — (\d+) drawings? collected \((\d+) of 7\)")
 @pytest.fixture
 def app(app_factory: StartApp, demo_model: Path) -> App:
     """A server of its own: the test counts the drawings it collects from zero."""
-    return app_factory(demo_model)
+    return app_factory(demo_model, env=NO_DATA)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
 import shlex
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from conftest import StartApp
 
 from mnist_core.cli import _parser as cli_parser
 from mnist_core.config import SHIPPED_MODEL, TUNABLE
@@ -36,6 +38,7 @@ from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.imaging.strokes import parse
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.launch import MAX_UPLOAD, decide, parser
+from mnist_ui.testing import NO_DATA, App, data_env
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -170,15 +173,22 @@ def matches(stated: Any, answer: Any) -> bool:
     return bool(stated == answer)
 
 
+@pytest.fixture(scope="module")
+def live_app(module_app_factory: StartApp) -> App:
+    """`python demo.py` serving the shipped model with this run's data and a fresh drawings store, for the teaching
+    script (run first: its counts start from zero) and the retraining script (it adds no drawing, and its 3,000-image
+    model reads worse than the shipped one, so the serve gate keeps the shipped model serving)."""
+    mnist = os.environ.get("MNIST_DATA")
+    return module_app_factory(SHIPPED_MODEL, env=data_env(Path(mnist) if mnist else None))
+
+
 @pytest.mark.slow
 def test_teaching_example_answers_as_shown(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    live_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """docs/teaching.md's script against `python demo.py` with a fresh drawings store: each answer it shows is
     the server's, and with its two drawings the fine-tune refuses as the comment says."""
     from gradio_client import Client
-
-    from mnist_ui.testing import running_app
 
     code = blocks(text("docs/teaching.md"), "python")[0]
     lines = code.splitlines()
@@ -192,15 +202,14 @@ def test_teaching_example_answers_as_shown(
     monkeypatch.setattr(Client, "predict", recording_predict)
     monkeypatch.chdir(REPO)
     shown = 0
-    with running_app(SHIPPED_MODEL, tmp_path / "home") as app:
-        namespace: dict[str, Any] = {}
-        for node in ast.parse(code.replace("http://127.0.0.1:7860/", app.url)).body:
-            made = len(answers)
-            exec(compile(ast.Module([node], []), "docs/teaching.md", "exec"), namespace)
-            comment = comment_after(lines, node.end_lineno or node.lineno)
-            if comment.startswith(("{", "'")) and len(answers) > made:
-                assert matches(ast.literal_eval(comment), answers[-1]), (comment, answers[-1])
-                shown += 1
+    namespace: dict[str, Any] = {}
+    for node in ast.parse(code.replace("http://127.0.0.1:7860/", live_app.url)).body:
+        made = len(answers)
+        exec(compile(ast.Module([node], []), "docs/teaching.md", "exec"), namespace)
+        comment = comment_after(lines, node.end_lineno or node.lineno)
+        if comment.startswith(("{", "'")) and len(answers) > made:
+            assert matches(ast.literal_eval(comment), answers[-1]), (comment, answers[-1])
+            shown += 1
     refusal = re.search(r'with these two drawings: "([^"]+)"', comment)  # the last statement's
     assert refusal is not None and refusal[1] in " ".join(capsys.readouterr().out.split()), refusal
     assert shown == 4, "the two corrections, the counts and the import each show their answer"
@@ -224,7 +233,7 @@ def test_personal_model_example_answers_as_shown(tmp_path: Path, monkeypatch: py
 
     monkeypatch.chdir(REPO)
     shown = 0
-    with running_app(SHIPPED_MODEL, tmp_path / "home", env={"MNIST_DATA": "", "UNIPEN_DATA": ""}) as app:
+    with running_app(SHIPPED_MODEL, tmp_path / "home", env=NO_DATA) as app:
         namespace: dict[str, Any] = {}
         exec(compile(first.replace("http://127.0.0.1:7860/", app.url), "docs/api.md", "exec"), namespace)
         monkeypatch.setattr(Client, "predict", recording_predict)
@@ -245,21 +254,18 @@ def test_personal_model_example_answers_as_shown(tmp_path: Path, monkeypatch: py
 
 @pytest.mark.slow
 def test_retrain_example_streams_the_progress_it_shows(
-    mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mnist_dir: Path, live_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """docs/api.md's retraining script, after its reading script, against `python demo.py` with MNIST named:
     it prints the job's progress in the form its comment shows."""
-    from mnist_ui.testing import data_env, running_app
-
     first, retrain = blocks(text("docs/api.md"), "python")[:2]
     shown = re.search(r'print\(state\["where"\]\)  # "([^"]+)"', retrain)
     assert shown is not None
     form = re.sub(r"\d+", r"\\d+", re.escape(shown[1]))
     monkeypatch.chdir(REPO)
-    with running_app(SHIPPED_MODEL, tmp_path / "home", env=data_env(mnist_dir)) as app:
-        namespace: dict[str, Any] = {}
-        for code in (first, retrain):
-            exec(compile(code.replace("http://127.0.0.1:7860/", app.url), "docs/api.md", "exec"), namespace)
+    namespace: dict[str, Any] = {}
+    for code in (first, retrain):
+        exec(compile(code.replace("http://127.0.0.1:7860/", live_app.url), "docs/api.md", "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
     assert any(re.fullmatch(form, line) for line in printed), (form, printed)
 

@@ -16,7 +16,7 @@ import pytest
 
 from mnist_ui.context import Settings
 from mnist_ui.launch import decide, is_loopback, parser, read_auth, stop_signals
-from mnist_ui.testing import REPO, free_port, running_app
+from mnist_ui.testing import NO_DATA, REPO, free_port, running_app
 
 HEAVY = ("gradio", "gradio_client", "tensorflow", "keras", "pandas", "h5py")
 
@@ -103,7 +103,7 @@ def test_bad_auth_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.slow  # starts the whole demo and waits for the share attempt to fail
 def test_share_offline_says_so_in_one_line(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Gradio prints a misleading "Missing file: frpc…" when the tunnel cannot be made; the demo says what happened."""
-    with running_app(demo_model, tmp_path_factory.mktemp("share-home"), extra_args=("--share",)) as app:
+    with running_app(demo_model, tmp_path_factory.mktemp("share-home"), extra_args=("--share",), env=NO_DATA) as app:
         deadline = time.monotonic() + 90
         while not re.search(r"^(serving at|share link)", app.output(), re.M) and time.monotonic() < deadline:
             time.sleep(0.2)

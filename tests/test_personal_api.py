@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 
 from mnist_core.config import MAX_TEACH_BYTES, SHIPPED_MODEL
-from mnist_ui.testing import ONE, REPO, SEVEN, ZERO, App, Strokes, pad_value, polyline, running_app
+from mnist_ui.testing import NO_DATA, ONE, REPO, SEVEN, ZERO, App, Strokes, pad_value, polyline, running_app
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
 
 pytestmark = pytest.mark.slow
-NO_DATA = {"MNIST_DATA": "", "UNIPEN_DATA": ""}
 EXAMPLE = REPO / "assets/examples/mnist_test_0030_digit_3.png"
 
 

@@ -15,6 +15,7 @@ import pytest
 from mnist_core.config import SHIPPED_MODEL
 from mnist_ui.testing import (
     FOUR,
+    NO_DATA,
     ONE,
     REPO,
     SETTLED,
@@ -52,7 +53,7 @@ DIGITS: dict[int, Strokes] = {
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     home = tmp_path_factory.mktemp("teach") / "home"
-    with running_app(SHIPPED_MODEL, home, env={"MNIST_DATA": "", "UNIPEN_DATA": ""}) as running:
+    with running_app(SHIPPED_MODEL, home, env=NO_DATA) as running:
         yield running
 
 

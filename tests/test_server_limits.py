@@ -35,7 +35,7 @@ from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.serving.jobs import Snapshot
 from mnist_ui.context import AppContext, Settings
 from mnist_ui.launch import MAX_UPLOAD
-from mnist_ui.testing import ONE, App, free_port, pad_value, running_app
+from mnist_ui.testing import NO_DATA, ONE, App, free_port, pad_value, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -197,7 +197,7 @@ def app(
 ) -> App:
     logins = tmp_path_factory.mktemp("logins") / "logins"
     logins.write_text("".join(f"{user}:{password}\n" for user, password in USERS.items()))
-    env = {"GRADIO_TEMP_DIR": str(uploads)}
+    env = {**NO_DATA, "GRADIO_TEMP_DIR": str(uploads)}
     return module_app_factory(demo_model, "--auth-file", str(logins), env=env, home=home)
 
 
@@ -274,7 +274,7 @@ def test_uploads_are_gone_when_the_demo_stops(demo_model: Path, tmp_path: Path, 
     Ctrl+C or SIGTERM stop it quietly even with a page open. The server gives open requests a second
     (launch.STOP_GRACE_S); the minute allowed here is for a busy machine, not for the server."""
     uploads = tmp_path / "uploads"
-    with running_app(demo_model, tmp_path / "home", env={"GRADIO_TEMP_DIR": str(uploads)}) as running:
+    with running_app(demo_model, tmp_path / "home", env={**NO_DATA, "GRADIO_TEMP_DIR": str(uploads)}) as running:
         with httpx.Client(base_url=running.url, timeout=60) as http:
             response = http.post("gradio_api/upload", files={"files": ("visitor.png", b"\x89PNG" + b"\0" * 1000)})
             assert response.status_code == 200, response.text
