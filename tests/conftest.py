@@ -137,11 +137,16 @@ def app_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
         yield _starter(stack, tmp_path_factory, share=False)
 
 
+def run_data_env() -> dict[str, str]:
+    """This run's MNIST_DATA (and UNIPEN_DATA), for a server that trains or reports; nothing when it has none."""
+    mnist = os.environ.get("MNIST_DATA")
+    return data_env(Path(mnist) if mnist else None)
+
+
 @pytest.fixture(scope="session")
 def app(shared_app_factory: StartApp, demo_model: Path) -> App:
     """The demo as a user starts it, serving `demo_model`, with this run's data: shared by every reading test."""
-    mnist = os.environ.get("MNIST_DATA")
-    return shared_app_factory(demo_model, env=data_env(Path(mnist) if mnist else None))
+    return shared_app_factory(demo_model, env=run_data_env())
 
 
 def build_ctx(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import os
 import re
 import shlex
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import StartApp
+from conftest import StartApp, run_data_env
 
 from mnist_core.cli import _parser as cli_parser
 from mnist_core.config import SHIPPED_MODEL, TUNABLE
@@ -38,7 +37,7 @@ from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.imaging.strokes import parse
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.launch import MAX_UPLOAD, decide, parser
-from mnist_ui.testing import NO_DATA, App, data_env
+from mnist_ui.testing import NO_DATA, App
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -178,8 +177,7 @@ def live_app(module_app_factory: StartApp) -> App:
     """`python demo.py` serving the shipped model with this run's data and a fresh drawings store, for the teaching
     script (run first: its counts start from zero) and the retraining script (it adds no drawing, and its 3,000-image
     model reads worse than the shipped one, so the serve gate keeps the shipped model serving)."""
-    mnist = os.environ.get("MNIST_DATA")
-    return module_app_factory(SHIPPED_MODEL, env=data_env(Path(mnist) if mnist else None))
+    return module_app_factory(SHIPPED_MODEL, env=run_data_env())
 
 
 @pytest.mark.slow
