@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -24,7 +26,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 StartApp = Callable[..., App]
+_RUN_CACHE = pytest.StashKey[str]()
 BuildCtx = Callable[..., "AppContext"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One drawing cache (mnist_core.data.render_cache) for the whole run, set before xdist starts its workers so
+    they and every server they start share it: the held-out pen set and the replay set are drawn once a run, not
+    once per evaluation and per server. A cache the developer named is used as it is."""
+    if "MNIST_DEMO_CACHE" not in os.environ:
+        os.environ["MNIST_DEMO_CACHE"] = config.stash[_RUN_CACHE] = tempfile.mkdtemp(prefix="mnist-demo-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if folder := config.stash.get(_RUN_CACHE, None):
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ["MNIST_DEMO_CACHE"]
 
 
 @pytest.hookimpl(trylast=True)  # after -m has deselected

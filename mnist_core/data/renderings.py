@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mnist_core.data import render_cache
 from mnist_core.data.stroke_styles import add_style
 from mnist_core.data.unipen import PenDigit, part
 from mnist_core.imaging.strokes import PEN_FRACTION, RENDER_SIDE, Drawing, Stroke, drawing_to_mnist
@@ -87,7 +88,16 @@ def test_drawings(digits: Sequence[PenDigit], side: str = "test") -> tuple[np.nd
     """One side's digits drawn once each as the pad draws. "test" is the model card's real-handwriting set;
     "val" is what choices are tuned on."""
     chosen = part(digits, side)
-    return render_digits(chosen, 1, TEST_SEED, PAD)[:, 0], np.array([d.label for d in chosen], np.uint8)
+    return render_fixed(chosen, 1, TEST_SEED, PAD)[:, 0], np.array([d.label for d in chosen], np.uint8)
+
+
+def render_fixed(
+    digits: Sequence[PenDigit], variants: int, seed: int, variation: Variation = Variation()
+) -> np.ndarray:
+    """`render_digits`, kept on disk (`render_cache`): for sets drawn again and again with one seed."""
+    return render_cache.drawn(
+        digits, variants, seed, variation, lambda: render_digits(digits, variants, seed, variation)
+    )
 
 
 def render_digits(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_core.data.renderings import Variation, render_digits
+from mnist_core.data.renderings import Variation, render_fixed
 from mnist_core.data.unipen import PenDigit, part
 from mnist_core.model.forward import Classifier
 
@@ -65,7 +65,7 @@ def replay_images(
     pick = rng.choice(len(x), size=min(n_mnist, len(x)), replace=False)
     train = part(pens, "train")
     chosen = [train[i] for i in rng.choice(len(train), size=min(n_pens, len(train)), replace=False)] if train else []
-    drawn = render_digits(chosen, 1, seed, Variation())[:, 0]
+    drawn = render_fixed(chosen, 1, seed, Variation())[:, 0]
     images = np.concatenate([np.asarray(x[pick], np.uint8).reshape(-1, 28, 28), drawn])
     labels = np.concatenate([np.asarray(y[pick], np.int64), np.array([d.label for d in chosen], np.int64)])
     return images, labels

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from mnist_core.config import BF16_NATIVE, FINETUNE_LIMITS, HyperParams
-from mnist_core.data.renderings import render_digits
+from mnist_core.data.renderings import render_fixed
 from mnist_core.data.unipen import PenDigit, part
 from mnist_core.drawings.store import DrawingStore
 from mnist_core.model.files import file_digest, load_classifier, load_keras, read_metadata
@@ -205,7 +205,7 @@ def replay_pool(
     if pens and pen_replay:
         writers = part(pens, "train")
         chosen = [writers[i] for i in rng.choice(len(writers), size=min(pen_replay, len(writers)), replace=False)]
-        groups.append(Group(render_digits(chosen, 2, seed=hp.seed), np.array([d.label for d in chosen], np.uint8)))
+        groups.append(Group(render_fixed(chosen, 2, seed=hp.seed), np.array([d.label for d in chosen], np.uint8)))
         n_pens = len(chosen)
     replayed = sum(len(g.labels) for g in groups)
     n = len(collected.train_labels)
