@@ -8,14 +8,14 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
-from mnist_ui.testing import App, data_env, running_app
+from mnist_ui.testing import NO_DATA, App, data_env, running_app
 
 if TYPE_CHECKING:
     from mnist_core.serving.holder import ModelHolder
@@ -44,14 +44,49 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del os.environ["MNIST_DEMO_CACHE"]
 
 
+# Files that share a session fixture which is costly to make (a model trained, a server started): xdist hands each
+# group to one worker, whole, so the fixture is made once a run instead of once per worker that needs it.
+SHARING = {
+    "tests/test_retrain_api.py": "weak",
+    "tests/test_replicas.py": "weak",
+    "tests/test_cli.py": "small_model",
+    "tests/test_model_files.py": "small_model",
+    "tests/test_mnist.py": "small_model",
+    "tests/test_personal_api.py": "personal_app",
+    "tests/test_personal_browser.py": "personal_app",
+    "tests/test_docs.py": "personal_app",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which would make its plain loadfile scheduler
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with the files of one SHARING group as one unit."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharingScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return SHARING.get(file, file)
+
+    return SharingScheduling(config, log)
+
+
 @pytest.hookimpl(trylast=True)  # after -m has deselected
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files with the most slow or browser tests first, then the most tests (xdist's own order), each file's tests
-    in their order: pytest-xdist hands out a file at a time in this order, so the long files start early and the
-    quick ones fill both workers' last seconds (by test count alone, a long file could start last and run alone)."""
-    heavy = Counter(item.path for item in items if any(item.get_closest_marker(m) for m in ("slow", "browser")))
-    count = Counter(item.path for item in items)
-    items.sort(key=lambda item: (-heavy[item.path], -count[item.path]))
+    """Units (a file, or a SHARING group) with the most slow or browser tests first, then the most tests (xdist's
+    own order), each unit's tests in their order: pytest-xdist hands out a unit at a time in this order, so the
+    long ones start early and the quick ones fill both workers' last seconds (by test count alone, a long file
+    could start last and run alone)."""
+
+    def unit(item: pytest.Item) -> str:
+        file = item.nodeid.split("::", 1)[0]
+        return SHARING.get(file, file)
+
+    heavy = Counter(unit(item) for item in items if any(item.get_closest_marker(m) for m in ("slow", "browser")))
+    count = Counter(unit(item) for item in items)
+    items.sort(key=lambda item: (-heavy[unit(item)], -count[unit(item)], unit(item)))
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +201,16 @@ def app(shared_app_factory: StartApp, demo_model: Path) -> App:
     return shared_app_factory(demo_model, env=run_data_env())
 
 
+@pytest.fixture(scope="session")
+def personal_app(shared_app_factory: StartApp) -> App:
+    """The demo as a fresh clone starts it, the shipped model and no data (personal models replay the shipped
+    sample): one for every personal-model test of the worker. Each client is a visitor of its own, with its own
+    profile and rate limit, so the tests never meet in it."""
+    from mnist_core.config import SHIPPED_MODEL
+
+    return shared_app_factory(SHIPPED_MODEL, env=NO_DATA)
+
+
 def build_ctx(
     model: Path | None = None,
     settings: Settings | None = None,
@@ -184,6 +229,32 @@ def build_ctx(
             raise ValueError("build_ctx needs a model or a holder")
         holder = ModelHolder(open_initial(model))
     return AppContext(holder, JobManager(holder, **jobs), settings or Settings(), holder.current.path, collector)
+
+
+@contextmanager
+def launched(ctx: AppContext, auth: list[tuple[str, str]] | None = None) -> Iterator[str]:
+    """The app `demo.py main` builds from `ctx`, launched as it launches it (same queue, login guard and upload
+    cap) in this process on a free loopback port: its URL. For tests that reach into the running app's context,
+    or that need no server process of their own."""
+    from mnist_ui.app import build_app
+    from mnist_ui.auth import gradio_auth
+    from mnist_ui.launch import MAX_UPLOAD
+    from mnist_ui.testing import free_port
+
+    demo = build_app(ctx)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=free_port(),
+        prevent_thread_lock=True,
+        quiet=True,
+        auth=gradio_auth(auth) if auth else None,
+        max_file_size=MAX_UPLOAD,
+    )
+    try:
+        yield f"http://127.0.0.1:{demo.server_port}/"
+    finally:
+        demo.close()
 
 
 @pytest.fixture

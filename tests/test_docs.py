@@ -37,7 +37,7 @@ from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.imaging.strokes import parse
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.launch import MAX_UPLOAD, decide, parser
-from mnist_ui.testing import NO_DATA, App
+from mnist_ui.testing import App
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -214,12 +214,10 @@ def test_teaching_example_answers_as_shown(
 
 
 @pytest.mark.slow
-def test_personal_model_example_answers_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_personal_model_example_answers_as_shown(personal_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/api.md's "A model of your own", after its reading script, against `python demo.py` started with no
     data (it replays the shipped sample): each answer it shows is the server's."""
     from gradio_client import Client
-
-    from mnist_ui.testing import running_app
 
     first, personal = blocks(text("docs/api.md"), "python")[0], blocks(text("docs/api.md"), "python")[2]
     answers: list[Any] = []
@@ -231,22 +229,21 @@ def test_personal_model_example_answers_as_shown(tmp_path: Path, monkeypatch: py
 
     monkeypatch.chdir(REPO)
     shown = 0
-    with running_app(SHIPPED_MODEL, tmp_path / "home", env=NO_DATA) as app:
-        namespace: dict[str, Any] = {}
-        exec(compile(first.replace("http://127.0.0.1:7860/", app.url), "docs/api.md", "exec"), namespace)
-        monkeypatch.setattr(Client, "predict", recording_predict)
-        lines = personal.splitlines()
-        for node in ast.parse(personal).body:
-            made = len(answers)
-            exec(compile(ast.Module([node], []), "docs/api.md", "exec"), namespace)
-            comment = comment_after(lines, node.end_lineno or node.lineno).replace(PLACEHOLDER, "...")
-            if comment.startswith(("{", "'")) and len(answers) > made:
-                answer = answers[-1]
-                value = getattr(node, "value", None)
-                if isinstance(value, ast.Subscript):  # the example shows one field of the answer
-                    answer = answer[ast.literal_eval(value.slice)]
-                assert matches(ast.literal_eval(comment), answer), (comment, answer)
-                shown += 1
+    namespace: dict[str, Any] = {}
+    exec(compile(first.replace("http://127.0.0.1:7860/", personal_app.url), "docs/api.md", "exec"), namespace)
+    monkeypatch.setattr(Client, "predict", recording_predict)
+    lines = personal.splitlines()
+    for node in ast.parse(personal).body:
+        made = len(answers)
+        exec(compile(ast.Module([node], []), "docs/api.md", "exec"), namespace)
+        comment = comment_after(lines, node.end_lineno or node.lineno).replace(PLACEHOLDER, "...")
+        if comment.startswith(("{", "'")) and len(answers) > made:
+            answer = answers[-1]
+            value = getattr(node, "value", None)
+            if isinstance(value, ast.Subscript):  # the example shows one field of the answer
+                answer = answer[ast.literal_eval(value.slice)]
+            assert matches(ast.literal_eval(comment), answer), (comment, answer)
+            shown += 1
     assert shown == 4, "the teaching, the personal reading, the forgetting and the fallback each show their answer"
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mnist_core.config import MAX_TEACH_BYTES, SHIPPED_MODEL
-from mnist_ui.testing import NO_DATA, ONE, REPO, SEVEN, ZERO, App, Strokes, pad_value, polyline, running_app
+from mnist_core.config import MAX_TEACH_BYTES
+from mnist_ui.testing import ONE, REPO, SEVEN, ZERO, App, Strokes, pad_value, polyline
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -25,9 +24,8 @@ EXAMPLE = REPO / "assets/examples/mnist_test_0030_digit_3.png"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    with running_app(SHIPPED_MODEL, tmp_path_factory.mktemp("personal") / "home", env=NO_DATA) as running:
-        yield running
+def app(personal_app: App) -> App:
+    return personal_app
 
 
 @pytest.fixture(scope="module")

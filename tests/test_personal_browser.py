@@ -7,15 +7,12 @@ model's reading beside it, "Forget me" hands the page back to the shared model. 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from mnist_core.config import SHIPPED_MODEL
 from mnist_ui.testing import (
     FOUR,
-    NO_DATA,
     ONE,
     REPO,
     SETTLED,
@@ -27,7 +24,6 @@ from mnist_ui.testing import (
     origin,
     oval,
     polyline,
-    running_app,
 )
 
 pytest.importorskip("playwright.sync_api")
@@ -51,10 +47,8 @@ DIGITS: dict[int, Strokes] = {
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    home = tmp_path_factory.mktemp("teach") / "home"
-    with running_app(SHIPPED_MODEL, home, env=NO_DATA) as running:
-        yield running
+def app(personal_app: App) -> App:
+    return personal_app
 
 
 def open_tab(page: Any, app: App, tab: str, pad: str) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BuildCtx, StartApp, digit_on_canvas
+from conftest import BuildCtx, StartApp, build_ctx, digit_on_canvas, launched
 from PIL import Image
 
-from mnist_ui.testing import App, data_env, free_port, running_app
+from mnist_core.serving.recipes import FAULT_ENV
+from mnist_ui.testing import App, data_env
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -234,10 +235,14 @@ def test_unknown_preset_is_refused(app: App) -> None:
     assert answer["notice"] == "not started: unknown preset 'slowest'; choose one of default, seed, fast", answer
 
 
-def test_injected_nan_keeps_the_old_model(weak: Path, tmp_path: Path, mnist_dir: Path, digit_png: Path) -> None:
-    env = {**data_env(mnist_dir), "MNIST_DEMO_FAULT": "nan"}
-    with running_app(weak, tmp_path / "home", env=env) as running:
-        client = Client(running.url, verbose=False)
+def test_injected_nan_keeps_the_old_model(
+    weak: Path, isolated_home: Path, mnist_dir: Path, digit_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process: the fault is read from the environment when the job starts, and no server of its own
+    is needed to see that a training fed NaN changes nothing."""
+    monkeypatch.setenv(FAULT_ENV, "nan")
+    with launched(build_ctx(weak, data_path=str(mnist_dir))) as url:
+        client = Client(url, verbose=False)
         before = client.predict(handle_file(str(digit_png)), api_name="/predict_image")
         final = client.predict({"epochs": 1, "train_subset": 2000}, "fast", True, api_name="/retrain")
         after = client.predict(handle_file(str(digit_png)), api_name="/predict_image")
@@ -245,13 +250,12 @@ def test_injected_nan_keeps_the_old_model(weak: Path, tmp_path: Path, mnist_dir:
     assert "nan" in final["message"].lower() and "not changed" in final["message"], final
     assert not final["activated"] and not final["new_path"]
     assert after == before
-    assert not list((tmp_path / "home" / "models").glob("*.keras"))
-    assert serving(tmp_path / "home") == ""
+    assert not list((isolated_home / "models").glob("*.keras"))
+    assert serving(isolated_home) == ""
 
 
 def test_public_server_without_auth_refuses_retraining(demo_model: Path, ctx: BuildCtx) -> None:
     """The launch decisions `demo.py main` makes, on the app it builds: in-process, on loopback."""
-    from mnist_ui.app import build_app
     from mnist_ui.launch import decide, parser
 
     args = parser().parse_args(["--host", "0.0.0.0"])
@@ -263,17 +267,11 @@ def test_public_server_without_auth_refuses_retraining(demo_model: Path, ctx: Bu
     assert allowed.retrain_allowed and "--allow-public-retrain" in warned[0]
     assert decide(parser().parse_args([]), [])[0].retrain_allowed
 
-    model = demo_model
-    demo = build_app(ctx(settings=settings))
-    demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{demo.server_port}/", verbose=False)
+    with launched(ctx(settings=settings)) as url:
+        client = Client(url, verbose=False)
         answer = client.predict(QUICK, "fast", True, api_name="/retrain")
-        switched = client.predict(str(model), api_name="/switch_version")
+        switched = client.predict(str(demo_model), api_name="/switch_version")
         cancelled = client.predict(api_name="/cancel")
-    finally:
-        demo.close()
     assert answer["notice"].startswith("retraining is disabled: the demo is public"), answer
     assert answer["state"] == "idle" and answer["job_id"] == 0
     assert switched.startswith("not switched") and "logged-in" in switched, switched

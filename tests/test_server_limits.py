@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BuildCtx, StartApp, build_ctx
+from conftest import BuildCtx, StartApp, build_ctx, launched
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -34,8 +34,7 @@ from mnist_core.config import SHIPPED_MODEL
 from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.serving.jobs import Snapshot
 from mnist_ui.context import AppContext, Settings
-from mnist_ui.launch import MAX_UPLOAD
-from mnist_ui.testing import NO_DATA, ONE, App, free_port, pad_value, running_app
+from mnist_ui.testing import NO_DATA, ONE, App, pad_value, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -50,25 +49,10 @@ USERS = {"ann": "s3cret", "bob": "hunter2"}
 def in_process(
     model: Path, settings: Settings, auth: list[tuple[str, str]] | None = None
 ) -> Iterator[tuple[AppContext, str]]:
-    """The app `demo.py main` builds and launches (same queue, login guard and upload cap), on a free loopback port."""
-    from mnist_ui.app import build_app
-    from mnist_ui.auth import gradio_auth
-
+    """The app `demo.py main` builds, serving `model` with `settings`, launched in this process: (its context, URL)."""
     ctx = build_ctx(model, settings)
-    demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=4)
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        quiet=True,
-        auth=gradio_auth(auth) if auth else None,
-        max_file_size=MAX_UPLOAD,
-    )
-    try:
-        yield ctx, f"http://127.0.0.1:{demo.server_port}/"
-    finally:
-        demo.close()
+    with launched(ctx, auth) as url:
+        yield ctx, url
 
 
 def pretend_training(ctx: AppContext, **fields: Any) -> None:
