@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BuildCtx, StartApp
+from conftest import BuildCtx, build_ctx, launched
 
 from mnist_core.imaging.strokes import MAX_JSON_BYTES
 from mnist_core.serving.readings import Reading
 from mnist_ui.fast_read import Batcher, pad_reader
-from mnist_ui.testing import NO_DATA, SEVEN, pad_value
+from mnist_ui.testing import SEVEN, pad_value
 
 
 def test_waiting_readings_share_a_batch_and_a_finished_drawing_goes_first() -> None:
@@ -64,9 +64,9 @@ def pad_call(http: httpx.Client, session: str = "t1") -> httpx.Response:
 
 
 @pytest.mark.slow
-def test_the_pads_readings_need_the_login(app_factory: StartApp, demo_model: Path) -> None:
-    app = app_factory(demo_model, "--auth", "ann:secret-pass", env=NO_DATA)
-    with httpx.Client(base_url=app.url, timeout=60) as http:
+def test_the_pads_readings_need_the_login(demo_model: Path) -> None:
+    login = [("ann", "secret-pass")]  # as `python demo.py --auth ann:secret-pass` passes it to Gradio
+    with launched(build_ctx(demo_model), auth=login) as url, httpx.Client(base_url=url, timeout=60) as http:
         body: dict[str, Any] = {"session_hash": "t1", "component_id": 1, "fn_name": "read_pad", "data": None}
         assert http.post("gradio_api/component_server/", json=body).status_code in (401, 403)
         assert http.post("login", data={"username": "ann", "password": "secret-pass"}).status_code == 200
