@@ -110,6 +110,18 @@ def test_a_folder_that_cannot_be_written_costs_only_the_drawing(tmp_path: Path, 
     assert draw.calls == 2
 
 
+def test_a_cache_that_cannot_be_written_is_still_read(folder: Path, monkeypatch: pytest.MonkeyPatch):
+    first = Counting(DIGITS).drawn()
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(os, "utime", refused)
+    again = Counting(DIGITS)
+    np.testing.assert_array_equal(again.drawn(), first)
+    assert again.calls == 0
+
+
 def test_only_the_most_recently_used_sets_are_kept(folder: Path):
     oldest, used_again = Counting(DIGITS, seed=0), Counting(DIGITS, seed=1)
     oldest.drawn()

@@ -78,9 +78,12 @@ def drawn(
 def _read(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     try:
         found = np.load(path, allow_pickle=False)
-        os.utime(path)  # recently used: kept when older sets are dropped
     except (OSError, ValueError, EOFError):
         return None
+    try:
+        os.utime(path)  # recently used: kept when older sets are dropped
+    except OSError:
+        pass  # a cache someone else owns is still read
     return found if found.shape == shape and found.dtype == np.uint8 else None
 
 
