@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from mnist_core.atomic_files import atomic_write_bytes
 from mnist_core.config import user_home
 from mnist_core.data.unipen import PenDigit
 
@@ -88,12 +89,11 @@ def _read(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _write(path: Path, drawings: np.ndarray) -> None:
-    """Whole or not at all (a temporary file renamed), so a server reading at the same time never sees half."""
+    """Whole or not at all (`atomic_write_bytes`), so a server reading at the same time never sees half."""
+    buffer = io.BytesIO()
+    np.save(buffer, drawings, allow_pickle=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
-            np.save(out, drawings, allow_pickle=False)
-        os.replace(out.name, path)
+        atomic_write_bytes(path, buffer.getvalue())
         _prune(path.parent)
     except OSError:
         pass
@@ -102,6 +102,6 @@ def _write(path: Path, drawings: np.ndarray) -> None:
 def _prune(folder: Path) -> None:
     """Only the KEEP most recently used sets, and no temporary file left by a process killed an hour ago."""
     by_use = sorted(folder.glob("*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)
-    stale = [p for p in folder.glob("*.tmp") if p.stat().st_mtime < time.time() - 3600]
+    stale = [p for p in folder.glob("*.tmp*") if p.stat().st_mtime < time.time() - 3600]
     for path in [*by_use[KEEP:], *stale]:
         path.unlink(missing_ok=True)

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_core.model.files import atomic_write_bytes, cache_path, file_digest
+from mnist_core.atomic_files import atomic_write_bytes
+from mnist_core.model.files import cache_path, file_digest
 from mnist_core.model.forward import Classifier
 
 

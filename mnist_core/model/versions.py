@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnist_core.atomic_files import atomic_write_bytes, fsync_dir
 from mnist_core.config import HOME_ENV, SHIPPED_MODEL, is_shipped, models_dir
 from mnist_core.model.files import (
     ModelError,
-    atomic_write_bytes,
     cache_path,
-    fsync_dir,
     read_contract,
     read_metadata,
     sidecar_path,

@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from mnist_core.atomic_files import atomic_write_bytes
 from mnist_core.config import JOB_CANCEL, JOB_LOCK, JOB_POLL_S, JOB_STATE, JOB_STATE_POINTS, models_dir
-from mnist_core.model.files import atomic_write_bytes
 from mnist_core.serving.snapshot import Snapshot, from_state
 
 ORPHANED = "the server running it stopped before it ended; the serving model was not changed"
