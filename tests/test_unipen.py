@@ -213,6 +213,14 @@ def test_render_digits_depends_on_the_seed_not_on_the_workers(digits: list[PenDi
     assert (one.reshape(len(sample), -1).max(axis=1) > 200).mean() > 0.95  # ink, not blanks
 
 
+def test_the_drawing_processes_are_not_forked_from_the_caller():
+    """A fork copies locks that the caller's other threads hold (a server's, a training's); a child that needs
+    one waits forever. The pool's processes come from a fork server instead, so their parent is not us."""
+    with renderings.pool_of(2) as pool:
+        parents = {pool.submit(os.getppid).result() for _ in range(4)}
+    assert parents and os.getpid() not in parents
+
+
 def test_test_drawings_are_the_held_out_writers_in_order(digits: list[PenDigit]):
     few = [d for d in digits if d.source in ("imp", "art")]  # whole sites: the same split as the full file
     images, labels = renderings.test_drawings(few)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -110,11 +111,22 @@ def render_digits(
     """
     jobs = [(d.strokes, d.label, variants, (seed, i), variation) for i, d in enumerate(digits)]
     if workers > 1 and len(jobs) > 64:
-        with ProcessPoolExecutor(workers) as pool:
+        with pool_of(workers) as pool:
             rows = list(pool.map(_render_one, jobs, chunksize=64))
     else:
         rows = [_render_one(job) for job in jobs]
     return np.stack(rows) if rows else np.zeros((0, variants, 28, 28), np.uint8)
+
+
+def pool_of(workers: int) -> ProcessPoolExecutor:
+    """Processes made by a fork server, never forked from the caller: the caller may be a server or a training
+    with other threads running, and a fork copies the locks they hold, which the child can then wait on forever
+    (a test once hung so in Pillow's line drawing). The server imports this module once; each pool forks from it.
+    Each process imports the caller's main script, as with every fork-server pool: a script that renders keeps its
+    own work under `if __name__ == "__main__":` (demo.py, the CLI and the benches do)."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(workers, mp_context=context)
 
 
 def _render_one(job: tuple[tuple[Stroke, ...], int, int, tuple[int, int], Variation]) -> np.ndarray:
