@@ -11,7 +11,7 @@ from mnist_ui.auth import SlowLogin
 
 
 def test_wrong_passwords_are_slowed_and_right_one_resets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(SlowLogin, "FIRST_DELAY_S", 0.2)  # the class's own delays, scaled down for a test
+    monkeypatch.setattr(SlowLogin, "FIRST_DELAY_S", 0.05)  # the class's own delays, scaled down for a test
     guard = SlowLogin([("ann", "s3cret")])
 
     async def attempts() -> tuple[list[bool], float]:
@@ -21,7 +21,7 @@ def test_wrong_passwords_are_slowed_and_right_one_resets(monkeypatch: pytest.Mon
 
     results, took = asyncio.run(attempts())
     assert results == [False] * 4
-    assert took >= 0.2 + 0.4 + 0.8 - 0.05  # one at a time, each waiting out the doubled delay
+    assert took >= 0.05 + 0.1 + 0.2 - 0.02  # one at a time, each waiting out the doubled delay
     assert asyncio.run(guard("ann", "s3cret")) is True
     started = time.monotonic()
     assert asyncio.run(guard("ann", "s3cret")) is True
@@ -29,7 +29,7 @@ def test_wrong_passwords_are_slowed_and_right_one_resets(monkeypatch: pytest.Mon
 
 
 def test_unknown_names_share_one_queue(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(SlowLogin, "FIRST_DELAY_S", 0.1)
+    monkeypatch.setattr(SlowLogin, "FIRST_DELAY_S", 0.05)
     guard = SlowLogin([("ann", "s3cret")])
 
     async def attempts() -> float:
@@ -37,7 +37,7 @@ def test_unknown_names_share_one_queue(monkeypatch: pytest.MonkeyPatch) -> None:
         await asyncio.gather(*(guard(f"user{i}", "x") for i in range(3)))
         return time.monotonic() - started
 
-    assert asyncio.run(attempts()) >= 0.1 + 0.2 - 0.05
+    assert asyncio.run(attempts()) >= 0.05 + 0.1 - 0.02
     assert len(guard._failures) == 1
 
 
