@@ -12,10 +12,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pytest
+from mnist_core.threads import cap_threads
 
-from mnist_ui.testing import NO_DATA, App, data_env, running_app
+cap_threads()  # before NumPy loads, here and in the xdist workers (they inherit it): in-process apps and trainings
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mnist_ui.testing import NO_DATA, App, data_env, running_app  # noqa: E402
 
 if TYPE_CHECKING:
     from mnist_core.serving.holder import ModelHolder
