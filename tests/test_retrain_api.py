@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BuildCtx, StartApp, build_ctx, digit_on_canvas, launched
+from conftest import BuildCtx, build_ctx, digit_on_canvas, launched
 from PIL import Image
 
+from mnist_core.config import HOME_ENV
 from mnist_core.serving.recipes import FAULT_ENV
-from mnist_ui.testing import App, data_env
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file
@@ -32,9 +32,21 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(module_app_factory: StartApp, weak: Path, home: Path, mnist_dir: Path) -> App:
-    """A server started with the weak model, able to train (MNIST, and UNIPEN when the run has it)."""
-    return module_app_factory(weak, env=data_env(mnist_dir), home=home)
+def server(weak: Path, home: Path, mnist_dir: Path) -> Iterator[str]:
+    """The demo serving the weak model, able to train (MNIST, and UNIPEN when the run has it): the app `demo.py`
+    builds, launched in this process, which has TensorFlow loaded already (a server of its own would load it
+    again). Its models stay in the module's home."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(HOME_ENV, str(home))
+        with launched(build_ctx(weak, data_path=str(mnist_dir))) as running:
+            yield running
+
+
+@pytest.fixture
+def url(server: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The module's server, with the test in its home: what one test trains, the next may switch to."""
+    monkeypatch.setenv(HOME_ENV, str(home))
+    return server
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +98,8 @@ def settle(client: Client) -> None:
         time.sleep(0.5)
 
 
-def test_retrain_streams_progress_and_serves_a_better_model(app: App, home: Path, weak: Path, digit_png: Path) -> None:
-    client = Client(app.url, verbose=False)
+def test_retrain_streams_progress_and_serves_a_better_model(url: str, home: Path, weak: Path, digit_png: Path) -> None:
+    client = Client(url, verbose=False)
     settle(client)
     serve(client, weak)
     before = client.predict(handle_file(str(digit_png)), api_name="/predict_image")
@@ -118,12 +130,12 @@ def test_retrain_streams_progress_and_serves_a_better_model(app: App, home: Path
 
 
 def test_switch_version_serves_known_models_and_refuses_others(
-    app: App, home: Path, weak: Path, digit_png: Path
+    url: str, home: Path, weak: Path, digit_png: Path
 ) -> None:
     """Relative paths resolve against the server's working directory: the repository root."""
     from mnist_core.config import SHIPPED_MODEL
 
-    client = Client(app.url, verbose=False)
+    client = Client(url, verbose=False)
     settle(client)
 
     def read() -> dict:
@@ -148,10 +160,10 @@ def test_switch_version_serves_known_models_and_refuses_others(
     assert serving(home) == str(weak.resolve()) and read() == weak_answer
 
 
-def test_a_worse_model_is_kept_but_not_served(app: App, home: Path, digit_png: Path) -> None:
+def test_a_worse_model_is_kept_but_not_served(url: str, home: Path, digit_png: Path) -> None:
     from mnist_core.config import SHIPPED_MODEL
 
-    client = Client(app.url, verbose=False)
+    client = Client(url, verbose=False)
     settle(client)
     serve(client, "assets/model.keras")
     before = client.predict(handle_file(str(digit_png)), api_name="/predict_image")
@@ -170,8 +182,8 @@ def test_a_worse_model_is_kept_but_not_served(app: App, home: Path, digit_png: P
     serve(client, "assets/model.keras")
 
 
-def test_second_retrain_is_refused_watch_follows_and_cancel_is_quick(app: App, home: Path) -> None:
-    first, second = Client(app.url, verbose=False), Client(app.url, verbose=False)
+def test_second_retrain_is_refused_watch_follows_and_cancel_is_quick(url: str, home: Path) -> None:
+    first, second = Client(url, verbose=False), Client(url, verbose=False)
     settle(first)
     kept_before = versions(home)
     serving_before = serving(home)
@@ -216,8 +228,8 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
 
 
 @pytest.mark.parametrize(("settings", "reason"), REFUSED.values(), ids=REFUSED.keys())
-def test_bad_settings_are_refused_in_one_line(app: App, settings: dict[str, Any], reason: str) -> None:
-    client = Client(app.url, verbose=False)
+def test_bad_settings_are_refused_in_one_line(url: str, settings: dict[str, Any], reason: str) -> None:
+    client = Client(url, verbose=False)
     settle(client)
     last_job = client.predict(api_name="/watch")["job_id"]
     job = client.submit(settings, "fast", True, api_name="/retrain")
@@ -230,16 +242,15 @@ def test_bad_settings_are_refused_in_one_line(app: App, settings: dict[str, Any]
     assert answer["job_id"] == last_job
 
 
-def test_unknown_preset_is_refused(app: App) -> None:
-    answer = Client(app.url, verbose=False).predict(None, "slowest", True, api_name="/retrain")
+def test_unknown_preset_is_refused(url: str) -> None:
+    answer = Client(url, verbose=False).predict(None, "slowest", True, api_name="/retrain")
     assert answer["notice"] == "not started: unknown preset 'slowest'; choose one of default, seed, fast", answer
 
 
 def test_injected_nan_keeps_the_old_model(
     weak: Path, isolated_home: Path, mnist_dir: Path, digit_png: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In this process: the fault is read from the environment when the job starts, and no server of its own
-    is needed to see that a training fed NaN changes nothing."""
+    """A server of its own: the fault is read from the environment when the job starts."""
     monkeypatch.setenv(FAULT_ENV, "nan")
     with launched(build_ctx(weak, data_path=str(mnist_dir))) as url:
         client = Client(url, verbose=False)
