@@ -48,15 +48,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del os.environ["MNIST_DEMO_CACHE"]
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: a worker per core, and one more when servers and browsers are in the run. Their tests spend
-    seconds waiting (a page to load, a server to start, a training to stream), and on a worker per core those
-    seconds left a core idle. The fast tests (`-m "not slow ..."`) only compute: there an extra worker would add
-    nothing but its own start-up and collection."""
-    cores = len(os.sched_getaffinity(0))
-    return cores if "not slow" in (config.getoption("markexpr") or "") else cores + 1
-
-
 # Files that share a session fixture which is costly to make (a model trained, a server started): xdist hands each
 # group to one worker, whole, so the fixture is made once a run instead of once per worker that needs it.
 SHARING = {
