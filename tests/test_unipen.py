@@ -247,11 +247,15 @@ def test_a_short_training_mixes_mnist_and_training_writers_only(
     assert {full[d.writer] for d in given} == {"train", "val", "test"}  # test writers are there to be leaked
     drawn: list[tuple[list[PenDigit], int]] = []
 
-    def spy(chosen, variants, *args, **kwargs):
-        drawn.append((list(chosen), variants))
-        return renderings.render_digits(chosen, variants, *args, **kwargs)
+    def spying(draw):
+        def spy(chosen, variants, *args, **kwargs):
+            drawn.append((list(chosen), variants))
+            return draw(chosen, variants, *args, **kwargs)
 
-    monkeypatch.setattr(training, "render_digits", spy)
+        return spy
+
+    monkeypatch.setattr(training, "render_digits", spying(renderings.render_digits))  # the training writers
+    monkeypatch.setattr(training, "render_fixed", spying(renderings.render_fixed))  # the validation writers
     (x, y), _ = mnist
     hp = preset("fast").replace(epochs=1, train_subset=3000, pens=True, pen_variants=2, pen_val_writers=with_val)
     result = training.train(hp, (x, y), pens=given)

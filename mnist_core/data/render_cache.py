@@ -1,10 +1,10 @@
 """Fixed sets of pen drawings kept on disk, so an evaluation or a server start does not draw them again.
 
-The held-out writers' test set (every training's report), the personal models' replay set (every server start
-with data) and a fine-tune's replayed pen digits are the same arrays each time for the same digits, seed and
-code, and drawing them costs 2–6 CPU seconds. A set is stored under a digest of all that makes it: each digit's
-label and strokes, the number of drawings, the seed, the variation and the source of the drawing code
-(`mnist_core/data` and `mnist_core/imaging`), so an edit there draws it afresh.
+The held-out writers' test set (every training's report), the validation writers' set (every training with pens),
+the personal models' replay set (every server start with data) and a fine-tune's replayed pen digits are the same
+arrays each time for the same digits, seed and code, and drawing them costs 2–6 CPU seconds. A set is stored under
+a digest of all that makes it: each digit's label and strokes, the number of drawings, the seed, the variation and
+the source of the drawing code (`mnist_core/data` and `mnist_core/imaging`), so an edit there draws it afresh.
 
 The folder is $MNIST_DEMO_CACHE, else `cache/` in the demo's home; MNIST_DEMO_CACHE=off keeps nothing. A file
 that cannot be read is drawn again and replaced; a folder that cannot be written costs only the drawing.

@@ -96,6 +96,8 @@ def render_fixed(
     digits: Sequence[PenDigit], variants: int, seed: int, variation: Variation = Variation()
 ) -> np.ndarray:
     """`render_digits`, kept on disk (`render_cache`): for sets drawn again and again with one seed."""
+    if not digits:  # nothing to draw: no file
+        return render_digits(digits, variants, seed, variation)
     return render_cache.drawn(
         digits, variants, seed, variation, lambda: render_digits(digits, variants, seed, variation)
     )

@@ -13,7 +13,7 @@ import numpy as np
 
 from mnist_core.config import HyperParams
 from mnist_core.data.mnist import Split, split
-from mnist_core.data.renderings import PAD, Variation, render_digits
+from mnist_core.data.renderings import PAD, Variation, render_digits, render_fixed
 from mnist_core.data.unipen import PenDigit, part
 from mnist_core.imaging.deskew import deskew_digits
 from mnist_core.model.network import build_model
@@ -50,7 +50,7 @@ def pen_sets(hp: HyperParams, pens: list[PenDigit]) -> tuple[tuple[np.ndarray, n
     if hp.pen_val_writers:
         train_digits, val_digits = train_digits + val_digits, []
     drawings = render_digits(train_digits, hp.pen_variants, seed=hp.seed, variation=Variation(styles=hp.pen_styles))
-    val = render_digits(val_digits, 1, seed=hp.seed + 1, variation=PAD)[:, 0]
+    val = render_fixed(val_digits, 1, hp.seed + 1, PAD)[:, 0]  # the same set every training of a seed: kept on disk
     return (drawings, np.array([d.label for d in train_digits], np.uint8)), (
         val,
         np.array([d.label for d in val_digits], np.uint8),
