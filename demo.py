@@ -19,13 +19,13 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from mnist_ui.launch import (  # noqa: E402
-    MAX_UPLOAD,
     collecting,
     decide,
     parser,
     port_problem,
     read_auth,
     serve_until_stopped,
+    start,
     stop_signals,
 )
 
@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     for line in warnings:
         print(line, file=sys.stderr)
     demo = build_app(_context(args, settings))
-    demo.queue(default_concurrency_limit=4)
     stop = stop_signals()
     _launch(demo, args, auth)
     serve_until_stopped(demo, stop)
@@ -83,22 +82,8 @@ def _context(args: Any, settings: Any) -> Any:
 
 def _launch(demo: Any, args: Any, auth: list[tuple[str, str]]) -> None:
     """Start serving without blocking, then say where in one line (and why there is no public link offline)."""
-    from mnist_ui.app import CSS
-    from mnist_ui.auth import gradio_auth
-
     with contextlib.redirect_stdout(io.StringIO()):  # Gradio's multi-line frpc advice when offline
-        demo.launch(
-            server_name=args.host,
-            server_port=args.port,
-            share=args.share,
-            auth=gradio_auth(auth) if auth else None,
-            prevent_thread_lock=True,
-            css=CSS,
-            show_error=False,
-            quiet=True,
-            footer_links=["api"],
-            max_file_size=MAX_UPLOAD,
-        )
+        start(demo, args.host, args.port, auth, share=args.share)
     local = f"http://{args.host}:{demo.server_port}"
     if args.share and not demo.share_url:
         print(f"share link unavailable (no internet connection to gradio.live): serving locally at {local}", flush=True)

@@ -17,6 +17,7 @@ from mnist_ui.context import Settings
 LOOPBACK = ("localhost",)
 MAX_UPLOAD = "10mb"  # a phone photo is a few MB; bigger uploads are refused before they reach the disk
 STOP_GRACE_S = 1.0  # on Ctrl+C or SIGTERM, how long open requests (a page following a training) may hold the exit
+QUEUE_CONCURRENCY = 4  # events of one handler Gradio's queue runs at once
 
 
 def port(text: str) -> int:
@@ -156,6 +157,27 @@ def port_problem(host: str, number: int) -> str | None:
             return f"error: port {number} is already in use; pick another with --port N or stop the other server"
         return f"error: cannot listen on {host}:{number} ({exc.strerror}); check --host and --port"
     return None
+
+
+def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = None, share: bool = False) -> None:
+    """Queue and launch `demo` without blocking: the one place for Gradio's serving settings, for demo.py and for
+    the tests that launch the same app in their own process."""
+    from mnist_ui.app import CSS
+    from mnist_ui.auth import gradio_auth
+
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        auth=gradio_auth(auth) if auth else None,
+        prevent_thread_lock=True,
+        css=CSS,
+        show_error=False,
+        quiet=True,
+        footer_links=["api"],
+        max_file_size=MAX_UPLOAD,
+    )
 
 
 def stop_signals() -> threading.Event:

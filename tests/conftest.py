@@ -237,24 +237,15 @@ def build_ctx(
 
 @contextmanager
 def launched(ctx: AppContext, auth: list[tuple[str, str]] | None = None) -> Iterator[str]:
-    """The app `demo.py main` builds from `ctx`, launched as it launches it (same queue, login guard and upload
-    cap) in this process on a free loopback port: its URL. For tests that reach into the running app's context,
-    or that need no server process of their own."""
+    """The app `demo.py main` builds from `ctx`, launched as it launches it (`mnist_ui.launch.start`) in this
+    process on a free loopback port: its URL. For tests that reach into the running app's context, or that need
+    no server process of their own."""
     from mnist_ui.app import build_app
-    from mnist_ui.auth import gradio_auth
-    from mnist_ui.launch import MAX_UPLOAD
+    from mnist_ui.launch import start
     from mnist_ui.testing import free_port
 
     demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=4)
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        quiet=True,
-        auth=gradio_auth(auth) if auth else None,
-        max_file_size=MAX_UPLOAD,
-    )
+    start(demo, "127.0.0.1", free_port(), auth)
     try:
         yield f"http://127.0.0.1:{demo.server_port}/"
     finally:
