@@ -57,6 +57,21 @@ def test_the_flag_parser_alone_imports_no_gradio() -> None:
     assert done.stdout.strip() == "[]", done.stdout
 
 
+def test_gradio_loads_without_its_stub_writer() -> None:
+    """mnist_ui swaps Gradio's per-import .pyi rewriting (a third of a start's CPU) for a no-op, before any
+    component class is made; the components still build. If this fails after a Gradio upgrade, Gradio dropped
+    or renamed the writer: check `python -m bench.cold_start`, then drop mnist_ui/gradio_stubs.py or follow it."""
+    code = (
+        "import mnist_ui, gradio as gr, gradio.component_meta as meta\n"
+        "from mnist_ui.gradio_stubs import _no_stub\n"
+        "assert meta.create_or_modify_pyi is _no_stub, meta.create_or_modify_pyi\n"
+        "with gr.Blocks():\n    gr.Textbox(label='x')\n"
+        "print('built')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "built", done.stderr[-2000:]
+
+
 @pytest.mark.parametrize(
     ("value", "error"),
     [
