@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -37,7 +38,10 @@ BuildCtx = Callable[..., "AppContext"]
 def pytest_configure(config: pytest.Config) -> None:
     """One drawing cache (mnist_core.data.render_cache) for the whole run, set before xdist starts its workers so
     they and every server they start share it: the held-out pen set and the replay set are drawn once a run, not
-    once per evaluation and per server. A cache the developer named is used as it is."""
+    once per evaluation and per server. A cache the developer named is used as it is. With --store-durations, the
+    controller records the tests' times."""
+    if config.getoption("store_durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_DurationRecorder(), "store-durations")
     if "MNIST_DEMO_CACHE" not in os.environ:
         os.environ["MNIST_DEMO_CACHE"] = config.stash[_RUN_CACHE] = tempfile.mkdtemp(prefix="mnist-demo-cache-")
 
@@ -77,20 +81,60 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return SharingScheduling(config, log)
 
 
+DURATIONS = Path(__file__).with_name("durations.json")  # seconds per test, from `pytest --store-durations`
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help=f"write each test's seconds (setup, call, teardown) to {DURATIONS.name}, which orders the next runs",
+    )
+
+
+def _estimate(item: pytest.Item, durations: dict[str, float]) -> float:
+    """Seconds the test took when durations were stored; a guess by its markers for a test newer than that."""
+    if item.nodeid in durations:
+        return durations[item.nodeid]
+    return 5.0 if any(item.get_closest_marker(m) for m in ("slow", "browser")) else 0.1
+
+
 @pytest.hookimpl(trylast=True)  # after -m has deselected
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Units (a file, or a SHARING group) with the most slow or browser tests first, then the most tests (xdist's
-    own order), each unit's tests in their order: pytest-xdist hands out a unit at a time in this order, so the
-    long ones start early and the quick ones fill both workers' last seconds (by test count alone, a long file
-    could start last and run alone)."""
+    """Units (a file, or a SHARING group) longest first by tests/durations.json, each unit's tests in their order:
+    pytest-xdist hands out a unit at a time in this order, so the long ones start early and the short ones fill
+    both workers' last seconds. Summed over the selected tests only, so `-m` and `-k` runs are ordered too. The
+    times only order the run: stale ones cost minutes, never a result."""
+    durations = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
 
     def unit(item: pytest.Item) -> str:
         file = item.nodeid.split("::", 1)[0]
         return SHARING.get(file, file)
 
-    heavy = Counter(unit(item) for item in items if any(item.get_closest_marker(m) for m in ("slow", "browser")))
-    count = Counter(unit(item) for item in items)
-    items.sort(key=lambda item: (-heavy[unit(item)], -count[unit(item)], unit(item)))
+    cost: Counter[str] = Counter()
+    for item in items:
+        cost[unit(item)] += _estimate(item, durations)
+    items.sort(key=lambda item: (-cost[unit(item)], unit(item)))
+
+
+class _DurationRecorder:
+    """--store-durations, in the controller (xdist sends it every worker's reports): each test's setup, call and
+    teardown added up; at the end, the entries of every file that ran are replaced by this run's."""
+
+    KEEP_S = 0.5  # shorter tests are left to the marker guess: the file stays short
+
+    def __init__(self) -> None:
+        self.took: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.took[report.nodeid] = self.took.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        ran = {nodeid.split("::", 1)[0] for nodeid in self.took}
+        old = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+        kept = {k: v for k, v in old.items() if k.split("::", 1)[0] not in ran}
+        kept.update({k: round(v, 1) for k, v in self.took.items() if v >= self.KEEP_S})
+        DURATIONS.write_text(json.dumps(dict(sorted(kept.items())), indent=1) + "\n")
 
 
 @pytest.fixture(scope="session")

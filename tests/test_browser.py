@@ -35,8 +35,10 @@ WATCH_VERDICT = """() => {
   }).observe(v, {childList: true, subtree: true, characterData: true});
 }"""
 # Counts pen events that reach the pad's canvas: when a stroke leaves no ink, this says where it went.
-COUNT_PEN = """() => { const c = document.querySelector('#pad canvas.pad'); c.__pen = {down: 0, up: 0};
-  c.addEventListener('pointerdown', () => c.__pen.down++); c.addEventListener('pointerup', () => c.__pen.up++); }"""
+COUNT_PEN = """() => { const c = document.querySelector('#pad canvas.pad');
+  if (!c.__pen) { c.addEventListener('pointerdown', () => c.__pen.down++);
+                  c.addEventListener('pointerup', () => c.__pen.up++); }
+  c.__pen = {down: 0, up: 0}; }"""
 DIAGNOSE = """() => { const c = document.querySelector('#pad canvas.pad');
   return {pen: c.__pen || 'a new canvas', tabIndex: c.tabIndex, width: c.width, selected: String(getSelection()),
           active: document.activeElement && document.activeElement.className}; }"""
@@ -45,14 +47,39 @@ INK = """() => { const c = document.querySelector('#pad canvas.pad');
   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ARTIFACTS.mkdir(exist_ok=True)
+def new_page(browser: Any) -> tuple[Any, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def desk(browser: Any, app: App) -> Iterator[Any]:
+    """One desktop page for the module, as a person keeps one tab open: each load costs seconds of a busy core."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context, page = new_page(browser)
+    open_draw(page, app)
     yield page
     context.close()
+
+
+@pytest.fixture
+def own_page(browser: Any) -> Iterator[Any]:
+    """A page of the test's own, for one that opens the app another way."""
+    context, page = new_page(browser)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page(desk: Any) -> Any:
+    """The module's page, back on the Draw tab with an empty pad, as a person would leave it for the next digit."""
+    desk.get_by_role("tab", name="Draw", exact=True).click()
+    if desk.locator("#pad .pad-clear").is_enabled():
+        desk.click("#pad .pad-clear")
+    ready(desk)
+    return desk
 
 
 def open_draw(page: Any, app: App, query: str = "") -> None:
@@ -60,6 +87,11 @@ def open_draw(page: Any, app: App, query: str = "") -> None:
     page.goto(app.url + query)
     page.wait_for_selector(PAD)
     page.wait_for_function("() => document.querySelector('#pad canvas.pad').tabIndex === 0")
+    ready(page)
+
+
+def ready(page: Any) -> None:
+    """The pad shows its hint (nothing drawn), counts pen events afresh, and has stopped moving."""
     page.wait_for_selector("#verdict .hint")
     page.evaluate(COUNT_PEN)
     page.evaluate(SETTLED)
@@ -101,33 +133,27 @@ def pad_clip(page: Any) -> dict[str, float]:
     return {"x": box["x"] - 8, "y": box["y"] - 8, "width": box["width"] + 16, "height": box["height"] + 16}
 
 
-@pytest.mark.parametrize(
-    ("digit", "strokes"),
-    [("1", ONE), ("0", ZERO), ("7", SEVEN), ("4", FOUR)],
-    ids=["one", "zero", "seven", "four in two strokes"],
-)
-def test_draw_read_and_clear(page: Any, app: App, digit: str, strokes: Strokes) -> None:
-    open_draw(page, app)
-    assert page.locator("#pad .pad-clear").is_disabled() and page.locator("#pad .pad-undo").is_disabled()
-    draw_inked(page, strokes)
-    try:
-        shown = shown_digit(page, digit)
-    finally:
-        shot(page, f"draw_{digit}.png", full_page=True)
-        shot(page, f"hand_drawn_{digit}.png", clip=pad_clip(page))
-    assert shown == digit
-    assert page.locator("#bars").is_visible()
-    assert page.locator("#seen canvas").count() == 1
-    page.click("#pad .pad-clear")
-    page.wait_for_selector("#verdict .hint")
-    assert page.inner_text("#verdict .hint") == "draw a digit"
-    assert page.evaluate(INK) == 0 and page.locator("#pad .pad-clear").is_disabled()
-    draw_inked(page, ONE)  # still ready to draw after clearing
-    assert shown_digit(page, "1") == "1"
+def test_draw_read_and_clear(page: Any) -> None:
+    """Each digit on the same page, cleared in between, as a person tries one after another: every clear must
+    leave the pad ready for the next; the 4 is two strokes."""
+    for digit, strokes in (("1", ONE), ("0", ZERO), ("7", SEVEN), ("4", FOUR)):
+        assert page.locator("#pad .pad-clear").is_disabled() and page.locator("#pad .pad-undo").is_disabled()
+        draw_inked(page, strokes)
+        try:
+            shown = shown_digit(page, digit)
+        finally:
+            shot(page, f"draw_{digit}.png", full_page=True)
+            shot(page, f"hand_drawn_{digit}.png", clip=pad_clip(page))
+        assert shown == digit
+        assert page.locator("#bars").is_visible()
+        assert page.locator("#seen canvas").count() == 1
+        page.click("#pad .pad-clear")
+        page.wait_for_selector("#verdict .hint")
+        assert page.inner_text("#verdict .hint") == "draw a digit"
+        assert page.evaluate(INK) == 0 and page.locator("#pad .pad-clear").is_disabled(), digit
 
 
-def test_answers_arrive_while_the_pen_moves(page: Any, app: App) -> None:
-    open_draw(page, app)
+def test_answers_arrive_while_the_pen_moves(page: Any) -> None:
     draw_inked(page, SEVEN)  # a first answer warms the server's path up
     shown_digit(page, "7")
     page.click("#pad .pad-clear")
@@ -144,8 +170,7 @@ def test_answers_arrive_while_the_pen_moves(page: Any, app: App) -> None:
     assert during[-1]["k"].startswith("1"), during
 
 
-def test_undo_removes_the_last_stroke(page: Any, app: App) -> None:
-    open_draw(page, app)
+def test_undo_removes_the_last_stroke(page: Any) -> None:
     draw_inked(page, FOUR)
     assert shown_digit(page, "4") == "4"
     ink_of_four = page.evaluate(INK)
@@ -188,8 +213,7 @@ def test_touch_drawing_on_a_phone_reads_and_does_not_scroll(browser: Any, app: A
         context.close()
 
 
-def test_model_tab(page: Any, app: App) -> None:
-    open_draw(page, app)
+def test_model_tab(page: Any) -> None:
     page.get_by_role("tab", name="Model").click()
     page.wait_for_selector("#model-arch >> text=5,824,522")
     page.wait_for_selector("#model-mnist >> text=MNIST test accuracy", timeout=120_000)
@@ -201,19 +225,19 @@ def test_model_tab(page: Any, app: App) -> None:
     shot(page, "model_tab.png", full_page=True)
 
 
-@pytest.mark.parametrize("example", ["mnist_test_0030_digit_3.png", "browser_drawn_7.png"])
-def test_upload_example(page: Any, app: App, example: str) -> None:
-    label = re.search(r"(\d)\.png$", example)
-    assert label, example
-    open_draw(page, app)
+def test_upload_examples(page: Any) -> None:
     page.get_by_role("tab", name="Upload").click()
-    page.locator(f'#examples button.gallery-item:has(img[src$="/{example}"])').click()
-    shown = shown_digit(page, label.group(1), where="#up-verdict")
-    shot(page, f"upload_{example}", full_page=True)
-    assert shown == label.group(1)
+    for example in ("mnist_test_0030_digit_3.png", "browser_drawn_7.png"):
+        label = re.search(r"(\d)\.png$", example)
+        assert label, example
+        page.locator(f'#examples button.gallery-item:has(img[src$="/{example}"])').click()
+        shown = shown_digit(page, label.group(1), where="#up-verdict")
+        shot(page, f"upload_{example}", full_page=True)
+        assert shown == label.group(1), example
 
 
-def test_retrain_curve_grows(page: Any, app: App) -> None:
+def test_retrain_curve_grows(own_page: Any, app: App) -> None:
+    page = own_page
     open_draw(page, app, "?subset=2000")
     page.get_by_role("tab", name="Train").click()
     page.get_by_label("Serve the new model when it finishes").uncheck()
