@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -151,6 +152,18 @@ def mnist(mnist_dir: Path):
     from mnist_core.data.mnist import load_mnist
 
     return load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tensorflow_at_full_priority() -> None:
+    """TensorFlow makes its thread pools on first use, and a thread inherits its maker's nice value. The demo's
+    jobs run niced (serving.jobs.TRAIN_NICE), so when an in-process job was a worker's first TensorFlow use, every
+    later training of that worker ran at nice 10 and starved beside a browser (one test: 45 s for 5 CPU s). The
+    pools are made here, from the main thread; TensorFlow is loaded already when the tests import it."""
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        tf.constant(1.0) + 1.0
 
 
 @pytest.fixture(autouse=True)
