@@ -85,6 +85,25 @@ def test_fused_adam_takes_the_steps_keras_adam_takes():
         np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
+def test_byte_dropout_drops_as_keras_dropout_does_and_only_in_the_bf16_twin():
+    from mnist_core.training.fit import ByteDropout, training_twin
+
+    ones = np.ones((220, 2048), np.float32)
+    for rate in (0.05, 0.5, 0.9):
+        layer = ByteDropout(rate, seed=1)
+        first, second = (np.asarray(layer(ones, training=True)) for _ in range(2))
+        assert abs((first > 0).mean() - (1 - rate)) < 0.01, rate  # 450k units: 0.01 is > 10 standard errors
+        assert abs(first.mean() - 1.0) < 0.02, rate  # kept units scaled so the expectation is unchanged
+        assert ((first > 0) != (second > 0)).any()  # a fresh mask every step
+        np.testing.assert_array_equal(np.asarray(layer(ones, training=False)), ones)
+    odd = np.asarray(ByteDropout(0.5, seed=2)(np.ones((3, 5), np.float32), training=True))
+    assert set(np.unique(odd)) <= {0.0, 2.0}  # sizes that are not a multiple of four bytes
+    model = build_model(HyperParams(hidden_units=16))
+    twin = training_twin(model, HyperParams(hidden_units=16, bf16=True))
+    assert [type(layer).__name__ for layer in twin.layers].count("ByteDropout") == 2
+    assert not any(isinstance(layer, ByteDropout) for layer in model.layers)  # saved models stay plain Keras
+
+
 def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
     """A model trained on deskewed digits records it; the served NumPy copy deskews its inputs to match."""
     from mnist_core.imaging.deskew import deskew

@@ -101,6 +101,31 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
+class ByteDropout(keras.layers.Layer):
+    """Keras' Dropout with one random byte per unit instead of one random float: the bfloat16 twin's two
+    masks cost 1.0 ms instead of 2.3 ms each (a step is ~32 ms). The rate is rounded to 1/256 (0.5 is exact)
+    and kept units are scaled by 256 / (256 - cut), so the expected activation is unchanged all the same."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate, self.seed = rate, seed
+        self.cut = round(rate * 256)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        if not training or self.cut == 0:
+            return inputs
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
+        shape = tf.shape(inputs)
+        words = tf.random.stateless_uniform([(tf.size(inputs) + 3) // 4], seed, None, None, tf.uint32)
+        noise = tf.reshape(tf.bitcast(words, tf.uint8), [-1])[: tf.size(inputs)]
+        keep = tf.cast(tf.reshape(noise, shape) >= self.cut, inputs.dtype)
+        return inputs * keep * tf.cast(256 / (256 - self.cut), inputs.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return super().get_config() | {"rate": self.rate, "seed": self.seed}
+
+
 def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None:
     lr = OneCycle(hp.learning_rate, total_steps) if hp.lr_schedule == "one_cycle" else hp.learning_rate
     adam = FusedAdam if hp.bf16 else keras.optimizers.Adam  # float32: XLA fuses Keras' Adam itself
@@ -116,14 +141,16 @@ def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None
 
 def training_twin(model: keras.Model, hp: HyperParams) -> keras.Model:
     """The model that `fit` trains: `model` itself, or with hp.bf16 a copy whose hidden layers compute in
-    bfloat16 (weights stay float32), so saved models, their evaluation and the NumPy server stay float32."""
+    bfloat16 (weights stay float32) and drop out by ByteDropout, so saved models, their evaluation and the
+    NumPy server stay float32 and plain Keras."""
     if not hp.bf16:
         return model
     output = model.layers[-1]
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config() | ({} if layer is output else {"dtype": "mixed_bfloat16"})
-        return layer.__class__.from_config(config)
+        kind = ByteDropout if isinstance(layer, keras.layers.Dropout) else layer.__class__
+        return kind.from_config({k: v for k, v in config.items() if k != "noise_shape"})
 
     twin = keras.models.clone_model(model, clone_function=clone)
     twin.set_weights(model.get_weights())
