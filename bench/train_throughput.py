@@ -28,7 +28,7 @@ import tensorflow as tf
 from mnist_core.config import BF16_NATIVE, preset
 from mnist_core.data.mnist import load_mnist
 from mnist_core.model.network import build_model, param_count
-from mnist_core.training.fit import FusedAdam, compile_model, training_twin
+from mnist_core.training.fit import ByteDropout, FusedAdam, compile_model, training_twin
 from mnist_core.training.pool import Group, Pool, pool_dataset
 
 BATCH = 220
@@ -101,10 +101,24 @@ def step_pieces(bf16: bool, jit: bool, fused: bool) -> dict[str, Callable[[], ob
     return {"forward+backward": gradients, "optimizer update": update}
 
 
+def dropout_pieces() -> dict[str, Callable[[], object]]:
+    """One hidden layer's dropout on a bfloat16 batch, forward only: Keras' mask (a random bfloat16 per unit)
+    vs the training twin's ByteDropout (a random byte per unit)."""
+    hidden = tf.cast(tf.random.normal((BATCH, 2048)), tf.bfloat16)
+    layers = {
+        "one dropout layer, Keras Dropout": keras.layers.Dropout(0.5, dtype="mixed_bfloat16"),
+        "one dropout layer, ByteDropout": ByteDropout(0.5, dtype="mixed_bfloat16"),
+    }
+    pieces = {name: tf.function(lambda layer=layer: layer(hidden, training=True)) for name, layer in layers.items()}
+    for piece in pieces.values():
+        piece()  # traced before it is timed
+    return pieces
+
+
 def steps_breakdown(x: np.ndarray, y: np.ndarray, rounds: int, repeats: int = 10) -> None:
     """Per-step wall and CPU ms of each piece alone, interleaved over `rounds`, medians printed."""
     hp = preset("seed").replace(validation_split=0.0, batch_size=BATCH)
-    pool = Pool.of([Group(x[: BATCH * repeats], y[: BATCH * repeats])])
+    pool = Pool.of([Group(x, y)])
     configs = {
         "plain (fp32, graph, Keras Adam)": (False, False, False),
         "ours (fp32, XLA, Keras Adam)": (False, True, False),
@@ -113,12 +127,15 @@ def steps_breakdown(x: np.ndarray, y: np.ndarray, rounds: int, repeats: int = 10
         "ours bf16 (graph, fused Adam)": (True, False, True),
     }
     pieces = {f"{config}: {piece}": fn for config, a in configs.items() for piece, fn in step_pieces(*a).items()}
-    pieces["input pipeline alone (pool_dataset)"] = lambda: [None for _ in pool_dataset(pool, hp, training=True)]
+    pieces |= dropout_pieces()
+    epoch = pool_dataset(pool, hp, training=True)
+    pieces["input pipeline alone (pool_dataset, an epoch)"] = lambda: [None for _ in epoch]
     times: dict[str, list[Timing]] = {name: [] for name in pieces}
     for _ in range(rounds):
         for name, fn in pieces.items():
             once = fn if name.startswith("input") else lambda fn=fn: [fn() for _ in range(repeats)][-1]
-            rate, cpu_ms = timed(BATCH * repeats, lambda once=once: tf.nest.map_structure(np.asarray, once()))
+            images = len(pool) if name.startswith("input") else BATCH * repeats
+            rate, cpu_ms = timed(images, lambda once=once: tf.nest.map_structure(np.asarray, once()))
             times[name].append((BATCH / rate * 1000, cpu_ms))
     print(f"\nper step of {BATCH} images, each piece alone, median of {rounds} rounds (load {os.getloadavg()[0]:.1f}):")
     print(f"{'':<58}{'wall ms':>8}{'CPU ms':>8}")
