@@ -45,6 +45,7 @@ def register(ctx: AppContext, exports: Exports) -> None:
     _personal_endpoints(ctx)
     _training_endpoints(ctx)
     _teaching_endpoints(ctx)
+    _import_endpoint(ctx)
     _finetune_endpoint(ctx)
     _export_endpoints(ctx, exports)
 
@@ -203,6 +204,13 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             "database": actions.shown_path(collector.path, sees),  # not "path": gradio_client would fetch it
         }
 
+    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
+    gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
+
+
+def _import_endpoint(ctx: AppContext) -> None:
+    """Drawings kept on another server (its /export_drawings zip) join this one's collection."""
+
     def import_drawings(file: dict[str, Any] | None, request: gr.Request | None = None) -> str:
         """Import a zip /export_drawings made (handle_file): good rows go in together, bad ones are skipped and
         listed, rows already kept are skipped; one line per problem."""
@@ -211,8 +219,6 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             return f"not imported: {path.message}"
         return actions.without_paths(import_zip(ctx, path, request), actions.sees_paths(ctx, request))
 
-    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
-    gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
     gr.api(import_drawings, api_name="import_drawings", concurrency_id="drawings")
 
 

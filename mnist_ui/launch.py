@@ -31,8 +31,15 @@ def port(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    env = os.environ.get
     p = argparse.ArgumentParser(prog="python demo.py", description="Draw-a-digit web demo (Gradio).")
+    _network_flags(p)
+    _content_flags(p)
+    return p
+
+
+def _network_flags(p: argparse.ArgumentParser) -> None:
+    """Where the server listens and who may reach it."""
+    env = os.environ.get
     p.add_argument(
         "--host",
         default=env("GRADIO_SERVER_NAME", "127.0.0.1"),
@@ -60,6 +67,10 @@ def parser() -> argparse.ArgumentParser:
         "--auth", default=env("MNIST_DEMO_AUTH"), help="require a login: user:password (env MNIST_DEMO_AUTH)"
     )
     p.add_argument("--auth-file", help="require a login: a file with one user:password per line")
+
+
+def _content_flags(p: argparse.ArgumentParser) -> None:
+    """What it serves, trains on and keeps."""
     p.add_argument(
         "--model",
         help="a .keras file to serve (default: the version chosen with `python -m mnist_core "
@@ -81,7 +92,6 @@ def parser() -> argparse.ArgumentParser:
         "--drawings",
         help="the SQLite file corrected drawings are kept in (default: $MNIST_DEMO_HOME/drawings.sqlite3)",
     )
-    return p
 
 
 def read_auth(args: argparse.Namespace) -> list[tuple[str, str]]:

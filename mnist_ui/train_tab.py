@@ -249,25 +249,8 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
                 include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings")
         with gr.Row(elem_id="train-controls"):
             controls = {name: control(name, spec, getattr(first, name)) for name, spec in CONTROLS.items()}
-        with gr.Row():
-            retrain_btn = gr.Button(
-                "Retrain", variant="primary", interactive=ctx.settings.retrain_allowed, elem_id="retrain", min_width=150
-            )
-            cancel_btn = gr.Button(
-                "Cancel", variant="stop", elem_id="cancel", interactive=ctx.jobs.snapshot().running, min_width=150
-            )  # pressable only while a job runs: TrainPage.show
-            watch_btn = gr.Button("Watch the running training", elem_id="watch", min_width=WIDE)
-        with gr.Row(equal_height=True):
-            tune_epochs = gr.Slider(
-                1, FINETUNE_LIMITS.max_epochs, value=FINETUNE_EPOCHS, step=1, label="Fine-tune epochs", scale=1
-            )
-            tune_btn = gr.Button(
-                "Fine-tune on collected drawings",
-                interactive=ctx.settings.retrain_allowed,
-                elem_id="finetune",
-                scale=2,
-                min_width=WIDE,
-            )
+        retrain_btn, cancel_btn, watch_btn = _job_buttons(ctx)
+        tune_epochs, tune_btn = _finetune_row(ctx)
         status = gr.HTML(status_html(ctx.jobs.snapshot()), elem_id="train-status")
         with gr.Row():
             loss_plot, acc_plot = _plots()
@@ -288,14 +271,35 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
     def notice_for(request: gr.Request) -> dict[str, Any]:
         return train_notice(ctx, sees_paths(ctx, request))
 
-    tab.select(
-        notice_for,
-        None,
-        notice,
-        api_name="train_notice",
-        api_visibility="private",
-    )
+    tab.select(notice_for, None, notice, api_name="train_notice", api_visibility="private")
     return tab, page, controls, notice
+
+
+def _job_buttons(ctx: AppContext) -> tuple[gr.Button, gr.Button, gr.Button]:
+    with gr.Row():
+        retrain_btn = gr.Button(
+            "Retrain", variant="primary", interactive=ctx.settings.retrain_allowed, elem_id="retrain", min_width=150
+        )
+        cancel_btn = gr.Button(
+            "Cancel", variant="stop", elem_id="cancel", interactive=ctx.jobs.snapshot().running, min_width=150
+        )  # pressable only while a job runs: TrainPage.show
+        watch_btn = gr.Button("Watch the running training", elem_id="watch", min_width=WIDE)
+    return retrain_btn, cancel_btn, watch_btn
+
+
+def _finetune_row(ctx: AppContext) -> tuple[gr.Slider, gr.Button]:
+    with gr.Row(equal_height=True):
+        epochs = gr.Slider(
+            1, FINETUNE_LIMITS.max_epochs, value=FINETUNE_EPOCHS, step=1, label="Fine-tune epochs", scale=1
+        )
+        button = gr.Button(
+            "Fine-tune on collected drawings",
+            interactive=ctx.settings.retrain_allowed,
+            elem_id="finetune",
+            scale=2,
+            min_width=WIDE,
+        )
+    return epochs, button
 
 
 def _wire_finetune(ctx: AppContext, page: TrainPage, button: gr.Button, epochs: gr.Slider, serve: gr.Checkbox) -> None:

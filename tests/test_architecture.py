@@ -135,3 +135,17 @@ def test_benches_import_no_test_helpers_and_the_shared_ones_need_no_playwright()
     top_level = [a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names]
     top_level += [node.module or "" for node in tree.body if isinstance(node, ast.ImportFrom)]
     assert not [m for m in top_level if m.split(".")[0] == "playwright"], top_level
+
+
+def test_no_function_over_50_lines_and_no_class_over_200():
+    """Issue #22's size limits, over the package, the UI and demo.py: a longer one hides more than one role."""
+    sources = [*PACKAGE.rglob("*.py"), *(ROOT / "mnist_ui").rglob("*.py"), ROOT / "demo.py"]
+    too_long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > (200 if isinstance(node, ast.ClassDef) else 50)
+    ]
+    assert not too_long, too_long
