@@ -90,8 +90,8 @@ def pool_dataset(pool: Pool, hp: HyperParams, training: bool) -> Any:
     if training and hp.augment:
         ds = ds.map(lambda a, b: (augment_batch(a, hp), b), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda a, b: (tf.reshape(a, [-1, 784]), b))
-    # No autotuning: with it, every other epoch's iterator took ~1.2 s to close (its tuning thread's wait), which
-    # halved bench.train_throughput on 8,800 images; without it the AUTOTUNE values mean one call per core.
+    # No autotuning: with it, every other epoch's iterator waited on its tuning thread to close, which halved
+    # alternate rounds of bench.train_throughput on 8,800 images; without it the AUTOTUNE values mean one call per core.
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
