@@ -327,3 +327,18 @@ def test_delete_version_refuses_the_shipped_and_the_served(small_model, isolated
         "served.keras",
         "serving.json",
     ]
+
+
+def test_features_are_the_first_hidden_layer_the_network_reads_from():
+    """`features` (what a personal memory compares) is the first hidden layer: the rest of the network, fed it,
+    gives the same probabilities as the whole forward pass."""
+    classifier = load_classifier(config.SHIPPED_MODEL)
+    x = classifier.inputs(np.random.default_rng(0).random((5, 28, 28), dtype=np.float32))
+    h = classifier.features(x)
+    assert h.shape == (5, classifier.hidden_units) and h.dtype == np.float32 and (h >= 0).all()
+    for w, b in classifier.layers[1:-1]:
+        h = np.maximum(h @ w + b, 0.0)
+    w, b = classifier.layers[-1]
+    logits = h @ w + b
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probs / probs.sum(axis=1, keepdims=True), classifier.forward(x), atol=1e-6)

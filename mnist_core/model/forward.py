@@ -57,6 +57,13 @@ class Classifier:
         x = np.asarray(images, dtype=np.float32).reshape(len(images), 28 * 28)
         return deskew(x.reshape(-1, 28, 28)).reshape(len(x), -1) if self.deskew and len(x) else x
 
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """(N, 784) first-layer inputs, as `inputs` makes them → (N, F) float32: what the network sees of a
+        drawing before it decides (here the first hidden layer's ReLU outputs), the space a personal memory
+        compares drawings in. Every served architecture has one."""
+        w, b = self.layers[0]
+        return np.maximum(np.asarray(x, np.float32) @ w + b, 0.0)
+
     def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """(N, 28, 28) or (N, 784) floats in [0, 1] → (N, 10) probabilities."""
         return self.forward(self.inputs(images), batch_size)
