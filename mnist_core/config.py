@@ -246,7 +246,10 @@ def models_dir() -> Path:
 MAX_ROWS = 20_000  # drawings kept; past this a correction is refused until some are exported and deleted
 MAX_DRAWING_BYTES = 256_000  # a pad's strokes are a few KB, a phone photo as PNG well under this
 MAX_DB_BYTES = 512_000_000  # the database file (with its write-ahead log): past this, corrections are refused
-PER_MINUTE = 30  # corrections one visitor may save per minute
+PER_MINUTE = 30  # corrections one visitor (an address; a logged-in user's browser) may save per minute
+CORRECT_BUDGET = 300  # corrections everyone together may save per minute: a crowd of addresses fills 20,000 in an hour
+IMPORT_PER_MINUTE = 6  # imports one visitor may start per minute (one runs at a time anyway)
+IMPORT_BUDGET = 12  # imports everyone together may start per minute
 MAX_CSV_BYTES = 16_000_000  # an imported zip's labels.csv
 MAX_PNG_SIDE = 4096  # an imported or uploaded PNG, measured before it is decoded
 FINETUNE_EPOCHS = 3  # a fine-tune's default passes over the drawings (CLI and Train tab)
@@ -265,3 +268,4 @@ MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is 
 MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)
 CACHE_MODELS = 256  # personal models kept in memory (~180 KB each), least recently used dropped
 TEACH_PER_MINUTE = 6  # /personalize calls one visitor may make per minute: each adapts for a second or two
+TEACH_BUDGET = 60  # /personalize calls everyone together may make per minute

@@ -186,7 +186,7 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             if isinstance(path, Reading):
                 return {"saved": False, "message": f"not saved: {path.message}"}
             source = {"image": path}
-        done = ctx.drawings.correct(ctx.holder.current, label, source, access.visitor(request)).to_json()
+        done = ctx.drawings.correct(ctx.holder.current, label, source, access.visitor(ctx, request)).to_json()
         return done | {"message": access.without_paths(done["message"], access.sees_paths(ctx, request))}
 
     def drawings(request: gr.Request | None = None) -> dict[str, Any]:

@@ -11,10 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from mnist_core.drawings.policy import trusted_proxies
+from mnist_core.errors import first_line
 from mnist_ui.server.access import is_loopback
+from mnist_ui.server.bodies import UPLOAD_MB
 from mnist_ui.server.context import Settings
 
-MAX_UPLOAD = "10mb"  # a phone photo is a few MB; bigger uploads are refused before they reach the disk
+MAX_UPLOAD = f"{UPLOAD_MB}mb"  # Gradio's own refusal of a file past the body cap's share for files
 STOP_GRACE_S = 1.0  # on Ctrl+C or SIGTERM, how long open requests (a page following a training) may hold the exit
 QUEUE_CONCURRENCY = 4  # events of one handler Gradio's queue runs at once
 
@@ -61,6 +64,15 @@ def _network_flags(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="others reach this server through a proxy (deploy/run.sh on a non-loopback address): treat it as "
         "public, as a non-loopback --host is",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[v for v in [env("MNIST_TRUSTED_PROXY")] if v],
+        metavar="ADDRESS",
+        help="a proxy in front (address or network; repeat or comma-separate) whose X-Forwarded-For names the "
+        "client that limits count; from anyone else that header is ignored (env MNIST_TRUSTED_PROXY; "
+        "deploy/run.sh sets 127.0.0.1)",
     )
     p.add_argument(
         "--auth", default=env("MNIST_DEMO_AUTH"), help="require a login: user:password (env MNIST_DEMO_AUTH)"
@@ -116,20 +128,30 @@ def is_public(args: argparse.Namespace) -> bool:
     return bool(args.share or args.public or not is_loopback(args.host))
 
 
+def proxies(args: argparse.Namespace) -> tuple[Any, ...]:
+    """The --trusted-proxy networks; a malformed one is a one-line error."""
+    try:
+        return trusted_proxies(args.trusted_proxy or [])
+    except ValueError as exc:
+        raise SystemExit(f"error: --trusted-proxy: {exc}") from None
+
+
 def decide(args: argparse.Namespace, auth: list[tuple[str, str]]) -> tuple[Settings, list[str]]:
-    """Who may retrain, and the warnings to print before serving."""
-    public = is_public(args)
+    """Who may retrain, whose forwarded address counts, and the warnings to print before serving."""
+    public, behind = is_public(args), proxies(args)
     if not public or auth:
-        return Settings(True, "", public), []
+        return Settings(True, "", public, behind), []
     where = "a share link" if args.share else f"host {args.host}" if not is_loopback(args.host) else "a public proxy"
     warning = f"warning: serving on {where} without --auth: anyone who can reach it can use the demo"
     if args.allow_public_retrain:
-        return Settings(True, "", public), [warning + ", and retrain and switch its model (--allow-public-retrain)"]
+        return Settings(True, "", public, behind), [
+            warning + ", and retrain and switch its model (--allow-public-retrain)"
+        ]
     reason = (
         "the demo is public (--share, a non-loopback --host or --public) without a login; restart it with "
         "--auth user:password or --allow-public-retrain"
     )
-    return Settings(False, reason, public), [warning + "; the Train tab is disabled (add --auth to enable it)"]
+    return Settings(False, reason, public, behind), [warning + "; the Train tab is disabled (add --auth to enable it)"]
 
 
 def collecting(args: argparse.Namespace) -> tuple[bool, str]:
@@ -162,9 +184,14 @@ def port_problem(host: str, number: int) -> str | None:
 def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = None, share: bool = False) -> None:
     """Queue and launch `demo` without blocking: the one place for Gradio's serving settings, for demo.py and for
     the tests that launch the same app in their own process."""
+    from starlette.middleware import Middleware
+
     from mnist_ui.app import CSS
     from mnist_ui.server.auth import gradio_auth
+    from mnist_ui.server.bodies import BodyCap
+    from mnist_ui.server.sessions import SESSIONS, lean_sessions
 
+    lean_sessions()
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     demo.launch(
         server_name=host,
@@ -177,7 +204,21 @@ def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = 
         quiet=True,
         footer_links=["api"],
         max_file_size=MAX_UPLOAD,
+        state_session_capacity=SESSIONS,
+        app_kwargs={"middleware": [Middleware(BodyCap)]},
+        allowed_paths=_exports_served(),
     )
+
+
+def _exports_served() -> list[str]:
+    """The export folder, made private before anyone asks, for Gradio to serve exports from (none if it is unfit)."""
+    from mnist_ui.server.transfers import export_root
+
+    try:
+        return [str(export_root())]
+    except OSError as exc:
+        logging.getLogger(__name__).warning("%s; exporting drawings fails until it is fixed", first_line(exc))
+        return []
 
 
 def stop_signals() -> threading.Event:

@@ -24,6 +24,7 @@ from mnist_ui.launch import collecting, parser
 from mnist_ui.server import actions, transfers
 from mnist_ui.server.collect import Collector, as_label, image_source
 from mnist_ui.server.context import AppContext, Settings
+from mnist_ui.server.limits import Budget
 from mnist_ui.tabs import drawings as drawings_tab
 from mnist_ui.tabs import model as model_tab
 from mnist_ui.tabs import train as train_tab
@@ -89,7 +90,7 @@ def test_labels_scripts_send_are_read_as_digits():
 
 
 def test_each_visitor_is_rate_limited_alone(tmp_path: Path):
-    ctx = make_ctx(tmp_path, per_minute=2)
+    ctx = make_ctx(tmp_path, budget=Budget("corrections", 2, 300))
     assert [correct(ctx, 1, wobbled(ONE, i), who="a").saved for i in range(3)] == [True, True, False]
     assert "corrections a minute" in correct(ctx, 1, wobbled(ONE, 9), who="a").message
     assert correct(ctx, 1, wobbled(ONE, 10), who="b").saved

@@ -15,7 +15,8 @@ import pytest
 from mnist_core.data.mnist import _read_idx
 from mnist_core.drawings import store as drawings
 from mnist_core.drawings import transfer
-from mnist_core.drawings.policy import RateLimiter
+from mnist_core.drawings.policy import Limit
+from mnist_core.drawings.rates import RateBook
 from mnist_core.drawings.store import DrawingError, DrawingStore, StoreError, StoreFull
 from mnist_core.imaging.pictures import image_to_mnist as picture_to_mnist
 from mnist_core.imaging.strokes import drawing_to_mnist, parse, render_image
@@ -299,8 +300,14 @@ def test_migrations_run_once_in_order_and_a_newer_database_is_refused(tmp_path: 
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
-def test_rate_limiter_counts_per_visitor_per_minute():
-    limiter = RateLimiter(per_minute=3)
-    assert [limiter.allow("a", now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
-    assert limiter.allow("b", now=3)  # another visitor is not held up
-    assert not limiter.allow("a", now=59.9) and limiter.allow("a", now=60.5)
+def test_rate_book_counts_per_key_per_minute_for_every_replica(tmp_path: Path):
+    """Two processes' books on one file count the same minute; a refused action is counted against no limit."""
+    path = tmp_path / "drawings.sqlite3"
+    here, there = RateBook(path), RateBook(path)
+    mine, everyone = Limit("a", 3, "a's"), Limit("all", 4, "everyone's")
+    assert [here.take([mine, everyone], now=t) for t in (0, 1)] == [None, None]
+    assert there.take([mine, everyone], now=2) is None
+    assert here.take([mine, everyone], now=3) is mine  # a's three were counted on either replica
+    assert there.take([Limit("b", 3, "b's"), everyone], now=3) is None  # another visitor is not held up
+    assert here.take([Limit("c", 3, "c's"), everyone], now=4) is everyone  # but everyone's minute is full
+    assert here.take([mine, everyone], now=60.5) is None  # a minute after the first two

@@ -14,6 +14,7 @@ from mnist_core.config import SHIPPED_MODEL
 from mnist_core.imaging.strokes import parse
 from mnist_core.personal.replay_set import SHIPPED_REPLAY, load_replay_images
 from mnist_core.serving.holder import ModelHolder, load_served
+from mnist_ui.server.limits import Budget
 from mnist_ui.server.personal import PersonalModels
 from mnist_ui.tabs.teach import Lesson, keep, prompt
 from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
@@ -55,7 +56,9 @@ def test_replayed_digits_come_from_the_servers_data_when_it_has_them(monkeypatch
 
 @pytest.fixture
 def personal(tmp_path: Path) -> PersonalModels:
-    return PersonalModels(ModelHolder(load_served(SHIPPED_MODEL)), tmp_path / "drawings.sqlite3", per_minute=3)
+    return PersonalModels(
+        ModelHolder(load_served(SHIPPED_MODEL)), tmp_path / "drawings.sqlite3", budget=Budget("teachings", 3, 60)
+    )
 
 
 @pytest.mark.slow

@@ -9,12 +9,18 @@ on the same side. NumPy/Pillow/sqlite3 only: the demo imports this without Tenso
 Every database problem (corrupt file, locked by another program, full disk) is one `StoreError`
 with a one-line message; a refused drawing is a `DrawingError`. The demo shows either and keeps
 predicting.
+
+What an engine must provide beyond SQL (issue #36; a PostgreSQL engine implements the same few methods of
+`Database`): `used_bytes` (the data, not the file's high-water mark), `over_cap` (the byte cap, checked
+inside every adding transaction), `reclaim` (deleted rows' space given back) and `import_slot` (one import
+at a time across threads and processes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -22,7 +28,7 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,10 +36,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mnist_core.config import MAX_DRAWING_BYTES, MAX_PNG_SIDE, MAX_ROWS, user_home
+from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_PNG_SIDE, MAX_ROWS, user_home
 from mnist_core.data.renderings import Variation, render_digits
 from mnist_core.data.unipen import PenDigit
-from mnist_core.drawings.policy import as_label
+from mnist_core.drawings.policy import as_label, room_left
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 
 FILE_NAME = "drawings.sqlite3"
@@ -42,6 +48,11 @@ KINDS = ("strokes", "image")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CSV_COLUMNS = ("id", "label", "predicted", "kind", "created", "model_version", "probabilities")
 REDRAW = Variation()  # how training redraws stroke rows: pens.Variation's day-to-day spread
+# Free pages a write may leave before they go back to the file system (1 MB of SQLite's 4 KB pages): deleting
+# rows shrinks the file at once, a row rewritten in place costs nothing. `python -m bench.store_space` times it.
+RECLAIM_PAGES = 256
+WAL_LIMIT_BYTES = 8_000_000  # the write-ahead log is cut back to this after a checkpoint (a big import grows it)
+ROW_OVERHEAD = 64  # bytes a stored row takes beyond its drawing, its 28×28 and its text, roughly
 
 
 class StoreError(RuntimeError):
@@ -50,6 +61,10 @@ class StoreError(RuntimeError):
 
 class StoreFull(StoreError):
     """The store holds as many drawings as it may; nothing was added."""
+
+
+class StoreBusy(StoreError):
+    """Another import is running on this database; nothing was read."""
 
 
 class DrawingError(ValueError):
@@ -143,6 +158,7 @@ class Row:
 
 
 _ROW_COLUMNS = "id, created, label, predicted, probabilities, model_version, kind, drawing, image, holdout"
+_INSERT_COLUMNS = "created, label, predicted, probabilities, model_version, kind, drawing, image, holdout, digest"
 
 
 def _row(record: tuple) -> Row:
@@ -173,6 +189,12 @@ class Entry:
     drawing: bytes
     image: bytes
     created: str
+
+    @property
+    def size(self) -> int:
+        """Bytes this row adds to the store, roughly: what the byte cap counts before it is written."""
+        text = len(self.probabilities or "") + len(self.model_version) + len(self.created)
+        return len(self.drawing) + len(self.image) + text + ROW_OVERHEAD
 
     def values(self) -> tuple:
         key = digest(self.drawing)
@@ -264,7 +286,9 @@ def strokes_bytes(strokes: Drawing | dict | str | bytes, max_bytes: int) -> byte
 class Database:
     """One SQLite file (WAL) brought to the current schema: a connection per operation, one writer at a time.
 
-    Subclasses name their tables' own schema-version table, error type and what the user reads they are.
+    Subclasses name their tables' own schema-version table, error type and what the user reads they are. The
+    file is kept with `auto_vacuum=INCREMENTAL`: a write that leaves more than RECLAIM_PAGES free pages gives
+    them back, so deleting rows (drawings, profiles) shrinks the file and the byte cap counts the data only.
     """
 
     error: type[StoreError] = StoreError
@@ -272,10 +296,14 @@ class Database:
     what = "the drawings database"
 
     def __init__(
-        self, path: str | os.PathLike | None, busy_timeout_s: float, migrations: Sequence[Migration] = MIGRATIONS
+        self,
+        path: str | os.PathLike | None,
+        busy_timeout_s: float,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        max_bytes: int = MAX_DB_BYTES,
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.busy_timeout_s = busy_timeout_s
+        self.busy_timeout_s, self.max_bytes = busy_timeout_s, max_bytes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -301,6 +329,7 @@ class Database:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across app crashes, fsync per checkpoint
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
             yield conn
         except (sqlite3.Error, OSError) as exc:
             raise self._error(exc) from None
@@ -309,9 +338,12 @@ class Database:
                 conn.close()
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction, taken under the process-wide lock for this file."""
-        with self._lock, self._connect() as conn:
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """One short write transaction on `conn` (or a fresh connection), under the process-wide lock for this
+        file; the free pages it leaves beyond RECLAIM_PAGES go back to the file system once it commits."""
+        with self._lock, contextlib.ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(self._connect())
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -319,11 +351,14 @@ class Database:
                 conn.rollback()
                 raise
             conn.commit()
+            if _pragma(conn, "freelist_count") > RECLAIM_PAGES:
+                _give_back(conn)
 
     def _migrate(self, migrations: Sequence[Migration]) -> None:
         """Apply the pending migrations in order, all in one transaction; refuse a newer database."""
         with self._lock, self._connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")  # also where a garbage file is found out
+            _incremental_vacuum(conn)  # also where a garbage file is found out
+            conn.execute("PRAGMA journal_mode = WAL")
         with self._write() as conn:
             table = self.version_table  # a class constant, never user input
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
@@ -345,6 +380,66 @@ class Database:
         with self._connect() as conn:
             return int(conn.execute(f"SELECT version FROM {self.version_table}").fetchone()[0])
 
+    def used_bytes(self) -> int:
+        """Bytes the data takes: the file's pages less its free ones. What the byte cap counts: a file is not
+        "full" because rows deleted from it once made it big."""
+        with self._connect() as conn:
+            return _used(conn)
+
+    def over_cap(self, adding: int = 0) -> str:
+        """'' while `adding` more bytes fit under the cap, else the refusal line. A check before work (a teach);
+        the adding transaction checks again (`DrawingStore.insert`)."""
+        return room_left(self.used_bytes() + adding, self.max_bytes)
+
+    def reclaim(self) -> int:
+        """Give every free page back to the file system now; bytes the files shrank by."""
+        before = database_bytes(self.path)
+        with self._lock, self._connect() as conn:
+            _give_back(conn)
+        return max(0, before - database_bytes(self.path))
+
+    @contextlib.contextmanager
+    def import_slot(self) -> Iterator[None]:
+        """Hold the one import slot of this database, across threads and processes (an OS lock the kernel frees
+        if the process dies); StoreBusy at once when another import holds it."""
+        try:
+            handle = open(f"{self.path}.import-lock", "a")  # noqa: SIM115 - held for the whole import
+        except OSError as exc:
+            raise self._error(exc) from None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreBusy("another import is running on this server; try again when it ends") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _pragma(conn: sqlite3.Connection, name: str) -> int:
+    return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+def _used(conn: sqlite3.Connection) -> int:
+    return (_pragma(conn, "page_count") - _pragma(conn, "freelist_count")) * _pragma(conn, "page_size")
+
+
+def _give_back(conn: sqlite3.Connection) -> None:
+    """Free pages to the end of the file and cut them off, then cut the write-ahead log (as far as readers let)."""
+    conn.executescript("PRAGMA incremental_vacuum;")  # one page per step: execute() would take one step only
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def _incremental_vacuum(conn: sqlite3.Connection) -> None:
+    """auto_vacuum=INCREMENTAL: set before the first table of a new file, or once by rewriting an older file
+    (VACUUM: a few seconds per hundred MB, `python -m bench.store_space`)."""
+    if _pragma(conn, "auto_vacuum") == 2:
+        return
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    if _pragma(conn, "page_count") > 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        conn.execute("VACUUM")
+
 
 class DrawingStore(Database):
     """The collected drawings, each checked on the way in; `rows` and friends read them back."""
@@ -356,9 +451,10 @@ class DrawingStore(Database):
         max_drawing_bytes: int = MAX_DRAWING_BYTES,
         busy_timeout_s: float = 5.0,
         migrations: Sequence[Migration] = MIGRATIONS,
+        max_bytes: int = MAX_DB_BYTES,
     ) -> None:
         self.max_rows, self.max_drawing_bytes = max_rows, max_drawing_bytes
-        super().__init__(path, busy_timeout_s, migrations)
+        super().__init__(path, busy_timeout_s, migrations, max_bytes)
 
     def add(
         self,
@@ -392,21 +488,39 @@ class DrawingStore(Database):
         )
         return self.insert([entry])[0]
 
-    def insert(self, entries: Sequence[Entry]) -> list[int]:
-        """Checked entries in one transaction: all of them, or (StoreFull, StoreError) none."""
-        with self._write() as conn:
-            total = conn.execute("SELECT count(*) FROM drawings").fetchone()[0]
-            if total + len(entries) > self.max_rows:
-                raise StoreFull(
-                    f"the drawings store is full ({total:,} of {self.max_rows:,}"
-                    f"{f', {len(entries):,} more asked' if len(entries) > 1 else ''}); "
-                    "export and delete some first"
-                )
-            sql = (
-                "INSERT INTO drawings (created, label, predicted, probabilities, model_version, kind, drawing, "
-                "image, holdout, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    def insert(self, entries: Iterable[Entry]) -> list[int]:
+        """Checked entries in one transaction: all of them, or (StoreFull, StoreError) none.
+
+        They are staged one at a time in a temporary table on disk, so an import of thousands of rows holds
+        one row in memory and the write lock only for the final copy, whose transaction checks the row and
+        byte caps against what is there by then (another replica may have added meanwhile).
+        """
+        with self._connect() as conn:
+            conn.execute("PRAGMA temp_store = FILE")
+            conn.execute(f"CREATE TEMP TABLE staged AS SELECT {_INSERT_COLUMNS} FROM drawings WHERE 0")
+            conn.execute("BEGIN")  # the temporary table only: no lock on the store yet
+            count = size = 0
+            for entry in entries:
+                conn.execute(f"INSERT INTO temp.staged VALUES ({', '.join('?' * 10)})", entry.values())
+                count, size = count + 1, size + entry.size
+            conn.commit()
+            with self._write(conn):
+                self._check_room(conn, count, size)
+                found = conn.execute(
+                    f"INSERT INTO drawings ({_INSERT_COLUMNS}) SELECT {_INSERT_COLUMNS} FROM temp.staged "
+                    "ORDER BY rowid RETURNING id"
+                ).fetchall()
+        return sorted(row[0] for row in found)
+
+    def _check_room(self, conn: sqlite3.Connection, count: int, size: int) -> None:
+        total = conn.execute("SELECT count(*) FROM drawings").fetchone()[0]
+        more = f", {count:,} more asked" if count > 1 else ""
+        if total + count > self.max_rows:
+            raise StoreFull(
+                f"the drawings store is full ({total:,} of {self.max_rows:,}{more}); export and delete some first"
             )
-            return [conn.execute(sql, entry.values()).fetchone()[0] for entry in entries]
+        if full := room_left(_used(conn) + size, self.max_bytes):
+            raise StoreFull(full)
 
     def counts(self) -> Counts:
         with self._connect() as conn:

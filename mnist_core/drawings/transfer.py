@@ -1,5 +1,10 @@
 """Moving the collected drawings out and back in: a zip of PNGs + labels.csv (read back by `import_zip`) and
-MNIST's IDX files. Every imported row is checked as `DrawingStore.add` checks one."""
+MNIST's IDX files. Every imported row is checked as `DrawingStore.add` checks one.
+
+An import is read a row at a time (labels.csv streamed, each row's files read as it comes), so a zip of a few MB
+that unpacks to gigabytes never sits in memory; one import runs at a time per database. labels.csv cells that a
+spreadsheet would run as a formula are written with a leading quote, taken off again on import.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ import gzip
 import io
 import json
 import os
+import struct
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
@@ -33,6 +40,33 @@ from mnist_core.drawings.store import (
     strokes_bytes,
 )
 
+# What a damaged zip raises somewhere in zipfile, zlib or csv: each becomes one line.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,  # an unknown compression method or zip version
+    RuntimeError,  # an encrypted member
+    zlib.error,
+    EOFError,
+    struct.error,
+    OSError,
+    ValueError,  # csv.Error, UnicodeDecodeError and friends
+    OverflowError,
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell that starts so
+ID_SHOWN = 40  # characters of an imported id a refusal quotes
+
+
+def as_cell(value: Any) -> str:
+    """A labels.csv cell a spreadsheet shows as text: a leading quote before a formula's first character (and
+    before a leading quote, so that `from_cell` gives back exactly what was stored)."""
+    text = str(value)
+    return f"'{text}" if text.startswith((*FORMULA_STARTS, "'")) else text
+
+
+def from_cell(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith((*FORMULA_STARTS, "'")) else text
+
 
 def export_zip(store: DrawingStore, dest: str | os.PathLike | IO[bytes]) -> int:
     """Every row into a zip; returns how many. Layout (what `import_zip` reads back):
@@ -52,7 +86,8 @@ def export_zip(store: DrawingStore, dest: str | os.PathLike | IO[bytes]) -> int:
             zf.writestr(f"strokes/{row.id}.json" if row.kind == "strokes" else f"originals/{row.id}.png", row.drawing)
             probs = json.dumps(list(row.probabilities)) if row.probabilities else ""
             predicted = "" if row.predicted is None else row.predicted
-            writer.writerow([row.id, row.label, predicted, row.kind, row.created, row.model_version, probs])
+            cells = [row.id, row.label, predicted, row.kind, row.created, row.model_version, probs]
+            writer.writerow([as_cell(cell) for cell in cells])
             count += 1
         zf.writestr("labels.csv", table.getvalue())
     return count
@@ -78,77 +113,99 @@ def import_zip(store: DrawingStore, source: bytes | str | os.PathLike) -> tuple[
     """Rows from a zip `export_zip` made (labels.csv is authoritative: edit it to relabel).
 
     Every row is checked; bad ones are skipped with a reason, rows already stored are skipped, and the
-    rest go in in one transaction: all of them, or (StoreFull, StoreError) none.
+    rest go in in one transaction: all of them, or (StoreFull, StoreError, DrawingError) none. StoreBusy
+    when another import is running.
     """
-    entries, skipped = _read_export(source, store.max_drawing_bytes)
-    known = store.keys()
-    fresh = []
-    for name, entry in entries:
-        key = (digest(entry.drawing), entry.label)
-        if key in known:
-            skipped.append(f"{name}: already in the store")
-        else:
-            known.add(key)
-            fresh.append(entry)
-    if fresh:
-        store.insert(fresh)
-    return len(fresh), skipped
+    skipped: list[str] = []
+    with store.import_slot(), _open_zip(source) as zf:
+        known = store.keys()
+
+        def fresh() -> Iterator[Entry]:
+            for name, entry in _rows(zf, store.max_drawing_bytes, skipped):
+                key = (digest(entry.drawing), entry.label)
+                if key in known:
+                    skipped.append(f"{name}: already in the store")
+                else:
+                    known.add(key)
+                    yield entry
+
+        added = len(store.insert(fresh()))
+    return added, skipped
 
 
 def _open_zip(source: bytes | str | os.PathLike) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
-    except (zipfile.BadZipFile, OSError, ValueError):
+        count = len(zf.infolist())
+    except ZIP_ERRORS:
         raise DrawingError("the file is not a zip made by the drawings export") from None
-    if len(zf.infolist()) > 4 * MAX_ROWS + 16:
-        raise DrawingError(f"the zip holds too many files ({len(zf.infolist()):,})")
+    if count > 4 * MAX_ROWS + 16:
+        zf.close()
+        raise DrawingError(f"the zip holds too many files ({count:,})")
     return zf
 
 
-def _read_export(source: bytes | str | os.PathLike, max_bytes: int) -> tuple[list[tuple[str, Entry]], list[str]]:
-    """(row name, checked entry) for every good row, and a reason for every file or row left out."""
-    with _open_zip(source) as zf:
-        members = {i.filename: i for i in zf.infolist() if not i.is_dir()}
-        tables = sorted((n for n in members if n.rsplit("/", 1)[-1] == "labels.csv"), key=len)
-        if not tables:
-            raise DrawingError("the zip has no labels.csv; export drawings again")
-        prefix = tables[0][: -len("labels.csv")]
-        if members[tables[0]].file_size > MAX_CSV_BYTES:
-            raise DrawingError("labels.csv is too large")
+def _rows(zf: zipfile.ZipFile, max_bytes: int, skipped: list[str]) -> Iterator[tuple[str, Entry]]:
+    """(row name, checked entry) for every good row of labels.csv, read as it goes; a reason in `skipped` for
+    every row or file left out. DrawingError (nothing is kept) for a zip that is not an export, or one with
+    more rows than the store may hold."""
+    members = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+    tables = sorted((n for n in members if n.rsplit("/", 1)[-1] == "labels.csv"), key=len)
+    if not tables:
+        raise DrawingError("the zip has no labels.csv; export drawings again")
+    prefix = tables[0][: -len("labels.csv")]
+    if members[tables[0]].file_size > MAX_CSV_BYTES:
+        raise DrawingError("labels.csv is too large")
+    pngs = {
+        n[len(prefix) + 7 :].split("_", 1)[0]: n[len(prefix) :]
+        for n in members
+        if n.startswith(prefix + "digits/") and n.endswith(".png")
+    }
+    read = _reader(zf, members, prefix, max_bytes)
+    seen: set[str] = set()
+    for number, record in enumerate(_records(zf, members[tables[0]]), 2):
+        if number - 1 > MAX_ROWS:
+            raise DrawingError(f"labels.csv has more than {MAX_ROWS:,} rows; import at most {MAX_ROWS:,} at once")
+        rid = (record.get("id") or "").strip()
+        name = f"labels.csv line {number} (id {rid[:ID_SHOWN] or '?'})"
         try:
-            records = list(csv.DictReader(io.StringIO(zf.read(tables[0]).decode("utf-8-sig"))))
-        except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, OSError) as exc:
-            raise DrawingError(f"labels.csv cannot be read ({type(exc).__name__})") from None
+            if rid in seen:
+                raise DrawingError("the id appears twice")
+            seen.add(rid)
+            yield name, _entry(record, pngs.get(rid), read, max_bytes)
+        except DrawingError as exc:
+            skipped.append(f"{name}: {exc}")
+    skipped += [f"{png}: no row in labels.csv" for rid, png in sorted(pngs.items()) if rid not in seen]
 
-        def read(name: str) -> bytes | None:
-            info = members.get(prefix + name)
-            if info is None:
-                return None
-            if info.file_size > max_bytes:
-                raise DrawingError(f"{name} is too large ({info.file_size:,} bytes)")
-            try:
-                return zf.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raise DrawingError(f"{name} cannot be read from the zip ({type(exc).__name__})") from None
 
-        pngs = {
-            n[len(prefix) + 7 :].split("_", 1)[0]: n[len(prefix) :]
-            for n in members
-            if n.startswith(prefix + "digits/") and n.endswith(".png")
-        }
-        entries, skipped, seen = [], [], set()
-        for number, record in enumerate(records, 2):
-            rid = (record.get("id") or "").strip()
-            name = f"labels.csv line {number} (id {rid or '?'})"
-            try:
-                if rid in seen:
-                    raise DrawingError("the id appears twice")
-                seen.add(rid)
-                entries.append((name, _entry(record, pngs.get(rid), read, max_bytes)))
-            except DrawingError as exc:
-                skipped.append(f"{name}: {exc}")
-        skipped += [f"{png}: no row in labels.csv" for rid, png in sorted(pngs.items()) if rid not in seen]
-    return entries, skipped
+def _records(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[dict[str, str]]:
+    """labels.csv's rows as they are read, formula quotes taken off; a damaged zip or text is one DrawingError."""
+    try:
+        with io.TextIOWrapper(zf.open(info), encoding="utf-8-sig", newline="") as table:
+            for record in csv.DictReader(table):
+                yield {k: from_cell(v) for k, v in record.items() if isinstance(k, str) and isinstance(v, str)}
+    except ZIP_ERRORS as exc:
+        raise DrawingError(f"labels.csv cannot be read ({type(exc).__name__}); export the drawings again") from None
+
+
+def _reader(
+    zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], prefix: str, max_bytes: int
+) -> Callable[[str], bytes | None]:
+    """A member's bytes by its name under the export's folder (None when absent); DrawingError when too big or
+    unreadable, which skips only that row."""
+
+    def read(name: str) -> bytes | None:
+        info = members.get(prefix + name)
+        if info is None:
+            return None
+        if info.file_size > max_bytes:
+            raise DrawingError(f"{name} is too large ({info.file_size:,} bytes)")
+        try:
+            return zf.read(info)
+        except ZIP_ERRORS as exc:
+            raise DrawingError(f"{name} cannot be read from the zip ({type(exc).__name__})") from None
+
+    return read
 
 
 def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], bytes | None], max_bytes: int) -> Entry:

@@ -71,6 +71,10 @@ def parse(value: str | bytes | dict[str, Any] | None) -> Drawing:
             raise StrokeError(
                 f"the strokes are too large ({len(value):,} bytes, at most {MAX_JSON_BYTES:,}); send one digit"
             )
+        # Every point opens a bracket: counted before decoding, so 40,000 tiny points cost no parse.
+        brackets = value.count("[") if isinstance(value, str) else value.count(b"[")
+        if brackets > MAX_POINTS + MAX_STROKES + 1:
+            raise StrokeError(f"too many points (over {MAX_POINTS:,}); draw one digit")
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):

@@ -30,7 +30,7 @@ def status_html(saved: bool, message: str) -> str:
 
 def save(ctx: AppContext, label: int | None, source: dict[str, Any], request: gr.Request | None) -> str:
     """One click: the status line's HTML (a saved count, or the one-line reason it was not kept)."""
-    done = ctx.drawings.correct(ctx.holder.current, label, source, visitor(request))
+    done = ctx.drawings.correct(ctx.holder.current, label, source, visitor(ctx, request))
     return status_html(done.saved, without_paths(done.message, sees_paths(ctx, request)))
 
 

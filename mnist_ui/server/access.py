@@ -1,5 +1,6 @@
-"""Who is asking and what they may see or do: the browser session, the visitor a limit counts, whether the server's
-paths may be shown to them (one filter for every line a visitor reads), whether they may control the server."""
+"""Who is asking and what they may see or do: the browser session, the client's address (through a trusted proxy
+only), the visitor a limit counts, whether the server's paths may be shown to them (one filter for every line a
+visitor reads), whether they may control the server."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mnist_core.drawings.policy import trusted
+from mnist_core.drawings.policy import address_key, client_address, trusted
 
 if TYPE_CHECKING:  # no Gradio import: launch.py reads is_loopback before Gradio loads
     import gradio as gr
@@ -28,15 +29,27 @@ def session_of(request: gr.Request | None) -> str:
     return (request.session_hash or "") if request is not None else ""
 
 
-def visitor(request: gr.Request | None) -> str:
-    """Who the rate limit counts: the login, else the browser session (or API client), else the address."""
+def address(ctx: AppContext, request: gr.Request | None) -> str:
+    """The client's address: the connection's, or the one a trusted proxy (`--trusted-proxy`) says it forwards."""
     if request is None:
         return ""
+    headers = request.headers if request.headers is not None else {}
+    peer = request.client.host if request.client else ""
+    return client_address(peer, headers.get("x-forwarded-for"), ctx.settings.trusted_proxies)
+
+
+def visitor(ctx: AppContext, request: gr.Request | None) -> str:
+    """Who a limit counts. A session hash is the client's own choice (a script sends a new one with every call),
+    so a stranger is counted by address (an IPv6 /64 as one); a logged-in user by login and browser session (two
+    people sharing a login are two visitors); a local viewer (the server's own machine, no proxy) by session."""
+    if request is None:
+        return ""
+    where = address(ctx, request)
     if request.username:
-        return f"user:{request.username}"
-    if request.session_hash:
-        return f"session:{request.session_hash}"
-    return f"host:{request.client.host if request.client else ''}"
+        return f"user:{request.username}|{request.session_hash or where}"
+    if sees_paths(ctx, request):
+        return f"local:{request.session_hash or where}"
+    return f"address:{address_key(where)}"
 
 
 def may_control(ctx: AppContext, request: gr.Request | None) -> bool:

@@ -169,7 +169,7 @@ def personalize(ctx: AppContext, drawings: Any, profile: str | None, request: gr
     """Teach `profile`'s model (or a new one) from drawings; a refusal is {"profile": None, …, "message": one line}."""
     if ctx.personal is None:
         return {"profile": None, "drawings": 0, "seconds": 0.0, "message": NO_PERSONAL}
-    return ctx.personal.teach(drawings, profile or None, visitor(request) or "anyone").to_json()
+    return ctx.personal.teach(drawings, profile or None, visitor(ctx, request) or "anyone").to_json()
 
 
 def forget_profile(ctx: AppContext, profile: str | None) -> str:
@@ -183,7 +183,7 @@ def describe_profile(ctx: AppContext, profile: str | None) -> str:
 
 def share_drawings(ctx: AppContext, drawings: list[dict[str, Any]], request: gr.Request | None) -> str:
     """Only on the visitor's say-so: their teaching drawings join the shared collection, as corrections do."""
-    served, who, kept = ctx.holder.current, visitor(request), 0
+    served, who, kept = ctx.holder.current, visitor(ctx, request), 0
     last = ""
     for item in drawings:
         done = ctx.drawings.correct(served, item["label"], {"strokes": item["strokes"]}, who)

@@ -1,5 +1,5 @@
 """Corrected drawings for the whole server: the store behind the Right / Wrong buttons, `/correct` and the
-Drawings tab, keeping to the limits of `mnist_core.drawings.policy`.
+Drawings tab, keeping to the limits of `mnist_ui.server.limits` (per visitor, for everyone, the byte cap).
 
 No Gradio here: every function takes plain values and returns one line for the page, so the handlers are
 tested without a browser. The reading is computed again on the server from what was sent (never taken
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS, PER_MINUTE
-from mnist_core.drawings.policy import RateLimiter, as_label, room_left
+from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS
+from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import (
     PNG_SIGNATURE,
     Counts,
@@ -26,13 +26,13 @@ from mnist_core.drawings.store import (
     DrawingStore,
     StoreError,
     StoreFull,
-    database_bytes,
     default_path,
 )
 from mnist_core.errors import first_line
 from mnist_core.imaging import strokes
 from mnist_core.imaging.pictures import ImageError, image_to_mnist, load_image
 from mnist_core.serving.holder import Served
+from mnist_ui.server.limits import CORRECTIONS, Budget, Gate
 
 PNG_SIDES = (1024, 768, 512, 384, 256, 128)  # an upload too big to keep as sent is kept as a PNG this size
 NOTHING = "nothing to save: draw (or upload) one digit first"
@@ -111,14 +111,14 @@ class Collector:
         path: str | Path | None = None,
         enabled: bool = True,
         disabled_reason: str = "",
-        per_minute: int = PER_MINUTE,
+        budget: Budget = CORRECTIONS,
         max_rows: int = MAX_ROWS,
         max_bytes: int = MAX_DB_BYTES,
     ) -> None:
         self.path = Path(path).expanduser() if path else default_path()
         self.enabled, self.disabled_reason = enabled, disabled_reason
         self.max_rows, self.max_bytes = max_rows, max_bytes
-        self.limiter = RateLimiter(per_minute)
+        self.budget, self.gate = budget, Gate(self.path, max_bytes)
         self.problem = ""  # why the store cannot be used right now ('' when it can)
         self._store: DrawingStore | None = None
         self._lock = threading.Lock()
@@ -132,7 +132,7 @@ class Collector:
         with self._lock:
             if self._store is None:
                 try:
-                    self._store = DrawingStore(self.path, max_rows=self.max_rows)
+                    self._store = DrawingStore(self.path, max_rows=self.max_rows, max_bytes=self.max_bytes)
                 except StoreError as exc:
                     self.problem = str(exc)
                     raise
@@ -152,10 +152,6 @@ class Collector:
         with self._lock:
             self._store = None
         return str(exc)
-
-    def size(self) -> int:
-        """Bytes the database takes on disk, its write-ahead log included."""
-        return database_bytes(self.path)
 
     def warning(self) -> str:
         """The banner's line when collecting is on but the database cannot be used ('' when it can)."""
@@ -195,15 +191,15 @@ class Collector:
         digit = None if label is None else as_label(label)
         if label is not None and digit is None:
             return Correction(False, f"not saved: the label must be a digit 0–9, got {str(label)[:20]!r}")
-        if not self.limiter.allow(client or "anonymous"):
-            return Correction(
-                False, f"not saved: at most {self.limiter.per_minute} corrections a minute; wait a moment"
-            )
         try:
+            if refused := self.gate.refusal(self.budget, client):
+                return Correction(False, f"not saved: {refused}")
             row_id, digit, predicted = self._add(served, digit, source)
             counts = self.store().counts()
         except DrawingError as exc:
             return Correction(False, str(exc) if str(exc) == NOTHING else f"not saved: {exc}")
+        except StoreFull as exc:
+            return Correction(False, f"not saved: {exc}")
         except StoreError as exc:
             return Correction(False, f"not saved: {self.failed(exc)}")
         return Correction(
@@ -213,8 +209,6 @@ class Collector:
     def _add(self, served: Served, label: int | None, source: dict[str, Any]) -> tuple[int, int, int | None]:
         """(row id, label, what the model read); DrawingError or StoreError when it cannot be kept."""
         store = self.store()
-        if full := room_left(self.size(), self.max_bytes):
-            raise StoreFull(full)
         kept: dict[str, Any] = {}
         if source.get("strokes") is not None:
             kept["strokes"], image = stroke_source(source["strokes"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mnist_core.drawings.policy import Network
 from mnist_core.serving.holder import ModelHolder
 from mnist_core.serving.jobs import JobManager
 
@@ -28,6 +29,7 @@ class Settings:
     retrain_allowed: bool = True
     retrain_reason: str = ""
     public: bool = False  # --share or a non-loopback host: visitors are strangers to each other
+    trusted_proxies: tuple[Network, ...] = ()  # --trusted-proxy: whose X-Forwarded-For names the client
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mnist_core.config import MAX_DB_BYTES, TEACH_PER_MINUTE, user_home
-from mnist_core.drawings.policy import RateLimiter, room_left
-from mnist_core.drawings.store import database_bytes
+from mnist_core.config import MAX_DB_BYTES, user_home
+from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.forward import Classifier
@@ -30,10 +29,10 @@ from mnist_core.personal.replay_set import load_replay_images
 from mnist_core.personal.teach import Taught, teach
 from mnist_core.serving.holder import ModelHolder
 from mnist_core.serving.readings import Reading, read_digits, read_drawings
+from mnist_ui.server.limits import TEACHINGS, Budget, Gate
 
 T = TypeVar("T")
 SHARED, PERSONAL = "shared", "personal"
-TOO_FAST = f"not taught: at most {TEACH_PER_MINUTE} teachings a minute; wait a moment and teach again"
 
 
 def browser_secret() -> str:
@@ -78,11 +77,11 @@ class PersonalModels:
         path: str | Path,
         data: str | None = None,
         pens: str | None = None,
-        per_minute: int = TEACH_PER_MINUTE,
+        budget: Budget = TEACHINGS,
         max_bytes: int = MAX_DB_BYTES,
     ) -> None:
         self.holder, self.path, self.data, self.pens, self.max_bytes = holder, Path(path), data, pens, max_bytes
-        self.limiter = RateLimiter(per_minute)
+        self.budget, self.gate = budget, Gate(self.path, max_bytes)
         self._lock = threading.Lock()  # one teach at a time builds what it needs
         self._profiles: Profiles | None = None
         self._replay: tuple[Classifier, Replay] | None = None
@@ -135,10 +134,12 @@ class PersonalModels:
 
     def teach(self, drawings: Any, key: str | None, who: str) -> Taught:
         """Add drawings to `key`'s profile (or a new one) and adapt; a refusal is one line with no profile."""
-        if not self.limiter.allow(who):
-            return Taught(None, 0, 0.0, TOO_FAST)
-        if full := room_left(database_bytes(self.path), self.max_bytes):
-            return Taught(None, 0, 0.0, f"not taught: {full}")
+        try:
+            refused = self.gate.refusal(self.budget, who)
+        except StoreError as exc:
+            refused = first_line(exc)
+        if refused:
+            return Taught(None, 0, 0.0, f"not taught: {refused}")
         with self._lock:
             profiles = self.profiles()
             if isinstance(profiles, str):

@@ -1,0 +1,245 @@
+"""Issue #36 without a server: the store's byte cap on every path, space given back, imports that stream, one
+import at a time, one line for a broken zip, exports that cannot run as formulas, a private export folder,
+limits on the client's address shared by every replica, and strokes counted before they are decoded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+import tracemalloc
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import build_ctx
+
+from bench.attacks import corrupted, long_labels_zip, padded_export, padded_png
+from mnist_core.config import SHIPPED_MODEL
+from mnist_core.drawings import transfer
+from mnist_core.drawings.store import DrawingStore, database_bytes
+from mnist_core.personal.profile_db import ProfileDatabase
+from mnist_ui.server import transfers
+from mnist_ui.server.collect import Collector
+from mnist_ui.server.context import AppContext, Settings
+from mnist_ui.tabs import drawings as drawings_tab
+from mnist_ui.testing import ONE, pad_value
+
+pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped model")
+MB = 1_000_000
+
+
+def make_ctx(tmp_path: Path, **collector: Any) -> AppContext:
+    return build_ctx(SHIPPED_MODEL, Settings(), collector=Collector(tmp_path / "d.sqlite3", **collector))
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def correct(ctx: AppContext, seed: int, who: str = "a") -> Any:
+    rng = np.random.default_rng(seed)
+    value = pad_value(ONE)
+    value["strokes"] = [[[x + rng.normal(0, 2), y + rng.normal(0, 2)] for x, y in s] for s in value["strokes"]]
+    return ctx.drawings.correct(ctx.holder.current, 1, {"strokes": value}, who)
+
+
+# ---- finding 4: the byte cap on every path, and space given back -------------------------------------------
+
+
+def test_an_import_keeps_to_the_byte_cap(tmp_path: Path) -> None:
+    """A 4 MB import into a store capped at 3 MB is refused whole, in one line; one that fits goes in."""
+    ctx = make_ctx(tmp_path, max_bytes=3 * MB)
+    heavy = write(tmp_path, "heavy.zip", padded_export(40, 100_000))
+    answer = transfers.import_zip(ctx, heavy, None)
+    assert answer.startswith("not imported") and "full" in answer and "\n" not in answer, answer
+    assert ctx.drawings.store().counts().total == 0 and database_bytes(ctx.drawings.path) < 3 * MB
+    assert transfers.import_zip(ctx, write(tmp_path, "light.zip", padded_export(10, 100_000)), None).startswith(
+        "imported 10"
+    )
+
+
+def test_after_delete_all_the_file_shrinks_and_a_correction_is_kept_again(tmp_path: Path) -> None:
+    """The store held 2.5 MB of its 3 MB; "Delete all" gives the file back, so the next correction is kept, also
+    after a restart (the old store stayed at its high-water mark and answered "full" to everyone)."""
+    ctx = make_ctx(tmp_path, max_bytes=3 * MB)
+    assert transfers.import_zip(ctx, write(tmp_path, "a.zip", padded_export(25, 100_000)), None).startswith(
+        "imported 25"
+    )
+    assert database_bytes(ctx.drawings.path) > 2.5 * MB
+    assert drawings_tab.delete_all(ctx, True, None) == "deleted all 25 drawings"
+    assert database_bytes(ctx.drawings.path) < 0.5 * MB
+    assert correct(ctx, 1).saved
+    again = make_ctx(tmp_path, max_bytes=3 * MB)
+    assert correct(again, 2).saved
+
+
+def test_a_store_over_its_cap_on_disk_but_not_in_data_takes_corrections(tmp_path: Path) -> None:
+    """ "Full" means the data: a file whose pages are free (deleted rows) does not refuse anyone."""
+    store = DrawingStore(tmp_path / "d.sqlite3")
+    transfer.import_zip(store, padded_export(25, 100_000))
+    with store._write() as conn:  # deleted behind the store's back: no space given back yet
+        conn.execute("DELETE FROM drawings")
+    ctx = make_ctx(tmp_path, max_bytes=2 * MB)
+    assert correct(ctx, 3).saved
+
+
+def test_forgotten_profiles_give_their_space_back(tmp_path: Path) -> None:
+    """Five profiles of 2 MB forgotten leave at most the 1 MB a write may leave free (RECLAIM_PAGES), not 10 MB."""
+    db = ProfileDatabase(tmp_path / "d.sqlite3", max_profiles=10)
+    keys = [db.create() for _ in range(5)]
+    for key in keys:
+        db.add_drawings(key, [(1, os.urandom(200_000)) for _ in range(10)], keep=200)
+    assert database_bytes(db.path) > 10 * MB
+    for key in keys:
+        db.forget(key)
+    assert database_bytes(db.path) < 1.5 * MB
+
+
+# ---- finding 5: imports stream, one at a time --------------------------------------------------------------
+
+
+def peak_mb(call: Any) -> tuple[Any, float]:
+    """What `call()` returns and the most Python memory it held at once."""
+    tracemalloc.start()
+    try:
+        answer = call()
+        return answer, tracemalloc.get_traced_memory()[1] / MB
+    finally:
+        tracemalloc.stop()
+
+
+def test_an_import_reads_row_by_row_in_bounded_memory(tmp_path: Path) -> None:
+    """250 rows of 200 KB (50 MB once stored, under 1 MB zipped) go in holding a few MB at a time, not all of them."""
+    ctx = make_ctx(tmp_path, max_bytes=200 * MB)
+    path = write(tmp_path, "padded.zip", padded_export(250, 200_000))
+    answer, peak = peak_mb(lambda: transfers.import_zip(ctx, path, None))
+    assert answer.startswith("imported 250"), answer
+    assert peak < 25, f"the import held {peak:.0f} MB at once"
+
+
+def test_a_huge_labels_csv_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    path = write(tmp_path, "long.zip", long_labels_zip(200_000))
+    answer, peak = peak_mb(lambda: transfers.import_zip(ctx, path, None))
+    assert answer.startswith("not imported") and "20,000" in answer and "\n" not in answer, answer
+    assert peak < 25, f"refusing it held {peak:.0f} MB at once"
+
+
+def test_one_import_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While an import runs, a second one is refused in one line (four used to run at once); then it may run."""
+    ctx = make_ctx(tmp_path)
+    started, release = threading.Event(), threading.Event()
+    read_png = transfer.read_png
+
+    def slow(data: bytes, name: str) -> Any:
+        started.set()
+        release.wait(30)
+        return read_png(data, name)
+
+    monkeypatch.setattr(transfer, "read_png", slow)
+    first_zip = write(tmp_path, "first.zip", padded_export(2, 10))
+    answers: list[str] = []
+    first = threading.Thread(target=lambda: answers.append(transfers.import_zip(ctx, first_zip, None)))
+    first.start()
+    assert started.wait(30)
+    second = transfers.import_zip(ctx, write(tmp_path, "second.zip", padded_export(2, 10, first_id=9)), None)
+    release.set()
+    first.join(30)
+    assert second.startswith("not imported") and "another import" in second, second
+    assert answers and answers[0].startswith("imported 2"), answers
+    monkeypatch.setattr(transfer, "read_png", read_png)
+    assert transfers.import_zip(ctx, str(tmp_path / "second.zip"), None).startswith("imported 2")
+
+
+# ---- finding 8: one line for a broken zip, exports that are text, a private export folder ----------------
+
+
+def test_a_corrupted_zip_is_one_line_whatever_breaks(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    good = padded_export(30, 10)
+    for seed in range(12):
+        answer = transfers.import_zip(ctx, write(tmp_path, f"bad{seed}.zip", corrupted(good, seed=seed)), None)
+        assert isinstance(answer, str) and answer.startswith(("not imported", "imported")), (seed, answer)
+
+
+def test_exported_cells_cannot_run_as_formulas_and_come_back_as_they_were(tmp_path: Path) -> None:
+    """labels.csv opened in a spreadsheet: a cell that starts with = + - @ is text there, not a formula; importing
+    the export gives back the text as it was."""
+    ctx = make_ctx(tmp_path)
+    formula = '=HYPERLINK("http://evil.example/","open")'
+    assert transfers.import_zip(
+        ctx, write(tmp_path, "f.zip", padded_export(3, 10, model_version=formula)), None
+    ).startswith("imported 3")
+    files, _ = transfers.export_zip(ctx, None)
+    assert files
+    with zipfile.ZipFile(files[0]) as zf:
+        table = list(csv.DictReader(io.StringIO(zf.read("labels.csv").decode())))
+    assert {row["model_version"] for row in table} == {"'" + formula}
+    again = make_ctx(tmp_path / "again")
+    assert transfers.import_zip(again, files[0], None).startswith("imported 3")
+    assert {row.model_version for row in again.drawings.store().each_row()} == {formula}
+
+
+def test_exports_go_to_a_private_folder_under_the_demos_home(tmp_path: Path, isolated_home: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    assert correct(ctx, 1).saved
+    files, message = transfers.export_zip(ctx, None)
+    assert files, message
+    folder = isolated_home / "exports"
+    assert Path(files[0]).resolve().is_relative_to(folder.resolve())
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_export_folder_planted_as_a_link_is_not_used(tmp_path: Path, isolated_home: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    assert correct(ctx, 1).saved
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not the demo's")
+    (isolated_home / "exports").symlink_to(elsewhere)
+    files, message = transfers.export_zip(ctx, None)
+    assert files is None and message.startswith("not exported") and "\n" not in message, message
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+
+
+def test_an_export_folder_others_may_read_is_made_private(tmp_path: Path, isolated_home: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    assert correct(ctx, 1).saved
+    (isolated_home / "exports").mkdir(mode=0o755)
+    (isolated_home / "exports").chmod(0o755)
+    files, message = transfers.export_zip(ctx, None)
+    assert files, message
+    assert (isolated_home / "exports").stat().st_mode & 0o777 == 0o700
+
+
+# ---- the strokes' points are counted before their JSON is decoded ------------------------------------------
+
+
+def test_points_are_counted_before_the_json_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnist_core.imaging import strokes
+
+    many = json.dumps({"v": 1, "width": 448, "height": 448, "strokes": [[[1, 2]] * 40_000]}, separators=(",", ":"))
+    assert len(many) < strokes.MAX_JSON_BYTES
+
+    def never(*_: Any, **__: Any) -> Any:
+        raise AssertionError("decoded before counting")
+
+    monkeypatch.setattr(strokes.json, "loads", never)
+    with pytest.raises(strokes.StrokeError, match="too many points"):
+        strokes.parse(many)
+
+
+def test_a_padded_png_is_a_png(tmp_path: Path) -> None:
+    """The attack's picture is a real PNG (Pillow reads it), so refusing it is the store's doing, not a bad file."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(padded_png(1000))) as img:
+        img.load()
+        assert img.size == (28, 28)
