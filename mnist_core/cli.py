@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnist_core.config import (
+    DATABASE_ENV,
     FINETUNE_EPOCHS,
     HOME_ENV,
     PRESETS,
@@ -134,7 +135,12 @@ def _finetune_parser(sub: Any) -> None:
         description="Fine-tune a model on the collected drawings (replaying MNIST so it keeps what it knew), "
         "compare it before and after on MNIST test and on the held-out fifth of the drawings, save it as a version.",
     )
-    f.add_argument("--drawings", metavar="DB", help=f"the drawings database (default: ${HOME_ENV}/drawings.sqlite3)")
+    f.add_argument(
+        "--drawings",
+        metavar="DB",
+        help=f"the drawings database, a file or a postgresql:// URL (default: ${DATABASE_ENV}, "
+        f"else ${HOME_ENV}/drawings.sqlite3)",
+    )
     f.add_argument(
         "--epochs",
         type=int,
@@ -267,14 +273,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from mnist_core.drawings.store import DrawingStore, StoreError, default_path
+    from mnist_core.drawings.engine import is_url, locate, shown
+    from mnist_core.drawings.store import DrawingStore, StoreError
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix != ".keras":
         raise ValueError(f"--out must name a .keras file, got {out}")
     check_writable(out.parent if out is not None else models_dir())
-    db = Path(args.drawings).expanduser() if args.drawings else default_path()
-    if not db.is_file():
+    db = locate(args.drawings)
+    if not is_url(db) and not Path(db).is_file():
         raise ValueError(
             f"no drawings database at {db}; correct some readings in the demo first, or pass --drawings DB"
         )
@@ -285,14 +292,17 @@ def _finetune(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if counts.total == counts.holdout:
-        raise ValueError(f"no collected drawings to learn from yet in {db}; correct a few readings in the demo first")
+        raise ValueError(
+            f"no collected drawings to learn from yet in {shown(db)}; correct a few readings in the demo first"
+        )
     base = _resolve_model(args.model)
     load_classifier(base)  # a missing or broken model is one line before the data loads
     data = load_mnist(args.data)
     pens = load_unipen(args.pen_data) if pens_path(args.pen_data) else None
     print(
         f"fine-tuning {_label(base)} for {args.epochs} epoch{'s' * (args.epochs != 1)} on "
-        f"{counts.total - counts.holdout:,} collected drawings ({counts.holdout:,} held out to judge it) from {db}",
+        f"{counts.total - counts.holdout:,} collected drawings ({counts.holdout:,} held out to judge it) "
+        f"from {shown(db)}",
         flush=True,
     )
     with _quiet_native_stderr():

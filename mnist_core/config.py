@@ -15,6 +15,8 @@ ASSETS_DIR = REPO_DIR / "assets"
 SHIPPED_MODEL = ASSETS_DIR / "model.keras"
 
 HOME_ENV = "MNIST_DEMO_HOME"
+DATABASE_ENV = "MNIST_DEMO_DATABASE"  # the drawings database: a SQLite file, or a postgresql:// URL (issue #34)
+JOB_LOCK_ENV = "MNIST_DEMO_JOB_LOCK"  # where the one-training lock lives: "file" (flock) or "database" (PostgreSQL)
 T = TypeVar("T")
 
 

@@ -9,21 +9,21 @@ the same `take` on a table of its own.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Sequence
 
 from mnist_core.config import MAX_DB_BYTES
+from mnist_core.drawings.database import Database, Migration
+from mnist_core.drawings.engine import Connection
 from mnist_core.drawings.policy import Limit
-from mnist_core.drawings.store import Database, Migration
 
 WINDOW_S = 60.0
 
 
-def _schema_v1(conn: sqlite3.Connection) -> None:
-    conn.execute("CREATE TABLE rate_events (key TEXT NOT NULL, at REAL NOT NULL)")
-    conn.execute("CREATE INDEX rate_events_key ON rate_events (key, at)")
-    conn.execute("CREATE INDEX rate_events_at ON rate_events (at)")
+def _schema_v1(conn: Connection) -> None:
+    conn.ddl("CREATE TABLE rate_events (key TEXT NOT NULL, at {real} NOT NULL)")
+    conn.ddl("CREATE INDEX rate_events_key ON rate_events (key, at)")
+    conn.ddl("CREATE INDEX rate_events_at ON rate_events (at)")
 
 
 # Index i brings the rate table from version i to i + 1; append, never edit a released one.

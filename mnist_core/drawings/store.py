@@ -4,119 +4,75 @@ Each row is one drawing with the label its author gave, what the model said, the
 (the pad's strokes, or an uploaded PNG) and the 28×28 the model saw (before any deskew: MNIST's own
 format). A fifth of the rows are held out from fine-tuning to measure it; which ones is decided from
 the drawing's content when it is stored, so the split never changes and a drawing sent twice lands
-on the same side. NumPy/Pillow/sqlite3 only: the demo imports this without TensorFlow.
+on the same side. NumPy/Pillow and the database driver only: the demo imports this without TensorFlow.
 
-Every database problem (corrupt file, locked by another program, full disk) is one `StoreError`
-with a one-line message; a refused drawing is a `DrawingError`. The demo shows either and keeps
-predicting.
-
-What an engine must provide beyond SQL (issue #36; a PostgreSQL engine implements the same few methods of
-`Database`): `used_bytes` (the data, not the file's high-water mark), `over_cap` (the byte cap, checked
-inside every adding transaction), `reclaim` (deleted rows' space given back) and `import_slot` (one import
-at a time across threads and processes).
+The rows live in the drawings database, a SQLite file or a PostgreSQL server (`mnist_core.drawings.database`:
+one interface, two engines). Every database problem (corrupt file, locked by another program, a server that
+is down, full disk) is one `StoreError` with a one-line message; a refused drawing is a `DrawingError`. The
+demo shows either and keeps predicting. The byte cap (`used_bytes`: the data, not the file's high-water mark)
+is checked inside every adding transaction.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import io
 import json
 import math
 import os
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_PNG_SIDE, MAX_ROWS, user_home
+from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_PNG_SIDE, MAX_ROWS
 from mnist_core.data.renderings import Variation, render_digits
 from mnist_core.data.unipen import PenDigit
+from mnist_core.drawings.database import Database, Migration, StoreFull
+from mnist_core.drawings.database import StoreBusy as StoreBusy  # re-exported: where callers have found them
+from mnist_core.drawings.database import StoreError as StoreError
+from mnist_core.drawings.engine import Connection
 from mnist_core.drawings.policy import as_label, room_left
+from mnist_core.drawings.sqlite import database_bytes as database_bytes
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 
-FILE_NAME = "drawings.sqlite3"
 HOLDOUT_FRACTION = 0.2
 KINDS = ("strokes", "image")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CSV_COLUMNS = ("id", "label", "predicted", "kind", "created", "model_version", "probabilities")
 REDRAW = Variation()  # how training redraws stroke rows: pens.Variation's day-to-day spread
-# Free pages a write may leave before they go back to the file system (1 MB of SQLite's 4 KB pages): deleting
-# rows shrinks the file at once, a row rewritten in place costs nothing. `python -m bench.store_space` times it.
-RECLAIM_PAGES = 256
-WAL_LIMIT_BYTES = 8_000_000  # the write-ahead log is cut back to this after a checkpoint (a big import grows it)
+DIRECT_ROWS = 16  # up to this many rows go in without staging (a temporary table per correction costs more)
 ROW_OVERHEAD = 64  # bytes a stored row takes beyond its drawing, its 28×28 and its text, roughly
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used (corrupt, locked, unwritable); one line for the UI to show."""
-
-
-class StoreFull(StoreError):
-    """The store holds as many drawings as it may; nothing was added."""
-
-
-class StoreBusy(StoreError):
-    """Another import is running on this database; nothing was read."""
 
 
 class DrawingError(ValueError):
     """A drawing, label or import file we refuse; one line that says what is wrong."""
 
 
-Migration = Callable[[sqlite3.Connection], None]
-
-
-def _schema_v1(conn: sqlite3.Connection) -> None:
-    conn.execute("""
+def _schema_v1(conn: Connection) -> None:
+    conn.ddl("""
         CREATE TABLE drawings (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {id},
             created TEXT NOT NULL,
             label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
             predicted INTEGER CHECK (predicted BETWEEN 0 AND 9),
             probabilities TEXT,
             model_version TEXT NOT NULL DEFAULT '',
             kind TEXT NOT NULL CHECK (kind IN ('strokes', 'image')),
-            drawing BLOB NOT NULL,
-            image BLOB NOT NULL CHECK (length(image) = 784),
+            drawing {blob} NOT NULL,
+            image {blob} NOT NULL CHECK (length(image) = 784),
             holdout INTEGER NOT NULL CHECK (holdout IN (0, 1)),
             digest TEXT NOT NULL
         )""")
-    conn.execute("CREATE INDEX drawings_label ON drawings (label)")
-    conn.execute("CREATE INDEX drawings_digest ON drawings (digest)")
+    conn.ddl("CREATE INDEX drawings_label ON drawings (label)")
+    conn.ddl("CREATE INDEX drawings_digest ON drawings (digest)")
 
 
 # Index i brings a database from schema version i to i + 1; append, never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (_schema_v1,)
-
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _write_lock(path: Path) -> threading.Lock:
-    """One lock per database file per process: writers queue here instead of spinning on SQLITE_BUSY."""
-    with _LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(str(path.resolve()), threading.Lock())
-
-
-def default_path() -> Path:
-    return user_home() / FILE_NAME
-
-
-def database_bytes(path: str | os.PathLike) -> int:
-    """Bytes a drawings database takes on disk, its write-ahead log included (the size cap counts both)."""
-    total = 0
-    for suffix in ("", "-wal"):
-        with contextlib.suppress(OSError):
-            total += Path(f"{os.fspath(path)}{suffix}").stat().st_size
-    return total
 
 
 def digest(drawing: bytes) -> str:
@@ -283,164 +239,6 @@ def strokes_bytes(strokes: Drawing | dict | str | bytes, max_bytes: int) -> byte
     return data
 
 
-class Database:
-    """One SQLite file (WAL) brought to the current schema: a connection per operation, one writer at a time.
-
-    Subclasses name their tables' own schema-version table, error type and what the user reads they are. The
-    file is kept with `auto_vacuum=INCREMENTAL`: a write that leaves more than RECLAIM_PAGES free pages gives
-    them back, so deleting rows (drawings, profiles) shrinks the file and the byte cap counts the data only.
-    """
-
-    error: type[StoreError] = StoreError
-    version_table = "schema_version"
-    what = "the drawings database"
-
-    def __init__(
-        self,
-        path: str | os.PathLike | None,
-        busy_timeout_s: float,
-        migrations: Sequence[Migration] = MIGRATIONS,
-        max_bytes: int = MAX_DB_BYTES,
-    ) -> None:
-        self.path = Path(path) if path is not None else default_path()
-        self.busy_timeout_s, self.max_bytes = busy_timeout_s, max_bytes
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self.error(
-                f"cannot create the folder for {self.what} {self.path} ({exc.strerror or type(exc).__name__})"
-            ) from None
-        self._lock = _write_lock(self.path)
-        self._migrate(migrations)
-
-    def _error(self, exc: Exception) -> StoreError:
-        text = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        if "locked" in text or "busy" in text:
-            return self.error(f"{self.what} {self.path} is locked by another program; try again shortly")
-        return self.error(
-            f"{self.what} {self.path} cannot be used ({text}); move the file aside and a new one will be started"
-        )
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection, closed after use: nothing is shared between threads."""
-        conn = None
-        try:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across app crashes, fsync per checkpoint
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
-            yield conn
-        except (sqlite3.Error, OSError) as exc:
-            raise self._error(exc) from None
-        finally:
-            if conn is not None:
-                conn.close()
-
-    @contextlib.contextmanager
-    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """One short write transaction on `conn` (or a fresh connection), under the process-wide lock for this
-        file; the free pages it leaves beyond RECLAIM_PAGES go back to the file system once it commits."""
-        with self._lock, contextlib.ExitStack() as stack:
-            if conn is None:
-                conn = stack.enter_context(self._connect())
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-            if _pragma(conn, "freelist_count") > RECLAIM_PAGES:
-                _give_back(conn)
-
-    def _migrate(self, migrations: Sequence[Migration]) -> None:
-        """Apply the pending migrations in order, all in one transaction; refuse a newer database."""
-        with self._lock, self._connect() as conn:
-            _incremental_vacuum(conn)  # also where a garbage file is found out
-            conn.execute("PRAGMA journal_mode = WAL")
-        with self._write() as conn:
-            table = self.version_table  # a class constant, never user input
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
-            found = conn.execute(f"SELECT version FROM {table}").fetchone()
-            version = found[0] if found else 0
-            if version > len(migrations):
-                raise self.error(
-                    f"{self.what} {self.path} was written by a newer version of this app "
-                    f"(schema {version}, this one reads up to {len(migrations)}); update the app"
-                )
-            for step in migrations[version:]:
-                step(conn)
-            if found is None:
-                conn.execute(f"INSERT INTO {table} (version) VALUES (?)", (len(migrations),))
-            elif version < len(migrations):
-                conn.execute(f"UPDATE {table} SET version = ?", (len(migrations),))
-
-    def schema_version(self) -> int:
-        with self._connect() as conn:
-            return int(conn.execute(f"SELECT version FROM {self.version_table}").fetchone()[0])
-
-    def used_bytes(self) -> int:
-        """Bytes the data takes: the file's pages less its free ones. What the byte cap counts: a file is not
-        "full" because rows deleted from it once made it big."""
-        with self._connect() as conn:
-            return _used(conn)
-
-    def over_cap(self, adding: int = 0) -> str:
-        """'' while `adding` more bytes fit under the cap, else the refusal line. A check before work (a teach);
-        the adding transaction checks again (`DrawingStore.insert`)."""
-        return room_left(self.used_bytes() + adding, self.max_bytes)
-
-    def reclaim(self) -> int:
-        """Give every free page back to the file system now; bytes the files shrank by."""
-        before = database_bytes(self.path)
-        with self._lock, self._connect() as conn:
-            _give_back(conn)
-        return max(0, before - database_bytes(self.path))
-
-    @contextlib.contextmanager
-    def import_slot(self) -> Iterator[None]:
-        """Hold the one import slot of this database, across threads and processes (an OS lock the kernel frees
-        if the process dies); StoreBusy at once when another import holds it."""
-        try:
-            handle = open(f"{self.path}.import-lock", "a")  # noqa: SIM115 - held for the whole import
-        except OSError as exc:
-            raise self._error(exc) from None
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreBusy("another import is running on this server; try again when it ends") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _pragma(conn: sqlite3.Connection, name: str) -> int:
-    return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
-
-
-def _used(conn: sqlite3.Connection) -> int:
-    return (_pragma(conn, "page_count") - _pragma(conn, "freelist_count")) * _pragma(conn, "page_size")
-
-
-def _give_back(conn: sqlite3.Connection) -> None:
-    """Free pages to the end of the file and cut them off, then cut the write-ahead log (as far as readers let)."""
-    conn.executescript("PRAGMA incremental_vacuum;")  # one page per step: execute() would take one step only
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
-
-def _incremental_vacuum(conn: sqlite3.Connection) -> None:
-    """auto_vacuum=INCREMENTAL: set before the first table of a new file, or once by rewriting an older file
-    (VACUUM: a few seconds per hundred MB, `python -m bench.store_space`)."""
-    if _pragma(conn, "auto_vacuum") == 2:
-        return
-    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-    if _pragma(conn, "page_count") > 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-        conn.execute("VACUUM")
-
-
 class DrawingStore(Database):
     """The collected drawings, each checked on the way in; `rows` and friends read them back."""
 
@@ -491,35 +289,40 @@ class DrawingStore(Database):
     def insert(self, entries: Iterable[Entry]) -> list[int]:
         """Checked entries in one transaction: all of them, or (StoreFull, StoreError) none.
 
-        They are staged one at a time in a temporary table on disk, so an import of thousands of rows holds
-        one row in memory and the write lock only for the final copy, whose transaction checks the row and
-        byte caps against what is there by then (another replica may have added meanwhile).
+        A few (a correction) go straight in. More are staged one at a time in a temporary table on disk, so an
+        import of thousands of rows holds one row in memory and the write lock only for the final copy. Either
+        way the writing transaction checks the row and byte caps against what is there by then (another
+        replica may have added meanwhile).
         """
+        if isinstance(entries, Sequence) and len(entries) <= DIRECT_ROWS:
+            with self._write() as conn:
+                self._check_room(conn, len(entries), sum(entry.size for entry in entries))
+                sql = f"INSERT INTO drawings ({_INSERT_COLUMNS}) VALUES ({', '.join('?' * 10)}) RETURNING id"
+                return [conn.execute(sql, entry.values()).fetchone()[0] for entry in entries]
         with self._connect() as conn:
-            conn.execute("PRAGMA temp_store = FILE")
-            conn.execute(f"CREATE TEMP TABLE staged AS SELECT {_INSERT_COLUMNS} FROM drawings WHERE 0")
+            conn.execute(f"CREATE TEMP TABLE staged AS SELECT id AS n, {_INSERT_COLUMNS} FROM drawings WHERE 1 = 0")
             conn.execute("BEGIN")  # the temporary table only: no lock on the store yet
             count = size = 0
             for entry in entries:
-                conn.execute(f"INSERT INTO temp.staged VALUES ({', '.join('?' * 10)})", entry.values())
+                conn.execute(f"INSERT INTO staged VALUES ({', '.join('?' * 11)})", (count, *entry.values()))
                 count, size = count + 1, size + entry.size
-            conn.commit()
+            conn.execute("COMMIT")
             with self._write(conn):
                 self._check_room(conn, count, size)
                 found = conn.execute(
-                    f"INSERT INTO drawings ({_INSERT_COLUMNS}) SELECT {_INSERT_COLUMNS} FROM temp.staged "
-                    "ORDER BY rowid RETURNING id"
+                    f"INSERT INTO drawings ({_INSERT_COLUMNS}) SELECT {_INSERT_COLUMNS} FROM staged "
+                    "ORDER BY n RETURNING id"
                 ).fetchall()
         return sorted(row[0] for row in found)
 
-    def _check_room(self, conn: sqlite3.Connection, count: int, size: int) -> None:
+    def _check_room(self, conn: Connection, count: int, size: int) -> None:
         total = conn.execute("SELECT count(*) FROM drawings").fetchone()[0]
         more = f", {count:,} more asked" if count > 1 else ""
         if total + count > self.max_rows:
             raise StoreFull(
                 f"the drawings store is full ({total:,} of {self.max_rows:,}{more}); export and delete some first"
             )
-        if full := room_left(_used(conn) + size, self.max_bytes):
+        if full := room_left(self.engine.used_bytes(conn) + size, self.max_bytes):
             raise StoreFull(full)
 
     def counts(self) -> Counts:
@@ -589,7 +392,7 @@ class DrawingStore(Database):
 
     def rows(self, digit: int | None = None, wrong_only: bool = False, limit: int = 50, offset: int = 0) -> list[Row]:
         """Newest first, optionally one digit's or only those the model read wrong (gallery pages)."""
-        where, args = ["1"], []
+        where, args = ["1 = 1"], []
         if digit is not None:
             where.append("label = ?")
             args.append(checked_digit(digit, "digit"))

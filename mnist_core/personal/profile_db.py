@@ -1,10 +1,9 @@
 """The personal tables of the drawings database: one row per visitor's profile, and their own drawings.
 
-They live in the drawings database file (`mnist_core.drawings.store` uses the same SQLite file) but in
+They live in the drawings database (a SQLite file or PostgreSQL, `mnist_core.drawings.database`) but in
 tables of their own with their own schema version (`personal_schema`), so a visitor's drawings are
-never mixed into the shared collection. WAL and a busy timeout like the store; one writer at a time
-per process; a connection per operation, so threads share nothing. Any database problem is one
-`ProfileStoreError` line.
+never mixed into the shared collection. One writer at a time, across every replica; a connection per
+operation, so threads share nothing. Any database problem is one `ProfileStoreError` line.
 """
 
 from __future__ import annotations
@@ -12,36 +11,36 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
 
-from mnist_core.drawings.store import Database, Migration, StoreError
+from mnist_core.drawings.database import Database, Migration, StoreError
+from mnist_core.drawings.engine import Connection
 
 
 class ProfileStoreError(StoreError):
     """The personal tables cannot be used (corrupt, locked, unwritable); readings fall back to the shared model."""
 
 
-def _schema_v1(conn: sqlite3.Connection) -> None:
-    conn.execute("""
+def _schema_v1(conn: Connection) -> None:
+    conn.ddl("""
         CREATE TABLE profiles (
             key TEXT PRIMARY KEY,
             created TEXT NOT NULL,
-            last_used REAL NOT NULL,
+            last_used {real} NOT NULL,
             base TEXT NOT NULL DEFAULT '',
-            delta BLOB
+            delta {blob}
         )""")
-    conn.execute("CREATE INDEX profiles_last_used ON profiles (last_used)")
-    conn.execute("""
+    conn.ddl("CREATE INDEX profiles_last_used ON profiles (last_used)")
+    conn.ddl("""
         CREATE TABLE personal_drawings (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {id},
             profile TEXT NOT NULL,
             label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-            strokes BLOB NOT NULL,
+            strokes {blob} NOT NULL,
             created TEXT NOT NULL
         )""")
-    conn.execute("CREATE INDEX personal_drawings_profile ON personal_drawings (profile)")
+    conn.ddl("CREATE INDEX personal_drawings_profile ON personal_drawings (profile)")
 
 
 # Index i brings the personal tables from version i to i + 1; append, never edit a released one.
@@ -127,6 +126,6 @@ class ProfileDatabase(Database):
             return _delete(conn, key)
 
 
-def _delete(conn: sqlite3.Connection, key: str) -> bool:
+def _delete(conn: Connection, key: str) -> bool:
     conn.execute("DELETE FROM personal_drawings WHERE profile = ?", (key,))
     return conn.execute("DELETE FROM profiles WHERE key = ?", (key,)).rowcount > 0

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS
+from mnist_core.drawings.engine import Location, locate
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import (
     PNG_SIGNATURE,
@@ -26,7 +27,6 @@ from mnist_core.drawings.store import (
     DrawingStore,
     StoreError,
     StoreFull,
-    default_path,
 )
 from mnist_core.errors import first_line
 from mnist_core.imaging import strokes
@@ -115,7 +115,7 @@ class Collector:
         max_rows: int = MAX_ROWS,
         max_bytes: int = MAX_DB_BYTES,
     ) -> None:
-        self.path = Path(path).expanduser() if path else default_path()
+        self.path: Location = locate(path)  # a SQLite file or a postgresql:// URL
         self.enabled, self.disabled_reason = enabled, disabled_reason
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.budget, self.gate = budget, Gate(self.path, max_bytes)

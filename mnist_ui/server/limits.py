@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from mnist_core.config import (
     CORRECT_BUDGET,
@@ -21,6 +20,7 @@ from mnist_core.config import (
     TEACH_BUDGET,
     TEACH_PER_MINUTE,
 )
+from mnist_core.drawings.engine import Location, locate
 from mnist_core.drawings.policy import Limit
 from mnist_core.drawings.rates import RateBook
 from mnist_core.drawings.store import StoreError
@@ -56,10 +56,10 @@ IMPORTS = Budget("imports", IMPORT_PER_MINUTE, IMPORT_BUDGET)
 
 
 class Gate:
-    """The rate book and the byte cap of one database file, opened on first use (and again after a failure)."""
+    """The rate book and the byte cap of one database, opened on first use (and again after a failure)."""
 
-    def __init__(self, path: str | Path, max_bytes: int = MAX_DB_BYTES) -> None:
-        self.path, self.max_bytes = Path(path), max_bytes
+    def __init__(self, path: Location, max_bytes: int = MAX_DB_BYTES) -> None:
+        self.path, self.max_bytes = locate(path), max_bytes
         self._book: RateBook | None = None
         self._lock = threading.Lock()
 

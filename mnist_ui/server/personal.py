@@ -14,10 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from mnist_core.config import MAX_DB_BYTES, user_home
+from mnist_core.drawings.engine import Location, locate
 from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
 from mnist_core.imaging.strokes import Drawing
@@ -74,13 +74,13 @@ class PersonalModels:
     def __init__(
         self,
         holder: ModelHolder,
-        path: str | Path,
+        path: Location,
         data: str | None = None,
         pens: str | None = None,
         budget: Budget = TEACHINGS,
         max_bytes: int = MAX_DB_BYTES,
     ) -> None:
-        self.holder, self.path, self.data, self.pens, self.max_bytes = holder, Path(path), data, pens, max_bytes
+        self.holder, self.path, self.data, self.pens, self.max_bytes = holder, locate(path), data, pens, max_bytes
         self.budget, self.gate = budget, Gate(self.path, max_bytes)
         self._lock = threading.Lock()  # one teach at a time builds what it needs
         self._profiles: Profiles | None = None
