@@ -70,14 +70,18 @@ start() {
 		umask 077
 		printf '%s\n' "$password" >"$dir/password"
 		echo "$port" >"$dir/port"
-		if ((${#as_owner[@]})); then chown postgres: "$dir/password"; fi
-		"${as_owner[@]}" "$bin/initdb" -D "$data" -U mnist --pwfile="$dir/password" --auth=scram-sha-256 \
+		local pwfile # initdb reads the password from a file its user can open: DIR may be closed to it
+		pwfile=$(mktemp -t mnist-pg-pw.XXXXXX)
+		printf '%s\n' "$password" >"$pwfile"
+		if ((${#as_owner[@]})); then chown postgres: "$pwfile"; fi
+		"${as_owner[@]}" "$bin/initdb" -D "$data" -U mnist --pwfile="$pwfile" --auth=scram-sha-256 \
 			-E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 || {
+			rm -f "$pwfile"
 			echo "error: initdb failed; $dir/initdb.log:" >&2
 			tail -n 5 "$dir/initdb.log" >&2
 			exit 1
 		}
-		if ((${#as_owner[@]})); then rm -f "$dir/password" && printf '%s\n' "$password" >"$dir/password"; fi
+		rm -f "$pwfile"
 		if [[ -n ${PGALLOW:-} ]]; then
 			echo "host all all $PGALLOW scram-sha-256" | "${as_owner[@]}" tee -a "$data/pg_hba.conf" >/dev/null
 		fi

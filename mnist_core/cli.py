@@ -1,4 +1,4 @@
-"""`python -m mnist_core train | finetune | evaluate | predict | models`: the library from a terminal."""
+"""`python -m mnist_core train | finetune | evaluate | predict | models | drawings`: the library from a terminal."""
 
 from __future__ import annotations
 
@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_predict)
 
     _models_parser(sub)
+    _drawings_parser(sub)
     return parser
 
 
@@ -126,6 +127,69 @@ def _models_parser(sub: Any) -> None:
     d = actions.add_parser("delete", help="delete a trained version with its sidecar and test report")
     d.add_argument("model", metavar="NAME|PATH", help="a version's name or its .keras file")
     d.set_defaults(run=_models_delete)
+
+
+def _drawings_parser(sub: Any) -> None:
+    d = sub.add_parser("drawings", help="the drawings database: move it to another engine (PostgreSQL)")
+    actions = d.add_subparsers(metavar="ACTION", required=True)
+    m = actions.add_parser(
+        "migrate",
+        help="copy every drawing, profile and rate into another, empty database; counts and checksums compared",
+        description="Copy the drawings database (drawings, personal profiles, rate limits) with its ids into an "
+        "empty one, e.g. a PostgreSQL server, in one transaction; then count and checksum every table on both. "
+        "Stop the demo first, or corrections made meanwhile stay behind.",
+    )
+    m.add_argument("--to", required=True, metavar="DB", help="the new database: a postgresql:// URL (or a file)")
+    m.add_argument(
+        "--from",
+        dest="source",
+        metavar="DB",
+        help=f"the database to copy (default: ${DATABASE_ENV}, else ${HOME_ENV}/drawings.sqlite3)",
+    )
+    m.set_defaults(run=_drawings_migrate)
+
+
+def _drawings_migrate(args: argparse.Namespace) -> int:
+    from mnist_core.drawings.database import Database, StoreError
+    from mnist_core.drawings.engine import is_url, locate, shown
+    from mnist_core.drawings.migrate import move
+    from mnist_core.drawings.store import DrawingStore
+
+    source, target = locate(args.source), locate(args.to)
+    if shown(source) == shown(target):
+        raise ValueError("--to names the database being copied; name another one")
+    if not is_url(source) and not Path(source).is_file():
+        raise ValueError(f"no drawings database at {source}; pass --from DB")
+    try:
+        stores = [DrawingStore(where) for where in (source, target)]
+        groups: list[Database] = [kind for where in (source, target) for kind in _other_tables(where)]
+        moved = move(stores[0], stores[1], skip=[group.version_table for group in (stores[0], *groups)])
+        per_digit = [store.counts().per_digit for store in stores]
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'table':<20} {'rows':>8} {'copied':>8}  {'checksum':<16}  {'copied':<16}")
+    for table in moved:
+        mark = "" if table.ok else "  DIFFERENT"
+        print(
+            f"{table.table:<20} {table.rows:>8,} {table.copied_rows:>8,}  {table.checksum}  "
+            f"{table.copied_checksum}{mark}"
+        )
+    print(f"drawings per label: {list(per_digit[0])} → {list(per_digit[1])}")
+    if not all(t.ok for t in moved) or per_digit[0] != per_digit[1]:
+        print(f"error: the copy in {shown(target)} differs from {shown(source)}; do not switch to it", file=sys.stderr)
+        return 1
+    print(f"moved to {shown(target)}: serve it by setting {DATABASE_ENV} (or demo.py's --database) to the --to URL")
+    return 0
+
+
+def _other_tables(where: str | Path) -> list[Any]:
+    """The table groups beside the drawings, opened (so brought to this app's schema) at `where`."""
+    from mnist_core.config import MAX_PROFILES
+    from mnist_core.drawings.rates import RateBook
+    from mnist_core.personal.profile_db import ProfileDatabase
+
+    return [RateBook(where), ProfileDatabase(where, MAX_PROFILES)]
 
 
 def _finetune_parser(sub: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,6 +122,42 @@ def stop(process: subprocess.Popen, signum: int = signal.SIGINT, grace_s: float 
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
+
+
+# ---- a PostgreSQL server ------------------------------------------------------------------------------
+
+POSTGRES_SH = REPO / "deploy" / "postgres.sh"
+
+
+def postgres_missing() -> str:
+    """'' when deploy/postgres.sh can start a server on this machine, else why not (a skip reason)."""
+    if not any(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and not shutil.which("initdb"):
+        return "needs PostgreSQL (Debian: apt-get install postgresql)"
+    if os.geteuid() == 0 and subprocess.run(["id", "postgres"], capture_output=True).returncode != 0:
+        return "as root, PostgreSQL runs as the user postgres, and there is none (apt-get install postgresql)"
+    return ""
+
+
+def postgres(action: str, folder: Path, timeout: float = 120.0) -> str:
+    """deploy/postgres.sh `action` (start, stop, remove, url) on the server in `folder`; what it printed."""
+    done = subprocess.run(
+        ["bash", str(POSTGRES_SH), action, str(folder)], capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"deploy/postgres.sh {action} failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip()
+
+
+def new_database(server: str, prefix: str = "t") -> str:
+    """A new, empty database on the server at URL `server` (deploy/postgres.sh's), as a URL of its own."""
+    import secrets
+
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server.rsplit('/', 1)[0]}/{name}"
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -21,7 +22,15 @@ cap_threads()  # before NumPy loads, here and in the xdist workers (they inherit
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mnist_ui.testing import NO_DATA, App, data_env, running_app  # noqa: E402
+from mnist_ui.testing import (  # noqa: E402
+    NO_DATA,
+    App,
+    data_env,
+    new_database,
+    postgres,
+    postgres_missing,
+    running_app,
+)
 
 if TYPE_CHECKING:
     from mnist_core.serving.holder import ModelHolder
@@ -33,6 +42,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 StartApp = Callable[..., App]
 _RUN_CACHE = pytest.StashKey[str]()
+_RUN_POSTGRES = pytest.StashKey[str]()
+POSTGRES_ENV = "MNIST_TEST_POSTGRES"  # the folder of this run's PostgreSQL server, shared by the xdist workers
 BuildCtx = Callable[..., "AppContext"]
 
 
@@ -45,12 +56,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_DurationRecorder(), "store-durations")
     if "MNIST_DEMO_CACHE" not in os.environ:
         os.environ["MNIST_DEMO_CACHE"] = config.stash[_RUN_CACHE] = tempfile.mkdtemp(prefix="mnist-demo-cache-")
+    if POSTGRES_ENV not in os.environ:  # one PostgreSQL server a run, started by the first test that needs it
+        os.environ[POSTGRES_ENV] = config.stash[_RUN_POSTGRES] = tempfile.mkdtemp(prefix="mnist-test-postgres-")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if folder := config.stash.get(_RUN_CACHE, None):
         shutil.rmtree(folder, ignore_errors=True)
         del os.environ["MNIST_DEMO_CACHE"]
+    if folder := config.stash.get(_RUN_POSTGRES, None):
+        if (Path(folder) / "data-dir").exists():
+            postgres("remove", Path(folder))
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ[POSTGRES_ENV]
 
 
 # Files that share a session fixture which is costly to make (a model trained, a server started): xdist hands each
@@ -168,10 +186,37 @@ def tensorflow_at_full_priority() -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads or writes the developer's own trained models."""
+    """No test reads or writes the developer's own trained models or drawings."""
     home = tmp_path_factory.mktemp("demo-home")
     monkeypatch.setenv("MNIST_DEMO_HOME", str(home))
+    monkeypatch.delenv("MNIST_DEMO_DATABASE", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """This run's PostgreSQL server (deploy/postgres.sh in a temporary folder), started by the first worker that
+    asks, under a lock the others wait on; its URL. Each test makes databases of its own on it (`database`)."""
+    if reason := postgres_missing():
+        pytest.skip(reason)
+    folder = Path(os.environ[POSTGRES_ENV])
+    with open(folder / "start.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # freed when the file closes
+        return postgres("start", folder)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """A new, empty drawings database on each engine: a SQLite file, or a database of its own on this run's
+    PostgreSQL server."""
+    if request.param == "sqlite":
+        yield tmp_path / "drawings.sqlite3"
+        return
+    from mnist_core.drawings.postgres import close_pool
+
+    url = new_database(request.getfixturevalue("postgres_server"))
+    yield url
+    close_pool(url)
 
 
 @pytest.fixture(scope="session")

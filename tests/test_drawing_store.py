@@ -53,8 +53,9 @@ def add_png(store: DrawingStore, seed: int, label: int = 0) -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> DrawingStore:
-    return DrawingStore(tmp_path / "drawings.sqlite3")
+def store(database: str | Path) -> DrawingStore:
+    """A new store on each engine (SQLite, and PostgreSQL when this machine has it)."""
+    return DrawingStore(database)
 
 
 def test_default_location_is_the_user_home(isolated_home: Path):

@@ -74,6 +74,10 @@ class Database:
         except self.engine.errors as exc:
             raise self._error(exc) from None
 
+    def session(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection for a caller that moves whole tables (`migrate`); a failure is this database's one line."""
+        return self._connect()
+
     @contextlib.contextmanager
     def _write(self, conn: Connection | None = None) -> Iterator[Connection]:
         """One short write transaction on `conn` (or a fresh connection): the database's one writer meanwhile."""

@@ -11,8 +11,10 @@ frees when that connection ends, however its process ends.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -28,6 +30,10 @@ POOL_SIZE = 8  # connections one process keeps at most: a replica's threads rare
 CONNECT_TIMEOUT_S = 3  # a server that does not answer in this long counts as down (libpq's minimum is 2)
 ROW_BYTES = 28  # what a row costs beyond its columns' values: tuple header and line pointer
 LOCK_PREFIX = "mnist-demo:"  # advisory lock keys are hashtext(prefix + name): one name space for the app
+
+# The pool logs every failed reconnection as a warning of several lines; the store reports a failure as one line
+# to whoever asked, so the server's log keeps only the pool's errors.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 _POOLS: dict[str, ConnectionPool] = {}
 _POOLS_GUARD = threading.Lock()
@@ -85,6 +91,20 @@ def pool(url: str) -> ConnectionPool:
         return found
 
 
+def close_pool(url: str) -> None:
+    """Close this process's pool for `url` (its connections end); the next use opens a new one."""
+    with _POOLS_GUARD:
+        found = _POOLS.pop(url, None)
+    if found is not None:
+        found.close()
+
+
+@atexit.register
+def _close_pools() -> None:
+    for url in list(_POOLS):
+        close_pool(url)
+
+
 class AdvisoryLock(Held):
     """A session advisory lock on a connection of its own: it lasts as long as that connection."""
 
@@ -112,7 +132,7 @@ class PostgresEngine(Engine):
 
     def __init__(self, url: str, busy_timeout_s: float) -> None:
         self.url, self.busy_timeout_s = url, busy_timeout_s
-        self.label = f"at {shown(url)}"
+        self.label = shown(url)
         self.pool = pool(url)
 
     def prepare(self) -> None:
@@ -120,8 +140,22 @@ class PostgresEngine(Engine):
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
-        with self.pool.connection() as raw:
+        try:
+            raw = self.pool.getconn()
+        except PoolTimeout:
+            raise self._why_down() from None
+        try:
             yield PgConnection(raw)
+        finally:
+            self.pool.putconn(raw)  # rolled back first if a failure left it in a transaction
+
+    def _why_down(self) -> psycopg.Error:
+        """The pool only says it waited in vain; one connection of our own says why (refused, unknown host)."""
+        try:
+            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            return exc
+        return PoolTimeout(f"no connection within {CONNECT_TIMEOUT_S} s")
 
     @contextlib.contextmanager
     def transaction(self, conn: Connection) -> Iterator[None]:
@@ -216,12 +250,11 @@ class PostgresEngine(Engine):
     def explain(self, what: str, exc: BaseException) -> str:
         text = first_text(exc)
         if isinstance(exc, (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)):
-            return f"{what} {self.label} is busy; try again shortly"
-        if isinstance(exc, PoolTimeout):
-            text = f"no connection within {CONNECT_TIMEOUT_S} s"
+            return f"{what} at {self.label} is busy; try again shortly"
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-            return f"{what} {self.label} cannot be reached ({text}); try again once it is back"
-        return f"{what} {self.label} cannot be used ({text})"
+            text = text.rsplit("failed: ", 1)[-1]  # libpq's "connection to server at …, port … failed: " before why
+            return f"{what} at {self.label} cannot be reached ({text}); try again once it is back"
+        return f"{what} at {self.label} cannot be used ({text})"
 
 
 def _raw(conn: Connection) -> psycopg.Connection:
