@@ -59,6 +59,7 @@ def _context(args: Any, settings: Any) -> Any:
     from mnist_core.model.versions import clean_staging, serving_path
     from mnist_core.serving.holder import ModelHolder, open_initial
     from mnist_core.serving.jobs import JobManager
+    from mnist_core.serving.shared_job import SharedJob, lock_engine
     from mnist_ui.server.collect import Collector
     from mnist_ui.server.context import AppContext
     from mnist_ui.server.personal import PersonalModels
@@ -70,12 +71,17 @@ def _context(args: Any, settings: Any) -> Any:
     holder = ModelHolder(served)
     holder.follow()  # replicas sharing MNIST_DEMO_HOME serve what any of them switches to (deploy/run.sh)
     collect, not_kept = collecting(args)
-    collector = Collector(args.drawings, enabled=collect, disabled_reason=not_kept)
+    collector = Collector(args.database, enabled=collect, disabled_reason=not_kept)
     if collector.warning():
         print(f"warning: {collector.warning()}; the demo reads drawings as usual", file=sys.stderr)
     personal = PersonalModels(holder, collector.path, args.data, args.pens)
     personal.warm()  # the replayed digits' features, off the request path (about a second)
-    ctx = AppContext(holder, JobManager(holder, args.data, args.pens), settings, served.path, collector, personal)
+    try:
+        lock = lock_engine(collector.path)  # the one training's lock: in the models folder, or in PostgreSQL
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    jobs = JobManager(holder, args.data, args.pens, shared=SharedJob(engine=lock))
+    ctx = AppContext(holder, jobs, settings, served.path, collector, personal)
     threading.Thread(target=_warm_report, args=(ctx,), daemon=True, name="report-warmup").start()
     return ctx
 

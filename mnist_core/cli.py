@@ -336,29 +336,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finetune(args: argparse.Namespace) -> int:
+def _opened_drawings(where: str | None) -> tuple[Any, Any, str]:
+    """(the drawings store, its counts, where it is as a message says it); ValueError or StoreError, one line."""
     from mnist_core.drawings.engine import is_url, locate, shown
-    from mnist_core.drawings.store import DrawingStore, StoreError
+    from mnist_core.drawings.store import DrawingStore
+
+    db = locate(where)
+    if not is_url(db) and not Path(db).is_file():
+        raise ValueError(
+            f"no drawings database at {db}; correct some readings in the demo first, or pass --drawings DB"
+        )
+    store = DrawingStore(db)
+    counts = store.counts()
+    if counts.total == counts.holdout:
+        raise ValueError(
+            f"no collected drawings to learn from yet in {shown(db)}; correct a few readings in the demo first"
+        )
+    return store, counts, shown(db)
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from mnist_core.drawings.store import StoreError
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix != ".keras":
         raise ValueError(f"--out must name a .keras file, got {out}")
     check_writable(out.parent if out is not None else models_dir())
-    db = locate(args.drawings)
-    if not is_url(db) and not Path(db).is_file():
-        raise ValueError(
-            f"no drawings database at {db}; correct some readings in the demo first, or pass --drawings DB"
-        )
     try:
-        store = DrawingStore(db)
-        counts = store.counts()
+        store, counts, db = _opened_drawings(args.drawings)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if counts.total == counts.holdout:
-        raise ValueError(
-            f"no collected drawings to learn from yet in {shown(db)}; correct a few readings in the demo first"
-        )
     base = _resolve_model(args.model)
     load_classifier(base)  # a missing or broken model is one line before the data loads
     data = load_mnist(args.data)
@@ -366,7 +374,7 @@ def _finetune(args: argparse.Namespace) -> int:
     print(
         f"fine-tuning {_label(base)} for {args.epochs} epoch{'s' * (args.epochs != 1)} on "
         f"{counts.total - counts.holdout:,} collected drawings ({counts.holdout:,} held out to judge it) "
-        f"from {shown(db)}",
+        f"from {db}",
         flush=True,
     )
     with _quiet_native_stderr():

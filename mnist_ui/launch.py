@@ -100,8 +100,13 @@ def _content_flags(p: argparse.ArgumentParser) -> None:
         help="keep the drawings visitors correct even on a public server (always on for a local demo)",
     )
     p.add_argument(
+        "--database",
         "--drawings",
-        help="the SQLite file corrected drawings are kept in (default: $MNIST_DEMO_HOME/drawings.sqlite3)",
+        dest="database",
+        metavar="DB",
+        help="where corrected drawings, personal models and rate limits are kept: a SQLite file, or a "
+        "postgresql:// URL that several servers share (default: $MNIST_DEMO_DATABASE, else "
+        "$MNIST_DEMO_HOME/drawings.sqlite3)",
     )
 
 

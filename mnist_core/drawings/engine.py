@@ -98,6 +98,21 @@ class Held(ABC):
         """Whether it is still held: a database lock is lost with its connection (the server restarted)."""
 
 
+class FileLock(Held):
+    """An `flock` this process holds: closing its file frees it."""
+
+    def __init__(self, handle: int) -> None:
+        self._fd: int | None = handle
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file frees the lock
+            self._fd = None
+
+    def alive(self) -> bool:
+        return self._fd is not None
+
+
 class Engine(ABC):
     """What differs between SQLite and PostgreSQL below the tables' SQL."""
 

@@ -11,7 +11,6 @@ the kernel frees when their process dies.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sqlite3
 import threading
@@ -19,7 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from mnist_core.drawings.engine import Connection, Cursor, Engine, Held, first_text
+from mnist_core.atomic_files import flock_taken, flock_try
+from mnist_core.drawings.engine import Connection, Cursor, Engine, FileLock, Held, first_text
 
 # Free pages a write may leave before they go back to the file system (1 MB of SQLite's 4 KB pages): deleting
 # rows shrinks the file at once, a row rewritten in place costs nothing. `python -m bench.store_space` times it.
@@ -58,19 +58,6 @@ class SqliteConnection(Connection):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.raw.executemany(sql, rows)
-
-
-class FileLock(Held):
-    def __init__(self, handle: int) -> None:
-        self._fd: int | None = handle
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the file frees the lock
-            self._fd = None
-
-    def alive(self) -> bool:
-        return self._fd is not None
 
 
 class SqliteEngine(Engine):
@@ -135,27 +122,11 @@ class SqliteEngine(Engine):
         """AUTOINCREMENT already numbers new rows after the highest id inserted."""
 
     def try_lock(self, name: str) -> Held | None:
-        fd = os.open(f"{self.path}.{name}-lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        return FileLock(fd)
+        fd = flock_try(Path(f"{self.path}.{name}-lock"))
+        return None if fd is None else FileLock(fd)
 
     def lock_taken(self, name: str) -> bool:
-        """A shared lock is refused while an exclusive one is held."""
-        try:
-            fd = os.open(f"{self.path}.{name}-lock", os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
-        return False
+        return flock_taken(Path(f"{self.path}.{name}-lock"))
 
     def explain(self, what: str, exc: BaseException) -> str:
         if isinstance(exc, OSError) and exc.strerror:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mnist_core.config import FINETUNE_LIMITS, HOME_ENV, JOB_LOCK, UI_LIMITS, HyperParams
+from mnist_core.config import FINETUNE_LIMITS, HOME_ENV, UI_LIMITS, HyperParams
 from mnist_core.data.mnist import DataError, describe_source, load_mnist
 from mnist_core.data.unipen import PenDigit, load_unipen, pens_path
 from mnist_core.errors import first_line
@@ -178,7 +178,9 @@ class JobManager:
             try:
                 job_id = self.shared.claim(after=self._snapshot.job_id)
             except OSError as exc:
-                return False, f"not started: cannot lock {self.shared.path(JOB_LOCK)} ({exc.strerror}); check {HOME}"
+                return False, f"not started: cannot lock {self.shared.lock_where()} ({exc.strerror}); check {HOME}"
+            except RuntimeError as exc:  # the lock in the database: its one line says why
+                return False, f"not started: {exc}"
             if job_id is None:
                 return False, elsewhere(self.shared.last(fresh=True))
             self._cancel = threading.Event()
