@@ -6,7 +6,8 @@
 # The replicas listen on 127.0.0.1, ports MNIST_REPLICA_PORT (default 7900) and up, and share one
 # MNIST_DEMO_HOME (default ~/.cache/mnist-demo): its models folder, served-model choice, job lock and
 # drawings database. nginx listens on MNIST_PROXY (default 127.0.0.1:8080); on another address the replicas
-# are told they are public (--public: retraining needs --auth, drawings are kept only with --collect).
+# are told they are public (--public: retraining needs --auth, drawings are kept only with --collect); all of
+# them trust nginx's X-Forwarded-For (--trusted-proxy 127.0.0.1), so limits count each visitor's own address.
 # Pid files, logs and nginx's config are in MNIST_DEPLOY_RUN (default: a new temporary folder).
 set -euo pipefail
 
@@ -33,7 +34,8 @@ if [[ ! -x $nginx ]]; then
 	exit 2
 fi
 proxy_host=${listen%:*}
-flags=("$@")
+# nginx reaches the replicas from 127.0.0.1: its X-Forwarded-For names the visitor whom the limits count.
+flags=("$@" --trusted-proxy 127.0.0.1)
 case $proxy_host in
 127.* | localhost | "[::1]") ;;
 *) flags+=(--public) ;;

@@ -68,21 +68,29 @@ def _reading_endpoints(ctx: AppContext) -> None:
         readings = read_files(ctx.holder, [editor_source(e) for e in editors])
         return ([r.to_json(model=SHARED) for r in readings],)
 
-    def predict_image(image: dict[str, Any] | None, profile: str | None = None) -> dict[str, Any]:
+    def predict_image(
+        image: dict[str, Any] | None, profile: str | None = None, request: gr.Request | None = None
+    ) -> dict[str, Any]:
         """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo.
         profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
-        return read_image(ctx, uploaded_path(image), profile)
+        if problem := actions.profile_problem(profile):
+            return Reading("error", problem).to_json(model=SHARED)
+        return access.for_visitor(ctx, request, read_image(ctx, uploaded_path(image), profile))
 
-    def predict_strokes(strokes: str | dict[str, Any] | None, profile: str | None = None) -> dict[str, Any]:
+    def predict_strokes(
+        strokes: str | dict[str, Any] | None, profile: str | None = None, request: gr.Request | None = None
+    ) -> dict[str, Any]:
         """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}.
         profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
         try:
             drawing = parse(strokes)
         except StrokeError as exc:
             return Reading("error", str(exc)).to_json(model=SHARED)
+        if problem := actions.profile_problem(profile):
+            return Reading("error", problem).to_json(model=SHARED)
         if ctx.personal is None:
             return ctx.holder.read_drawings([drawing])[0].to_json(model=SHARED)
-        return ctx.personal.read_drawings([drawing], [profile])[0].to_json()
+        return access.for_visitor(ctx, request, ctx.personal.read_drawings([drawing], [profile])[0].to_json())
 
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
@@ -123,9 +131,9 @@ def _personal_endpoints(ctx: AppContext) -> None:
         """
         return actions.personalize(ctx, drawings, profile, request)
 
-    def forget_profile(profile: str) -> str:
+    def forget_profile(profile: str, request: gr.Request | None = None) -> str:
         """Delete a profile: its drawings and its model. One line."""
-        return actions.forget_profile(ctx, profile)
+        return actions.forget_profile(ctx, profile, request)
 
     gr.api(personalize, api_name="personalize", concurrency_limit=1, concurrency_id="personalize")
     gr.api(forget_profile, api_name="forget_profile", concurrency_limit=4, concurrency_id="correct")

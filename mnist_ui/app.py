@@ -14,6 +14,7 @@ from mnist_ui.components.results import CSS as RESULTS_CSS
 from mnist_ui.components.style import CSS as FIT_CSS
 from mnist_ui.server.access import sees_paths, without_paths
 from mnist_ui.server.context import AppContext
+from mnist_ui.server.failures import guard_events
 from mnist_ui.server.personal import browser_secret
 from mnist_ui.tabs import draw as draw_tab
 from mnist_ui.tabs import drawings as drawings_tab
@@ -75,9 +76,12 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 | {page.versions: train_tab.versions_update(ctx, sees)}
             )
 
+        def teach_loaded(key: str | None, request: gr.Request) -> str:
+            return teach_tab.loaded(ctx, key, request)
+
         demo.load(None, [profile], None, js=KEY_JS)
         demo.load(
-            lambda key: teach_tab.loaded(ctx, key),
+            teach_loaded,
             [profile],
             teach_status,
             api_name="teach_loaded_ui",
@@ -91,4 +95,5 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             api_name="on_load",
             api_visibility="private",
         )
+    guard_events(demo, ctx)
     return demo

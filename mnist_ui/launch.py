@@ -197,6 +197,9 @@ def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = 
     from mnist_ui.server.sessions import SESSIONS, lean_sessions
 
     lean_sessions()
+    # Uvicorn believes any loopback client's X-Forwarded-For by default, and Gradio's share tunnel arrives from
+    # loopback: a visitor could name any address and get a fresh limit. Only --trusted-proxy decides (access.py).
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     demo.launch(
         server_name=host,

@@ -5,22 +5,26 @@ of CPU per answer, a server function 2–3 ms, and a reading is ~3 ms; through t
 mostly waited on Gradio's own work. A server function is one POST to
 `/gradio_api/component_server`, behind the same login (Gradio's `login_check`) as every route; the
 strokes go through the same parser and size caps as `/predict_strokes`, and at most LANES batches read
-at once (`Batcher`), so a crowd waits in one short line instead of piling up threads.
+at once (`Batcher`), so a crowd waits in one short line instead of piling up threads. The line is fair between
+visitors (issue #36): 200 connections from one address posting the largest drawings used to hold another
+person's pen-up for 8.9 s; now each batch takes one drawing of each visitor in turn, pen-ups first.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
 import anyio
+import gradio as gr
 
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 from mnist_core.serving.readings import Reading
 from mnist_ui.components.results import panel_value
+from mnist_ui.server.access import for_visitor, sees_paths, visitor
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.personal import PERSONAL, Answer
 
@@ -29,24 +33,38 @@ from mnist_ui.server.personal import PERSONAL, Answer
 LANES = 2
 BATCH = 8
 WAIT_S = 20.0
+PER_VISITOR = 64  # drawings one visitor may have waiting (an address: a classroom behind one router is one)
+WAITING = 256  # drawings waiting in all, each up to 256 KB of strokes: what the line may hold in memory
 BUSY = "the server is too busy to read your drawing now; draw again in a moment"
+TOO_MANY = "too many drawings at once from your address; draw again in a moment"
+Turn = tuple[Any, "asyncio.Future[Answer]"]
 
 
 class Batcher:
     """Readings that wait together share one forward pass: reading the network's 23 MB of weights is most
     of a reading's cost, so a batch of 8 costs about half as much per drawing as 8 single readings. A
     finished drawing (pen-up, undo, clear) goes ahead of drawings in progress, so a crowd's in-between
-    drawings never delay the answer people wait for; at most LANES batches run at once."""
+    drawings never delay the answer people wait for; and each batch takes one drawing of each visitor in
+    turn, so a visitor with many drawings waiting waits behind their own, never in front of someone else's.
+    At most LANES batches run at once; past PER_VISITOR or WAITING drawings, one line says to draw again."""
 
     def __init__(self, read: Callable[[list[Any]], list[Answer]], lanes: int = LANES, most: int = BATCH) -> None:
         self.read, self.lanes, self.most = read, lanes, most
         self.busy = 0  # lanes running; counted down in the same step a lane finds nothing left to read
         self.tasks: set[asyncio.Task[None]] = set()
-        self.waiting: dict[bool, deque[tuple[Any, asyncio.Future[Answer]]]] = {True: deque(), False: deque()}
+        # pen-ups (True) and drawings in progress (False), each a queue per visitor in the order they came
+        self.waiting: dict[bool, dict[str, deque[Turn]]] = {True: {}, False: {}}
+        self.held: Counter[str] = Counter()  # each visitor's drawings not yet answered
 
-    async def ask(self, value: Any, final: bool) -> Answer:
+    async def ask(self, value: Any, final: bool, who: str = "") -> Answer:
+        """The reading of `value`, in `who`'s turn ('' for a local viewer: one queue, no per-visitor cap)."""
+        if who and self.held[who] >= PER_VISITOR:
+            return Answer(Reading("error", TOO_MANY))
+        if self.held.total() >= WAITING:
+            return Answer(Reading("error", BUSY))
         turn: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self.waiting[final].append((value, turn))
+        self.waiting[final].setdefault(who, deque()).append((value, turn))
+        self.held[who] += 1
         if self.busy < self.lanes:
             self.busy += 1
             lane = asyncio.create_task(self._lane())
@@ -56,14 +74,22 @@ class Batcher:
             return await asyncio.wait_for(turn, WAIT_S)
         except TimeoutError:
             return Answer(Reading("error", BUSY))
+        finally:
+            self.held[who] -= 1
+            if self.held[who] <= 0:
+                del self.held[who]
 
-    def _take(self) -> list[tuple[Any, asyncio.Future[Answer]]]:
-        batch: list[tuple[Any, asyncio.Future[Answer]]] = []
-        for queue in (self.waiting[True], self.waiting[False]):
-            while queue and len(batch) < self.most:
-                value, turn = queue.popleft()
-                if not turn.done():  # not given up on
-                    batch.append((value, turn))
+    def _take(self) -> list[Turn]:
+        """Up to `most` drawings: pen-ups first, then drawings in progress, one of each visitor per round."""
+        batch: list[Turn] = []
+        for queues in (self.waiting[True], self.waiting[False]):
+            while queues and len(batch) < self.most:
+                for who in list(queues)[: self.most - len(batch)]:
+                    value, turn = queues[who].popleft()
+                    if not queues[who]:
+                        del queues[who]
+                    if not turn.done():  # not given up on
+                        batch.append((value, turn))
         return batch
 
     async def _lane(self) -> None:
@@ -114,15 +140,19 @@ def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
     return value
 
 
-def pad_reader(ctx: AppContext, hint: str) -> Callable[[Any], Coroutine[Any, Any, dict[str, Any]]]:
+def pad_reader(ctx: AppContext, hint: str) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
     """The server function: `[value, final, profile key, compare]` from the pad (or `[value, final]`, or a bare
-    value: final, shared) → what the panel paints."""
+    value: final, shared) → what the panel paints, in the words this visitor may read (no server paths)."""
     batcher = Batcher(lambda values: read_values(ctx, values))
 
-    async def read_pad(call: Any) -> dict[str, Any]:
+    async def read_pad(call: Any, request: gr.Request) -> dict[str, Any]:
+        # The server-function route hands over Starlette's request itself: no login, no session hash in it.
+        asking = request if isinstance(request, gr.Request) else gr.Request(request=request)
         parts = call if isinstance(call, list) and len(call) in (2, 4) else [call, True]
         value, final = parts[0], bool(parts[1])
         key, compare = (parts[2] or None, bool(parts[3])) if len(parts) == 4 else (None, False)
-        return answer_value(await batcher.ask((value, key, compare), final), hint)
+        who = "" if sees_paths(ctx, asking) else visitor(ctx, asking)  # a local viewer's tabs: no per-visitor cap
+        answer = await batcher.ask((value, key, compare), final, who)
+        return for_visitor(ctx, asking, answer_value(answer, hint))
 
     return read_pad

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mnist_core.drawings.policy import address_key, client_address, trusted
 
@@ -22,6 +22,8 @@ KEPT_HERE = "kept on this server"
 PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-real-ip", "forwarded")
 # An absolute (or ~) path inside a line of text: a folder and at least one name after it.
 PATH_IN_TEXT = re.compile(r"(?<![\w.:/~])(?:~|/)[^\s`'\"/]*(?:/[^\s`'\"/]+)+")
+TEXT_KEYS = ("message", "note", "notice")  # the lines in an answer (a reading, a teaching, a job); never its pixels
+T = TypeVar("T")
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -81,6 +83,19 @@ def shown_path(path: Path | str | None, sees: bool) -> str:
 def without_paths(text: str, sees: bool) -> str:
     """A line (a warning, an error, a command) with each server path cut to its file name for a stranger."""
     return text if sees else PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name, text)
+
+
+def for_visitor(ctx: AppContext, request: gr.Request | None, answer: T) -> T:
+    """The one filter on what a visitor reads: a line, or an answer's lines (TEXT_KEYS of a dict), with the
+    server's paths cut to file names unless this viewer may see them (`sees_paths`)."""
+    if sees_paths(ctx, request):
+        return answer
+    if isinstance(answer, str):
+        return without_paths(answer, False)  # type: ignore[return-value]  # a str in, a str out
+    if isinstance(answer, dict):
+        lines: dict[str, Any] = {k: without_paths(v, False) for k, v in answer.items() if isinstance(v, str)}
+        return answer | {k: v for k, v in lines.items() if k in TEXT_KEYS}  # type: ignore[return-value]
+    return answer
 
 
 def is_loopback(host: str) -> bool:

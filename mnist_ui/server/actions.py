@@ -19,7 +19,7 @@ from mnist_core.errors import first_line
 from mnist_core.model.files import ModelError
 from mnist_core.model.versions import describe_time, known_models
 from mnist_core.serving.jobs import Snapshot
-from mnist_ui.server.access import may_control, session_of, visitor
+from mnist_ui.server.access import for_visitor, may_control, session_of, visitor
 from mnist_ui.server.context import AppContext
 from mnist_ui.text.format import percent
 
@@ -165,20 +165,38 @@ def switch(ctx: AppContext, path: str | None, request: gr.Request | None) -> str
 NO_PERSONAL = "personal models are off on this server (it was started without a drawings database)"
 
 
-def personalize(ctx: AppContext, drawings: Any, profile: str | None, request: gr.Request | None) -> dict[str, Any]:
+NOT_A_KEY = "profile must be the key /personalize gave (a string), or nothing"
+
+
+def profile_problem(profile: Any) -> str:
+    """'' for a profile key as a visitor may send one (a string, or nothing), else the one line why not."""
+    return "" if profile is None or isinstance(profile, str) else NOT_A_KEY
+
+
+def personalize(ctx: AppContext, drawings: Any, profile: Any, request: gr.Request | None) -> dict[str, Any]:
     """Teach `profile`'s model (or a new one) from drawings; a refusal is {"profile": None, …, "message": one line}."""
+    refused = {"profile": None, "drawings": 0, "seconds": 0.0}
     if ctx.personal is None:
-        return {"profile": None, "drawings": 0, "seconds": 0.0, "message": NO_PERSONAL}
-    return ctx.personal.teach(drawings, profile or None, visitor(ctx, request) or "anyone").to_json()
+        return refused | {"message": NO_PERSONAL}
+    if problem := profile_problem(profile):
+        return refused | {"message": f"not taught: {problem}"}
+    taught = ctx.personal.teach(drawings, profile or None, visitor(ctx, request) or "anyone").to_json()
+    return for_visitor(ctx, request, taught)
 
 
-def forget_profile(ctx: AppContext, profile: str | None) -> str:
+def forget_profile(ctx: AppContext, profile: Any, request: gr.Request | None) -> str:
     """Delete a profile's drawings and model; one line either way."""
-    return NO_PERSONAL if ctx.personal is None else ctx.personal.forget(profile)
+    if ctx.personal is None:
+        return NO_PERSONAL
+    if problem := profile_problem(profile):
+        return f"not forgotten: {problem}"
+    return for_visitor(ctx, request, ctx.personal.forget(profile))
 
 
-def describe_profile(ctx: AppContext, profile: str | None) -> str:
-    return "" if ctx.personal is None else ctx.personal.describe(profile)
+def describe_profile(ctx: AppContext, profile: str | None, request: gr.Request | None) -> str:
+    if ctx.personal is None or profile_problem(profile):
+        return ""
+    return for_visitor(ctx, request, ctx.personal.describe(profile))
 
 
 def share_drawings(ctx: AppContext, drawings: list[dict[str, Any]], request: gr.Request | None) -> str:

@@ -113,7 +113,7 @@ class DrawingsPage:
     shown: gr.Markdown
     ids: gr.State
     selected: gr.State
-    status: gr.Markdown
+    status: gr.Textbox
 
     def refresh(self, ctx: AppContext, digit: str | None, wrong: bool, request: gr.Request | None) -> dict[Any, Any]:
         items, ids, shown = gallery(ctx, digit, wrong, request)
@@ -142,7 +142,7 @@ class Exports:
     zip_btn: gr.Button
     idx_btn: gr.Button
     files: gr.File
-    status: gr.Markdown
+    status: gr.Textbox
 
 
 def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
@@ -178,7 +178,11 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
             with gr.Column():
                 upload = gr.File(label="Import a zip made by Export", file_types=[".zip"], type="filepath", height=140)
                 import_btn = gr.Button("Import", elem_id="drawings-import")
-        status = gr.Markdown(elem_id="drawings-status")
+        # Plain text, never Markdown or HTML: an import's answer quotes what its labels.csv says (a "link", an
+        # "image" pointing elsewhere), and the page must show that as the words it is.
+        status = gr.Textbox(
+            show_label=False, container=False, interactive=False, lines=1, max_lines=24, elem_id="drawings-status"
+        )
         ids, selected = gr.State([]), gr.State(None)  # inside the tab: a State directly in gr.Tabs breaks its tabs
     page = DrawingsPage(counts, digit, wrong, items, shown, ids, selected, status)
     _wire(ctx, page, tab, refresh_btn, (delete_btn, confirm, delete_all_btn), (upload, import_btn))

@@ -134,16 +134,16 @@ class TeachPage:
             line += " " + actions.share_drawings(self.ctx, list(lesson.drawings), request) + "."
         return self.show(Lesson(), times, status(line, True)) | {self.p["profile"]: answer["profile"]}
 
-    def forget(self, key: str | None, times: int) -> dict[Any, Any]:
+    def forget(self, key: str | None, times: int, request: gr.Request) -> dict[Any, Any]:
         if not key:
             return self.show(Lesson(), int(times), status("You have no personal model here.", True))
-        line = actions.forget_profile(self.ctx, key)
+        line = actions.forget_profile(self.ctx, key, request)
         return self.show(Lesson(), int(times), status(line, "forgotten" in line)) | {self.p["profile"]: None}
 
 
-def loaded(ctx: AppContext, key: str | None) -> str:
+def loaded(ctx: AppContext, key: str | None, request: gr.Request | None) -> str:
     """The status line when the page opens: whether this browser already has a model."""
-    described = actions.describe_profile(ctx, key)
+    described = actions.describe_profile(ctx, key, request)
     return status(described, True) if described else ""
 
 
@@ -209,6 +209,10 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
     p["forget"].click(page.forget, [profile, p["times"]], shown, api_name="teach_forget_ui", **lane).then(
         None, [profile], None, js=KEY_JS
     )
+
     # Corrections on the Draw tab teach the model too: the line is fresh each time the tab opens.
-    tab.select(lambda key: loaded(ctx, key), [profile], p["status"], api_name="teach_opened_ui", **lane)
+    def opened(key: str | None, request: gr.Request) -> str:
+        return loaded(ctx, key, request)
+
+    tab.select(opened, [profile], p["status"], api_name="teach_opened_ui", **lane)
     return p["status"]
