@@ -44,12 +44,16 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 listen=${PGLISTEN:-127.0.0.1}
 
-# The data folder: DIR/data, unless the owner cannot reach DIR (root's pytest folders are 0700): then a folder of
-# its own in /tmp, named in DIR/data-dir.
+# The data folder: DIR/data, unless its owner cannot reach DIR (root's home and pytest folders are 0700): then a
+# folder of its own in the postgres user's home (Debian: /var/lib/postgresql), named in DIR/data-dir.
 data_dir() {
 	if [[ -s $dir/data-dir ]]; then cat "$dir/data-dir" && return; fi
-	local data=$dir/data
-	if ((${#as_owner[@]})) && ! "${as_owner[@]}" test -x "$dir"; then data=$(mktemp -d -t mnist-pg.XXXXXX); fi
+	local data=$dir/data owner_home
+	if ((${#as_owner[@]})) && ! "${as_owner[@]}" test -x "$dir"; then
+		owner_home=$(getent passwd postgres | cut -d: -f6)
+		[[ -d $owner_home && -w $owner_home ]] || owner_home=${TMPDIR:-/tmp}
+		data=$(mktemp -d -p "$owner_home" mnist-pg.XXXXXX)
+	fi
 	mkdir -p "$data"
 	if ((${#as_owner[@]})); then chown postgres: "$data"; fi
 	chmod 700 "$data"

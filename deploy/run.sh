@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # N replicas of `python demo.py` behind nginx on this host, at one address; Ctrl+C stops them all.
 #
-#   deploy/run.sh N [demo.py flags…]        e.g. deploy/run.sh 3 --auth ann:s3cret
+#   deploy/run.sh N [--postgres] [demo.py flags…]        e.g. deploy/run.sh 3 --auth ann:s3cret
 #
+# --postgres keeps the drawings, profiles and rate limits in a PostgreSQL server of their own (deploy/postgres.sh
+# in MNIST_POSTGRES_DIR, default $MNIST_DEMO_HOME/postgres), started first and stopped last; without it they are in
+# the home's SQLite file, or wherever MNIST_DEMO_DATABASE says (a postgresql:// URL several hosts share).
 # The replicas listen on 127.0.0.1, ports MNIST_REPLICA_PORT (default 7900) and up, and share one
 # MNIST_DEMO_HOME (default ~/.cache/mnist-demo): its models folder, served-model choice, job lock and
 # drawings database. nginx listens on MNIST_PROXY (default 127.0.0.1:8080); on another address the replicas
@@ -11,7 +14,7 @@
 # Pid files, logs and nginx's config are in MNIST_DEPLOY_RUN (default: a new temporary folder).
 set -euo pipefail
 
-usage="usage: deploy/run.sh N [demo.py flags…]  (N replicas, 1–50)"
+usage="usage: deploy/run.sh N [--postgres] [demo.py flags…]  (N replicas, 1–50)"
 count=${1:-}
 case $count in
 '' | *[!0-9]*) echo "$usage" >&2 && exit 2 ;;
@@ -34,8 +37,13 @@ if [[ ! -x $nginx ]]; then
 	exit 2
 fi
 proxy_host=${listen%:*}
+postgres=""
+flags=()
+for arg in "$@"; do
+	if [[ $arg == --postgres ]]; then postgres=${MNIST_POSTGRES_DIR:-$MNIST_DEMO_HOME/postgres}; else flags+=("$arg"); fi
+done
 # nginx reaches the replicas from 127.0.0.1: its X-Forwarded-For names the visitor whom the limits count.
-flags=("$@" --trusted-proxy 127.0.0.1)
+flags+=(--trusted-proxy 127.0.0.1)
 case $proxy_host in
 127.* | localhost | "[::1]") ;;
 *) flags+=(--public) ;;
@@ -45,7 +53,8 @@ mkdir -p "$run/tmp" "$MNIST_DEMO_HOME"
 pids=()
 nginx_pid=""
 
-# nginx first (no new requests), then every replica as Ctrl+C would stop it; one that hangs is killed after 10 s.
+# nginx first (no new requests), then every replica as Ctrl+C would stop it; one that hangs is killed after 10 s;
+# then the PostgreSQL server, if this script started it.
 stop() {
 	trap - INT TERM EXIT
 	if [[ -n $nginx_pid ]]; then kill -TERM "$nginx_pid" 2>/dev/null || true; fi
@@ -58,10 +67,22 @@ stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
-	echo "stopped nginx and ${#pids[@]} replicas"
+	if [[ -n $postgres ]]; then "$repo/deploy/postgres.sh" stop "$postgres" || true; fi
+	echo "stopped nginx and ${#pids[@]} replicas${postgres:+ and PostgreSQL}"
 }
 trap 'stop; exit 0' INT TERM
 trap 'stop' EXIT
+
+where="the home's SQLite file"
+if [[ -n $postgres ]]; then
+	MNIST_DEMO_DATABASE=$("$repo/deploy/postgres.sh" start "$postgres") || exit 1
+	export MNIST_DEMO_DATABASE
+fi
+if [[ ${MNIST_DEMO_DATABASE:-} == postgres* ]]; then
+	where="PostgreSQL at ${MNIST_DEMO_DATABASE##*@}"
+elif [[ -n ${MNIST_DEMO_DATABASE:-} ]]; then
+	where=$MNIST_DEMO_DATABASE
+fi
 
 # Every replica at once (each takes a few seconds to start), each with its own log and pid file.
 servers=""
@@ -110,7 +131,7 @@ for ((tick = 0; tick < 100; tick++)); do
 	sleep 0.1
 done
 
-echo "serving at http://$listen/ ($count replica(s) on ports $first–$((first + count - 1)), home $MNIST_DEMO_HOME; logs in $run)"
+echo "serving at http://$listen/ ($count replica(s) on ports $first–$((first + count - 1)), home $MNIST_DEMO_HOME, drawings in $where; logs in $run)"
 wait "$nginx_pid" || true
 echo "error: nginx stopped; see $run/error.log" >&2
 exit 1

@@ -269,5 +269,6 @@ MAX_PROFILES = 5_000  # past this, making a profile drops the ones unused longes
 MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is more than teaching needs
 MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)
 CACHE_MODELS = 256  # personal models kept in memory (~180 KB each), least recently used dropped
+PROFILE_POLL_S = 0.5  # how often a server drops the models in memory whose profile is gone (forgotten anywhere)
 TEACH_PER_MINUTE = 6  # /personalize calls one visitor may make per minute: each adapts for a second or two
 TEACH_BUDGET = 60  # /personalize calls everyone together may make per minute

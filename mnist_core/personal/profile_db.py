@@ -79,6 +79,14 @@ class ProfileDatabase(Database):
         with self._connect() as conn:
             return conn.execute("SELECT 1 FROM profiles WHERE key = ?", (key,)).fetchone() is not None
 
+    def present(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` still have a profile (one query, for the models a server keeps in memory)."""
+        if not keys:
+            return set()
+        with self._connect() as conn:
+            found = conn.execute(f"SELECT key FROM profiles WHERE key IN ({', '.join('?' * len(keys))})", keys)
+            return {key for (key,) in found}
+
     def count(self) -> int:
         with self._connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM profiles").fetchone()[0])

@@ -4,7 +4,8 @@ A reading asks `model(key)` and gets the personal model or, with one line saying
 caller then answers with the shared model): no key, a key never made or since forgotten, a delta that
 is corrupt or was taught on another shared model, a database that cannot be read. At most
 `cache` models stay loaded (least recently used dropped, reloaded from disk when asked for again);
-at most `max_profiles` exist (the unused longest are dropped when a new one is made).
+at most `max_profiles` exist (the unused longest are dropped when a new one is made). A server sharing the
+database with others calls `refresh` every PROFILE_POLL_S, so a profile forgotten anywhere stops answering here.
 """
 
 from __future__ import annotations
@@ -123,6 +124,16 @@ class Profiles:
     def cached(self) -> list[str]:
         with self._lock:
             return list(self._cache)
+
+    def refresh(self) -> int:
+        """Drop the models in memory whose profile is gone from the database: forgotten, or dropped past the cap,
+        on this server or another that shares the database. How many; ProfileStoreError when it cannot be read."""
+        keys = self.cached()
+        gone = set(keys) - self.db.present(keys)
+        with self._lock:
+            for key in gone:
+                self._cache.pop(key, None)
+        return len(gone)
 
     def forget(self, key: str | None) -> bool:
         """Delete the profile, its drawings and its model; False when there was no such profile."""

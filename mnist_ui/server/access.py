@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mnist_core.drawings.engine import shown
 from mnist_core.drawings.policy import address_key, client_address, trusted
 
 if TYPE_CHECKING:  # no Gradio import: launch.py reads is_loopback before Gradio loads
@@ -22,6 +23,10 @@ KEPT_HERE = "kept on this server"
 PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-real-ip", "forwarded")
 # An absolute (or ~) path inside a line of text: a folder and at least one name after it.
 PATH_IN_TEXT = re.compile(r"(?<![\w.:/~])(?:~|/)[^\s`'\"/]*(?:/[^\s`'\"/]+)+")
+# A database server's URL inside a line (the drawings database on PostgreSQL): its host and name are the server's
+# own, like a path, and the password it may carry is no one's business (`engine.shown` leaves it out anyway).
+URL_IN_TEXT = re.compile(r"postgres(?:ql)?://[^\s`'\"]+")
+DATABASE_SERVER = "the database server"
 TEXT_KEYS = ("message", "note", "notice")  # the lines in an answer (a reading, a teaching, a job); never its pixels
 T = TypeVar("T")
 
@@ -76,13 +81,16 @@ def sees_paths(ctx: AppContext, request: gr.Request | None) -> bool:
 
 
 def shown_path(path: Path | str | None, sees: bool) -> str:
-    """A path as this viewer may read it: itself, or "kept on this server"."""
-    return "—" if path is None else str(path) if sees else KEPT_HERE
+    """A path (or a database URL, without its password) as this viewer may read it: itself, or "kept on this
+    server"."""
+    return "—" if path is None else shown(path) if sees else KEPT_HERE
 
 
 def without_paths(text: str, sees: bool) -> str:
     """A line (a warning, an error, a command) with each server path cut to its file name for a stranger."""
-    return text if sees else PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name, text)
+    if sees:
+        return text
+    return PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name, URL_IN_TEXT.sub(DATABASE_SERVER, text))
 
 
 def for_visitor(ctx: AppContext, request: gr.Request | None, answer: T) -> T:

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS
-from mnist_core.drawings.engine import Location, locate
+from mnist_core.drawings.engine import Location, locate, shown
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import (
     PNG_SIGNATURE,
@@ -163,7 +163,7 @@ class Collector:
         if not self.enabled:
             reason = self.disabled_reason or "corrected drawings are not kept on this server"
             return f"{reason[0].upper()}{reason[1:]}."
-        place = f"on this server in `{self.path}`" if sees_path else "on this server"
+        place = f"on this server in `{shown(self.path)}`" if sees_path else "on this server"
         return (
             f"Right or a digit keeps the drawing, what the model read and your label {place} "
             "(Drawings tab: see, export, delete)."

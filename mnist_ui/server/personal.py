@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from mnist_core.config import MAX_DB_BYTES, user_home
+from mnist_core.config import MAX_DB_BYTES, PROFILE_POLL_S, user_home
 from mnist_core.drawings.engine import Location, locate
 from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
@@ -93,6 +93,24 @@ class PersonalModels:
         thread = threading.Thread(target=self._warm, daemon=True, name="personal-replay")
         thread.start()
         return thread
+
+    def follow(self) -> threading.Thread:
+        """Every PROFILE_POLL_S, drop the models in memory whose profile is gone: forgotten (or dropped past the
+        cap) on any server sharing the database reads "shared" here within a second. Readings never wait on it."""
+        thread = threading.Thread(target=self._follow, daemon=True, name="personal-follow")
+        thread.start()
+        return thread
+
+    def _follow(self) -> None:
+        while True:
+            time.sleep(PROFILE_POLL_S)
+            current = self._profiles
+            if current is None:
+                continue
+            try:
+                current.refresh()
+            except ProfileStoreError:
+                continue  # the database is down: nothing can be forgotten meanwhile either
 
     def _warm(self) -> None:
         classifier = self.holder.current.classifier

@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from mnist_core.drawings.engine import shown
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import Row, StoreError
 from mnist_ui.components.gallery import enlarge, thumbnails
@@ -42,7 +43,7 @@ def counts_md(ctx: AppContext, sees_path: bool = False) -> str:
         return f"⚠️ {html.escape(without_paths(collector.warning(), sees_path))}"
     cells = [f"{n:,}" for n in counts.per_digit] + [f"**{counts.total:,}**"]
     head = digit_table([["drawings", *cells]], after=["all"])
-    where = f"in `{collector.path}`" if sees_path else KEPT_HERE
+    where = f"in `{shown(collector.path)}`" if sees_path else KEPT_HERE
     return (
         f"{head}\n\n{plural(counts.total, 'drawing')} {where}; the model read {counts.wrong:,} of them wrong; "
         f"{counts.holdout:,} {'is' if counts.holdout == 1 else 'are'} held out (never trained on) to measure "
