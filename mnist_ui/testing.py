@@ -195,6 +195,93 @@ def running_app(
         stop(process)
 
 
+# ---- replicas behind nginx (deploy/run.sh) --------------------------------------------------------------
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@dataclass
+class Replicas:
+    url: str  # nginx: the one address people open
+    replicas: list[str]  # each replica's own address, to check what each one serves
+    pids: list[int]
+    home: Path
+    run: Path
+    postgres: Path | None  # deploy/run.sh --postgres: its server's folder (None: the home's SQLite file)
+
+    def database(self) -> str | Path:
+        """Where the replicas keep their drawings: the PostgreSQL server's URL, or the home's SQLite file."""
+        return postgres("url", self.postgres) if self.postgres else self.home / "drawings.sqlite3"
+
+
+def consecutive_ports(count: int) -> int:
+    """The first of `count` free loopback ports in a row (deploy/run.sh numbers its replicas from it)."""
+    for _ in range(50):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} free ports in a row")
+
+
+def wait_for_line(process: subprocess.Popen, log: Path, prefix: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith(prefix):
+                return line
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"deploy/run.sh did not say {prefix!r}:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def running_replicas(
+    count: int, home: Path, run: Path, pg: Path | None = None, flags: tuple[str, ...] = (), env: dict | None = None
+) -> Iterator[Replicas]:
+    """`deploy/run.sh COUNT [--postgres] FLAGS` on free loopback ports with its own home and run folder (and
+    PostgreSQL folder `pg`, whose server is deleted afterwards); stopped with SIGTERM, as Ctrl+C would."""
+    first, proxy = consecutive_ports(count), free_port()
+    full_env = {
+        **os.environ,
+        "MNIST_DEMO_HOME": str(home),
+        "MNIST_DEPLOY_RUN": str(run),
+        "MNIST_PROXY": f"127.0.0.1:{proxy}",
+        "MNIST_REPLICA_PORT": str(first),
+        "MNIST_POSTGRES_DIR": str(pg or ""),
+        "MNIST_DEMO_DATABASE": "",  # the home's file, or the server --postgres starts
+        "PYTHON": sys.executable,
+        "NGINX": NGINX,
+        **(env or {}),
+    }
+    log = run / "run.out"
+    with open(log, "wb") as out:
+        script = subprocess.Popen(
+            ["bash", str(REPO / "deploy" / "run.sh"), str(count), *(["--postgres"] if pg else []), *flags],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_line(script, log, "serving at", timeout=300)
+        ports = range(first, first + count)
+        pids = [int((run / f"replica-{port}.pid").read_text()) for port in ports]
+        yield Replicas(f"http://127.0.0.1:{proxy}/", [f"http://127.0.0.1:{p}/" for p in ports], pids, home, run, pg)
+    finally:
+        stop(script, signal.SIGTERM, grace_s=30)
+        if pg is not None:
+            postgres("remove", pg)
+    said = log.read_text(errors="replace")
+    assert f"stopped nginx and {count} replicas" in said, said[-2000:]
+
+
 @contextmanager
 def running_source(source: str, timeout: float = 120.0) -> Iterator[tuple[str, int]]:
     """A reference app given as Python source (it reads its port from argv[1]) in its own process: (url, pid).

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,19 +29,20 @@ from mnist_core.drawings.store import DrawingStore
 from mnist_core.model.files import sidecar_path
 from mnist_ui.testing import (
     CHROMIUM,
+    NGINX,
     ONE,
     REPO,
     SETTLED,
     SEVEN,
     ZERO,
+    Replicas,
     chromium,
     data_env,
     draw,
-    free_port,
     pad_value,
     postgres,
     postgres_missing,
-    stop,
+    running_replicas,
 )
 
 pytest.importorskip("gradio_client")
@@ -54,49 +54,12 @@ LOGIN = ("ann", "s3cret")
 SWITCH_S = 2.0  # the requirement: a model chosen on one replica is served by every replica within this
 FORGET_S = 2.0  # the requirement: a profile forgotten on one replica reads "shared" on every replica within this
 LONG = {"epochs": 5, "batch_size": 64, "train_subset": 12000}  # long enough to be caught running
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-@dataclass
-class Cluster:
-    url: str  # nginx: the one address people open
-    replicas: list[str]  # each replica's own address, to check what each one serves
-    pids: list[int]
-    home: Path
-    run: Path
-    postgres: Path | None  # deploy/run.sh --postgres: its server's folder (None: the home's SQLite file)
-
+class Cluster(Replicas):
     def store(self) -> DrawingStore:
         """The replicas' drawings store, opened here as a replica opens it."""
-        return DrawingStore(postgres("url", self.postgres) if self.postgres else self.home / "drawings.sqlite3")
-
-
-def consecutive_ports(count: int) -> int:
-    """The first of `count` free loopback ports in a row (deploy/run.sh numbers its replicas from it)."""
-    for _ in range(50):
-        first = free_port()
-        if first + count > 65535:
-            continue
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError(f"no {count} free ports in a row")
-
-
-def wait_for_line(process: subprocess.Popen, log: Path, prefix: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith(prefix):
-                return line
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"deploy/run.sh did not say {prefix!r}:\n{log.read_text(errors='replace')[-3000:]}")
+        return DrawingStore(self.database())
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -114,38 +77,9 @@ def cluster(
     (home / "models").mkdir()
     for file in (weak, sidecar_path(weak)):
         shutil.copy(file, home / "models" / file.name)
-    first, proxy = consecutive_ports(3), free_port()
-    env = {
-        **os.environ,
-        **data_env(mnist_dir),
-        "MNIST_DEMO_HOME": str(home),
-        "MNIST_DEPLOY_RUN": str(run),
-        "MNIST_PROXY": f"127.0.0.1:{proxy}",
-        "MNIST_REPLICA_PORT": str(first),
-        "MNIST_POSTGRES_DIR": str(pg or ""),
-        "MNIST_DEMO_DATABASE": "",  # the home's file, or the server --postgres starts
-        "PYTHON": sys.executable,
-        "NGINX": NGINX,
-    }
-    log = run / "run.out"
-    flags = ["--postgres"] if pg else []
-    with open(log, "wb") as out:
-        script = subprocess.Popen(
-            ["bash", str(REPO / "deploy" / "run.sh"), "3", *flags, "--auth", ":".join(LOGIN)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_line(script, log, "serving at", timeout=300)
-        ports = range(first, first + 3)
-        pids = [int((run / f"replica-{port}.pid").read_text()) for port in ports]
-        yield Cluster(f"http://127.0.0.1:{proxy}/", [f"http://127.0.0.1:{p}/" for p in ports], pids, home, run, pg)
-    finally:
-        stop(script, signal.SIGTERM, grace_s=30)
-        if pg is not None:
-            postgres("remove", pg)
-    assert "stopped nginx and 3 replicas" in log.read_text(), log.read_text()[-2000:]
+    flags = ("--auth", ":".join(LOGIN))
+    with running_replicas(3, home, run, pg, flags, data_env(mnist_dir)) as replicas:
+        yield Cluster(**replicas.__dict__)
 
 
 def client(url: str) -> Client:
