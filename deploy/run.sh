@@ -6,11 +6,13 @@
 # --postgres keeps the drawings, profiles and rate limits in a PostgreSQL server of their own (deploy/postgres.sh
 # in MNIST_POSTGRES_DIR, default $MNIST_DEMO_HOME/postgres), started first and stopped last; without it they are in
 # the home's SQLite file, or wherever MNIST_DEMO_DATABASE says (a postgresql:// URL several hosts share).
-# The replicas listen on 127.0.0.1, ports MNIST_REPLICA_PORT (default 7900) and up, and share one
-# MNIST_DEMO_HOME (default ~/.cache/mnist-demo): its models folder, served-model choice, job lock and
+# The replicas listen on MNIST_REPLICA_HOST (default 127.0.0.1), ports MNIST_REPLICA_PORT (default 7900) and up,
+# and share one MNIST_DEMO_HOME (default ~/.cache/mnist-demo): its models folder, served-model choice, job lock and
 # drawings database. nginx listens on MNIST_PROXY (default 127.0.0.1:8080); on another address the replicas
 # are told they are public (--public: retraining needs --auth, drawings are kept only with --collect); all of
 # them trust nginx's X-Forwarded-For (--trusted-proxy 127.0.0.1), so limits count each visitor's own address.
+# Several hosts (docs/deploy.md): MNIST_UPSTREAMS="host:port …" adds other hosts' replicas to this nginx, and
+# MNIST_PROXY=off starts none here (this host's replicas are reached by another host's nginx).
 # Pid files, logs and nginx's config are in MNIST_DEPLOY_RUN (default: a new temporary folder).
 set -euo pipefail
 
@@ -25,6 +27,7 @@ shift
 repo=$(cd "$(dirname "$0")/.." && pwd)
 first=${MNIST_REPLICA_PORT:-7900}
 listen=${MNIST_PROXY:-127.0.0.1:8080}
+replica_host=${MNIST_REPLICA_HOST:-127.0.0.1}
 run=${MNIST_DEPLOY_RUN:-$(mktemp -d -t mnist-deploy.XXXXXX)}
 python=${PYTHON:-$(command -v python || command -v python3)}
 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -32,7 +35,7 @@ export MNIST_DEMO_HOME=${MNIST_DEMO_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-
 export GRADIO_ANALYTICS_ENABLED=False PYTHONUNBUFFERED=1
 wait_s=${MNIST_DEPLOY_WAIT_S:-180}
 
-if [[ ! -x $nginx ]]; then
+if [[ $listen != off && ! -x $nginx ]]; then
 	echo "error: nginx is not installed (Debian: apt-get install nginx; or set NGINX=/path/to/nginx)" >&2
 	exit 2
 fi
@@ -45,7 +48,7 @@ done
 # nginx reaches the replicas from 127.0.0.1: its X-Forwarded-For names the visitor whom the limits count.
 flags+=(--trusted-proxy 127.0.0.1)
 case $proxy_host in
-127.* | localhost | "[::1]") ;;
+127.* | localhost | "[::1]" | off) ;;
 *) flags+=(--public) ;;
 esac
 
@@ -88,10 +91,13 @@ fi
 servers=""
 for ((i = 0; i < count; i++)); do
 	port=$((first + i))
-	"$python" "$repo/demo.py" --host 127.0.0.1 --port "$port" "${flags[@]}" >"$run/replica-$port.log" 2>&1 &
+	"$python" "$repo/demo.py" --host "$replica_host" --port "$port" "${flags[@]}" >"$run/replica-$port.log" 2>&1 &
 	pids+=($!)
 	echo $! >"$run/replica-$port.pid"
-	servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'
+	servers+="        server $replica_host:$port max_fails=1 fail_timeout=10s;"$'\n'
+done
+for upstream in ${MNIST_UPSTREAMS:-}; do # other hosts' replicas, for this host's nginx to share the load with
+	servers+="        server $upstream max_fails=1 fail_timeout=10s;"$'\n'
 done
 
 # A replica is up when it says where it serves; one that exits first stops the lot, with its log's end.
@@ -108,6 +114,14 @@ for ((i = 0; i < count; i++)); do
 		sleep 0.1
 	done
 done
+
+ports="ports $first–$((first + count - 1)), home $MNIST_DEMO_HOME, drawings in $where; logs in $run"
+if [[ $listen == off ]]; then # another host's nginx reaches these replicas: serve until one of them stops
+	echo "serving at http://$replica_host:$first/ ($count replica(s) without a proxy here on $ports)"
+	wait -n "${pids[@]}" || true
+	echo "error: a replica stopped; see $run/replica-*.log" >&2
+	exit 1
+fi
 
 user="" # nginx runs as whoever runs this; as root its workers would drop to nobody, who cannot reach $run
 if [[ $(id -u) == 0 ]]; then user="user $(id -un) $(id -gn);"; fi
@@ -131,7 +145,7 @@ for ((tick = 0; tick < 100; tick++)); do
 	sleep 0.1
 done
 
-echo "serving at http://$listen/ ($count replica(s) on ports $first–$((first + count - 1)), home $MNIST_DEMO_HOME, drawings in $where; logs in $run)"
+echo "serving at http://$listen/ ($count replica(s) on $ports)"
 wait "$nginx_pid" || true
 echo "error: nginx stopped; see $run/error.log" >&2
 exit 1

@@ -247,7 +247,8 @@ def running_replicas(
     count: int, home: Path, run: Path, pg: Path | None = None, flags: tuple[str, ...] = (), env: dict | None = None
 ) -> Iterator[Replicas]:
     """`deploy/run.sh COUNT [--postgres] FLAGS` on free loopback ports with its own home and run folder (and
-    PostgreSQL folder `pg`, whose server is deleted afterwards); stopped with SIGTERM, as Ctrl+C would."""
+    PostgreSQL folder `pg`, whose server is deleted afterwards); stopped with SIGTERM, as Ctrl+C would. `env`
+    adds to or overrides deploy/run.sh's settings (MNIST_REPLICA_HOST, MNIST_UPSTREAMS, MNIST_PROXY=off…)."""
     first, proxy = consecutive_ports(count), free_port()
     full_env = {
         **os.environ,
@@ -269,11 +270,12 @@ def running_replicas(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    host, first = full_env.get("MNIST_REPLICA_HOST") or "127.0.0.1", int(full_env["MNIST_REPLICA_PORT"])
     try:
         wait_for_line(script, log, "serving at", timeout=300)
         ports = range(first, first + count)
         pids = [int((run / f"replica-{port}.pid").read_text()) for port in ports]
-        yield Replicas(f"http://127.0.0.1:{proxy}/", [f"http://127.0.0.1:{p}/" for p in ports], pids, home, run, pg)
+        yield Replicas(f"http://127.0.0.1:{proxy}/", [f"http://{host}:{p}/" for p in ports], pids, home, run, pg)
     finally:
         stop(script, signal.SIGTERM, grace_s=30)
         if pg is not None:
