@@ -146,7 +146,8 @@ class Tab:
         self.session = uuid.uuid4().hex[:11]
         self.rng = random.Random(seed)
         self.rtt = EVERY_S / 2
-        self.correct_every, self.drawn = correct_every, 0
+        # Where in its count of K a tab starts is random, so a short room corrects one in K of all drawings too.
+        self.correct_every, self.drawn = correct_every, self.rng.randrange(max(1, correct_every))
 
     async def send(self, value: str, final: bool = False) -> float | None:
         """Seconds until the answer, or None when it failed; the round trip sets the next gap."""

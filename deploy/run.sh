@@ -45,8 +45,13 @@ flags=()
 for arg in "$@"; do
 	if [[ $arg == --postgres ]]; then postgres=${MNIST_POSTGRES_DIR:-$MNIST_DEMO_HOME/postgres}; else flags+=("$arg"); fi
 done
-# nginx reaches the replicas from 127.0.0.1: its X-Forwarded-For names the visitor whom the limits count.
+# nginx reaches the replicas from 127.0.0.1 (or from MNIST_REPLICA_HOST, the address they listen on): its
+# X-Forwarded-For names the visitor whom the limits count.
 flags+=(--trusted-proxy 127.0.0.1)
+case $replica_host in
+127.* | localhost) ;;
+*) flags+=(--trusted-proxy "$replica_host") ;;
+esac
 case $proxy_host in
 127.* | localhost | "[::1]" | off) ;;
 *) flags+=(--public) ;;
