@@ -243,3 +243,61 @@ def test_a_padded_png_is_a_png(tmp_path: Path) -> None:
     with Image.open(io.BytesIO(padded_png(1000))) as img:
         img.load()
         assert img.size == (28, 28)
+
+
+# ---- who a limit counts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # nginx on this host, for a visitor
+        ("127.0.0.1", "192.0.2.1, 203.0.113.7", "203.0.113.7"),  # the visitor wrote the first one themselves
+        ("127.0.0.1", "203.0.113.7, 10.0.0.2", "203.0.113.7"),  # two proxies of ours: the visitor is left of both
+        ("127.0.0.1", "not-an-address", "127.0.0.1"),  # not what our proxy writes: the proxy is counted
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("198.51.100.9", "203.0.113.7", "198.51.100.9"),  # not a proxy of ours: its header is its own invention
+    ],
+)
+def test_the_client_address_comes_from_a_trusted_proxy_only(peer: str, forwarded: str | None, client: str) -> None:
+    from mnist_core.drawings.policy import client_address, trusted_proxies
+
+    assert client_address(peer, forwarded, trusted_proxies(["127.0.0.1", "10.0.0.0/8"])) == client
+    assert client_address(peer, forwarded, ()) == peer
+
+
+def test_an_ipv6_client_is_its_64_and_a_bad_proxy_flag_is_one_line() -> None:
+    from mnist_core.drawings.policy import address_key, trusted_proxies
+
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert address_key("::ffff:203.0.113.7") == address_key("203.0.113.7") == "203.0.113.7"
+    with pytest.raises(ValueError, match="not an address or a network"):
+        trusted_proxies(["127.0.0.1,nginx"])
+
+
+def test_limits_are_per_visitor_and_for_everyone_in_one_line_each(tmp_path: Path) -> None:
+    from mnist_ui.server.limits import Budget, Gate
+
+    gate, budget = Gate(tmp_path / "d.sqlite3"), Budget("corrections", 2, 3)
+    assert [gate.refusal(budget, "a") for _ in range(3)] == ["", "", "at most 2 corrections a minute; wait a moment"]
+    assert gate.refusal(budget, "b") == ""
+    assert gate.refusal(budget, "c").startswith("the server takes at most 3 corrections a minute from everyone")
+    assert Gate(tmp_path / "d.sqlite3", max_bytes=1).refusal(budget, "d").startswith("the drawings store is full")
+
+
+# ---- what Gradio keeps per session ----------------------------------------------------------------------------
+
+
+def test_a_lean_session_holds_what_gradios_holds_but_the_up_front_copy(ctx: Any) -> None:
+    """Same fields as Gradio's own session (a Gradio release that adds one fails here), no configuration copied
+    until an event changes a component, and the same configurations when a deep link asks for them."""
+    from gradio.state_holder import SessionState
+
+    from mnist_ui.app import build_app
+    from mnist_ui.server.sessions import LeanSessionState
+
+    demo = build_app(ctx())
+    full, lean = SessionState(demo), LeanSessionState(demo)
+    assert set(vars(lean)) - {"_page_blocks"} == set(vars(full))
+    assert lean.config_values == {} and len(full.config_values) > 100
+    assert list(lean.components) == list(full.components)

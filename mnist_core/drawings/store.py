@@ -439,6 +439,7 @@ def _incremental_vacuum(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if _pragma(conn, "page_count") > 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
         conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # in WAL mode the copy went to the log
 
 
 class DrawingStore(Database):
@@ -498,11 +499,15 @@ class DrawingStore(Database):
         with self._connect() as conn:
             conn.execute("PRAGMA temp_store = FILE")
             conn.execute(f"CREATE TEMP TABLE staged AS SELECT {_INSERT_COLUMNS} FROM drawings WHERE 0")
+            room = self.max_bytes - _used(conn)  # an import that cannot fit stops here, not after staging it all
             conn.execute("BEGIN")  # the temporary table only: no lock on the store yet
             count = size = 0
             for entry in entries:
                 conn.execute(f"INSERT INTO temp.staged VALUES ({', '.join('?' * 10)})", entry.values())
                 count, size = count + 1, size + entry.size
+                if size > room:
+                    conn.rollback()
+                    raise StoreFull(room_left(self.max_bytes - room + size, self.max_bytes))
             conn.commit()
             with self._write(conn):
                 self._check_room(conn, count, size)
