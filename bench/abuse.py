@@ -1,29 +1,46 @@
 """Replay what a hostile or clumsy visitor of a public link did to the demo, and print what it cost.
 
-Against `python demo.py` started here (its own MNIST_DEMO_HOME, a login, retraining allowed):
+A. Against `python demo.py` started here with a login (its own MNIST_DEMO_HOME, retraining allowed), what a
+logged-in visitor could send:
 
 1. Gradio's image-editor blob endpoint (`/gradio_api/component_server`, `accept_blobs`, huge index)
 2. decompression bombs: a 15,400² PNG of ~270 KB, 12 at once, through /predict_image and /predict
 3. a 100 MB upload to /gradio_api/upload
 4. a training with 100 open /watch streams: /predict p95 and /cancel latency meanwhile
-5. 20 wrong passwords in a row at /login
+5. imports (issue #36): a zip of 2,200 image rows padded to 550 MB (the cap is 512 MB), four at once; a
+   labels.csv of 3.97 M rows; a zip with 200 bytes spoiled; 375 MB that fit, "Delete all", a correction
+6. wrong passwords in a row at /login
 
-Prints the server's resident memory after each step (bars: < 1 GB through the input attacks, < 2.5 GB
-while a training runs), the latencies (bars: /predict p95 < 1 s, /cancel < 2 s), and every request
-that failed although it should have succeeded.
+B. Against a public replica (`--public --collect`, nginx's address trusted as deploy/run.sh does), one client
+at one address attacking (bench/attacks.py) while another at another address draws a digit every 0.3 s and
+corrects one every 3 s (issue #36):
 
-    MNIST_DATA=../shared/data/mnist python -m bench.abuse [--watchers 100]
+1. 10,000 requests to a server function, each with a fresh session hash; 3,000 plain two-step API calls
+2. bodies: five 100 MB ones at once from their header, five sent without a length, a 1e6-point stroke dict
+3. 60 s of corrections and 20 s of teachings, each a fresh session and a made-up X-Forwarded-For in front
+4. 200 connections posting the largest drawing the pad accepts, pen-up each time, for 20 s
+5. a profile sent as a list, a path that is not a string, settings that are not a dict
+
+Prints the server's resident memory after each step and the most it held (bars: ≤ 1 GB through the input
+attacks, ≤ 2.5 GB while a training runs), the latencies (bars: /predict p95 < 1 s, /cancel < 2 s; the
+reader's pen-up p95 ≤ 1 s), what was refused with which line, and every request of the reader that failed
+(bar: none of its corrections refused).
+
+    MNIST_DATA=../shared/data/mnist python -m bench.abuse [--watchers 100] [--skip-training]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import ssl
 import tempfile
+import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +49,23 @@ from typing import Any
 import httpx
 import numpy as np
 
+from bench.attacks import (
+    call,
+    component_id,
+    corrupted,
+    forwarded,
+    fresh_sessions,
+    long_labels_zip,
+    maximal_drawing,
+    oversized,
+    padded_export,
+    plain_calls,
+    read_pad,
+    varied_one,
+)
 from mnist_core.config import SHIPPED_MODEL as SHIPPED
-from mnist_ui.testing import App, running_app
+from mnist_core.drawings.store import DrawingStore
+from mnist_ui.testing import NO_DATA, App, running_app
 
 USER, PASSWORD = "bench", "not-a-secret"
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "mnist_test_0030_digit_3.png"
@@ -162,22 +194,243 @@ def login_attack(app: App, attempts: int) -> float:
     return time.monotonic() - started
 
 
+# ---- A.5: imports, as a logged-in visitor (issue #36) ----------------------------------------------------
+
+
+def timed_call(work: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    answer = work()
+    return answer, time.monotonic() - started
+
+
+def import_attack(app: App, folder: Path) -> list[str]:
+    """The lines of each import attack, with the store's size after it. Each step from a browser session of its
+    own: a logged-in user's limits count per session."""
+    from gradio_client import handle_file
+
+    lines: list[str] = []
+
+    def send(name: str, data: bytes) -> Any:
+        (folder / name).write_bytes(data)
+        return handle_file(str(folder / name))
+
+    def size() -> str:
+        return f"store {sum(f.stat().st_size for f in app.home.glob('drawings.sqlite3*') if f.is_file()) / 1e6:.0f} MB"
+
+    def imported(file: Any) -> str:
+        return client(app).predict(file, api_name="/import_drawings")
+
+    padded = send("padded.zip", padded_export(2_200, 250_000))
+    zipped = (folder / "padded.zip").stat().st_size / 1e6
+    lines.append(f"2,200 rows padded to 550 MB ({zipped:.1f} MB zip): {imported(padded)}; {size()}")
+    with ThreadPoolExecutor(4) as pool:
+        answers = Counter(pool.map(lambda _: imported(padded)[:60], range(4)))
+    lines.append(f"the same, four at once: {dict(answers)}; {size()}")
+    long = send("long.zip", long_labels_zip(3_970_000, distinct=False))
+    kb = (folder / "long.zip").stat().st_size / 1e3
+    lines.append(f"labels.csv of 3.97 M rows ({kb:.0f} KB zip): {imported(long)}")
+    lines.append(f"200 bytes spoiled: {imported(send('spoiled.zip', corrupted(padded_export(30, 10))))[:100]}")
+    lines.append(f"375 MB that fit: {imported(send('fits.zip', padded_export(1_500, 250_000)))[:40]}; {size()}")
+    rows, took = timed_call(lambda: DrawingStore(app.home / "drawings.sqlite3").delete_all())  # the tab's own call
+    lines.append(f"Delete all ({rows:,} rows, as the Drawings tab does it): {took:.1f} s; {size()}")
+    correction = client(app).predict(1, varied_one(0), api_name="/correct")
+    lines.append(f"then a correction: {correction['message']}; {size()}")
+    return lines
+
+
+# ---- B: a public replica, one client attacking and another reading (issue #36) --------------------------
+
+
+ATTACKER, READER = "203.0.113.7", "198.51.100.2"
+
+
+class Reader(threading.Thread):
+    """An honest visitor at another address: a pen-up every 0.3 s, a correction every 3 s; what each took and
+    what was refused."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop = url, threading.Event()
+        self.pen_ups: list[float] = []
+        self.wrong: list[Any] = []
+        self.corrections: Counter[str] = Counter()
+
+    def run(self) -> None:
+        pad, who, n = component_id(self.url), forwarded(READER), 0
+        with httpx.Client(timeout=300) as http:
+            due = time.monotonic()
+            while not self.stop.is_set():
+                started = time.monotonic()
+                status, answer = read_pad(http, self.url, pad, varied_one(n), True, who)
+                self.pen_ups.append(time.monotonic() - started)
+                if status != 200 or answer.get("digit") != 1:
+                    self.wrong.append(answer)
+                if time.monotonic() >= due:
+                    _, data = call(http, self.url, "correct", [1, varied_one(10_000 + n), None], who)
+                    self.corrections["saved" if data and data[0]["saved"] else str(data)[:120]] += 1
+                    due += 3.0
+                n += 1
+                self.stop.wait(0.3)
+
+    def summary(self) -> str:
+        p50, p95 = (np.percentile(self.pen_ups, q) * 1000 for q in (50, 95))
+        return (
+            f"reader: {len(self.pen_ups)} pen-ups, p50 {p50:.0f} ms, p95 {p95:.0f} ms, {len(self.wrong)} not read "
+            f"as its 1; corrections {dict(self.corrections)}"
+        )
+
+
+class Peak(threading.Thread):
+    """The server's resident memory, sampled every 0.2 s: the most it held since the last `take`."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.most, self.stop = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2) and Path(f"/proc/{self.pid}").exists():
+            self.most = max(self.most, rss_mb(self.pid))
+
+    def take(self) -> str:
+        most, self.most = max(self.most, rss_mb(self.pid)), 0.0
+        return f"server {rss_mb(self.pid):.0f} MB now, at most {most:.0f} MB during the step"
+
+
+def flood(seconds: float, send: Callable[[httpx.Client, int], str], workers: int = 4) -> Counter[str]:
+    """`send` from `workers` threads for `seconds`: how many of each answer."""
+    counts: Counter[str] = Counter()
+    deadline = time.monotonic() + seconds
+
+    def worker(first: int) -> None:
+        with httpx.Client(timeout=300) as http:
+            n = first
+            while time.monotonic() < deadline:
+                counts[send(http, n)] += 1
+                n += workers
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(worker, range(workers)))
+    return counts
+
+
+def spoofed(n: int) -> dict[str, str]:
+    """The attacker's own made-up address in front of what the proxy appends: rotated every request."""
+    return forwarded(f"10.{n % 250}.{n // 250 % 250}.1, {ATTACKER}")
+
+
+def correcting(url: str) -> Callable[[httpx.Client, int], str]:
+    def send(http: httpx.Client, n: int) -> str:
+        _, data = call(http, url, "correct", [1, varied_one(n), None], spoofed(n))
+        return "saved" if data and data[0]["saved"] else str(data[0]["message"] if data else data)
+
+    return send
+
+
+def teaching(url: str) -> Callable[[httpx.Client, int], str]:
+    lesson = [{"label": 1, "strokes": json.loads(varied_one(0))}]
+
+    def send(http: httpx.Client, n: int) -> str:
+        _, data = call(http, url, "personalize", [lesson, None], spoofed(n))
+        return "taught" if data and data[0]["profile"] else str(data[0]["message"] if data else data)
+
+    return send
+
+
+def crowding(url: str) -> Callable[[httpx.Client, int], str]:
+    pad, heavy = component_id(url), maximal_drawing()
+
+    def send(http: httpx.Client, n: int) -> str:
+        status, answer = read_pad(http, url, pad, heavy, True, forwarded(ATTACKER))
+        return str(answer.get("message") or answer.get("status")) if status == 200 else f"HTTP {status}"
+
+    return send
+
+
+def bodies(url: str) -> list[str]:
+    with ThreadPoolExecutor(5) as pool:
+        headed = Counter(pool.map(lambda _: oversized(url, "/gradio_api/component_server/", 100_000_000)[0], range(5)))
+        chunked = Counter(
+            pool.map(lambda _: oversized(url, "/gradio_api/queue/join", 100_000_000, chunked=True)[0], range(5))
+        )
+    points = np.round(np.random.default_rng(0).uniform(0, 448, (1_000_000, 2)), 1).tolist()
+    with httpx.Client(timeout=300) as http:
+        event, line = call(http, url, "predict_strokes", [{"v": 1, "width": 448, "height": 448, "strokes": [points]}])
+    return [
+        f"five 100 MB bodies from their header: {dict(headed)}",
+        f"five sent without a length: {dict(chunked)}",
+        f"a 1e6-point stroke dict: {event}: {line}",
+    ]
+
+
+def failures(url: str) -> list[str]:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    c, lines = Client(url, verbose=False, headers=forwarded(ATTACKER)), []
+    for args, api in [
+        ((varied_one(0), ["a"]), "/predict_strokes"),
+        (([1],), "/switch_version"),
+        (("x", "fast", True), "/retrain"),
+    ]:
+        try:
+            found = c.predict(*args, api_name=api)
+            answer = str(found["message"] if isinstance(found, dict) else found)
+        except AppError as exc:
+            answer = f"error: {exc}"
+        lines.append(f"{api}: {answer}")
+    return lines
+
+
+def public_phase(folder: Path, hashes: int, calls: int, flood_s: float) -> None:
+    env = {**NO_DATA, "MNIST_TRUSTED_PROXY": "127.0.0.1"}
+    with running_app(SHIPPED, folder / "public-home", ("--public", "--collect"), env=env) as app:
+        peak, reader = Peak(app.process.pid), Reader(app.url)
+        peak.start()
+        reader.start()
+        print(f"B. public replica up: {rss_mb(app.process.pid):.0f} MB; a reader at {READER} draws meanwhile")
+        print(f"1. {hashes:,} fresh session hashes: {dict(fresh_sessions(app.url, hashes))}; {peak.take()}")
+        strokes = [varied_one(0), None]
+        answered = dict(plain_calls(app.url, "predict_strokes", strokes, calls))
+        print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}")
+        print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}")
+        corrections = dict(flood(flood_s, correcting(app.url)))
+        print(f"3. {flood_s:.0f} s of corrections from {ATTACKER}: {corrections}; {peak.take()}")
+        print(f"   20 s of teachings from {ATTACKER}: {dict(flood(20, teaching(app.url)))}; {peak.take()}")
+        crowd = flood(20, crowding(app.url), workers=200)
+        print(f"4. 200 connections at the pad for 20 s: {dict(crowd)}; {peak.take()}")
+        print(f"5. {'; '.join(failures(app.url))}")
+        reader.stop.set()
+        reader.join(300)
+        peak.stop.set()
+        print(f"   {reader.summary()}; server peak {rss_mb(app.process.pid, 'VmHWM'):.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--watchers", type=int, default=100)
     parser.add_argument("--preset", default="default", help="the training that runs meanwhile (default: the heaviest)")
     parser.add_argument("--logins", type=int, default=6, help="wrong passwords in a row (each doubles the wait)")
+    parser.add_argument("--skip-training", action="store_true", help="leave out A.4 (the training, minutes)")
+    parser.add_argument("--hashes", type=int, default=10_000, help="B.1: fresh session hashes")
+    parser.add_argument("--calls", type=int, default=3_000, help="B.1: plain two-step API calls")
+    parser.add_argument("--flood-s", type=float, default=60.0, help="B.3: seconds of corrections")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        flags = ("--auth", f"{USER}:{PASSWORD}")
-        with running_app(SHIPPED, folder / "home", extra_args=flags) as app:
-            pid = app.process.pid
-            print(f"server up: {rss_mb(pid):.0f} MB")
-            print(f"1. blob endpoint: {blob_attack(app)}; {memory(pid)}")
-            what, messages = bomb_attack(app, folder)
-            print(f"2. decompression bombs ({what}): {messages}; {memory(pid)}")
-            print(f"3. 100 MB upload: {upload_attack(app)}; {memory(pid)}")
+        login_phase(folder, args)
+        public_phase(folder, args.hashes, args.calls, args.flood_s)
+
+
+def login_phase(folder: Path, args: argparse.Namespace) -> None:
+    flags = ("--auth", f"{USER}:{PASSWORD}")
+    with running_app(SHIPPED, folder / "home", extra_args=flags) as app:
+        pid = app.process.pid
+        print(f"A. server with a login up: {rss_mb(pid):.0f} MB")
+        print(f"1. blob endpoint: {blob_attack(app)}; {memory(pid)}")
+        what, messages = bomb_attack(app, folder)
+        print(f"2. decompression bombs ({what}): {messages}; {memory(pid)}")
+        print(f"3. 100 MB upload: {upload_attack(app)}; {memory(pid)}")
+        if not args.skip_training:
             result = watchers_and_training(app, args.watchers, args.preset)
             print(
                 f"4. training ({args.preset}) + {args.watchers} watchers: /predict p50 "
@@ -185,13 +438,12 @@ def main() -> None:
                 f"({result['wrong_answers']} wrong), /cancel {result['cancel_s'] * 1000:.0f} ms "
                 f"({result['cancel_answer']!r}); {memory(pid)}"
             )
-            took = login_attack(app, args.logins)
-            print(
-                f"5. {args.logins} wrong passwords in a row: {took:.1f} s "
-                f"(without the guard: well under a second); {memory(pid)}"
-            )
-            leftovers = list((Path(tempfile.gettempdir()) / "gradio").rglob("big.png"))
-            print(f"   100 MB upload left on disk: {'yes' if leftovers else 'no'}")
+        for line in import_attack(app, folder):
+            print(f"5. import: {line}; {memory(pid)}")
+        took = login_attack(app, args.logins)  # last: the bench's own login waits after it
+        print(f"6. {args.logins} wrong passwords in a row: {took:.1f} s (without the guard: well under a second)")
+        leftovers = list((Path(tempfile.gettempdir()) / "gradio").rglob("big.png"))
+        print(f"   100 MB upload left on disk: {'yes' if leftovers else 'no'}")
 
 
 if __name__ == "__main__":

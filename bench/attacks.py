@@ -157,9 +157,10 @@ def padded_export(rows: int, pad_bytes: int, first_id: int = 1, model_version: s
     return buf.getvalue()
 
 
-def long_labels_zip(rows: int) -> bytes:
-    """A zip of a few KB whose labels.csv holds `rows` rows (none with a picture): cheap to send, dear to read."""
-    table = "id,label\n" + "".join(f"{i},{i % 10}\n" for i in range(rows))
+def long_labels_zip(rows: int, distinct: bool = True) -> bytes:
+    """A small zip whose labels.csv holds `rows` rows (none with a picture): cheap to send, dear to read. Not
+    `distinct`, every row is the same 4 bytes and 3.97 M of them zip to about 20 KB."""
+    table = "id,label\n" + ("".join(f"{i},{i % 10}\n" for i in range(rows)) if distinct else "0,0\n" * rows)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("labels.csv", table)
@@ -173,6 +174,21 @@ def corrupted(data: bytes, flips: int = 200, seed: int = 0) -> bytes:
     for _ in range(flips):
         out[rng.randrange(len(out))] = rng.randrange(256)
     return bytes(out)
+
+
+def varied_one(seed: int) -> str:
+    """The pad's value for a 1 drawn a little differently each time: every correction a different drawing."""
+    from mnist_ui.testing import ONE, pad_value
+
+    rng = np.random.default_rng(seed)
+    value = pad_value(ONE)
+    value["strokes"] = [[[x + rng.normal(0, 2), y + rng.normal(0, 2)] for x, y in s] for s in value["strokes"]]
+    return json.dumps(value)
+
+
+def forwarded(address: str) -> dict[str, str]:
+    """What nginx sends for a visitor from `address` (deploy/nginx.conf.template: $proxy_add_x_forwarded_for)."""
+    return {"X-Forwarded-For": address}
 
 
 def maximal_drawing(side: float = 448.0) -> str:

@@ -243,3 +243,129 @@ def test_a_padded_png_is_a_png(tmp_path: Path) -> None:
     with Image.open(io.BytesIO(padded_png(1000))) as img:
         img.load()
         assert img.size == (28, 28)
+
+
+# ---- who a limit counts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # nginx on this host, for a visitor
+        ("127.0.0.1", "192.0.2.1, 203.0.113.7", "203.0.113.7"),  # the visitor wrote the first one themselves
+        ("127.0.0.1", "203.0.113.7, 10.0.0.2", "203.0.113.7"),  # two proxies of ours: the visitor is left of both
+        ("127.0.0.1", "not-an-address", "127.0.0.1"),  # not what our proxy writes: the proxy is counted
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("198.51.100.9", "203.0.113.7", "198.51.100.9"),  # not a proxy of ours: its header is its own invention
+    ],
+)
+def test_the_client_address_comes_from_a_trusted_proxy_only(peer: str, forwarded: str | None, client: str) -> None:
+    from mnist_core.drawings.policy import client_address, trusted_proxies
+
+    assert client_address(peer, forwarded, trusted_proxies(["127.0.0.1", "10.0.0.0/8"])) == client
+    assert client_address(peer, forwarded, ()) == peer
+
+
+def test_an_ipv6_client_is_its_64_and_a_bad_proxy_flag_is_one_line() -> None:
+    from mnist_core.drawings.policy import address_key, trusted_proxies
+
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert address_key("::ffff:203.0.113.7") == address_key("203.0.113.7") == "203.0.113.7"
+    with pytest.raises(ValueError, match="not an address or a network"):
+        trusted_proxies(["127.0.0.1,nginx"])
+
+
+def test_limits_are_per_visitor_and_for_everyone_in_one_line_each(tmp_path: Path) -> None:
+    from mnist_ui.server.limits import Budget, Gate
+
+    gate, budget = Gate(tmp_path / "d.sqlite3"), Budget("corrections", 2, 3)
+    assert [gate.refusal(budget, "a") for _ in range(3)] == ["", "", "at most 2 corrections a minute; wait a moment"]
+    assert gate.refusal(budget, "b") == ""
+    assert gate.refusal(budget, "c").startswith("the server takes at most 3 corrections a minute from everyone")
+    assert Gate(tmp_path / "d.sqlite3", max_bytes=1).refusal(budget, "d").startswith("the drawings store is full")
+
+
+# ---- what Gradio keeps per session ----------------------------------------------------------------------------
+
+
+def test_a_lean_session_holds_what_gradios_holds_but_the_up_front_copy(ctx: Any) -> None:
+    """Same fields as Gradio's own session (a Gradio release that adds one fails here), no configuration copied
+    until an event changes a component, and the same configurations when a deep link asks for them."""
+    from gradio.state_holder import SessionState
+
+    from mnist_ui.app import build_app
+    from mnist_ui.server.sessions import LeanSessionState
+
+    demo = build_app(ctx())
+    full, lean = SessionState(demo), LeanSessionState(demo)
+    assert set(vars(lean)) - {"_page_blocks"} == set(vars(full))
+    assert lean.config_values == {} and len(full.config_values) > 100
+    assert list(lean.components) == list(full.components)
+
+
+def test_the_public_link_page_states_every_limit_as_the_code_words_it(tmp_path: Path) -> None:
+    """docs/public-link.md's table: each limit's number and each refusal line exactly as the code has them."""
+    from mnist_core.config import MAX_ROWS
+    from mnist_core.drawings.store import StoreBusy
+    from mnist_ui.components.fast_read import BUSY, PER_VISITOR, TOO_MANY, WAITING
+    from mnist_ui.server.bodies import body_cap
+    from mnist_ui.server.limits import CORRECTIONS, IMPORTS, TEACHINGS
+    from mnist_ui.server.sessions import SESSIONS
+    from mnist_ui.testing import REPO
+
+    page = " ".join((REPO / "docs/public-link.md").read_text().split())
+    lines = [body_cap(path)[1] for path in ("/gradio_api/upload", "/gradio_api/component_server", "/gradio_api/call/x")]
+    for budget, prefix in ((CORRECTIONS, "not saved"), (TEACHINGS, "not taught"), (IMPORTS, "not imported")):
+        lines += [f"{prefix}: {limit.refusal}" for limit in budget.limits("someone")]
+    store = DrawingStore(tmp_path / "d.sqlite3")
+    with store.import_slot(), pytest.raises(StoreBusy) as busy, store.import_slot():
+        pass
+    lines += [TOO_MANY, BUSY, f"not imported: {busy.value}"]
+    missing = [line for line in lines if f"`{line}`" not in page]
+    assert not missing, missing
+    for number in (f"{SESSIONS:,}", f"{PER_VISITOR} per visitor, {WAITING} in all", f"{MAX_ROWS:,} drawings"):
+        assert number in page, number
+
+
+# ---- finding 6: the pad's line is fair between visitors ---------------------------------------------------------
+
+
+def test_the_pads_line_takes_one_drawing_of_each_visitor_in_turn_and_caps_each() -> None:
+    """A crowd at one address has 20 pen-ups waiting; another visitor's pen-up goes in the next batch, not after
+    them; past PER_VISITOR waiting, the crowd is told so at once; a batch holds one large drawing, not eight."""
+    import asyncio
+
+    from mnist_core.serving.readings import Reading
+    from mnist_ui.components import fast_read
+    from mnist_ui.components.fast_read import Batcher
+    from mnist_ui.server.personal import Answer
+
+    batches: list[list[str]] = []
+    hold = threading.Event()
+
+    def read(values: list[Any]) -> list[Answer]:
+        batches.append(values)
+        hold.wait(10)
+        return [Answer(Reading("blank", value)) for value in values]
+
+    async def scenario() -> list[str]:
+        batcher = Batcher(read, lanes=1, most=4, size=lambda value: 40_000 if value.startswith("big") else 10)
+        first = asyncio.create_task(batcher.ask("crowd 0", True, "crowd"))
+        while not batches:
+            await asyncio.sleep(0.01)
+        crowd = [asyncio.create_task(batcher.ask(f"crowd {i}", True, "crowd")) for i in range(1, 21)]
+        await asyncio.sleep(0.01)
+        other = asyncio.create_task(batcher.ask("other", True, "other"))
+        big = [asyncio.create_task(batcher.ask(f"big {i}", True, "big")) for i in range(2)]
+        await asyncio.sleep(0.01)
+        hold.set()
+        return [r.reading.message for r in await asyncio.gather(first, other, *crowd, *big)]
+
+    fast_read.PER_VISITOR, per_visitor = 16, fast_read.PER_VISITOR
+    try:
+        answers = asyncio.run(scenario())
+    finally:
+        fast_read.PER_VISITOR = per_visitor
+    assert batches[1] == ["crowd 1", "other", "big 0", "crowd 2"], batches
+    assert all(sum(v.startswith("big") for v in batch) <= 1 for batch in batches), batches  # 2 × 40 KB > 64 KB
+    assert answers.count(fast_read.TOO_MANY) == 5, answers  # crowd 16–20: 16 of theirs were waiting already

@@ -24,12 +24,14 @@ from bench.attacks import (
     call,
     component_id,
     corrupted,
+    forwarded,
     fresh_sessions,
     maximal_drawing,
     oversized,
     padded_export,
     plain_calls,
     read_pad,
+    varied_one,
 )
 from mnist_core.config import PER_MINUTE, TEACH_PER_MINUTE
 from mnist_ui.testing import NO_DATA, ONE, App, pad_value
@@ -39,19 +41,6 @@ from gradio_client import Client, handle_file
 
 pytestmark = pytest.mark.slow
 PROXY = {"MNIST_TRUSTED_PROXY": "127.0.0.1"}  # as deploy/run.sh tells its replicas about nginx
-
-
-def wobbled(seed: int) -> str:
-    """A 1 drawn a little differently each time: every correction a different drawing."""
-    rng = np.random.default_rng(seed)
-    value = pad_value(ONE)
-    value["strokes"] = [[[x + rng.normal(0, 2), y + rng.normal(0, 2)] for x, y in s] for s in value["strokes"]]
-    return json.dumps(value)
-
-
-def forwarded(address: str) -> dict[str, str]:
-    """What nginx sends for a visitor from `address` (deploy/nginx.conf.template: $proxy_add_x_forwarded_for)."""
-    return {"X-Forwarded-For": address}
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +122,7 @@ def test_rotating_session_hashes_from_one_address_keep_to_its_limit(
     forwarded for another address by a client that is no proxy: one address, one limit."""
     public = app_factory(demo_model, "--public", "--collect", env=NO_DATA)
     answers = [
-        call(http, public.url, "correct", [1, wobbled(i), None], forwarded(f"198.51.100.{i}") if i % 2 else None)
+        call(http, public.url, "correct", [1, varied_one(i), None], forwarded(f"198.51.100.{i}") if i % 2 else None)
         for i in range(40)
     ]
     assert saved(answers) == PER_MINUTE, [data for _, data in answers]
@@ -156,7 +145,7 @@ def test_two_people_logged_in_as_one_user_are_limited_apart(app_factory: StartAp
     shared = app_factory(demo_model, "--public", "--collect", "--auth", "ann:s3cret", env=NO_DATA)
     people = [Client(shared.url, auth=("ann", "s3cret"), verbose=False) for _ in range(2)]
     answers = [
-        person.predict(1, wobbled(100 * p + i), api_name="/correct")
+        person.predict(1, varied_one(100 * p + i), api_name="/correct")
         for i in range(20)
         for p, person in enumerate(people)
     ]
@@ -165,12 +154,12 @@ def test_two_people_logged_in_as_one_user_are_limited_apart(app_factory: StartAp
 
 def test_behind_a_trusted_proxy_each_forwarded_address_is_one_visitor(proxied: App, http: httpx.Client) -> None:
     """The proxy's X-Forwarded-For names the visitor; what a visitor writes into it themselves is ignored."""
-    first = [call(http, proxied.url, "correct", [1, wobbled(i), None], forwarded("203.0.113.7")) for i in range(33)]
+    first = [call(http, proxied.url, "correct", [1, varied_one(i), None], forwarded("203.0.113.7")) for i in range(33)]
     assert saved(first) == PER_MINUTE
-    spoofed = call(http, proxied.url, "correct", [1, wobbled(50), None], forwarded("192.0.2.1, 203.0.113.7"))
+    spoofed = call(http, proxied.url, "correct", [1, varied_one(50), None], forwarded("192.0.2.1, 203.0.113.7"))
     assert saved([spoofed]) == 0  # "192.0.2.1" was the visitor's own addition, left of what the proxy appended
     other = [
-        call(http, proxied.url, "correct", [1, wobbled(60 + i), None], forwarded("198.51.100.2")) for i in range(3)
+        call(http, proxied.url, "correct", [1, varied_one(60 + i), None], forwarded("198.51.100.2")) for i in range(3)
     ]
     assert saved(other) == 3
 
@@ -200,7 +189,7 @@ def test_a_crowd_at_the_pad_does_not_hold_up_another_persons_pen_up(proxied: App
         time.sleep(2.0)  # the crowd's drawings are waiting
         for seed in range(6):
             asked = done[0]
-            status, answer = read_pad(reader, proxied.url, pad, wobbled(seed), True, forwarded("198.51.100.3"))
+            status, answer = read_pad(reader, proxied.url, pad, varied_one(seed), True, forwarded("198.51.100.3"))
             between.append(done[0] - asked)
             assert status == 200 and answer["digit"] == 1, answer
     stop.set()

@@ -160,3 +160,4 @@ def _incremental_vacuum(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if _pragma(conn, "page_count") > 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
         conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # in WAL mode the copy went to the log

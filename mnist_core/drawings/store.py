@@ -301,11 +301,15 @@ class DrawingStore(Database):
                 return [conn.execute(sql, entry.values()).fetchone()[0] for entry in entries]
         with self._connect() as conn:
             conn.execute(f"CREATE TEMP TABLE staged AS SELECT id AS n, {_INSERT_COLUMNS} FROM drawings WHERE 1 = 0")
+            room = self.max_bytes - self.engine.used_bytes(conn)  # an import that cannot fit stops here, not after
             conn.execute("BEGIN")  # the temporary table only: no lock on the store yet
             count = size = 0
             for entry in entries:
                 conn.execute(f"INSERT INTO staged VALUES ({', '.join('?' * 11)})", (count, *entry.values()))
                 count, size = count + 1, size + entry.size
+                if size > room:
+                    conn.execute("ROLLBACK")
+                    raise StoreFull(room_left(self.max_bytes - room + size, self.max_bytes))
             conn.execute("COMMIT")
             with self._write(conn):
                 self._check_room(conn, count, size)

@@ -32,6 +32,9 @@ from mnist_ui.server.personal import PERSONAL, Answer
 # (bench/room.py, 40 tabs: pen-up → answer p95 82–105 ms with 2 lanes, 162–166 ms with 4).
 LANES = 2
 BATCH = 8
+# A batch also stops at this many bytes of strokes: drawing costs ~0.1 ms a point (Pillow's round joints), so
+# 8 of the largest drawings (5,000 points, ~70 KB) would hold a lane for seconds; a digit is a few KB.
+BATCH_BYTES = 64_000
 WAIT_S = 20.0
 PER_VISITOR = 64  # drawings one visitor may have waiting (an address: a classroom behind one router is one)
 WAITING = 256  # drawings waiting in all, each up to 256 KB of strokes: what the line may hold in memory
@@ -48,8 +51,14 @@ class Batcher:
     turn, so a visitor with many drawings waiting waits behind their own, never in front of someone else's.
     At most LANES batches run at once; past PER_VISITOR or WAITING drawings, one line says to draw again."""
 
-    def __init__(self, read: Callable[[list[Any]], list[Answer]], lanes: int = LANES, most: int = BATCH) -> None:
-        self.read, self.lanes, self.most = read, lanes, most
+    def __init__(
+        self,
+        read: Callable[[list[Any]], list[Answer]],
+        lanes: int = LANES,
+        most: int = BATCH,
+        size: Callable[[Any], int] = lambda _: 0,
+    ) -> None:
+        self.read, self.lanes, self.most, self.size = read, lanes, most, size
         self.busy = 0  # lanes running; counted down in the same step a lane finds nothing left to read
         self.tasks: set[asyncio.Task[None]] = set()
         # pen-ups (True) and drawings in progress (False), each a queue per visitor in the order they came
@@ -80,16 +89,22 @@ class Batcher:
                 del self.held[who]
 
     def _take(self) -> list[Turn]:
-        """Up to `most` drawings: pen-ups first, then drawings in progress, one of each visitor per round."""
+        """Up to `most` drawings and BATCH_BYTES of them (at least one): pen-ups first, then drawings in progress,
+        one of each visitor per round."""
         batch: list[Turn] = []
+        room = BATCH_BYTES
         for queues in (self.waiting[True], self.waiting[False]):
-            while queues and len(batch) < self.most:
+            while queues and len(batch) < self.most and room > 0:
                 for who in list(queues)[: self.most - len(batch)]:
-                    value, turn = queues[who].popleft()
+                    value, turn = queues[who][0]
+                    if batch and self.size(value) > room:
+                        return batch
+                    queues[who].popleft()
                     if not queues[who]:
                         del queues[who]
                     if not turn.done():  # not given up on
                         batch.append((value, turn))
+                        room -= self.size(value)
         return batch
 
     async def _lane(self) -> None:
@@ -143,11 +158,11 @@ def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
 def pad_reader(ctx: AppContext, hint: str) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
     """The server function: `[value, final, profile key, compare]` from the pad (or `[value, final]`, or a bare
     value: final, shared) → what the panel paints, in the words this visitor may read (no server paths)."""
-    batcher = Batcher(lambda values: read_values(ctx, values))
+    batcher = Batcher(lambda values: read_values(ctx, values), size=lambda call: len(call[0] or ""))
 
-    async def read_pad(call: Any, request: gr.Request) -> dict[str, Any]:
+    async def read_pad(call: Any, request: gr.Request | None = None) -> dict[str, Any]:
         # The server-function route hands over Starlette's request itself: no login, no session hash in it.
-        asking = request if isinstance(request, gr.Request) else gr.Request(request=request)
+        asking = request if isinstance(request, gr.Request) or request is None else gr.Request(request=request)
         parts = call if isinstance(call, list) and len(call) in (2, 4) else [call, True]
         value, final = parts[0], bool(parts[1])
         key, compare = (parts[2] or None, bool(parts[3])) if len(parts) == 4 else (None, False)
