@@ -16,6 +16,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -36,6 +37,8 @@ LOCK_PREFIX = "mnist-demo:"  # advisory lock keys are hashtext(prefix + name): o
 logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 _POOLS: dict[str, ConnectionPool] = {}
+_DOWN_AT: dict[str, float] = {}  # when a server was last found down (time.monotonic()), by URL
+DOWN_S = 5.0  # that long after, a request asks the server itself before it waits for the pool
 _POOLS_GUARD = threading.Lock()
 
 
@@ -140,22 +143,30 @@ class PostgresEngine(Engine):
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
+        """A pooled connection. While the server is known to be down, a connection of our own asks first (refused
+        at once), so only the first request after it went down waits for the pool; the first after it is back
+        goes through."""
+        if time.monotonic() - _DOWN_AT.get(self.url, -DOWN_S) < DOWN_S:
+            self._probe()
         try:
             raw = self.pool.getconn()
         except PoolTimeout:
-            raise self._why_down() from None
+            self._probe()  # raises why when the server is down; else every pooled connection was busy
+            raise
         try:
             yield PgConnection(raw)
         finally:
             self.pool.putconn(raw)  # rolled back first if a failure left it in a transaction
 
-    def _why_down(self) -> psycopg.Error:
-        """The pool only says it waited in vain; one connection of our own says why (refused, unknown host)."""
+    def _probe(self) -> None:
+        """One connection of our own, closed at once: OperationalError (refused, unknown host…) while the server
+        is down, which is remembered for DOWN_S; nothing when it answers."""
         try:
             psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
-        except psycopg.Error as exc:
-            return exc
-        return PoolTimeout(f"no connection within {CONNECT_TIMEOUT_S} s")
+        except psycopg.OperationalError:
+            _DOWN_AT[self.url] = time.monotonic()
+            raise
+        _DOWN_AT.pop(self.url, None)
 
     @contextlib.contextmanager
     def transaction(self, conn: Connection) -> Iterator[None]:
@@ -249,7 +260,7 @@ class PostgresEngine(Engine):
 
     def explain(self, what: str, exc: BaseException) -> str:
         text = first_text(exc)
-        if isinstance(exc, (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)):
+        if isinstance(exc, (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected, PoolTimeout)):
             return f"{what} at {self.label} is busy; try again shortly"
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             text = text.rsplit("failed: ", 1)[-1]  # libpq's "connection to server at …, port … failed: " before why
