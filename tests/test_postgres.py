@@ -223,3 +223,32 @@ def test_a_server_that_goes_down_is_one_line_and_the_first_request_after_it_retu
     finally:
         if (folder / "data-dir").exists():
             postgres("remove", folder)
+
+
+def test_the_byte_total_kept_by_triggers_is_a_count_of_the_rows(postgres_server: str) -> None:
+    """The total the cap reads in one row (mnist_core/drawings/pg_bytes.py) after inserts, an import's staged copy,
+    updates, deletes and a forget is what counting every row gives."""
+    from mnist_core.drawings.pg_bytes import quoted, row_size
+
+    url = new_database(postgres_server)
+    store, book, profiles = DrawingStore(url), RateBook(url), ProfileDatabase(url, 3)
+    ids = store.insert(entries(40)) + [store.add(2, IMAGE, png=noisy_png(k)) for k in range(3)]
+    store.delete(ids[0])
+    keys = [profiles.create() for _ in range(5)]  # two dropped past the cap
+    profiles.add_drawings(keys[-1], [(1, b"x" * 5000), (2, b"y" * 300)], keep=1)
+    profiles.touch(keys[-1])
+    book.take([])
+    profiles.forget(keys[-2])
+    with store.session() as conn:
+        count = []
+        for table in store.engine.tables(conn):
+            found = conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = ? ORDER BY ordinal_position",
+                (table,),
+            )
+            count.append(f"(SELECT {row_size(found.fetchall())} FROM {quoted(table)} r)")
+        assert store.used_bytes() == conn.execute(f"SELECT {' + '.join(count)}").fetchone()[0]
+    before = store.used_bytes()
+    store.delete_all()
+    assert store.used_bytes() < before - 40 * 784

@@ -105,6 +105,7 @@ class Database:
                 conn.execute(f"INSERT INTO {table} (version) VALUES (?)", (len(migrations),))
             elif version < len(migrations):
                 conn.execute(f"UPDATE {table} SET version = ?", (len(migrations),))
+            self.engine.migrated(conn, changed=found is None or version < len(migrations))
 
     def schema_version(self) -> int:
         with self._connect() as conn:

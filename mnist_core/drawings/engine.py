@@ -132,6 +132,10 @@ class Engine(ABC):
         """One write transaction at a time on this database, across threads, processes and hosts."""
 
     @abstractmethod
+    def migrated(self, conn: Connection, changed: bool) -> None:
+        """Inside the migrating transaction, after the steps (`changed`: some ran, or the group is new)."""
+
+    @abstractmethod
     def used_bytes(self, conn: Connection) -> int:
         """Bytes the data takes (not the files' high-water mark): what the byte cap counts."""
 

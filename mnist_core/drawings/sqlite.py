@@ -103,6 +103,9 @@ class SqliteEngine(Engine):
             if _pragma(raw, "freelist_count") > RECLAIM_PAGES:
                 _give_back(raw)
 
+    def migrated(self, conn: Connection, changed: bool) -> None:
+        """The file's pages are counted as they are: nothing to keep up."""
+
     def used_bytes(self, conn: Connection) -> int:
         """The file's pages less its free ones: a file is not "full" because rows deleted from it once made it big."""
         raw = _raw(conn)
