@@ -1,7 +1,7 @@
 """The bytes the data takes in a PostgreSQL drawings database, kept as it changes: what the byte cap counts.
 
-Counting them from the rows inside every adding transaction took 0.2 s with 120,000 rows (its whole tables
-read), and every write waits on that transaction's lock. So a trigger on each of the app's tables adds what a
+Counting them from the rows inside every adding transaction would read every table each time, while every
+write waits on that transaction's lock. So a trigger on each of the app's tables adds what a
 statement inserted and takes off what it deleted, in the same transaction, into a one-row table: reading the
 total is one row. A row counts its values' own lengths (text and bytes as they are, not as PostgreSQL compresses
 them, so what an insert adds its delete takes off exactly; about what SQLite's pages hold) plus ROW_BYTES. The
