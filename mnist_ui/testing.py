@@ -130,7 +130,8 @@ POSTGRES_SH = REPO / "deploy" / "postgres.sh"
 
 
 def postgres_missing() -> str:
-    """'' when deploy/postgres.sh can start a server on this machine, else why not (a skip reason)."""
+    """'' when deploy/postgres.sh can start a server on this machine, else why not (a skip reason; in CI, where
+    .ci/run installs PostgreSQL, the tests fail with it instead, so a missing install step is never green)."""
     if not any(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and not shutil.which("initdb"):
         return "needs PostgreSQL (Debian: apt-get install postgresql)"
     if os.geteuid() == 0 and subprocess.run(["id", "postgres"], capture_output=True).returncode != 0:

@@ -193,12 +193,17 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
+def need_postgres() -> None:
+    """Skip without PostgreSQL, except in CI (.ci/run installs it): there its absence fails the test."""
+    if reason := postgres_missing():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """This run's PostgreSQL server (deploy/postgres.sh in a temporary folder), started by the first worker that
     asks, under a lock the others wait on; its URL. Each test makes databases of its own on it (`database`)."""
-    if reason := postgres_missing():
-        pytest.skip(reason)
+    need_postgres()
     folder = Path(os.environ[POSTGRES_ENV])
     with open(folder / "start.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # freed when the file closes

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import need_postgres
 from PIL import Image
 
 from mnist_core.drawings.rates import RateBook
@@ -23,15 +24,9 @@ from mnist_core.drawings.store import DrawingStore, Entry, StoreError, StoreFull
 from mnist_core.personal.profile_db import ProfileDatabase
 from mnist_core.serving.shared_job import SharedJob, lock_engine
 from mnist_core.serving.snapshot import FinetuneSnapshot
-from mnist_ui.testing import REPO, new_database, postgres, postgres_missing
+from mnist_ui.testing import REPO, new_database, postgres
 
 IMAGE = np.zeros((28, 28), np.uint8)
-
-
-def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
-    )
 
 
 def entries(count: int, seed: int = 0) -> list[Entry]:
@@ -205,8 +200,7 @@ def test_the_training_lock_in_postgres_is_one_for_every_host_and_freed_when_its_
 @pytest.mark.slow
 def test_a_server_that_goes_down_is_one_line_and_the_first_request_after_it_returns_works(tmp_path: Path) -> None:
     """A server of its own (this run's shared one is not stopped under the other tests)."""
-    if reason := postgres_missing():
-        pytest.skip(reason)
+    need_postgres()
     folder = tmp_path / "pg"
     try:
         url = postgres("start", folder)

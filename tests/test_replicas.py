@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import digit_on_canvas
+from conftest import digit_on_canvas, need_postgres
 from PIL import Image
 
 from mnist_core.drawings.store import DrawingStore
@@ -41,7 +41,6 @@ from mnist_ui.testing import (
     draw,
     pad_value,
     postgres,
-    postgres_missing,
     running_replicas,
 )
 
@@ -70,8 +69,8 @@ def cluster(
     with --postgres for the second engine."""
     if not Path(NGINX).is_file():
         pytest.skip("needs nginx (Debian: apt-get install nginx)")
-    if request.param == "postgresql" and (reason := postgres_missing()):
-        pytest.skip(reason)
+    if request.param == "postgresql":
+        need_postgres()
     home, run = tmp_path_factory.mktemp("replicas-home"), tmp_path_factory.mktemp("replicas-run")
     pg = tmp_path_factory.mktemp("replicas-postgres") if request.param == "postgresql" else None
     (home / "models").mkdir()
