@@ -247,7 +247,7 @@ def models_dir() -> Path:
 # What the collected drawings may take (mnist_core/drawings/policy.py and store.py keep to them).
 MAX_ROWS = 20_000  # drawings kept; past this a correction is refused until some are exported and deleted
 MAX_DRAWING_BYTES = 256_000  # a pad's strokes are a few KB, a phone photo as PNG well under this
-MAX_DB_BYTES = 512_000_000  # the database file (with its write-ahead log): past this, corrections are refused
+MAX_DB_BYTES = 512_000_000  # the drawings database's data (SQLite's pages in use, PostgreSQL's rows): the cap
 PER_MINUTE = 30  # corrections one visitor (an address; a logged-in user's browser) may save per minute
 CORRECT_BUDGET = 300  # corrections everyone together may save per minute: a crowd of addresses fills 20,000 in an hour
 IMPORT_PER_MINUTE = 6  # imports one visitor may start per minute (one runs at a time anyway)
