@@ -12,8 +12,8 @@ predicting.
 
 What an engine must provide beyond SQL (issue #36; a PostgreSQL engine implements the same few methods of
 `Database`): `used_bytes` (the data, not the file's high-water mark), `over_cap` (the byte cap, checked
-inside every adding transaction), `reclaim` (deleted rows' space given back) and `import_slot` (one import
-at a time across threads and processes).
+inside every adding transaction too), `_give_back` (the vacuum after each write: deleted rows' space given
+back) and `import_slot` (one import at a time across threads and processes).
 """
 
 from __future__ import annotations
@@ -351,8 +351,14 @@ class Database:
                 conn.rollback()
                 raise
             conn.commit()
-            if _pragma(conn, "freelist_count") > RECLAIM_PAGES:
-                _give_back(conn)
+            self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        """The vacuum, after each write: past RECLAIM_PAGES free pages, move them to the end of the file and cut
+        them off, then cut the write-ahead log (as far as readers let)."""
+        if _pragma(conn, "freelist_count") > RECLAIM_PAGES:
+            conn.executescript("PRAGMA incremental_vacuum;")  # one page per step: execute() would take one only
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _migrate(self, migrations: Sequence[Migration]) -> None:
         """Apply the pending migrations in order, all in one transaction; refuse a newer database."""
@@ -391,13 +397,6 @@ class Database:
         the adding transaction checks again (`DrawingStore.insert`)."""
         return room_left(self.used_bytes() + adding, self.max_bytes)
 
-    def reclaim(self) -> int:
-        """Give every free page back to the file system now; bytes the files shrank by."""
-        before = database_bytes(self.path)
-        with self._lock, self._connect() as conn:
-            _give_back(conn)
-        return max(0, before - database_bytes(self.path))
-
     @contextlib.contextmanager
     def import_slot(self) -> Iterator[None]:
         """Hold the one import slot of this database, across threads and processes (an OS lock the kernel frees
@@ -423,12 +422,6 @@ def _pragma(conn: sqlite3.Connection, name: str) -> int:
 
 def _used(conn: sqlite3.Connection) -> int:
     return (_pragma(conn, "page_count") - _pragma(conn, "freelist_count")) * _pragma(conn, "page_size")
-
-
-def _give_back(conn: sqlite3.Connection) -> None:
-    """Free pages to the end of the file and cut them off, then cut the write-ahead log (as far as readers let)."""
-    conn.executescript("PRAGMA incremental_vacuum;")  # one page per step: execute() would take one step only
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def _incremental_vacuum(conn: sqlite3.Connection) -> None:
