@@ -249,7 +249,8 @@ MAX_ROWS = 20_000  # drawings kept; past this a correction is refused until some
 MAX_DRAWING_BYTES = 256_000  # a pad's strokes are a few KB, a phone photo as PNG well under this
 MAX_DB_BYTES = 512_000_000  # the drawings database's data (SQLite's pages in use, PostgreSQL's rows): the cap
 PER_MINUTE = 30  # corrections one visitor (an address; a logged-in user's browser) may save per minute
-CORRECT_BUDGET = 300  # corrections everyone together may save per minute: a crowd of addresses fills 20,000 in an hour
+CORRECT_BUDGET = 600  # corrections everyone together may save per minute: 20 visitors at their limit fit, and
+# a crowd of addresses needs half an hour to fill the store
 IMPORT_PER_MINUTE = 6  # imports one visitor may start per minute (one runs at a time anyway)
 IMPORT_BUDGET = 12  # imports everyone together may start per minute
 MAX_CSV_BYTES = 16_000_000  # an imported zip's labels.csv

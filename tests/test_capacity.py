@@ -369,3 +369,57 @@ def test_the_pads_line_takes_one_drawing_of_each_visitor_in_turn_and_caps_each()
     assert batches[1] == ["crowd 1", "other", "big 0", "crowd 2"], batches
     assert all(sum(v.startswith("big") for v in batch) <= 1 for batch in batches), batches  # 2 × 40 KB > 64 KB
     assert answers.count(fast_read.TOO_MANY) == 5, answers  # crowd 16–20: 16 of theirs were waiting already
+
+
+# ---- finding 8: the net under every event ---------------------------------------------------------------------
+
+
+def test_every_kind_of_event_fails_in_one_escaped_line_and_keeps_its_signature(ctx: Any) -> None:
+    """Plain, async, generator and async generator functions: an unforeseen exception becomes one gr.Error line
+    (HTML-escaped: Gradio renders it), Gradio's own errors pass as they are, the signature Gradio reads for
+    gr.Request is the function's own, and a stream closed early closes the one it wraps."""
+    import asyncio
+    import inspect
+
+    import gradio as gr
+
+    from mnist_ui.server.failures import guarded
+
+    served, closed = ctx(), []
+
+    def plain(value: list, request: gr.Request) -> str:
+        raise TypeError(f"unhashable type: {value!r} <b>")
+
+    async def coro(value: str) -> str:
+        raise gr.Error("a line of our own")
+
+    def gen(value: str) -> Any:
+        yield 1
+        raise KeyError("/home/alice/secret.txt")
+
+    async def agen(value: str) -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    with pytest.raises(gr.Error) as plain_error:
+        guarded(served, plain)(["a"], None)
+    assert plain_error.value.message == (
+        "the server could not do that (TypeError: unhashable type: [&#x27;a&#x27;] &lt;b&gt;); check what was sent"
+    )
+    assert inspect.signature(guarded(served, plain)) == inspect.signature(plain)
+    with pytest.raises(gr.Error, match="a line of our own"):
+        asyncio.run(guarded(served, coro)("x"))
+    with pytest.raises(gr.Error) as gen_error:
+        list(guarded(served, gen)("x"))
+    assert "secret.txt" in gen_error.value.message and "/home/alice" not in gen_error.value.message
+
+    async def first_then_close() -> None:
+        stream = guarded(served, agen)("x")
+        assert await stream.__anext__() == 1
+        await stream.aclose()
+
+    asyncio.run(first_then_close())
+    assert closed == [True]

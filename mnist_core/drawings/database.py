@@ -121,13 +121,6 @@ class Database:
         the adding transaction checks again (`DrawingStore.insert`)."""
         return room_left(self.used_bytes() + adding, self.max_bytes)
 
-    def reclaim(self) -> int:
-        """Give deleted rows' space back now; bytes the database shrank by."""
-        try:
-            return self.engine.reclaim()
-        except self.engine.errors as exc:
-            raise self._error(exc) from None
-
     @contextlib.contextmanager
     def import_slot(self) -> Iterator[None]:
         """Hold the one import slot of this database, across threads, processes and hosts (a lock freed if its

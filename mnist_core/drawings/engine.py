@@ -4,8 +4,8 @@ install) and PostgreSQL (a server that replicas on several hosts share).
 
 The tables' SQL is written once, with `?` placeholders and, in schema migrations, type words in braces
 (`{id}`, `{blob}`, `{real}`); each engine's `Connection` turns them into its own. What SQL cannot say the same
-way on both is an `Engine` method: one writer at a time, the bytes the data takes, giving deleted rows' space
-back, the one import slot, a lock held as long as a connection lives, and the one line a failure becomes.
+way on both is an `Engine` method: one writer at a time, the bytes the data takes (deleted rows' space given
+back or not counted), locks that outlive a transaction, and the one line a failure becomes.
 """
 
 from __future__ import annotations
@@ -138,10 +138,6 @@ class Engine(ABC):
     @abstractmethod
     def used_bytes(self, conn: Connection) -> int:
         """Bytes the data takes (not the files' high-water mark): what the byte cap counts."""
-
-    @abstractmethod
-    def reclaim(self) -> int:
-        """Give deleted rows' space back now; bytes the database shrank by."""
 
     @abstractmethod
     def tables(self, conn: Connection) -> list[str]:

@@ -191,22 +191,6 @@ class PostgresEngine(Engine):
         """The stored size of every row, kept by triggers as rows come and go (`pg_bytes`)."""
         return pg_bytes.used(conn)
 
-    def reclaim(self) -> int:
-        """VACUUM every table: deleted rows' space is free for new rows (the files keep it, and the cap does not
-        count it)."""
-        with self.connect() as conn:
-            before = self._files(conn)
-            for table in self.tables(conn):
-                conn.execute(f"VACUUM {quoted(table)}")
-            return max(0, before - self._files(conn))
-
-    def _files(self, conn: Connection) -> int:
-        found = conn.execute(
-            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-        )
-        return int(found.fetchone()[0])
-
     def tables(self, conn: Connection) -> list[str]:
         found = conn.execute(
             "SELECT table_name FROM information_schema.tables "

@@ -111,12 +111,6 @@ class SqliteEngine(Engine):
         raw = _raw(conn)
         return (_pragma(raw, "page_count") - _pragma(raw, "freelist_count")) * _pragma(raw, "page_size")
 
-    def reclaim(self) -> int:
-        before = database_bytes(self.path)
-        with self._lock, self.connect() as conn:
-            _give_back(_raw(conn))
-        return max(0, before - database_bytes(self.path))
-
     def tables(self, conn: Connection) -> list[str]:
         found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         return sorted(name for (name,) in found)

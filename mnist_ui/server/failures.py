@@ -40,13 +40,16 @@ def guarded(ctx: AppContext, fn: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(fn)
         async def agen(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            inner = fn(*args, **kwargs)
             try:
-                async for item in fn(*args, **kwargs):
+                async for item in inner:
                     yield item
             except gr.Error:
                 raise
             except Exception as exc:  # noqa: BLE001 - the net under every event: one line, never a bare error
                 raise failure(ctx, exc) from None
+            finally:
+                await inner.aclose()  # a cancelled stream closes the one it wraps (`async for` would not)
 
         return agen
     if inspect.isgeneratorfunction(fn):
