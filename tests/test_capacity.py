@@ -291,10 +291,8 @@ def test_limits_are_per_visitor_and_for_everyone_in_one_line_each(tmp_path: Path
 def test_a_lean_session_holds_what_gradios_holds_but_the_up_front_copy(ctx: Any) -> None:
     """Same fields as Gradio's own session (a Gradio release that adds one fails here), no configuration copied
     until an event changes a component, and the same configurations when a deep link asks for them."""
-    from gradio.state_holder import SessionState
-
     from mnist_ui.app import build_app
-    from mnist_ui.server.sessions import LeanSessionState
+    from mnist_ui.server.sessions import LeanSessionState, SessionState  # Gradio's own, whatever is installed
 
     demo = build_app(ctx())
     full, lean = SessionState(demo), LeanSessionState(demo)
@@ -423,3 +421,34 @@ def test_every_kind_of_event_fails_in_one_escaped_line_and_keeps_its_signature(c
 
     asyncio.run(first_then_close())
     assert closed == [True]
+
+
+def test_a_visitor_with_the_largest_drawings_does_not_keep_the_next_batch() -> None:
+    """Each of the crowd's drawings fills a batch alone: the other visitor's pen-up is read in the very next one
+    (the line starts each batch after the visitor it served last)."""
+    import asyncio
+
+    from mnist_core.serving.readings import Reading
+    from mnist_ui.components.fast_read import BATCH_BYTES, Batcher
+    from mnist_ui.server.personal import Answer
+
+    batches: list[list[str]] = []
+    hold = threading.Event()
+
+    def read(values: list[Any]) -> list[Answer]:
+        batches.append(values)
+        hold.wait(10)
+        return [Answer(Reading("blank", value)) for value in values]
+
+    async def scenario() -> None:
+        batcher = Batcher(read, lanes=1, size=lambda value: BATCH_BYTES + 1 if value.startswith("crowd") else 10)
+        waiting = [asyncio.create_task(batcher.ask(f"crowd {i}", True, "crowd")) for i in range(6)]
+        while not batches:
+            await asyncio.sleep(0.01)
+        waiting.append(asyncio.create_task(batcher.ask("other", True, "other")))
+        await asyncio.sleep(0.01)
+        hold.set()
+        await asyncio.gather(*waiting)
+
+    asyncio.run(scenario())
+    assert batches[:3] == [["crowd 0"], ["crowd 1"], ["other"]], batches

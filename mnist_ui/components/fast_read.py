@@ -99,9 +99,10 @@ class Batcher:
                     value, turn = queues[who][0]
                     if batch and self.size(value) > room:
                         return batch
-                    queues[who].popleft()
-                    if not queues[who]:
-                        del queues[who]
+                    queue = queues.pop(who)  # served: to the back of the line, so the next batch starts after it
+                    queue.popleft()
+                    if queue:
+                        queues[who] = queue
                     if not turn.done():  # not given up on
                         batch.append((value, turn))
                         room -= self.size(value)
