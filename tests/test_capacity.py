@@ -321,7 +321,7 @@ def test_the_public_link_page_states_every_limit_as_the_code_words_it(tmp_path: 
     lines += [TOO_MANY, BUSY, f"not imported: {busy.value}"]
     missing = [line for line in lines if f"`{line}`" not in page]
     assert not missing, missing
-    for number in (f"{SESSIONS:,}", f"{PER_VISITOR} per visitor, {WAITING} in all", f"{MAX_ROWS:,} drawings"):
+    for number in (f"{SESSIONS:,}", f"{PER_VISITOR} per visitor", f"{WAITING} in all", f"{MAX_ROWS:,} drawings"):
         assert number in page, number
 
 
