@@ -26,7 +26,7 @@ attacks, ≤ 2.5 GB while a training runs), the latencies (bars: /predict p95 < 
 reader's pen-up p95 ≤ 1 s), what was refused with which line, and every request of the reader that failed
 (bar: none of its corrections refused).
 
-    MNIST_DATA=../shared/data/mnist python -m bench.abuse [--watchers 100] [--skip-training]
+    MNIST_DATA=../shared/data/mnist python -m bench.abuse [--watchers 100] [--skip-training] [--phase A|B]
 """
 
 from __future__ import annotations
@@ -253,6 +253,7 @@ class Reader(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.stop = url, threading.Event()
         self.pen_ups: list[float] = []
+        self.seen = 0
         self.wrong: list[Any] = []
         self.corrections: Counter[str] = Counter()
 
@@ -272,6 +273,13 @@ class Reader(threading.Thread):
                     due += 3.0
                 n += 1
                 self.stop.wait(0.3)
+
+    def since(self) -> str:
+        """The pen-ups answered since the last call: how the reader fared during one attack."""
+        taken, self.seen = self.pen_ups[self.seen :], len(self.pen_ups)
+        if not taken:
+            return "reader: no pen-up answered"
+        return f"reader's pen-ups p95 {np.percentile(taken, 95) * 1000:.0f} ms ({len(taken)})"
 
     def summary(self) -> str:
         p50, p95 = (np.percentile(self.pen_ups, q) * 1000 for q in (50, 95))
@@ -394,17 +402,17 @@ def public_phase(folder: Path, hashes: int, calls: int, flood_s: float) -> None:
         peak.start()
         reader.start()
         print(f"B. public replica up: {rss_mb(app.process.pid):.0f} MB; a reader at {READER} draws meanwhile")
-        print(f"1. {hashes:,} fresh session hashes: {dict(fresh_sessions(app.url, hashes))}; {peak.take()}")
+        print(f"1. {hashes:,} fresh session hashes: {dict(fresh_sessions(app.url, hashes))}; {peak.take()}; {reader.since()}")
         strokes = [varied_one(0), None]
         answered = dict(plain_calls(app.url, "predict_strokes", strokes, calls))
-        print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}")
-        print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}")
+        print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}; {reader.since()}")
+        print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}; {reader.since()}")
         corrections = dict(flood(flood_s, correcting(app.url)))
-        print(f"3. {flood_s:.0f} s of corrections from {ATTACKER}: {corrections}; {peak.take()}")
-        print(f"   20 s of teachings from {ATTACKER}: {dict(flood(20, teaching(app.url)))}; {peak.take()}")
+        print(f"3. {flood_s:.0f} s of corrections from {ATTACKER}: {corrections}; {peak.take()}; {reader.since()}")
+        print(f"   20 s of teachings from {ATTACKER}: {dict(flood(20, teaching(app.url)))}; {peak.take()}; {reader.since()}")
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as other:
             crowd = other.submit(pad_crowd, app.url, 20.0, 200).result()  # its own process: not the reader's GIL
-        print(f"4. 200 connections at the pad for 20 s: {dict(crowd)}; {peak.take()}")
+        print(f"4. 200 connections at the pad for 20 s: {dict(crowd)}; {peak.take()}; {reader.since()}")
         print(f"5. {'; '.join(failures(app.url))}")
         reader.stop.set()
         reader.join(300)
@@ -418,14 +426,17 @@ def main() -> None:
     parser.add_argument("--preset", default="default", help="the training that runs meanwhile (default: the heaviest)")
     parser.add_argument("--logins", type=int, default=6, help="wrong passwords in a row (each doubles the wait)")
     parser.add_argument("--skip-training", action="store_true", help="leave out A.4 (the training, minutes)")
+    parser.add_argument("--phase", choices=("both", "A", "B"), default="both", help="A (a login) or B (public)")
     parser.add_argument("--hashes", type=int, default=10_000, help="B.1: fresh session hashes")
     parser.add_argument("--calls", type=int, default=3_000, help="B.1: plain two-step API calls")
     parser.add_argument("--flood-s", type=float, default=60.0, help="B.3: seconds of corrections")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        login_phase(folder, args)
-        public_phase(folder, args.hashes, args.calls, args.flood_s)
+        if args.phase in ("both", "A"):
+            login_phase(folder, args)
+        if args.phase in ("both", "B"):
+            public_phase(folder, args.hashes, args.calls, args.flood_s)
 
 
 def login_phase(folder: Path, args: argparse.Namespace) -> None:
