@@ -402,14 +402,16 @@ def public_phase(folder: Path, hashes: int, calls: int, flood_s: float) -> None:
         peak.start()
         reader.start()
         print(f"B. public replica up: {rss_mb(app.process.pid):.0f} MB; a reader at {READER} draws meanwhile")
-        print(f"1. {hashes:,} fresh session hashes: {dict(fresh_sessions(app.url, hashes))}; {peak.take()}; {reader.since()}")
+        sessions = dict(fresh_sessions(app.url, hashes))
+        print(f"1. {hashes:,} fresh session hashes: {sessions}; {peak.take()}; {reader.since()}")
         strokes = [varied_one(0), None]
         answered = dict(plain_calls(app.url, "predict_strokes", strokes, calls))
         print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}; {reader.since()}")
         print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}; {reader.since()}")
         corrections = dict(flood(flood_s, correcting(app.url)))
         print(f"3. {flood_s:.0f} s of corrections from {ATTACKER}: {corrections}; {peak.take()}; {reader.since()}")
-        print(f"   20 s of teachings from {ATTACKER}: {dict(flood(20, teaching(app.url)))}; {peak.take()}; {reader.since()}")
+        teachings = dict(flood(20, teaching(app.url)))
+        print(f"   20 s of teachings from {ATTACKER}: {teachings}; {peak.take()}; {reader.since()}")
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as other:
             crowd = other.submit(pad_crowd, app.url, 20.0, 200).result()  # its own process: not the reader's GIL
         print(f"4. 200 connections at the pad for 20 s: {dict(crowd)}; {peak.take()}; {reader.since()}")
