@@ -6,9 +6,9 @@ logged-in visitor could send:
 1. Gradio's image-editor blob endpoint (`/gradio_api/component_server`, `accept_blobs`, huge index)
 2. decompression bombs: a 15,400² PNG of ~270 KB, 12 at once, through /predict_image and /predict
 3. a 100 MB upload to /gradio_api/upload
-4. a training with 100 open /watch streams: /predict p95 and /cancel latency meanwhile
-5. imports (issue #36): a zip of 2,200 image rows padded to 550 MB (the cap is 512 MB), four at once; a
+4. imports (issue #36): a zip of 2,200 image rows padded to 550 MB (the cap is 512 MB), four at once; a
    labels.csv of 3.97 M rows; a zip with 200 bytes spoiled; 375 MB that fit, "Delete all", a correction
+5. a training with 100 open /watch streams: /predict p95 and /cancel latency meanwhile
 6. wrong passwords in a row at /login
 
 B. Against a public replica (`--public --collect`, nginx's address trusted as deploy/run.sh does), one client
@@ -195,7 +195,7 @@ def login_attack(app: App, attempts: int) -> float:
     return time.monotonic() - started
 
 
-# ---- A.5: imports, as a logged-in visitor (issue #36) ----------------------------------------------------
+# ---- A.4: imports, as a logged-in visitor (issue #36) ----------------------------------------------------
 
 
 def timed_call(work: Callable[[], Any]) -> tuple[Any, float]:
@@ -427,7 +427,7 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=100)
     parser.add_argument("--preset", default="default", help="the training that runs meanwhile (default: the heaviest)")
     parser.add_argument("--logins", type=int, default=6, help="wrong passwords in a row (each doubles the wait)")
-    parser.add_argument("--skip-training", action="store_true", help="leave out A.4 (the training, minutes)")
+    parser.add_argument("--skip-training", action="store_true", help="leave out A.5 (the training, minutes)")
     parser.add_argument("--phase", choices=("both", "A", "B"), default="both", help="A (a login) or B (public)")
     parser.add_argument("--hashes", type=int, default=10_000, help="B.1: fresh session hashes")
     parser.add_argument("--calls", type=int, default=3_000, help="B.1: plain two-step API calls")
@@ -450,16 +450,16 @@ def login_phase(folder: Path, args: argparse.Namespace) -> None:
         what, messages = bomb_attack(app, folder)
         print(f"2. decompression bombs ({what}): {messages}; {memory(pid)}")
         print(f"3. 100 MB upload: {upload_attack(app)}; {memory(pid)}")
+        for line in import_attack(app, folder):
+            print(f"4. import: {line}; {memory(pid)}")
         if not args.skip_training:
             result = watchers_and_training(app, args.watchers, args.preset)
             print(
-                f"4. training ({args.preset}) + {args.watchers} watchers: /predict p50 "
+                f"5. training ({args.preset}) + {args.watchers} watchers: /predict p50 "
                 f"{result['predict_p50_s'] * 1000:.0f} ms, p95 {result['predict_p95_s'] * 1000:.0f} ms "
                 f"({result['wrong_answers']} wrong), /cancel {result['cancel_s'] * 1000:.0f} ms "
                 f"({result['cancel_answer']!r}); {memory(pid)}"
             )
-        for line in import_attack(app, folder):
-            print(f"5. import: {line}; {memory(pid)}")
         took = login_attack(app, args.logins)  # last: the bench's own login waits after it
         print(f"6. {args.logins} wrong passwords in a row: {took:.1f} s (without the guard: well under a second)")
         leftovers = list(uploads.rglob("big.png"))
