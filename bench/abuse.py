@@ -6,9 +6,9 @@ logged-in visitor could send:
 1. Gradio's image-editor blob endpoint (`/gradio_api/component_server`, `accept_blobs`, huge index)
 2. decompression bombs: a 15,400² PNG of ~270 KB, 12 at once, through /predict_image and /predict
 3. a 100 MB upload to /gradio_api/upload
-4. a training with 100 open /watch streams: /predict p95 and /cancel latency meanwhile
-5. imports (issue #36): a zip of 2,200 image rows padded to 550 MB (the cap is 512 MB), four at once; a
+4. imports (issue #36): a zip of 2,200 image rows padded to 550 MB (the cap is 512 MB), four at once; a
    labels.csv of 3.97 M rows; a zip with 200 bytes spoiled; 375 MB that fit, "Delete all", a correction
+5. a training with 100 open /watch streams: /predict p95 and /cancel latency meanwhile
 6. wrong passwords in a row at /login
 
 B. Against a public replica (`--public --collect`, nginx's address trusted as deploy/run.sh does), one client
@@ -26,7 +26,7 @@ attacks, ≤ 2.5 GB while a training runs), the latencies (bars: /predict p95 < 
 reader's pen-up p95 ≤ 1 s), what was refused with which line, and every request of the reader that failed
 (bar: none of its corrections refused).
 
-    MNIST_DATA=../shared/data/mnist python -m bench.abuse [--watchers 100] [--skip-training]
+    MNIST_DATA=../shared/data/mnist python -m bench.abuse [--watchers 100] [--skip-training] [--phase A|B]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import ssl
 import tempfile
 import threading
@@ -41,7 +42,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -194,7 +195,7 @@ def login_attack(app: App, attempts: int) -> float:
     return time.monotonic() - started
 
 
-# ---- A.5: imports, as a logged-in visitor (issue #36) ----------------------------------------------------
+# ---- A.4: imports, as a logged-in visitor (issue #36) ----------------------------------------------------
 
 
 def timed_call(work: Callable[[], Any]) -> tuple[Any, float]:
@@ -252,6 +253,7 @@ class Reader(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.stop = url, threading.Event()
         self.pen_ups: list[float] = []
+        self.seen = 0
         self.wrong: list[Any] = []
         self.corrections: Counter[str] = Counter()
 
@@ -271,6 +273,13 @@ class Reader(threading.Thread):
                     due += 3.0
                 n += 1
                 self.stop.wait(0.3)
+
+    def since(self) -> str:
+        """The pen-ups answered since the last call: how the reader fared during one attack."""
+        taken, self.seen = self.pen_ups[self.seen :], len(self.pen_ups)
+        if not taken:
+            return "reader: no pen-up answered"
+        return f"reader's pen-ups p95 {np.percentile(taken, 95) * 1000:.0f} ms ({len(taken)})"
 
     def summary(self) -> str:
         p50, p95 = (np.percentile(self.pen_ups, q) * 1000 for q in (50, 95))
@@ -346,6 +355,11 @@ def crowding(url: str) -> Callable[[httpx.Client, int], str]:
     return send
 
 
+def pad_crowd(url: str, seconds: float, connections: int) -> Counter[str]:
+    """B.4 in a process of its own, so 200 client threads do not slow the reader's own measuring."""
+    return flood(seconds, crowding(url), workers=connections)
+
+
 def bodies(url: str) -> list[str]:
     with ThreadPoolExecutor(5) as pool:
         headed = Counter(pool.map(lambda _: oversized(url, "/gradio_api/component_server/", 100_000_000)[0], range(5)))
@@ -388,16 +402,19 @@ def public_phase(folder: Path, hashes: int, calls: int, flood_s: float) -> None:
         peak.start()
         reader.start()
         print(f"B. public replica up: {rss_mb(app.process.pid):.0f} MB; a reader at {READER} draws meanwhile")
-        print(f"1. {hashes:,} fresh session hashes: {dict(fresh_sessions(app.url, hashes))}; {peak.take()}")
+        sessions = dict(fresh_sessions(app.url, hashes))
+        print(f"1. {hashes:,} fresh session hashes: {sessions}; {peak.take()}; {reader.since()}")
         strokes = [varied_one(0), None]
         answered = dict(plain_calls(app.url, "predict_strokes", strokes, calls))
-        print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}")
-        print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}")
+        print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}; {reader.since()}")
+        print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}; {reader.since()}")
         corrections = dict(flood(flood_s, correcting(app.url)))
-        print(f"3. {flood_s:.0f} s of corrections from {ATTACKER}: {corrections}; {peak.take()}")
-        print(f"   20 s of teachings from {ATTACKER}: {dict(flood(20, teaching(app.url)))}; {peak.take()}")
-        crowd = flood(20, crowding(app.url), workers=200)
-        print(f"4. 200 connections at the pad for 20 s: {dict(crowd)}; {peak.take()}")
+        print(f"3. {flood_s:.0f} s of corrections from {ATTACKER}: {corrections}; {peak.take()}; {reader.since()}")
+        teachings = dict(flood(20, teaching(app.url)))
+        print(f"   20 s of teachings from {ATTACKER}: {teachings}; {peak.take()}; {reader.since()}")
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as other:
+            crowd = other.submit(pad_crowd, app.url, 20.0, 200).result()  # its own process: not the reader's GIL
+        print(f"4. 200 connections at the pad for 20 s: {dict(crowd)}; {peak.take()}; {reader.since()}")
         print(f"5. {'; '.join(failures(app.url))}")
         reader.stop.set()
         reader.join(300)
@@ -410,39 +427,42 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=100)
     parser.add_argument("--preset", default="default", help="the training that runs meanwhile (default: the heaviest)")
     parser.add_argument("--logins", type=int, default=6, help="wrong passwords in a row (each doubles the wait)")
-    parser.add_argument("--skip-training", action="store_true", help="leave out A.4 (the training, minutes)")
+    parser.add_argument("--skip-training", action="store_true", help="leave out A.5 (the training, minutes)")
+    parser.add_argument("--phase", choices=("both", "A", "B"), default="both", help="A (a login) or B (public)")
     parser.add_argument("--hashes", type=int, default=10_000, help="B.1: fresh session hashes")
     parser.add_argument("--calls", type=int, default=3_000, help="B.1: plain two-step API calls")
     parser.add_argument("--flood-s", type=float, default=60.0, help="B.3: seconds of corrections")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        login_phase(folder, args)
-        public_phase(folder, args.hashes, args.calls, args.flood_s)
+        if args.phase in ("both", "A"):
+            login_phase(folder, args)
+        if args.phase in ("both", "B"):
+            public_phase(folder, args.hashes, args.calls, args.flood_s)
 
 
 def login_phase(folder: Path, args: argparse.Namespace) -> None:
-    flags = ("--auth", f"{USER}:{PASSWORD}")
-    with running_app(SHIPPED, folder / "home", extra_args=flags) as app:
+    flags, uploads = ("--auth", f"{USER}:{PASSWORD}"), folder / "uploads"
+    with running_app(SHIPPED, folder / "home", extra_args=flags, env={"GRADIO_TEMP_DIR": str(uploads)}) as app:
         pid = app.process.pid
         print(f"A. server with a login up: {rss_mb(pid):.0f} MB")
         print(f"1. blob endpoint: {blob_attack(app)}; {memory(pid)}")
         what, messages = bomb_attack(app, folder)
         print(f"2. decompression bombs ({what}): {messages}; {memory(pid)}")
         print(f"3. 100 MB upload: {upload_attack(app)}; {memory(pid)}")
+        for line in import_attack(app, folder):
+            print(f"4. import: {line}; {memory(pid)}")
         if not args.skip_training:
             result = watchers_and_training(app, args.watchers, args.preset)
             print(
-                f"4. training ({args.preset}) + {args.watchers} watchers: /predict p50 "
+                f"5. training ({args.preset}) + {args.watchers} watchers: /predict p50 "
                 f"{result['predict_p50_s'] * 1000:.0f} ms, p95 {result['predict_p95_s'] * 1000:.0f} ms "
                 f"({result['wrong_answers']} wrong), /cancel {result['cancel_s'] * 1000:.0f} ms "
                 f"({result['cancel_answer']!r}); {memory(pid)}"
             )
-        for line in import_attack(app, folder):
-            print(f"5. import: {line}; {memory(pid)}")
         took = login_attack(app, args.logins)  # last: the bench's own login waits after it
         print(f"6. {args.logins} wrong passwords in a row: {took:.1f} s (without the guard: well under a second)")
-        leftovers = list((Path(tempfile.gettempdir()) / "gradio").rglob("big.png"))
+        leftovers = list(uploads.rglob("big.png"))
         print(f"   100 MB upload left on disk: {'yes' if leftovers else 'no'}")
 
 

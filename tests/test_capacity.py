@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import build_ctx
 
-from bench.attacks import corrupted, long_labels_zip, padded_export, padded_png
+from bench.attacks import corrupted, long_labels_zip, padded_export
 from mnist_core.config import SHIPPED_MODEL
 from mnist_core.drawings import transfer
 from mnist_core.drawings.store import DrawingStore, database_bytes
@@ -236,15 +236,6 @@ def test_points_are_counted_before_the_json_is_decoded(monkeypatch: pytest.Monke
         strokes.parse(many)
 
 
-def test_a_padded_png_is_a_png(tmp_path: Path) -> None:
-    """The attack's picture is a real PNG (Pillow reads it), so refusing it is the store's doing, not a bad file."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(padded_png(1000))) as img:
-        img.load()
-        assert img.size == (28, 28)
-
-
 # ---- who a limit counts -----------------------------------------------------------------------------------
 
 
@@ -291,10 +282,8 @@ def test_limits_are_per_visitor_and_for_everyone_in_one_line_each(tmp_path: Path
 def test_a_lean_session_holds_what_gradios_holds_but_the_up_front_copy(ctx: Any) -> None:
     """Same fields as Gradio's own session (a Gradio release that adds one fails here), no configuration copied
     until an event changes a component, and the same configurations when a deep link asks for them."""
-    from gradio.state_holder import SessionState
-
     from mnist_ui.app import build_app
-    from mnist_ui.server.sessions import LeanSessionState
+    from mnist_ui.server.sessions import LeanSessionState, SessionState  # Gradio's own, whatever is installed
 
     demo = build_app(ctx())
     full, lean = SessionState(demo), LeanSessionState(demo)
@@ -323,7 +312,7 @@ def test_the_public_link_page_states_every_limit_as_the_code_words_it(tmp_path: 
     lines += [TOO_MANY, BUSY, f"not imported: {busy.value}"]
     missing = [line for line in lines if f"`{line}`" not in page]
     assert not missing, missing
-    for number in (f"{SESSIONS:,}", f"{PER_VISITOR} per visitor, {WAITING} in all", f"{MAX_ROWS:,} drawings"):
+    for number in (f"{SESSIONS:,}", f"{PER_VISITOR} per visitor", f"{WAITING} in all", f"{MAX_ROWS:,} drawings"):
         assert number in page, number
 
 
@@ -423,3 +412,34 @@ def test_every_kind_of_event_fails_in_one_escaped_line_and_keeps_its_signature(c
 
     asyncio.run(first_then_close())
     assert closed == [True]
+
+
+def test_a_visitor_with_the_largest_drawings_does_not_keep_the_next_batch() -> None:
+    """Each of the crowd's drawings fills a batch alone: the other visitor's pen-up is read in the very next one
+    (the line starts each batch after the visitor it served last)."""
+    import asyncio
+
+    from mnist_core.serving.readings import Reading
+    from mnist_ui.components.fast_read import BATCH_BYTES, Batcher
+    from mnist_ui.server.personal import Answer
+
+    batches: list[list[str]] = []
+    hold = threading.Event()
+
+    def read(values: list[Any]) -> list[Answer]:
+        batches.append(values)
+        hold.wait(10)
+        return [Answer(Reading("blank", value)) for value in values]
+
+    async def scenario() -> None:
+        batcher = Batcher(read, lanes=1, size=lambda value: BATCH_BYTES + 1 if value.startswith("crowd") else 10)
+        waiting = [asyncio.create_task(batcher.ask(f"crowd {i}", True, "crowd")) for i in range(6)]
+        while not batches:
+            await asyncio.sleep(0.01)
+        waiting.append(asyncio.create_task(batcher.ask("other", True, "other")))
+        await asyncio.sleep(0.01)
+        hold.set()
+        await asyncio.gather(*waiting)
+
+    asyncio.run(scenario())
+    assert batches[:3] == [["crowd 0"], ["crowd 1"], ["other"]], batches

@@ -36,7 +36,7 @@ BATCH = 8
 # 8 of the largest drawings (5,000 points, ~70 KB) would hold a lane for seconds; a digit is a few KB.
 BATCH_BYTES = 64_000
 WAIT_S = 20.0
-PER_VISITOR = 64  # drawings one visitor may have waiting (an address: a classroom behind one router is one)
+PER_VISITOR = 128  # drawings one visitor may have waiting: an address (100 tabs behind one router are one)
 WAITING = 256  # drawings waiting in all, each up to 256 KB of strokes: what the line may hold in memory
 BUSY = "the server is too busy to read your drawing now; draw again in a moment"
 TOO_MANY = "too many drawings at once from your address; draw again in a moment"
@@ -99,9 +99,10 @@ class Batcher:
                     value, turn = queues[who][0]
                     if batch and self.size(value) > room:
                         return batch
-                    queues[who].popleft()
-                    if not queues[who]:
-                        del queues[who]
+                    queue = queues.pop(who)  # served: to the back of the line, so the next batch starts after it
+                    queue.popleft()
+                    if queue:
+                        queues[who] = queue
                     if not turn.done():  # not given up on
                         batch.append((value, turn))
                         room -= self.size(value)
