@@ -9,8 +9,10 @@ import io
 import json
 import os
 import threading
+import time
 import tracemalloc
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -443,3 +445,38 @@ def test_a_visitor_with_the_largest_drawings_does_not_keep_the_next_batch() -> N
 
     asyncio.run(scenario())
     assert batches[:3] == [["crowd 0"], ["crowd 1"], ["other"]], batches
+
+
+def test_one_visitors_drawings_are_read_in_one_lane_at_a_time() -> None:
+    """Two lanes, a crowd with 12 drawings waiting and another visitor with 3: the crowd is never read in both
+    lanes at once, and the other visitor is read beside it from the start."""
+    import asyncio
+
+    from mnist_core.serving.readings import Reading
+    from mnist_ui.components.fast_read import Batcher
+    from mnist_ui.server.personal import Answer
+
+    lock, now, most, order = threading.Lock(), Counter(), Counter(), []
+
+    def read(values: list[str]) -> list[Answer]:
+        visitors = {value.split()[0] for value in values}
+        with lock:
+            now.update(visitors)
+            most.update({v: 0 for v in visitors})
+            for v in visitors:
+                most[v] = max(most[v], now[v])
+            order.append(values)
+        time.sleep(0.05)
+        with lock:
+            now.subtract(visitors)
+        return [Answer(Reading("blank", value)) for value in values]
+
+    async def scenario() -> None:
+        batcher = Batcher(read, lanes=2, most=2)
+        asks = [batcher.ask(f"crowd {i}", True, "crowd") for i in range(12)]
+        asks += [batcher.ask(f"other {i}", True, "other") for i in range(3)]
+        await asyncio.gather(*asks)
+
+    asyncio.run(scenario())
+    assert most == {"crowd": 1, "other": 1}, (most, order)
+    assert any("other 0" in batch for batch in order[:2]), order

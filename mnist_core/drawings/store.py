@@ -175,7 +175,7 @@ def now_iso() -> str:
 def checked_digit(value: Any, name: str) -> int:
     digit = as_label(value)
     if digit is None:
-        raise DrawingError(f"{name} must be a digit 0–9, got {value!r}")
+        raise DrawingError(f"{name} must be a digit 0–9, got {value!r:.40}")
     return digit
 
 

@@ -218,7 +218,7 @@ def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], b
         else None
     )
     if png_name is None:
-        raise DrawingError(f"no digits/{rid}_{label}.png in the zip")
+        raise DrawingError(f"no digits/{rid[:ID_SHOWN]}_{label}.png in the zip")
     img = read_png(read(png_name) or b"", png_name)
     if img.size != (28, 28):
         raise DrawingError(f"{png_name} is {img.size[0]}×{img.size[1]}, not 28×28")
@@ -227,14 +227,14 @@ def _entry(record: dict[str, str], png_name: str | None, read: Callable[[str], b
     try:
         dt.datetime.fromisoformat(created)
     except ValueError:
-        raise DrawingError(f"created {created!r} is not an ISO date") from None
+        raise DrawingError(f"created {created[:ID_SHOWN]!r} is not an ISO date") from None
     raw_strokes, original = read(f"strokes/{rid}.json"), read(f"originals/{rid}.png")
     kind = (record.get("kind") or "").strip() or ("strokes" if raw_strokes is not None else "image")
     if kind not in KINDS:
-        raise DrawingError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise DrawingError(f"kind must be one of {', '.join(KINDS)}, got {kind[:ID_SHOWN]!r}")
     if kind == "strokes":
         if raw_strokes is None:
-            raise DrawingError(f"no strokes/{rid}.json for a strokes row")
+            raise DrawingError(f"no strokes/{rid[:ID_SHOWN]}.json for a strokes row")
         drawing = strokes_bytes(raw_strokes, max_bytes)
     else:
         drawing = check_png(original if original is not None else read(png_name) or b"", max_bytes)

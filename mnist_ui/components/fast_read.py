@@ -49,7 +49,9 @@ class Batcher:
     finished drawing (pen-up, undo, clear) goes ahead of drawings in progress, so a crowd's in-between
     drawings never delay the answer people wait for; and each batch takes one drawing of each visitor in
     turn, so a visitor with many drawings waiting waits behind their own, never in front of someone else's.
-    At most LANES batches run at once; past PER_VISITOR or WAITING drawings, one line says to draw again."""
+    At most LANES batches run at once, and a visitor's drawings are read in one of them at a time: a crowd
+    at one address sending the dearest drawings keeps one lane busy, not both. Past PER_VISITOR or WAITING
+    drawings, one line says to draw again."""
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class Batcher:
         # pen-ups (True) and drawings in progress (False), each a queue per visitor in the order they came
         self.waiting: dict[bool, dict[str, deque[Turn]]] = {True: {}, False: {}}
         self.held: Counter[str] = Counter()  # each visitor's drawings not yet answered
+        self.reading: Counter[str] = Counter()  # visitors with drawings in a batch being read (one lane each)
 
     async def ask(self, value: Any, final: bool, who: str = "") -> Answer:
         """The reading of `value`, in `who`'s turn ('' for a local viewer: one queue, no per-visitor cap)."""
@@ -88,32 +91,46 @@ class Batcher:
             if self.held[who] <= 0:
                 del self.held[who]
 
-    def _take(self) -> list[Turn]:
-        """Up to `most` drawings and BATCH_BYTES of them (at least one): pen-ups first, then drawings in progress,
-        one of each visitor per round."""
+    def _take(self) -> tuple[list[Turn], list[str]]:
+        """Up to `most` drawings and BATCH_BYTES of them (at least one), and whose they are: pen-ups first, then
+        drawings in progress, one of each visitor per round, none of a visitor another lane is reading."""
         batch: list[Turn] = []
+        whose: list[str] = []
         room = BATCH_BYTES
         for queues in (self.waiting[True], self.waiting[False]):
-            while queues and len(batch) < self.most and room > 0:
-                for who in list(queues)[: self.most - len(batch)]:
+            while len(batch) < self.most and room > 0:
+                ready = [who for who in queues if not (who and self.reading[who])][: self.most - len(batch)]
+                if not ready:
+                    break
+                for who in ready:
                     value, turn = queues[who][0]
                     if batch and self.size(value) > room:
-                        return batch
+                        return batch, whose
                     queue = queues.pop(who)  # served: to the back of the line, so the next batch starts after it
                     queue.popleft()
                     if queue:
                         queues[who] = queue
                     if not turn.done():  # not given up on
                         batch.append((value, turn))
+                        whose.append(who)
                         room -= self.size(value)
-        return batch
+        return batch, whose
 
     async def _lane(self) -> None:
-        while batch := self._take():
+        while True:
+            batch, whose = self._take()
+            if not batch:
+                break
+            self.reading.update(set(whose))
             try:
                 readings = await anyio.to_thread.run_sync(self.read, [value for value, _ in batch])
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure, none hangs
                 readings = [Answer(Reading("error", f"the server could not read the drawing: {exc}"))] * len(batch)
+            finally:
+                for who in set(whose):
+                    self.reading[who] -= 1
+                    if self.reading[who] <= 0:
+                        del self.reading[who]
             for (_, turn), reading in zip(batch, readings, strict=True):
                 if not turn.done():
                     turn.set_result(reading)
