@@ -11,7 +11,6 @@ from PIL import Image, ImageDraw, ImageFont
 from mnist_core.config import SUMMARY
 from mnist_core.data.mnist import DataError
 from mnist_core.drawings.store import StoreError
-from mnist_core.model.network import LAYER_NAMES
 from mnist_core.model.versions import describe_time
 from mnist_core.serving.holder import Served
 from mnist_ui.actions import sees_paths, shown_path, without_paths
@@ -24,12 +23,8 @@ def architecture_table(served: Served) -> str:
     if served.classifier is None:
         return "no model is loaded"
     rows = ["| layer (kind) | output | parameters |", "|---|---:|---:|", "| pixels (input) | 784 | 0 |"]
-    layers = served.classifier.layers
-    for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES, strict=True)):
-        act = "softmax" if i == len(layers) - 1 else "relu"
-        rows.append(f"| {name} (Dense, {act}) | {w.shape[1]} | {w.size + b.size:,} |")
-        if i < len(layers) - 1:
-            rows.append(f"| dropout{'' if i == 0 else f'_{i + 1}'} (Dropout) | {w.shape[1]} | 0 |")
+    for layer in served.classifier.summary():
+        rows.append(f"| {layer.name} ({layer.kind}) | {layer.shape} | {layer.params:,} |")
     rows.append(f"| **total** | | **{served.classifier.params:,}** |")
     return "\n".join(rows)
 
