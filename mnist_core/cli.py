@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnist_core.config import (
+    ASSETS_DIR,
     FINETUNE_EPOCHS,
     HOME_ENV,
     PRESETS,
-    SHIPPED_MODEL,
+    SHIPPED_NAMES,
     TUNABLE,
     HyperParams,
     is_shipped,
     models_dir,
     preset,
+    shipped_name,
 )
 from mnist_core.data.mnist import DataError, describe_source, load_mnist
 from mnist_core.data.unipen import load_unipen, pens_path
@@ -44,6 +46,7 @@ from mnist_core.model.versions import (
     serving_path,
     set_serving,
 )
+from mnist_core.serving.holder import shipped_label
 
 if TYPE_CHECKING:
     from mnist_core.training.fit import Progress
@@ -115,7 +118,11 @@ def _models_parser(sub: Any) -> None:
     m.set_defaults(run=_models_list)
     actions = m.add_subparsers(metavar="ACTION")
     u = actions.add_parser("use", help="serve this model in the demo: running servers on this home follow within 2 s")
-    u.add_argument("model", metavar="NAME|PATH|shipped", help="a version's name, a .keras file, or 'shipped'")
+    u.add_argument(
+        "model",
+        metavar="NAME|PATH|shipped|shipped-cnn",
+        help="a version's name, a .keras file, 'shipped' (the dense network) or 'shipped-cnn' (the convolutional one)",
+    )
     u.add_argument(
         "--force",
         action="store_true",
@@ -338,7 +345,7 @@ def _in_models_dir(path: Path) -> bool:
 
 def _label(path: Path) -> str:
     if is_shipped(path):
-        return "the shipped model"
+        return f"the {shipped_label(path)}"
     return path.stem if _in_models_dir(path) else str(path)
 
 
@@ -348,9 +355,10 @@ def _reference(path: Path) -> str:
 
 
 def _find_model(ref: str) -> Path:
-    """'shipped', a version's name (with or without .keras) or a path (relative to the current folder)."""
-    if ref == "shipped":
-        return SHIPPED_MODEL
+    """'shipped', 'shipped-cnn', a version's name (with or without .keras) or a path (relative to the current
+    folder)."""
+    if ref in SHIPPED_NAMES:
+        return SHIPPED_NAMES[ref]
     for version in list_versions():
         if ref in (version.name, version.path.name):
             return version.path
@@ -362,7 +370,7 @@ def _find_model(ref: str) -> Path:
 
 def _models_list(args: argparse.Namespace) -> int:
     serving = serving_path().resolve()
-    rows = [(v.path, "shipped" if v.shipped else v.name, v.metadata) for v in known_models()]
+    rows = [(v.path, shipped_name(v.path) or v.name, v.metadata) for v in known_models()]
     if serving not in {path.resolve() for path, _, _ in rows}:
         rows.insert(0, (serving, str(serving), read_metadata(serving)))
     print(f"  {'NAME':<26} {'MNIST TEST':>10} {'REAL WRITERS':>12}  CREATED")
@@ -372,8 +380,8 @@ def _models_list(args: argparse.Namespace) -> int:
             f"{'*' if path.resolve() == serving else ' '} {name:<26} {_percent(metrics.get('test_accuracy')):>10} "
             f"{_percent(metrics.get('pen_test_accuracy')):>12}  {describe_time(created) if created else '-'}"
         )
-    print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped model is {SHIPPED_MODEL}")
-    print("choose with: python -m mnist_core models use NAME|PATH|shipped")
+    print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped models are in {ASSETS_DIR}")
+    print("choose with: python -m mnist_core models use NAME|PATH|shipped|shipped-cnn")
     return 0
 
 

@@ -12,15 +12,25 @@ from typing import Any, TypeVar
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ASSETS_DIR = REPO_DIR / "assets"
-SHIPPED_MODEL = ASSETS_DIR / "model.keras"
+SHIPPED_MODEL = ASSETS_DIR / "model.keras"  # the notebook's dense network: what the demo serves by default
+SHIPPED_CNN = ASSETS_DIR / "cnn.keras"  # the convolutional network, shipped beside it
+# How the CLI and the pages name each shipped model, and which network each is
+SHIPPED_NAMES = {"shipped": SHIPPED_MODEL, "shipped-cnn": SHIPPED_CNN}
+SHIPPED_BY_ARCHITECTURE = {"dense": SHIPPED_MODEL, "cnn": SHIPPED_CNN}
 
 HOME_ENV = "MNIST_DEMO_HOME"
 T = TypeVar("T")
 
 
+def shipped_name(path: str | os.PathLike) -> str | None:
+    """ "shipped" or "shipped-cnn" for a shipped model, None for any other file."""
+    resolved = Path(path).resolve()
+    return next((name for name, shipped in SHIPPED_NAMES.items() if resolved == shipped.resolve()), None)
+
+
 def is_shipped(path: str | os.PathLike) -> bool:
-    """The shipped model is never deleted or pruned and needs no sidecar of its own to be trusted."""
-    return Path(path).resolve() == SHIPPED_MODEL.resolve()
+    """A shipped model is never deleted or pruned and needs no sidecar of its own to be trusted."""
+    return shipped_name(path) is not None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
 from mnist_core.model.files import ModelError
 from mnist_core.model.versions import describe_time, known_models
+from mnist_core.serving.holder import shipped_label
 from mnist_core.serving.jobs import Snapshot
 from mnist_ui.context import AppContext
 from mnist_ui.format import percent
@@ -179,7 +180,7 @@ def version_choices(ctx: AppContext) -> list[tuple[str, str]]:
     """(label, path): trained versions newest first, the shipped model, the model the server started with."""
     choices = []
     for version in known_models():
-        name = "shipped model" if version.shipped else version.name
+        name = shipped_label(version.path) or version.name
         acc = version.metadata.get("metrics", {}).get("test_accuracy")
         when = "" if version.shipped else f" · {describe_time(version.metadata.get('created'))}"
         choices.append(

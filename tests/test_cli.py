@@ -173,7 +173,7 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert run("models", env=env).stdout.splitlines()[2].startswith("* mnist-old")
     for name, message in (
         ("mnist-old", "mnist-old is what the demo serves; serve another first"),
-        ("shipped", "is the shipped model; it is never deleted"),
+        ("shipped", "is a shipped model; it is never deleted"),
         ("nope", "no model named 'nope'; list them with: python -m mnist_core models"),
     ):
         refused = run("models", "delete", name, env=env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -26,6 +26,8 @@ class Reading:
     message: str
     image: np.ndarray | None = None  # the 28×28 the model saw
     probabilities: np.ndarray | None = None
+    network: str = ""  # the architecture that read it ("dense", "cnn"), when it was read
+    other_network: Reading | None = None  # the other network's reading of the same drawing, when asked
 
     @property
     def digit(self) -> int | None:
@@ -40,8 +42,9 @@ class Reading:
         return self.probabilities is not None and self.confidence < UNSURE_BELOW
 
     def to_json(self, **extra: Any) -> dict[str, Any]:
+        """What the API answers; the other network's digit and confidence only when it was asked for."""
         probs = self.probabilities if self.probabilities is not None else np.zeros(10)
-        return {
+        answer = {
             **extra,
             "digit": self.digit,
             "probabilities": [round(float(p), 6) for p in probs],
@@ -50,6 +53,15 @@ class Reading:
             "status": self.status,
             "message": self.message,
         }
+        if self.other_network is not None:
+            other = self.other_network
+            answer["other_network"] = {
+                "network": other.network,
+                "digit": other.digit,
+                "confidence": round(other.confidence, 6),
+                "unsure": other.unsure,
+            }
+        return answer
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
@@ -69,31 +81,45 @@ def _prepare_drawing(drawing: Drawing) -> Prepared:
     return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
 
 
-def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2) -> list[Reading]:
-    """Preprocess every image (in threads: Pillow releases the GIL), then one batched forward pass."""
+def read_digits(
+    classifier: Classifier, sources: Sequence[Source], workers: int = 2, other: Classifier | None = None
+) -> list[Reading]:
+    """Preprocess every image (in threads: Pillow releases the GIL), then one batched forward pass (and one of
+    `other`, whose readings ride along as `other_network`)."""
     if len(sources) > 1 and workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             prepared = list(pool.map(_prepare, sources, chunksize=64))
     else:
         prepared = [_prepare(s) for s in sources]
-    return _read(classifier, prepared)
+    return _read(classifier, prepared, other)
 
 
-def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[Reading]:
-    """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass."""
-    return _read(classifier, [_prepare_drawing(d) for d in drawings])
+def read_drawings(
+    classifier: Classifier, drawings: Sequence[Drawing], other: Classifier | None = None
+) -> list[Reading]:
+    """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass (and
+    one of `other`: each drawing is drawn once for both)."""
+    return _read(classifier, [_prepare_drawing(d) for d in drawings], other)
 
 
-def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
+def _read(classifier: Classifier, prepared: list[Prepared], other: Classifier | None = None) -> list[Reading]:
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
     batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
+    readings = [Reading(status, message) for status, _, message in prepared]
+    others = _readings(other, batch) if other is not None else [None] * len(ok)
+    for i, reading, beside in zip(ok, _readings(classifier, batch), others, strict=True):
+        readings[i] = replace(reading, other_network=beside)
+    return readings
+
+
+def _readings(classifier: Classifier, batch: np.ndarray) -> list[Reading]:
+    """One forward pass over prepared 28×28s → a reading of each."""
     seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
     probs = classifier.forward(seen)
-    readings = [Reading(status, message) for status, _, message in prepared]
-    for row, i in enumerate(ok):
-        p = probs[row]
+    readings = []
+    for row, p in enumerate(probs):
         message = f"{int(p.argmax())} ({p.max():.0%})"
         if p.max() < UNSURE_BELOW:
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p)
+        readings.append(Reading("ok", message, seen[row].reshape(28, 28), p, classifier.architecture))
     return readings

@@ -1,0 +1,101 @@
+"""The convolutional network: its layer spec, the NumPy forward pass against Keras' own, the file loader."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_core.config import CNN_LAYERS, HyperParams, cnn_shape
+from mnist_core.model.assemble import classifier_from_keras
+from mnist_core.model.convnet import ConvClassifier
+from mnist_core.model.files import ModelError, load_classifier, save_model
+from mnist_core.model.forward import DenseClassifier
+
+
+def peaked_cnn(spec: str = "c8 c8 p c16 p d32", seed: int = 0):
+    """A Keras CNN with random weights large enough that its probabilities are far from uniform."""
+    import keras
+
+    from mnist_core.model.network import build_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(HyperParams(architecture="cnn", cnn_layers=spec))
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def test_the_spec_names_the_layers_and_refuses_what_cannot_be_built():
+    assert cnn_shape("c32 p d64") == [("conv", 32), ("pool", 2), ("dense", 64)]
+    assert [kind for kind, _ in cnn_shape(CNN_LAYERS)].count("conv") >= 2
+    for spec, words in (
+        ("c32 x d64", "is not cN, p or dN"),
+        ("c32 d64 c32", "before the dense layers"),
+        ("c32 p", "end with a dense layer"),
+        ("p c32 d10", "start with a convolution"),
+        ("c32 p c32 p c32 p c32 d10", "shrinks the 28×28 to nothing"),
+        ("c0 d10", "1–1024"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            HyperParams(architecture="cnn", cnn_layers=spec).validate()
+    with pytest.raises(ValueError, match="architecture must be one of dense, cnn"):
+        HyperParams(architecture="rnn").validate()
+
+
+def test_a_sidecar_from_before_architectures_reads_as_dense():
+    old = {k: v for k, v in HyperParams().to_dict().items() if k not in ("architecture", "cnn_layers")}
+    assert HyperParams.from_dict(old).architecture == "dense"
+    assert HyperParams.from_dict({**old, "architecture": "cnn"}).architecture == "cnn"
+
+
+def test_numpy_reads_as_keras_does_one_image_or_many():
+    model = peaked_cnn()
+    classifier = classifier_from_keras(model, deskew=False)
+    assert isinstance(classifier, ConvClassifier) and classifier.architecture == "cnn"
+    assert classifier.params == model.count_params()
+    x = np.random.default_rng(1).random((64, 784), dtype=np.float32)
+    expected = model(x, training=False).numpy()
+    assert expected.max(axis=1).mean() > 0.5  # peaked: the check below compares real decisions
+    np.testing.assert_allclose(classifier.forward(x), expected, atol=1e-5)
+    np.testing.assert_allclose(classifier.forward(x[:1]), expected[:1], atol=1e-5)
+    np.testing.assert_allclose(classifier.forward(x, batch_size=5), expected, atol=1e-5)
+
+
+def test_every_architecture_ends_in_last_hidden_then_head():
+    """forward = softmax(relu(trunk @ W + b) @ head): what a personal model changes, for either network."""
+    dense_weights = [np.random.default_rng(i).normal(0, 0.05, s).astype(np.float32) for i, s in enumerate(
+        ((784, 64), (64,), (64, 32), (32,), (32, 10), (10,))
+    )]  # fmt: skip
+    for classifier in (classifier_from_keras(peaked_cnn(), False), DenseClassifier.from_arrays(dense_weights)):
+        x = np.random.default_rng(2).random((7, 784), dtype=np.float32)
+        (w, b), (w3, b3) = classifier.last_hidden, classifier.head
+        logits = np.maximum(classifier.trunk(x) @ w + b, 0) @ w3 + b3
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(probs / probs.sum(axis=1, keepdims=True), classifier.forward(x), atol=1e-6)
+        assert classifier.features(x).shape[0] == 7 and (classifier.features(x) >= 0).all()
+        assert sum(layer.params for layer in classifier.summary()) == classifier.params
+
+
+def test_the_file_names_its_network_and_loads_without_tensorflow_layers_it_cannot_compute(tmp_path: Path):
+    model = peaked_cnn()
+    path = save_model(model, tmp_path / "cnn.keras", {"hyperparameters": {"deskew": True, "architecture": "cnn"}})
+    served = load_classifier(path)
+    assert isinstance(served, ConvClassifier) and served.deskew
+    x = np.random.default_rng(3).random((5, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(served.predict(x), model(served.inputs(x), training=False).numpy(), atol=1e-5)
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    config = json.loads(entries["config.json"])
+    conv = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Conv2D")
+    conv["config"]["padding"] = "same"
+    entries["config.json"] = json.dumps(config).encode()
+    changed = tmp_path / "same.keras"
+    with zipfile.ZipFile(changed, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    with pytest.raises(ModelError, match=r"same\.keras is not a usable .keras model \(convolution 'conv_1' is not"):
+        load_classifier(changed)
