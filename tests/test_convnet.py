@@ -99,3 +99,28 @@ def test_the_file_names_its_network_and_loads_without_tensorflow_layers_it_canno
             zf.writestr(name, data)
     with pytest.raises(ModelError, match=r"same\.keras is not a usable .keras model \(convolution 'conv_1' is not"):
         load_classifier(changed)
+
+
+@pytest.mark.slow  # a real training and a fine-tune, about a minute
+def test_a_convolutional_network_trains_saves_serves_and_fine_tunes(mnist, tmp_path: Path):
+    from mnist_core.config import preset
+    from mnist_core.model.files import read_metadata
+    from mnist_core.training.finetune import Collected, finetune, save_finetuned
+    from mnist_core.training.workflow import train_evaluate_save
+
+    hp = preset("fast").replace(architecture="cnn", epochs=1, train_subset=3000)
+    outcome = train_evaluate_save(hp, mnist, tmp_path / "cnn.keras", "test", "pytest cnn")
+    assert outcome.result.ok and outcome.report is not None and outcome.path is not None, outcome.result.message
+    assert outcome.report.accuracy >= 0.85 and outcome.report.params == outcome.result.model.count_params()
+    served = load_classifier(outcome.path)
+    assert isinstance(served, ConvClassifier)
+    assert read_metadata(outcome.path)["hyperparameters"]["architecture"] == "cnn"
+    (x, y), (x_test, _) = mnist
+    images = x_test[:200].astype(np.float32) / 255
+    expected = outcome.result.model(served.inputs(images), training=False).numpy()
+    np.testing.assert_allclose(served.predict(images), expected, atol=1e-5)
+    tuned = finetune(outcome.path, Collected(x[:40, None], y[:40], x[40:60], y[40:60]), mnist, epochs=1, replay=500)
+    assert tuned.status == "completed" and tuned.after is not None, tuned.reason
+    path = save_finetuned(tuned, tmp_path / "tuned.keras", "pytest finetune")
+    assert isinstance(load_classifier(path), ConvClassifier)
+    assert read_metadata(path)["hyperparameters"]["architecture"] == "cnn"
