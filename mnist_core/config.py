@@ -35,7 +35,8 @@ def is_shipped(path: str | os.PathLike) -> bool:
 
 @dataclass(frozen=True)
 class Control:
-    """The Train tab's control for a field: a slider from `low` to `high`, a number box, or (a bool) a checkbox.
+    """The Train tab's control for a field: a slider from `low` to `high`, a number box, (a bool) a checkbox, or
+    one of `choices`, each (what the page says, the value).
 
     A bound given as a name is that field of UI_LIMITS: the caps a visitor's run keeps to.
     """
@@ -46,6 +47,7 @@ class Control:
     step: float | None = None
     box: bool = False  # a number box rather than a slider
     hidden: bool = False  # set by the page itself (?subset=N), never shown
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -94,6 +96,24 @@ def cnn_shape(spec: str) -> list[tuple[str, int]]:
     return layers
 
 
+def cnn_macs(spec: str) -> int:
+    """Multiply-adds of one digit's forward pass through the network `spec` names: what an epoch's cost grows with
+    (the shipped shape: 10.0 million; the dense network: 5.8 million)."""
+    side, channels, macs = 28, 1, 0
+    for kind, size in cnn_shape(spec):
+        if kind == "conv":
+            side -= 2
+            macs += side * side * 9 * channels * size
+        elif kind == "pool":
+            side //= size
+            continue
+        else:
+            macs += side * side * channels * size
+            side = 1
+        channels = size
+    return macs + channels * 10
+
+
 def setting(default: T, about: str = "", *, flag: str = "", control: Control | None = None, summary: bool = False) -> T:
     """A HyperParams field with all that is said about it, so the CLI, the Train tab, the Model tab and the
     /retrain docs are made from one place. `about`: the help of its CLI flag and /retrain setting (a field
@@ -125,6 +145,13 @@ class HyperParams:
     architecture: str = setting(
         "dense",
         "the network: dense (the notebook's: Dense 2048, Dense 2048, Dense 10) or cnn (a small convolutional network)",
+        control=Control(
+            "Network",
+            choices=(
+                ("dense: the notebook's network, every pixel wired to 2,048 units, twice", "dense"),
+                ("convolutional: small 3×3 filters slid over the image, then one dense layer", "cnn"),
+            ),
+        ),
         summary=True,
     )
     hidden_units: int = 2048  # the dense network's two hidden layers
@@ -227,7 +254,12 @@ class HyperParams:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        cnn_shape(self.cnn_layers)
+        macs = cnn_macs(self.cnn_layers)
+        if self.architecture == "cnn" and macs > lim.max_cnn_macs:
+            raise ValueError(
+                f"cnn layers: {self.cnn_layers!r} costs {macs / 1e6:.0f} million multiply-adds a digit, over the "
+                f"{lim.max_cnn_macs / 1e6:.0f} million allowed here; use fewer or narrower layers"
+            )
 
 
 @dataclass(frozen=True)
@@ -237,6 +269,7 @@ class Limits:
     max_epochs: int = 150
     min_batch: int = 8
     max_batch: int = 2048
+    max_cnn_macs: int = 1_000_000_000  # a convolutional network's multiply-adds per digit (`cnn_macs`)
 
     def check_epochs(self, epochs: int) -> None:
         """ValueError in one line: how a recipe refuses epochs out of range before anything starts."""
@@ -244,7 +277,8 @@ class Limits:
             raise ValueError(f"epochs must be 1–{self.max_epochs}")
 
 
-UI_LIMITS = Limits(max_epochs=40, min_batch=32, max_batch=1024)  # 40: the default recipe fits
+# 40: the default recipe fits; a visitor's convolutional network costs at most 4× the shipped shape's per digit
+UI_LIMITS = Limits(max_epochs=40, min_batch=32, max_batch=1024, max_cnn_macs=4 * cnn_macs(CNN_LAYERS))
 # A fine-tune's one cap (CLI, API and Train tab): a few passes at a low rate learn the corrected drawings.
 FINETUNE_LIMITS = Limits(max_epochs=20)
 

@@ -8,6 +8,7 @@ Reading endpoints never raise: a bad file or malformed strokes come back as a re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,21 +69,37 @@ def _reading_endpoints(ctx: AppContext) -> None:
         readings = read_files(ctx.holder, [editor_source(e) for e in editors])
         return ([r.to_json(model=SHARED) for r in readings],)
 
-    def predict_image(image: dict[str, Any] | None, profile: str | None = None) -> dict[str, Any]:
+    def predict_image(
+        image: dict[str, Any] | None, profile: str | None = None, compare: bool = False
+    ) -> dict[str, Any]:
         """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo.
-        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
-        return read_image(ctx, uploaded_path(image), profile)
+        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered).
+        compare: also read it with the other network (dense or convolutional): "other_network" in the answer."""
+        source = uploaded_path(image)
+        answer = read_image(ctx, source, profile)
+        if compare and isinstance(source, str) and answer.reading.status == "ok":
+            answer = replace(
+                answer, reading=ctx.networks.add_to_images(ctx.holder.current, [answer.reading], [source])[0]
+            )
+        return answer.to_json()
 
-    def predict_strokes(strokes: str | dict[str, Any] | None, profile: str | None = None) -> dict[str, Any]:
+    def predict_strokes(
+        strokes: str | dict[str, Any] | None, profile: str | None = None, compare: bool = False
+    ) -> dict[str, Any]:
         """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}.
-        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
+        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered).
+        compare: also read it with the other network (dense or convolutional): "other_network" in the answer."""
         try:
             drawing = parse(strokes)
         except StrokeError as exc:
             return Reading("error", str(exc)).to_json(model=SHARED)
         if ctx.personal is None:
-            return ctx.holder.read_drawings([drawing])[0].to_json(model=SHARED)
-        return ctx.personal.read_drawings([drawing], [profile])[0].to_json()
+            answer = Answer(ctx.holder.read_drawings([drawing])[0])
+        else:
+            answer = ctx.personal.read_drawings([drawing], [profile])[0]
+        if compare:
+            answer = replace(answer, reading=ctx.networks.add_to(ctx.holder.current, [answer.reading], [drawing])[0])
+        return answer.to_json()
 
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
@@ -94,11 +111,11 @@ def _reading_endpoints(ctx: AppContext) -> None:
     gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
 
 
-def read_image(ctx: AppContext, source: str | Reading | None, profile: str | None) -> dict[str, Any]:
+def read_image(ctx: AppContext, source: str | Reading | None, profile: str | None) -> Answer:
     """One uploaded image, read with the visitor's model when `profile` names one (refusals worded as usual)."""
     personal = ctx.personal
     if personal is None or not profile:
-        return read_files(ctx.holder, [source])[0].to_json(model=SHARED)
+        return Answer(read_files(ctx.holder, [source])[0])
     answers: list[Answer] = []
 
     def read(paths: list[Any]) -> list[Reading]:
@@ -107,7 +124,7 @@ def read_image(ctx: AppContext, source: str | Reading | None, profile: str | Non
 
     reading = read_files(ctx.holder, [source], read)[0]
     first = answers[0] if answers else Answer(reading)
-    return Answer(reading, first.model, first.note).to_json()
+    return Answer(reading, first.model, first.note)
 
 
 def _personal_endpoints(ctx: AppContext) -> None:

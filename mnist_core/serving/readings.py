@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -81,45 +81,37 @@ def _prepare_drawing(drawing: Drawing) -> Prepared:
     return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
 
 
-def read_digits(
-    classifier: Classifier, sources: Sequence[Source], workers: int = 2, other: Classifier | None = None
-) -> list[Reading]:
-    """Preprocess every image (in threads: Pillow releases the GIL), then one batched forward pass (and one of
-    `other`, whose readings ride along as `other_network`)."""
+def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2) -> list[Reading]:
+    """Preprocess every image (in threads: Pillow releases the GIL), then one batched forward pass."""
     if len(sources) > 1 and workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             prepared = list(pool.map(_prepare, sources, chunksize=64))
     else:
         prepared = [_prepare(s) for s in sources]
-    return _read(classifier, prepared, other)
+    return _read(classifier, prepared)
 
 
-def read_drawings(
-    classifier: Classifier, drawings: Sequence[Drawing], other: Classifier | None = None
-) -> list[Reading]:
-    """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass (and
-    one of `other`: each drawing is drawn once for both)."""
-    return _read(classifier, [_prepare_drawing(d) for d in drawings], other)
+def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[Reading]:
+    """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass."""
+    return _read(classifier, [_prepare_drawing(d) for d in drawings])
 
 
-def _read(classifier: Classifier, prepared: list[Prepared], other: Classifier | None = None) -> list[Reading]:
+def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
     batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
     readings = [Reading(status, message) for status, _, message in prepared]
-    others = _readings(other, batch) if other is not None else [None] * len(ok)
-    for i, reading, beside in zip(ok, _readings(classifier, batch), others, strict=True):
-        readings[i] = replace(reading, other_network=beside)
+    for i, reading in zip(ok, read_seen(classifier, classifier.inputs(batch)), strict=True):
+        readings[i] = reading
     return readings
 
 
-def _readings(classifier: Classifier, batch: np.ndarray) -> list[Reading]:
-    """One forward pass over prepared 28×28s → a reading of each."""
-    seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
-    probs = classifier.forward(seen)
+def read_seen(classifier: Classifier, seen: np.ndarray) -> list[Reading]:
+    """(N, 784) or (N, 28, 28) images as `classifier.inputs` makes them (deskewed when it wants them) → readings."""
+    seen = np.asarray(seen, np.float32).reshape(len(seen), 28 * 28)
     readings = []
-    for row, p in enumerate(probs):
+    for image, p in zip(seen, classifier.forward(seen), strict=True):
         message = f"{int(p.argmax())} ({p.max():.0%})"
         if p.max() < UNSURE_BELOW:
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings.append(Reading("ok", message, seen[row].reshape(28, 28), p, classifier.architecture))
+        readings.append(Reading("ok", message, image.reshape(28, 28), p, classifier.architecture))
     return readings

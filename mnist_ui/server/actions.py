@@ -47,6 +47,10 @@ def _cast(default: Any, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"{value!r} is not true or false")
         return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not text")
+        return value
     if isinstance(default, int):
         number = float(value)
         if not math.isfinite(number) or number != int(number):
