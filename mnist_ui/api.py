@@ -89,17 +89,7 @@ def _reading_endpoints(ctx: AppContext) -> None:
         """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}.
         profile: a key /personalize gave, to read with that visitor's model ("model" says which answered).
         compare: also read it with the other network (dense or convolutional): "other_network" in the answer."""
-        try:
-            drawing = parse(strokes)
-        except StrokeError as exc:
-            return Reading("error", str(exc)).to_json(model=SHARED)
-        if ctx.personal is None:
-            answer = Answer(ctx.holder.read_drawings([drawing])[0])
-        else:
-            answer = ctx.personal.read_drawings([drawing], [profile])[0]
-        if compare:
-            answer = replace(answer, reading=ctx.networks.add_to(ctx.holder.current, [answer.reading], [drawing])[0])
-        return answer.to_json()
+        return read_strokes(ctx, strokes, profile, compare).to_json()
 
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
@@ -109,6 +99,22 @@ def _reading_endpoints(ctx: AppContext) -> None:
     gr.api(predict_image, api_name="predict_image", concurrency_limit=4, concurrency_id="read")
     gr.api(predict_strokes, api_name="predict_strokes", concurrency_limit=4, concurrency_id="read")
     gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
+
+
+def read_strokes(ctx: AppContext, strokes: str | dict[str, Any] | None, profile: str | None, compare: bool) -> Answer:
+    """The pad's strokes, read with the visitor's model when `profile` names one, and with `compare` by the other
+    network too; malformed strokes are a reading with status "error"."""
+    try:
+        drawing = parse(strokes)
+    except StrokeError as exc:
+        return Answer(Reading("error", str(exc)))
+    if ctx.personal is None:
+        answer = Answer(ctx.holder.read_drawings([drawing])[0])
+    else:
+        answer = ctx.personal.read_drawings([drawing], [profile])[0]
+    if not compare:
+        return answer
+    return replace(answer, reading=ctx.networks.add_to(ctx.holder.current, [answer.reading], [drawing])[0])
 
 
 def read_image(ctx: AppContext, source: str | Reading | None, profile: str | None) -> Answer:
