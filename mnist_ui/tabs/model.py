@@ -93,7 +93,8 @@ def model_summary(served: Served, sees: bool = False) -> str:
             f"**{metrics['pen_test_accuracy']:.2%}**"
         )
     if hp:
-        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SUMMARY if k in hp))
+        shown = [k for k in SUMMARY if k in hp and (k != "cnn_layers" or hp.get("architecture") == "cnn")]
+        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in shown))
     if meta.get("command"):
         lines.append(f"\nCommand: `{without_paths(meta['command'], sees)}`")
     return "\n\n".join(lines)
