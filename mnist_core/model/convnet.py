@@ -1,10 +1,11 @@
 """The convolutional network served with NumPy: each convolution one matmul over shifted copies of its input.
 
 A k×k valid convolution of an (N, H, W, C) batch is (N·H'·W', k·k·C) @ (k·k·C, F): the k·k shifted views
-are copied side by side into one contiguous array (im2col along the channel axis, the kernel's own
-(row, column, channel) order), so the matmul is one BLAS call with K = 9·C. Measured on this machine against
-`sliding_window_view` im2col (its (C, row, column) copy is strided: 1.5× slower in a batch of 8) and nine
-accumulated matmuls (2.2× slower). Max-pooling is the maximum of the 2×2 strided views.
+are copied side by side into one contiguous array (im2col along the channel axis, in the kernel's own
+(row, column, channel) order), so each copy moves whole runs of C floats and the matmul is one BLAS call with
+K = k·k·C. A `sliding_window_view` im2col copies in (channel, row, column) order, one float at a time, and
+k·k accumulated matmuls with K = C keep BLAS far from its peak. Max-pooling is the maximum of the strided views.
+`python -m bench.latency` times it against the dense network.
 """
 
 from __future__ import annotations
@@ -132,18 +133,15 @@ class ConvClassifier(Classifier):
 
     def summary(self) -> tuple[Layer, ...]:
         rows: list[Layer] = []
-        side, channels, convs, pools = 28, 1, 0, 0
+        side, channels, count = 28, 1, {"conv": 0, "pool": 0}
         for stage in self.stages:
             if isinstance(stage, Conv):
-                convs += 1
-                side, channels = side - stage.size + 1, int(stage.kernel.shape[3])
-                kind, name, params = f"conv {stage.size}×{stage.size}, relu", f"conv {convs}", stage.kernel.size
-                params += stage.bias.size
+                side, channels, kind = side - stage.size + 1, int(stage.kernel.shape[3]), "conv"
+                what, params = f"conv {stage.size}×{stage.size}, relu", stage.kernel.size + stage.bias.size
             else:
-                pools += 1
-                side //= stage.size
-                kind, name, params = f"max-pool {stage.size}×{stage.size}", f"pool {pools}", 0
-            rows.append(Layer(name, kind, f"{side}×{side}×{channels}", params))
+                side, kind, what, params = side // stage.size, "pool", f"max-pool {stage.size}×{stage.size}", 0
+            count[kind] += 1
+            rows.append(Layer(f"{kind} {count[kind]}", what, f"{side}×{side}×{channels}", params))
         for i, (w, b) in enumerate(self.dense[:-1]):
             rows += [Layer(f"hidden {i + 1}", "dense, relu", str(w.shape[1]), w.size + b.size)]
             rows += [Layer(f"dropout {i + 1}", "dropout (training only)", str(w.shape[1]), 0)]
