@@ -159,3 +159,18 @@ def test_a_personal_delta_changes_the_last_two_layers_of_either_network():
     np.testing.assert_allclose(
         PersonalClassifier(classifier, delta).forward(x), probs / probs.sum(axis=1, keepdims=True), atol=1e-5
     )
+
+
+def test_the_shipped_cnn_reads_1000_digits_as_keras_does(mnist):
+    """The shipped convolutional network served by NumPy: Keras' own probabilities within 1e-5 on 1,000 MNIST
+    test digits, fed exactly what the server feeds (deskewed, as its contract says)."""
+    from mnist_core.config import SHIPPED_CNN
+    from mnist_core.model.files import load_keras
+
+    served = load_classifier(SHIPPED_CNN)
+    assert isinstance(served, ConvClassifier) and served.deskew
+    _, (x_test, y_test) = mnist
+    x = served.inputs(x_test[:1000].astype(np.float32) / 255)
+    expected = load_keras(SHIPPED_CNN).predict(x, batch_size=250, verbose=0)
+    np.testing.assert_allclose(served.forward(x), expected, atol=1e-5, rtol=0)
+    assert np.mean(expected.argmax(axis=1) == y_test[:1000]) >= 0.99
