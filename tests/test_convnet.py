@@ -174,3 +174,37 @@ def test_the_shipped_cnn_reads_1000_digits_as_keras_does(mnist):
     expected = load_keras(SHIPPED_CNN).predict(x, batch_size=250, verbose=0)
     np.testing.assert_allclose(served.forward(x), expected, atol=1e-5, rtol=0)
     assert np.mean(expected.argmax(axis=1) == y_test[:1000]) >= 0.99
+
+
+def test_the_other_network_reads_the_same_drawings_beside_the_served_one(tmp_path: Path):
+    """Each reading that read a digit gets the other network's reading of the same drawing: from the 28×28s the
+    first saw when both deskew alike, else drawn again for it; no other network, no second reading."""
+    import dataclasses
+
+    from mnist_core.config import SHIPPED_CNN, SHIPPED_MODEL
+    from mnist_core.imaging.strokes import Drawing, parse
+    from mnist_core.serving.holder import load_served
+    from mnist_core.serving.other import OtherNetwork
+    from mnist_core.serving.readings import read_drawings
+    from mnist_ui.testing import DIGIT_STROKES, pad_value
+
+    served = load_served(SHIPPED_MODEL)
+    assert served.classifier is not None
+    drawings = [parse(pad_value(strokes)) for strokes in DIGIT_STROKES.values()] + [Drawing((), 448, 448, 12)]
+    readings = read_drawings(served.classifier, drawings)
+    cnn = load_classifier(SHIPPED_CNN)
+    for other in (cnn, dataclasses.replace(cnn, deskew=not cnn.deskew)):
+        networks = OtherNetwork()
+        networks._loaded["cnn"] = dataclasses.replace(served, path=SHIPPED_CNN, classifier=other)
+        both = networks.add_to(served, readings, drawings)
+        expected = read_drawings(other, drawings)
+        for mine, theirs, alone in zip(readings, both, expected, strict=True):
+            assert theirs.probabilities is mine.probabilities  # the served network's reading, untouched
+            if mine.status != "ok":
+                assert theirs.other_network is None
+                continue
+            assert theirs.other_network is not None and theirs.other_network.network == "cnn"
+            np.testing.assert_allclose(theirs.other_network.probabilities, alone.probabilities, atol=1e-6)
+    missing = OtherNetwork({"dense": SHIPPED_MODEL, "cnn": tmp_path / "none.keras"})
+    assert missing.beside(served) is None
+    assert [r.other_network for r in missing.add_to(served, readings, drawings)] == [None] * len(readings)
