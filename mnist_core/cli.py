@@ -401,8 +401,9 @@ def _models_use(args: argparse.Namespace) -> int:
     path = _find_model(args.model)
     load_classifier(path)  # refuse a file the demo could not serve
     serving = serving_path()
-    if path.resolve() != serving.resolve():
-        verdict = judge(_scores(serving), _scores(path))  # the gate a retrain or fine-tune in the demo passes
+    # The gate a retrain or fine-tune in the demo passes; a shipped model is a network one may always choose
+    if path.resolve() != serving.resolve() and not is_shipped(path):
+        verdict = judge(_scores(serving), _scores(path))
         if not verdict.serve and not args.force:
             raise ValueError(
                 f"not switched: {verdict.why.removeprefix('it ')} than {_label(serving)}, which the demo serves; "

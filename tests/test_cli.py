@@ -183,6 +183,12 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
 
     assert run("models", "use", "assets/model.keras", env=env).returncode == 0  # relative to where it runs
     assert versions.serving_path() == config.SHIPPED_MODEL
+    # Either shipped network, without the gate: the dense one reads worse than the convolutional one
+    assert run("models", "use", "shipped-cnn", env=env).returncode == 0
+    assert versions.serving_path() == config.SHIPPED_CNN
+    back = run("models", "use", "shipped", env=env)
+    assert back.returncode == 0 and back.stderr == "" and "the shipped model now" in back.stdout
+    assert versions.serving_path() == config.SHIPPED_MODEL
     broken = folder / "broken.keras"
     broken.write_bytes(b"not a zip")
     refused = run("models", "use", str(broken), env=env)
