@@ -262,3 +262,23 @@ def test_retrain_curve_grows(own_page: Any, app: App) -> None:
     assert re.search(r"saved as mnist-\d{8}-\d{6}", status), status
     # Unchecked, or refused by the serve gate (a 2,000-image model reads worse): the old model keeps serving.
     assert "still serving the previous model" in status or "; not served: " in status, status
+
+
+def test_train_tab_trains_the_convolutional_network(own_page: Any, app: App) -> None:
+    """ "convolutional" and the fast preset on the Train tab: it trains, reports and is kept as a version of that
+    network (API tests serve one and cancel one)."""
+    from mnist_core.model.files import read_metadata
+
+    page = own_page
+    open_draw(page, app, "?subset=2000")
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_label("convolutional: small 3×3 filters", exact=False).check()
+    page.get_by_label("Serve the new model when it finishes").uncheck()
+    page.click("#retrain")
+    page.wait_for_selector("#train-status >> text=/batch \\d+\\/\\d+/", timeout=180_000)  # this run, not the last
+    page.wait_for_selector("#train-status >> text=Done", timeout=240_000)
+    page.wait_for_selector("text=Old vs new")
+    status = page.inner_text("#train-status")
+    saved = re.search(r"saved as (mnist-\d{8}-\d{6}(-\d+)?)", status)
+    assert saved, status
+    assert read_metadata(app.home / "models" / f"{saved.group(1)}.keras")["hyperparameters"]["architecture"] == "cnn"
