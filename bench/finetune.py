@@ -35,6 +35,7 @@ from mnist_core.data import renderings, unipen
 from mnist_core.data.mnist import load_mnist
 from mnist_core.drawings.store import DrawingStore
 from mnist_core.imaging.strokes import drawing_to_mnist
+from mnist_core.model.assemble import classifier_from_keras
 from mnist_core.model.files import load_classifier
 from mnist_core.model.forward import Classifier
 
@@ -139,7 +140,7 @@ def run(
         seconds, cpu = time.perf_counter() - started, sum(os.times()[:4]) - cpu_started
     if out.after is None:
         return f"{size:>6,} {out.status}: {out.reason}"
-    tuned = Classifier.from_arrays(out.model.get_weights(), deskew=base.deskew)
+    tuned = classifier_from_keras(out.model, deskew=base.deskew)
     pens_before, pens_after = accuracy(base, *pen_test), accuracy(tuned, *pen_test)
     return (
         f"{counts.total:>6,} {counts.total - counts.holdout:>6,} {counts.holdout:>5,} {seconds:>6.1f} {cpu:>6.1f} "

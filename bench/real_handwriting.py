@@ -19,7 +19,7 @@ path the demo serves:
 Prints accuracy per rendering, by site, by digit and the commonest confusions (a blank reading counts
 as wrong and is shown as "-"). One to two minutes on 2 cores.
 
-    UNIPEN_DATA=../shared/data/unipen python -m bench.real_handwriting [--model PATH] [--seed 0] [--json]
+    UNIPEN_DATA=../shared/data/unipen python -m bench.real_handwriting [--model PATH | --architecture cnn] [--json]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import naive_resize
+from mnist_core.config import ARCHITECTURES, SHIPPED_BY_ARCHITECTURE
 from mnist_core.data import renderings, unipen
 from mnist_core.data.mnist import DataError
 from mnist_core.imaging import strokes
@@ -114,6 +115,7 @@ def measure(model_path: Path, pen_file: str | None, seed: int, side: str = "test
     meta = read_metadata(model_path)
     return {
         "model": str(model_path),
+        "network": classifier.title,
         "model_created": meta.get("created"),
         "sidecar_pen_test_accuracy": meta.get("metrics", {}).get("pen_test_accuracy"),
         "seed": seed,
@@ -143,7 +145,8 @@ def report(result: dict[str, Any]) -> None:
     }
     header = "".join(f"{short[n]:>8}" for n in names)
     print(
-        f"model {result['model']} (created {result['model_created']}); {result['digits']:,} digits by "
+        f"model {result['model']}, {result['network']} (created {result['model_created']}); "
+        f"{result['digits']:,} digits by "
         f"{result['writers']} UNIPEN {result['side']} writers "
         f"({'TRAINED ON: not a held-out measure' if result['trained_on_them'] else 'never trained on'}), "
         f"seed {result['seed']}"
@@ -178,6 +181,11 @@ def report(result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a .keras file (default: the model the demo serves)")
+    parser.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        help="the shipped model of this network (dense: assets/model.keras, cnn: assets/cnn.keras) instead",
+    )
     parser.add_argument("--pens", help="UNIPEN file or its folder (default: $UNIPEN_DATA)")
     parser.add_argument("--seed", type=int, default=0, help="pen widths and placement of the image renderings")
     parser.add_argument("--json", action="store_true", help="print one JSON object with every number")
@@ -189,7 +197,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     try:
-        result = measure(Path(args.model) if args.model else serving_path(), args.pens, args.seed, args.writers)
+        shipped = SHIPPED_BY_ARCHITECTURE.get(args.architecture or "")
+        model = Path(args.model) if args.model else shipped or serving_path()
+        result = measure(model, args.pens, args.seed, args.writers)
     except (DataError, ModelError) as exc:
         sys.exit(f"error: {exc}")
     if args.json:

@@ -1,14 +1,16 @@
 """Training throughput: the notebook's plain `model.fit(numpy, batch_size=220)` vs this project's trainer.
 
-Same machine, same batch size, same network, one process, runs interleaved (plain, ours, plain, ours…)
-so background load hits both alike. "ours" is the trainer as it runs by default: with bfloat16 matmuls and
-float32 weights on a CPU with bf16 instructions (HyperParams.bf16, `config.BF16_NATIVE`), else float32;
-"ours fp32" / "ours bf16" the same loop in the other precision. Also measures the machine's fp32
-and bf16 matmul rates, to say how close to its arithmetic limit each is (one epoch of 60k images is
-≈ 2.1 TFLOP: 6 × params × images). Each run's CPU time per step is printed too: on a loaded machine the wall
-clock measures the scheduler's share, the CPU time the work. `--steps` times the pieces of one step alone.
+Same machine, same batch size, same network (`--architecture`: the notebook's dense one by default, or the
+convolutional one), one process, runs interleaved (plain, ours, plain, ours…) so background load hits both
+alike. "ours" is the trainer as it runs by default: with bfloat16 matmuls and float32 weights on a CPU with
+bf16 instructions (HyperParams.bf16, `config.BF16_NATIVE`), else float32; "ours fp32" / "ours bf16" the same
+loop in the other precision. Also measures the machine's fp32 and bf16 matmul rates, to say how close to its
+arithmetic limit each is (one epoch of 60k images of the dense network is ≈ 2.1 TFLOP: 3 × its forward
+pass's 2 × 5.8M multiply-adds × images). Each run's CPU time per step is printed too: on a loaded machine the
+wall clock measures the scheduler's share, the CPU time the work. `--steps` times the pieces of one step alone.
 
     MNIST_DATA=../shared/data/mnist python -m bench.train_throughput [--images 22000] [--rounds 3] [--steps]
+        [--architecture cnn]
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_core.config import BF16_NATIVE, preset
+from mnist_core.config import ARCHITECTURES, BF16_NATIVE, HyperParams, preset
 from mnist_core.data.mnist import load_mnist
-from mnist_core.model.network import build_model, param_count
+from mnist_core.model.network import build_model
 from mnist_core.training.fit import ByteDropout, FusedAdam, compile_model, training_twin
 from mnist_core.training.pool import Group, Pool, pool_dataset
 
@@ -42,9 +44,27 @@ def timed(images: int, run: Callable[[], object]) -> Timing:
     return images / wall, cpu * 1000 * BATCH / images
 
 
-def plain(x: np.ndarray, y: np.ndarray) -> Timing:
-    """The notebook: numpy arrays straight into fit, default compile."""
-    model = build_model(preset("seed"))
+def seed(architecture: str) -> HyperParams:
+    """The notebook's settings, on the network timed."""
+    return preset("seed").replace(architecture=architecture)
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Floating-point operations of one image's forward pass: 2 per multiply-add of each Dense and Conv2D layer;
+    a training step costs about 3× that (forward, and the two halves of the backward pass)."""
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            flops += 2 * int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, height, width, _ = layer.output.shape
+            flops += 2 * height * width * int(np.prod(layer.kernel.shape))
+    return flops
+
+
+def plain(x: np.ndarray, y: np.ndarray, net: HyperParams) -> Timing:
+    """The notebook: numpy arrays straight into fit, default compile; `net` names the network (`seed`)."""
+    model = build_model(net)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     xf = x.reshape(len(x), -1).astype("float32") / 255
     yf = keras.utils.to_categorical(y, 10)
@@ -52,10 +72,10 @@ def plain(x: np.ndarray, y: np.ndarray) -> Timing:
     return timed(len(x), lambda: model.fit(xf, yf, batch_size=BATCH, epochs=1, verbose=0))
 
 
-def ours(x: np.ndarray, y: np.ndarray, bf16: bool = BF16_NATIVE) -> Timing:
+def ours(x: np.ndarray, y: np.ndarray, net: HyperParams, bf16: bool = BF16_NATIVE) -> Timing:
     """The project's one fit loop (training.fit): its pool pipeline and compiled step, in float32 or with
     bfloat16 matmuls (augmentation off, as plain)."""
-    hp = preset("seed").replace(validation_split=0.0, batch_size=BATCH, bf16=bf16)
+    hp = net.replace(validation_split=0.0, batch_size=BATCH, bf16=bf16)
     model = training_twin(build_model(hp), hp)
     compile_model(model, hp, total_steps=1000)
     model.fit(pool_dataset(Pool.of([Group(x[: BATCH * 4], y[: BATCH * 4])]), hp, training=True), epochs=1, verbose=0)
@@ -148,15 +168,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=22000, help="training images per timed epoch")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", action="store_true", help="also time the pieces of one step alone")
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="also time the pieces of one step alone (the dense network's: the steps the bf16 kernels were tuned on)",
+    )
+    parser.add_argument("--architecture", choices=ARCHITECTURES, default="dense", help="the network timed")
     args = parser.parse_args()
     (x, y), _ = load_mnist()
     x, y = x[: args.images], y[: args.images]
     other = "ours fp32" if BF16_NATIVE else "ours bf16"
+    net = seed(args.architecture)
     runs: dict[str, Callable[[np.ndarray, np.ndarray], Timing]] = {
-        "plain fit": plain,
-        "ours": ours,
-        other: lambda a, b: ours(a, b, bf16=not BF16_NATIVE),
+        "plain fit": lambda a, b: plain(a, b, net),
+        "ours": lambda a, b: ours(a, b, net),
+        other: lambda a, b: ours(a, b, net, bf16=not BF16_NATIVE),
     }
     results: dict[str, list[Timing]] = {name: [] for name in runs}
     for round_ in range(args.rounds):
@@ -175,9 +201,9 @@ def main() -> None:
 
 def report(medians: dict[str, Timing], args: argparse.Namespace) -> None:
     peaks = {"fp32": matmul_gflops(tf.float32), "bf16": matmul_gflops(tf.bfloat16)}
-    flop_per_image = 6 * param_count()
+    flop_per_image = 3 * forward_flops(build_model(seed(args.architecture)))
     print(
-        f"\nbatch {BATCH}, {args.images} images per timed epoch, {args.rounds} rounds, "
+        f"\n{args.architecture} network, batch {BATCH}, {args.images} images per timed epoch, {args.rounds} rounds, "
         f"median (load {os.getloadavg()[0]:.1f}):"
     )
     print(f"{'':<12}{'samples/s':>10}{'s/epoch(60k)':>14}{'GFLOP/s':>9}{'of its GEMM peak':>18}{'CPU ms/step':>13}")

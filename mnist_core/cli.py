@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnist_core.config import (
+    ASSETS_DIR,
     DATABASE_ENV,
     FINETUNE_EPOCHS,
     HOME_ENV,
     PRESETS,
-    SHIPPED_MODEL,
+    SHIPPED_NAMES,
     TUNABLE,
     HyperParams,
     is_shipped,
     models_dir,
     preset,
+    shipped_name,
 )
 from mnist_core.data.mnist import DataError, describe_source, load_mnist
 from mnist_core.data.unipen import load_unipen, pens_path
@@ -45,6 +47,7 @@ from mnist_core.model.versions import (
     serving_path,
     set_serving,
 )
+from mnist_core.serving.holder import shipped_label
 
 if TYPE_CHECKING:
     from mnist_core.training.fit import Progress
@@ -74,13 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser(
         "train",
         help="train a model and save it as a new version",
-        description="Train the dense network, evaluate it on the MNIST test set, save it.",
+        description="Train a network (the notebook's dense one, or with --architecture cnn the convolutional one), "
+        "evaluate it on the MNIST test set, save it.",
     )
     t.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="seed = the notebook exactly; default = the shipped recipe; fast = a one-minute run",
+        help="seed = the notebook exactly; default = the shipped recipe; cnn = that recipe on the convolutional "
+        "network; fast = a one-minute run",
     )
     _tunable_flags(t)
     _data_flags(
@@ -117,7 +122,11 @@ def _models_parser(sub: Any) -> None:
     m.set_defaults(run=_models_list)
     actions = m.add_subparsers(metavar="ACTION")
     u = actions.add_parser("use", help="serve this model in the demo: running servers on this home follow within 2 s")
-    u.add_argument("model", metavar="NAME|PATH|shipped", help="a version's name, a .keras file, or 'shipped'")
+    u.add_argument(
+        "model",
+        metavar="NAME|PATH|shipped|shipped-cnn",
+        help="a version's name, a .keras file, 'shipped' (the dense network) or 'shipped-cnn' (the convolutional one)",
+    )
     u.add_argument(
         "--force",
         action="store_true",
@@ -420,7 +429,7 @@ def _in_models_dir(path: Path) -> bool:
 
 def _label(path: Path) -> str:
     if is_shipped(path):
-        return "the shipped model"
+        return f"the {shipped_label(path)}"
     return path.stem if _in_models_dir(path) else str(path)
 
 
@@ -430,9 +439,10 @@ def _reference(path: Path) -> str:
 
 
 def _find_model(ref: str) -> Path:
-    """'shipped', a version's name (with or without .keras) or a path (relative to the current folder)."""
-    if ref == "shipped":
-        return SHIPPED_MODEL
+    """'shipped', 'shipped-cnn', a version's name (with or without .keras) or a path (relative to the current
+    folder)."""
+    if ref in SHIPPED_NAMES:
+        return SHIPPED_NAMES[ref]
     for version in list_versions():
         if ref in (version.name, version.path.name):
             return version.path
@@ -444,7 +454,7 @@ def _find_model(ref: str) -> Path:
 
 def _models_list(args: argparse.Namespace) -> int:
     serving = serving_path().resolve()
-    rows = [(v.path, "shipped" if v.shipped else v.name, v.metadata) for v in known_models()]
+    rows = [(v.path, shipped_name(v.path) or v.name, v.metadata) for v in known_models()]
     if serving not in {path.resolve() for path, _, _ in rows}:
         rows.insert(0, (serving, str(serving), read_metadata(serving)))
     print(f"  {'NAME':<26} {'MNIST TEST':>10} {'REAL WRITERS':>12}  CREATED")
@@ -454,8 +464,8 @@ def _models_list(args: argparse.Namespace) -> int:
             f"{'*' if path.resolve() == serving else ' '} {name:<26} {_percent(metrics.get('test_accuracy')):>10} "
             f"{_percent(metrics.get('pen_test_accuracy')):>12}  {describe_time(created) if created else '-'}"
         )
-    print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped model is {SHIPPED_MODEL}")
-    print("choose with: python -m mnist_core models use NAME|PATH|shipped")
+    print(f"* = what the demo serves. Trained versions are in {models_dir()}; the shipped models are in {ASSETS_DIR}")
+    print("choose with: python -m mnist_core models use NAME|PATH|shipped|shipped-cnn")
     return 0
 
 
@@ -473,8 +483,9 @@ def _models_use(args: argparse.Namespace) -> int:
     path = _find_model(args.model)
     load_classifier(path)  # refuse a file the demo could not serve
     serving = serving_path()
-    if path.resolve() != serving.resolve():
-        verdict = judge(_scores(serving), _scores(path))  # the gate a retrain or fine-tune in the demo passes
+    # The gate a retrain or fine-tune in the demo passes; a shipped model is a network one may always choose
+    if path.resolve() != serving.resolve() and not is_shipped(path):
+        verdict = judge(_scores(serving), _scores(path))
         if not verdict.serve and not args.force:
             raise ValueError(
                 f"not switched: {verdict.why.removeprefix('it ')} than {_label(serving)}, which the demo serves; "

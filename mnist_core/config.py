@@ -12,7 +12,11 @@ from typing import Any, TypeVar
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ASSETS_DIR = REPO_DIR / "assets"
-SHIPPED_MODEL = ASSETS_DIR / "model.keras"
+SHIPPED_MODEL = ASSETS_DIR / "model.keras"  # the notebook's dense network: what the demo serves by default
+SHIPPED_CNN = ASSETS_DIR / "cnn.keras"  # the convolutional network, shipped beside it
+# How the CLI and the pages name each shipped model, and which network each is
+SHIPPED_NAMES = {"shipped": SHIPPED_MODEL, "shipped-cnn": SHIPPED_CNN}
+SHIPPED_BY_ARCHITECTURE = {"dense": SHIPPED_MODEL, "cnn": SHIPPED_CNN}
 
 HOME_ENV = "MNIST_DEMO_HOME"
 DATABASE_ENV = "MNIST_DEMO_DATABASE"  # the drawings database: a SQLite file, or a postgresql:// URL (issue #34)
@@ -20,14 +24,21 @@ JOB_LOCK_ENV = "MNIST_DEMO_JOB_LOCK"  # where the one-training lock lives: "file
 T = TypeVar("T")
 
 
+def shipped_name(path: str | os.PathLike) -> str | None:
+    """ "shipped" or "shipped-cnn" for a shipped model, None for any other file."""
+    resolved = Path(path).resolve()
+    return next((name for name, shipped in SHIPPED_NAMES.items() if resolved == shipped.resolve()), None)
+
+
 def is_shipped(path: str | os.PathLike) -> bool:
-    """The shipped model is never deleted or pruned and needs no sidecar of its own to be trusted."""
-    return Path(path).resolve() == SHIPPED_MODEL.resolve()
+    """A shipped model is never deleted or pruned and needs no sidecar of its own to be trusted."""
+    return shipped_name(path) is not None
 
 
 @dataclass(frozen=True)
 class Control:
-    """The Train tab's control for a field: a slider from `low` to `high`, a number box, or (a bool) a checkbox.
+    """The Train tab's control for a field: a slider from `low` to `high`, a number box, (a bool) a checkbox, or
+    one of `choices`, each (what the page says, the value).
 
     A bound given as a name is that field of UI_LIMITS: the caps a visitor's run keeps to.
     """
@@ -38,6 +49,7 @@ class Control:
     step: float | None = None
     box: bool = False  # a number box rather than a slider
     hidden: bool = False  # set by the page itself (?subset=N), never shown
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -51,6 +63,66 @@ def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 
 BF16_NATIVE = native_bf16()
+
+
+ARCHITECTURES = ("dense", "cnn")
+# CHOICE: the convolutional network's layers. Each candidate trained with the recipe for 6 epochs without UNIPEN's
+# validation writers, then `python -m bench.cnn_shapes A.keras …` (commands in docs/model-card.md; one run, load
+# average 17): validation writers (pad), MNIST test, CPU ms a training step of 220 images, NumPy ms per drawing in
+# a batch of 8 (the dense network: 1.02):
+#   A c32 c32 p c64 c64 p d256   329,962 params  0.9711  0.9952   97.2  0.93   ← chosen; 12 epochs: 0.9738
+#   B c16 c16 p c32 c32 p d128    83,322         0.9607  0.9938   37.6  0.34
+#   C c32 p c64 p d128           225,034         0.9662  0.9941   37.8  0.23
+#   D c32 c32 p c64 c64 p d128   197,482         0.9676  0.9954   97.8  0.82
+#   E c48 c48 p c96 c96 p d256   541,914         0.9697  0.9958  192.2  2.17
+# Wider read no better at twice the cost; cheaper ones miss 0.35–1.0 point more of the validation writers.
+CNN_LAYERS = "c32 c32 p c64 c64 p d256"
+_CNN_TOKEN = re.compile(r"([cd])(\d+)|p")
+
+
+def cnn_shape(spec: str) -> list[tuple[str, int]]:
+    """The layers a spec names: "c32 p d256" → [("conv", 32), ("pool", 2), ("dense", 256)]: 3×3 valid
+    convolutions with ReLU, 2×2 max-pools, then dense ReLU layers (at least one: a personal model adapts the
+    last); ValueError (one line) for a spec that cannot be built."""
+    layers: list[tuple[str, int]] = []
+    side = 28
+    for token in spec.split():
+        match = _CNN_TOKEN.fullmatch(token)
+        if match is None:
+            raise ValueError(f"cnn layers: {token!r} is not cN, p or dN (e.g. {CNN_LAYERS!r})")
+        kind = {"c": "conv", "d": "dense", None: "pool"}[match.group(1)]
+        size = int(match.group(2)) if match.group(2) else 2
+        if kind != "dense" and layers and layers[-1][0] == "dense":
+            raise ValueError("cnn layers: convolutions and pools come before the dense layers")
+        if not 1 <= size <= 1024:
+            raise ValueError(f"cnn layers: {token} must have 1–1024 units")
+        side = side - 2 if kind == "conv" else side // 2 if kind == "pool" else side
+        if side < 1:
+            raise ValueError(f"cnn layers: {spec!r} shrinks the 28×28 to nothing; use fewer convolutions or pools")
+        layers.append((kind, size))
+    if not layers or layers[0][0] != "conv" or layers[-1][0] != "dense":
+        raise ValueError(
+            f"cnn layers: {spec!r} must start with a convolution and end with a dense layer (e.g. {CNN_LAYERS!r})"
+        )
+    return layers
+
+
+def cnn_macs(spec: str) -> int:
+    """Multiply-adds of one digit's forward pass through the network `spec` names: what an epoch's cost grows with
+    (the shipped shape: 10.0 million; the dense network: 5.8 million)."""
+    side, channels, macs = 28, 1, 0
+    for kind, size in cnn_shape(spec):
+        if kind == "conv":
+            side -= 2
+            macs += side * side * 9 * channels * size
+        elif kind == "pool":
+            side //= size
+            continue
+        else:
+            macs += side * side * channels * size
+            side = 1
+        channels = size
+    return macs + channels * 10
 
 
 def setting(default: T, about: str = "", *, flag: str = "", control: Control | None = None, summary: bool = False) -> T:
@@ -80,7 +152,25 @@ class HyperParams:
         control=Control("Validation split", 0.0, 0.999, 0.001),
         summary=True,
     )
-    hidden_units: int = 2048
+    # "dense": the notebook's network (the default, the product's face); "cnn": a small convolutional network
+    architecture: str = setting(
+        "dense",
+        "the network: dense (the notebook's: Dense 2048, Dense 2048, Dense 10) or cnn (a small convolutional network)",
+        control=Control(
+            "Network",
+            choices=(
+                ("dense: the notebook's network, every pixel wired to 2,048 units, twice", "dense"),
+                ("convolutional: small 3×3 filters slid over the image, then one dense layer", "cnn"),
+            ),
+        ),
+        summary=True,
+    )
+    hidden_units: int = 2048  # the dense network's two hidden layers
+    cnn_layers: str = setting(
+        CNN_LAYERS,
+        "the convolutional network's layers: cN a 3×3 convolution of N filters, p a 2×2 max-pool, dN a dense layer",
+        summary=True,
+    )
     dropout: float = setting(
         0.5, "dropout after each hidden layer", control=Control("Dropout", 0.0, 0.9, 0.05), summary=True
     )
@@ -161,6 +251,7 @@ class HyperParams:
             (1 <= self.epochs <= lim.max_epochs, f"epochs must be 1–{lim.max_epochs}"),
             (lim.min_batch <= self.batch_size <= lim.max_batch, f"batch size must be {lim.min_batch}–{lim.max_batch}"),
             (0.0 <= self.validation_split < 1.0, "validation split must be in [0, 1)"),
+            (self.architecture in ARCHITECTURES, f"architecture must be one of {', '.join(ARCHITECTURES)}"),
             (16 <= self.hidden_units <= 4096, "hidden units must be 16–4096"),
             (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
             (1e-6 <= self.learning_rate <= 0.1, "learning rate must be 1e-6–0.1"),
@@ -174,6 +265,12 @@ class HyperParams:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        macs = cnn_macs(self.cnn_layers)
+        if self.architecture == "cnn" and macs > lim.max_cnn_macs:
+            raise ValueError(
+                f"cnn layers: {self.cnn_layers!r} costs {macs / 1e6:.0f} million multiply-adds a digit, over the "
+                f"{lim.max_cnn_macs / 1e6:.0f} million allowed here; use fewer or narrower layers"
+            )
 
 
 @dataclass(frozen=True)
@@ -183,6 +280,7 @@ class Limits:
     max_epochs: int = 150
     min_batch: int = 8
     max_batch: int = 2048
+    max_cnn_macs: int = 1_000_000_000  # a convolutional network's multiply-adds per digit (`cnn_macs`)
 
     def check_epochs(self, epochs: int) -> None:
         """ValueError in one line: how a recipe refuses epochs out of range before anything starts."""
@@ -190,7 +288,8 @@ class Limits:
             raise ValueError(f"epochs must be 1–{self.max_epochs}")
 
 
-UI_LIMITS = Limits(max_epochs=40, min_batch=32, max_batch=1024)  # 40: the default recipe fits
+# 40: the default recipe fits; a visitor's convolutional network costs at most 4× the shipped shape's per digit
+UI_LIMITS = Limits(max_epochs=40, min_batch=32, max_batch=1024, max_cnn_macs=4 * cnn_macs(CNN_LAYERS))
 # A fine-tune's one cap (CLI, API and Train tab): a few passes at a low rate learn the corrected drawings.
 FINETUNE_LIMITS = Limits(max_epochs=20)
 
@@ -220,6 +319,9 @@ PRESETS: dict[str, HyperParams] = {
     "default": HyperParams(),  # the shipped recipe: the dataclass defaults
     "seed": NOTEBOOK,
     # A minute-long run for trying the Train tab: the notebook's plain training on a fifth of the data.
+    # The convolutional network with the shipped recipe, for 12 epochs: on the validation writers 6 epochs read
+    # 0.9711, 12 read 0.9738 (CNN_LAYERS above, docs/model-card.md)
+    "cnn": HyperParams(architecture="cnn", epochs=12),
     "fast": NOTEBOOK.replace(epochs=2, batch_size=128, validation_split=0.1, train_subset=12000, bf16=BF16_NATIVE),
 }
 

@@ -8,6 +8,7 @@ Reading endpoints never raise: a bad file or malformed strokes come back as a re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,28 +70,30 @@ def _reading_endpoints(ctx: AppContext) -> None:
         return ([r.to_json(model=SHARED) for r in readings],)
 
     def predict_image(
-        image: dict[str, Any] | None, profile: str | None = None, request: gr.Request | None = None
+        image: dict[str, Any] | None,
+        profile: str | None = None,
+        compare: bool = False,
+        request: gr.Request | None = None,
     ) -> dict[str, Any]:
         """Read a digit from an image file (PNG, JPEG, …): black on white, white on black, transparent or a photo.
-        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
+        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered).
+        compare: also read it with the other network (dense or convolutional): "other_network" in the answer."""
         if problem := actions.profile_problem(profile):
             return Reading("error", problem).to_json(model=SHARED)
-        return access.for_visitor(ctx, request, read_image(ctx, uploaded_path(image), profile))
+        return access.for_visitor(ctx, request, read_image(ctx, uploaded_path(image), profile, compare).to_json())
 
     def predict_strokes(
-        strokes: str | dict[str, Any] | None, profile: str | None = None, request: gr.Request | None = None
+        strokes: str | dict[str, Any] | None,
+        profile: str | None = None,
+        compare: bool = False,
+        request: gr.Request | None = None,
     ) -> dict[str, Any]:
         """Read a digit from pen strokes: {"v": 1, "width": W, "height": H, "strokes": [[[x, y], ...], ...]}.
-        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered)."""
-        try:
-            drawing = parse(strokes)
-        except StrokeError as exc:
-            return Reading("error", str(exc)).to_json(model=SHARED)
+        profile: a key /personalize gave, to read with that visitor's model ("model" says which answered).
+        compare: also read it with the other network (dense or convolutional): "other_network" in the answer."""
         if problem := actions.profile_problem(profile):
             return Reading("error", problem).to_json(model=SHARED)
-        if ctx.personal is None:
-            return ctx.holder.read_drawings([drawing])[0].to_json(model=SHARED)
-        return access.for_visitor(ctx, request, ctx.personal.read_drawings([drawing], [profile])[0].to_json())
+        return access.for_visitor(ctx, request, read_strokes(ctx, strokes, profile, compare).to_json())
 
     def ping(editor: dict[str, Any] | None) -> dict[str, Any]:
         """Same input and transport as /predict, no model: the baseline for bench/api_load.py."""
@@ -102,11 +105,35 @@ def _reading_endpoints(ctx: AppContext) -> None:
     gr.api(ping, api_name="ping", concurrency_limit=4, api_visibility="undocumented")
 
 
-def read_image(ctx: AppContext, source: str | Reading | None, profile: str | None) -> dict[str, Any]:
-    """One uploaded image, read with the visitor's model when `profile` names one (refusals worded as usual)."""
+def read_strokes(ctx: AppContext, strokes: str | dict[str, Any] | None, profile: str | None, compare: bool) -> Answer:
+    """The pad's strokes, read with the visitor's model when `profile` names one, and with `compare` by the other
+    network too; malformed strokes are a reading with status "error"."""
+    try:
+        drawing = parse(strokes)
+    except StrokeError as exc:
+        return Answer(Reading("error", str(exc)))
+    if ctx.personal is None:
+        answer = Answer(ctx.holder.read_drawings([drawing])[0])
+    else:
+        answer = ctx.personal.read_drawings([drawing], [profile])[0]
+    if not compare:
+        return answer
+    return replace(answer, reading=ctx.networks.add_to(ctx.holder.current, [answer.reading], [drawing])[0])
+
+
+def read_image(ctx: AppContext, source: str | Reading | None, profile: str | None, compare: bool = False) -> Answer:
+    """One uploaded image, read with the visitor's model when `profile` names one (refusals worded as usual), and
+    with `compare` by the other network too."""
+    answer = _read_image(ctx, source, profile)
+    if not (compare and isinstance(source, str) and answer.reading.status == "ok"):
+        return answer
+    return replace(answer, reading=ctx.networks.add_to_images(ctx.holder.current, [answer.reading], [source])[0])
+
+
+def _read_image(ctx: AppContext, source: str | Reading | None, profile: str | None) -> Answer:
     personal = ctx.personal
     if personal is None or not profile:
-        return read_files(ctx.holder, [source])[0].to_json(model=SHARED)
+        return Answer(read_files(ctx.holder, [source])[0])
     answers: list[Answer] = []
 
     def read(paths: list[Any]) -> list[Reading]:
@@ -115,7 +142,7 @@ def read_image(ctx: AppContext, source: str | Reading | None, profile: str | Non
 
     reading = read_files(ctx.holder, [source], read)[0]
     first = answers[0] if answers else Answer(reading)
-    return Answer(reading, first.model, first.note).to_json()
+    return Answer(reading, first.model, first.note)
 
 
 def _personal_endpoints(ctx: AppContext) -> None:

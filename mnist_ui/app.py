@@ -35,8 +35,8 @@ CSS = (
 """
 )
 INTRO = (
-    "# Draw a digit\nA dense network trained on MNIST and on real pen handwriting reads what you write. "
-    "Draw one digit on the pad: the answer follows your pen."
+    "# Draw a digit\nTwo networks trained on MNIST and on real pen handwriting read what you write: the notebook's "
+    "dense one and a convolutional one. Draw one digit on the pad: the answer follows your pen."
 )
 
 

@@ -1,5 +1,5 @@
-"""The demo in real Chromium: draw on the stroke pad with a mouse and with touch, answers while the pen moves,
-undo and clear, the Model, Upload and Train tabs.
+"""The demo in real Chromium: draw on the stroke pad with a mouse and with touch, answers while the pen moves (the
+other network's too), undo and clear, the Model, Upload and Train tabs.
 
 Uses the system Chromium (never `playwright install`). Screenshots go to artifacts/ for a human look:
 desktop 1280×900 and phone 390×844.
@@ -147,9 +147,12 @@ def test_draw_read_and_clear(page: Any) -> None:
         assert shown == digit
         assert page.locator("#bars").is_visible()
         assert page.locator("#seen canvas").count() == 1
+        other = page.inner_text("#network-line")  # the other network answers the same drawing
+        assert re.fullmatch(r"The convolutional network reads \d, \d+% sure\.( The two networks differ here\.)?", other)
         page.click("#pad .pad-clear")
         page.wait_for_selector("#verdict .hint")
         assert page.inner_text("#verdict .hint") == "draw a digit"
+        assert page.inner_text("#network-line") == ""
         assert page.evaluate(INK) == 0 and page.locator("#pad .pad-clear").is_disabled(), digit
 
 
@@ -221,6 +224,8 @@ def test_model_tab(page: Any) -> None:
         "() => /real.handwriting/i.test(document.querySelector('#model-pens').innerText)", timeout=60_000
     )
     assert "Serving: shipped model" in page.inner_text("#model-summary")
+    networks = page.inner_text("#model-networks")  # both networks side by side
+    assert "beside it: shipped convolutional model" in networks and "conv 32" in networks and "5,824,522" in networks
     assert page.locator("#model-mistakes img").count() > 0
     shot(page, "model_tab.png", full_page=True)
 
@@ -257,3 +262,23 @@ def test_retrain_curve_grows(own_page: Any, app: App) -> None:
     assert re.search(r"saved as mnist-\d{8}-\d{6}", status), status
     # Unchecked, or refused by the serve gate (a 2,000-image model reads worse): the old model keeps serving.
     assert "still serving the previous model" in status or "; not served: " in status, status
+
+
+def test_train_tab_trains_the_convolutional_network(own_page: Any, app: App) -> None:
+    """ "convolutional" and the fast preset on the Train tab: it trains, reports and is kept as a version of that
+    network (API tests serve one and cancel one)."""
+    from mnist_core.model.files import read_metadata
+
+    page = own_page
+    open_draw(page, app, "?subset=2000")
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_label("convolutional: small 3×3 filters", exact=False).check()
+    page.get_by_label("Serve the new model when it finishes").uncheck()
+    page.click("#retrain")
+    page.wait_for_selector("#train-status >> text=/batch \\d+\\/\\d+/", timeout=180_000)  # this run, not the last
+    page.wait_for_selector("#train-status >> text=Done", timeout=240_000)
+    page.wait_for_selector("text=Old vs new")
+    status = page.inner_text("#train-status")
+    saved = re.search(r"saved as (mnist-\d{8}-\d{6}(-\d+)?)", status)
+    assert saved, status
+    assert read_metadata(app.home / "models" / f"{saved.group(1)}.keras")["hyperparameters"]["architecture"] == "cnn"

@@ -173,7 +173,7 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert run("models", env=env).stdout.splitlines()[2].startswith("* mnist-old")
     for name, message in (
         ("mnist-old", "mnist-old is what the demo serves; serve another first"),
-        ("shipped", "is the shipped model; it is never deleted"),
+        ("shipped", "is a shipped model; it is never deleted"),
         ("nope", "no model named 'nope'; list them with: python -m mnist_core models"),
     ):
         refused = run("models", "delete", name, env=env)
@@ -182,6 +182,12 @@ def test_models_lists_chooses_and_deletes(small_model, isolated_home):
     assert not new.exists() and not new.with_suffix(".json").exists() and old.exists()
 
     assert run("models", "use", "assets/model.keras", env=env).returncode == 0  # relative to where it runs
+    assert versions.serving_path() == config.SHIPPED_MODEL
+    # Either shipped network, without the gate: the dense one reads worse than the convolutional one
+    assert run("models", "use", "shipped-cnn", env=env).returncode == 0
+    assert versions.serving_path() == config.SHIPPED_CNN
+    back = run("models", "use", "shipped", env=env)
+    assert back.returncode == 0 and back.stderr == "" and "the shipped model now" in back.stdout
     assert versions.serving_path() == config.SHIPPED_MODEL
     broken = folder / "broken.keras"
     broken.write_bytes(b"not a zip")

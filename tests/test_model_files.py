@@ -316,7 +316,7 @@ def test_delete_version_refuses_the_shipped_and_the_served(small_model, isolated
     versions.set_serving(served)
     with pytest.raises(ModelError, match="served is what the demo serves; serve another first"):
         versions.delete_version(served)
-    with pytest.raises(ModelError, match="is the shipped model; it is never deleted"):
+    with pytest.raises(ModelError, match="is a shipped model; it is never deleted"):
         versions.delete_version(config.SHIPPED_MODEL)
     with pytest.raises(ModelError, match="is not a saved version"):
         versions.delete_version(small_model.path)

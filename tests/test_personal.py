@@ -22,7 +22,7 @@ from mnist_core.data import renderings, unipen
 from mnist_core.drawings.store import DrawingStore
 from mnist_core.imaging.strokes import Drawing, drawing_to_mnist
 from mnist_core.model.files import load_classifier
-from mnist_core.model.forward import Classifier
+from mnist_core.model.forward import Classifier, DenseClassifier
 from mnist_core.personal.adapt import Adaptation, adapt
 from mnist_core.personal.delta import Delta, DeltaError, PersonalClassifier, weights_digest
 from mnist_core.personal.profile_db import ProfileStoreError
@@ -35,8 +35,10 @@ QUICK = Adaptation(steps=8, variants=1, batch=64)  # a few steps: these tests ar
 
 
 @pytest.fixture(scope="module")
-def shared() -> Classifier:
-    return load_classifier(SHIPPED_MODEL)
+def shared() -> DenseClassifier:
+    classifier = load_classifier(SHIPPED_MODEL)
+    assert isinstance(classifier, DenseClassifier)
+    return classifier
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +69,8 @@ def profiles(tmp_path: Path, shared: Classifier) -> Profiles:
 
 
 def test_zero_delta_reads_exactly_like_the_shared_model(shared: Classifier, mnist):
-    hidden = shared.hidden_units
-    w3, b3, a, b, b2 = (np.zeros(s, np.float32) for s in ((hidden, 10), 10, (hidden, 4), (4, hidden), hidden))
+    trunk, hidden = shared.last_hidden[0].shape
+    w3, b3, a, b, b2 = (np.zeros(s, np.float32) for s in ((hidden, 10), 10, (trunk, 4), (4, hidden), hidden))
     zero = Delta(w3, b3, a, b, b2, base="x")
     images = mnist[1][0][:50].astype(np.float32) / 255
     np.testing.assert_allclose(PersonalClassifier(shared, zero).predict(images), shared.predict(images), atol=1e-5)
@@ -76,8 +78,8 @@ def test_zero_delta_reads_exactly_like_the_shared_model(shared: Classifier, mnis
 
 def test_delta_round_trips_and_refuses_another_base_or_bad_arrays(shared: Classifier):
     rng = np.random.default_rng(0)
-    hidden, base = shared.hidden_units, weights_digest(shared)
-    shapes = ((hidden, 10), (10,), (hidden, 3), (3, hidden), (hidden,))
+    (trunk, hidden), base = shared.last_hidden[0].shape, weights_digest(shared)
+    shapes = ((hidden, 10), (10,), (trunk, 3), (3, hidden), (hidden,))
     w3, b3, a, b, b2 = (rng.standard_normal(s).astype(np.float32) for s in shapes)
     delta = Delta(w3, b3, a, b, b2, base)
     back = Delta.from_bytes(delta.to_bytes(), shared, base)
@@ -148,7 +150,7 @@ def test_corrupt_missing_or_stale_profiles_fall_back_with_one_line(profiles, pen
     lookup = fresh.model(taught.profile)
     assert lookup.model is None and "unreadable" in lookup.reason and "shared model" in lookup.reason
     assert "\n" not in lookup.reason
-    other = Classifier(tuple((w * 1.01, b) for w, b in shared.layers), shared.deskew)
+    other = DenseClassifier(tuple((w * 1.01, b) for w, b in shared.layers), shared.deskew)
     teach(profiles, small_replay, [], key=taught.profile, settings=QUICK)
     stale = Profiles(profiles.db.path, other).model(taught.profile)
     assert stale.model is None and "another shared model" in stale.reason

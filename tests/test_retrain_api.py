@@ -211,6 +211,33 @@ def test_second_retrain_is_refused_watch_follows_and_cancel_is_quick(url: str, h
     assert second.predict(api_name="/cancel") == "nothing to cancel: no training is running"
 
 
+def test_a_convolutional_network_trains_serves_answers_beside_and_cancels(url: str, home: Path, weak: Path) -> None:
+    """The Train tab's "convolutional" with the fast preset, through /retrain: it trains, is judged, serves; the
+    dense network then answers beside it when asked; a longer run of it cancels as quickly as a dense one."""
+    from mnist_core.model.files import load_classifier
+    from mnist_ui.testing import SEVEN, pad_value
+
+    client = Client(url, verbose=False)
+    settle(client)
+    final = client.predict({**QUICK, "architecture": "cnn"}, "fast", True, api_name="/retrain")
+    assert final["state"] == "completed" and final["activated"], final
+    assert load_classifier(Path(final["new_path"])).architecture == "cnn"
+    strokes = json.dumps(pad_value(SEVEN))
+    plain = client.predict(strokes, None, api_name="/predict_strokes")
+    both = client.predict(strokes, None, True, api_name="/predict_strokes")
+    assert "other_network" not in plain and both["digit"] == plain["digit"] == 7, (plain, both)
+    assert both["other_network"]["network"] == "dense" and both["other_network"]["digit"] == 7, both
+    assert 0.5 < both["other_network"]["confidence"] <= 1.0, both
+    job = client.submit({**LONG, "architecture": "cnn"}, "fast", True, api_name="/retrain")
+    wait_for(job, lambda s: s["state"] == "training" and s["batch"] > 0, timeout=180)
+    asked = time.monotonic()
+    assert client.predict(api_name="/cancel").startswith("cancelling training")
+    stopped = wait_for(job, lambda s: s["state"] not in ("loading", "training"), timeout=30)
+    assert stopped["state"] == "cancelled" and time.monotonic() - asked <= 5.0, stopped
+    assert serving(home) == final["new_path"]
+    serve(client, weak)
+
+
 REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "too many epochs": ({"epochs": 99}, "epochs must be 1–40"),
     "no epochs": ({"epochs": 0}, "epochs must be 1–40"),
@@ -224,6 +251,11 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "not a number": ({"epochs": "many"}, "many"),
     "a word for a switch": ({"augment": "false"}, "'false'"),  # bool("false") is True: it must not mean "on"
     "unknown setting": ({"hidden_units": 16}, "unknown setting 'hidden_units'"),
+    "unknown network": ({"architecture": "rnn"}, "architecture must be one of dense, cnn"),
+    "a network too costly": (
+        {"architecture": "cnn", "cnn_layers": "c256 c256 p c512 c512 p d1024"},
+        "million multiply-adds a digit, over the",
+    ),
 }
 
 
@@ -244,7 +276,7 @@ def test_bad_settings_are_refused_in_one_line(url: str, settings: dict[str, Any]
 
 def test_unknown_preset_is_refused(url: str) -> None:
     answer = Client(url, verbose=False).predict(None, "slowest", True, api_name="/retrain")
-    assert answer["notice"] == "not started: unknown preset 'slowest'; choose one of default, seed, fast", answer
+    assert answer["notice"] == "not started: unknown preset 'slowest'; choose one of default, seed, cnn, fast", answer
 
 
 def test_injected_nan_keeps_the_old_model(

@@ -10,7 +10,7 @@ import pytest
 
 from mnist_core.config import HyperParams, preset
 from mnist_core.data.mnist import split
-from mnist_core.model.forward import Classifier
+from mnist_core.model.forward import DenseClassifier
 from mnist_core.model.network import build_model, param_count
 from mnist_core.model.reports import evaluate
 from mnist_core.training.scratch import train
@@ -43,7 +43,7 @@ def test_one_epoch_on_ten_thousand_images_reads_mnist(mnist):
     hp = preset("fast").replace(epochs=1, train_subset=10_000, validation_split=0.0)
     result = train(hp, (x, y), on_progress=reports.append)
     assert result.ok, result.message
-    report = evaluate(Classifier.from_arrays(result.model.get_weights()), x_test, y_test)
+    report = evaluate(DenseClassifier.from_arrays(result.model.get_weights()), x_test, y_test)
     assert report.accuracy >= 0.90
     assert report.confusion.sum() == 10_000 and report.params == 5_824_522
     assert reports[-1].phase == "epoch" and reports[-1].fraction == 1.0
@@ -60,7 +60,7 @@ def test_bf16_trains_a_float32_model_as_well_as_float32_does(mnist):
         assert result.ok, result.message
         assert {layer.dtype_policy.name for layer in result.model.layers} == {"float32"}  # saved, served as float32
         assert {w.dtype for w in result.model.get_weights()} == {np.dtype("float32")}
-        accuracy[bf16] = evaluate(Classifier.from_arrays(result.model.get_weights()), x_test, y_test).accuracy
+        accuracy[bf16] = evaluate(DenseClassifier.from_arrays(result.model.get_weights()), x_test, y_test).accuracy
     assert accuracy[True] >= accuracy[False] - 0.02, accuracy
 
 
@@ -120,7 +120,7 @@ def test_deskewed_model_is_fed_deskewed_digits_when_served(mnist, tmp_path):
     x = x_test[:300].astype(np.float32) / 255.0
     keras_probs = outcome.result.model(deskew(x).reshape(300, -1), training=False).numpy()
     np.testing.assert_allclose(served.predict(x), keras_probs, atol=1e-5)
-    assert np.abs(served.predict(x) - Classifier(served.layers).predict(x)).max() > 1e-3  # deskewing matters
+    assert np.abs(served.predict(x) - DenseClassifier(served.layers).predict(x)).max() > 1e-3  # deskewing matters
 
 
 def test_cancel_stops_within_a_second(mnist):

@@ -17,6 +17,7 @@ import numpy as np
 
 from mnist_core.atomic_files import atomic_write_bytes, fsync_dir
 from mnist_core.errors import first_line
+from mnist_core.model.assemble import LayerSpec, classifier_from_layers
 from mnist_core.model.forward import Classifier
 
 if TYPE_CHECKING:
@@ -151,27 +152,44 @@ def _deskew_for(path: Path, contract: dict[str, Any] | None) -> bool:
     return contract["deskew"]
 
 
-def _layer_order(name: str) -> int:
-    match = re.search(r"_(\d+)$", name)
-    return int(match.group(1)) if match else 0
+def _snake(kind: str) -> str:
+    """Keras' own name for a layer's weights group in `model.weights.h5` (keras.src.utils.naming.to_snake_case):
+    "Conv2D" → "conv2d", "Dense" → "dense"; the n-th of a kind gets "_n"."""
+    kind = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", kind)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", kind).lower()
+
+
+def _layer_specs(zf: zipfile.ZipFile) -> list[LayerSpec]:
+    """Each layer of the saved Sequential, in order, as (class name, config, weights) read with h5py."""
+    import h5py
+
+    config = json.loads(zf.read("config.json"))
+    if config.get("class_name") != "Sequential":
+        raise ValueError(f"a {config.get('class_name')} model, not the Sequential this project saves")
+    layers = [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
+    seen: dict[str, int] = {}
+    specs: list[LayerSpec] = []
+    with h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as h5:
+        for layer in layers:
+            snake = _snake(layer["class_name"])
+            seen[snake] = seen.get(snake, -1) + 1
+            group = snake if seen[snake] == 0 else f"{snake}_{seen[snake]}"
+            found = h5["layers"][group]["vars"] if group in h5["layers"] else {}
+            specs.append((layer["class_name"], layer["config"], [np.asarray(found[str(i)]) for i in range(len(found))]))
+    return specs
 
 
 def load_classifier(path: Path) -> Classifier:
-    """Read the three dense layers straight from the `.keras` zip with h5py: no TensorFlow import."""
-    import h5py
-
+    """Read the network straight from the `.keras` zip (its config.json and weights) with h5py: no TensorFlow."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}; train one or pass --model with an existing .keras file")
     try:
         with zipfile.ZipFile(path) as zf:
-            raw = zf.read("model.weights.h5")
             contract = _contract_in(zf)
-        with h5py.File(io.BytesIO(raw), "r") as h5:
-            groups = sorted((name for name in h5["layers"] if name.startswith("dense")), key=_layer_order)
-            arrays = [np.asarray(h5["layers"][g]["vars"][str(i)]) for g in groups for i in (0, 1)]
-        return Classifier.from_arrays(arrays, deskew=_deskew_for(path, contract))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+            specs = _layer_specs(zf)
+        return classifier_from_layers(specs, deskew=_deskew_for(path, contract))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError) as exc:
         reason = first_line(exc, 120)
         raise ModelError(f"{path} is not a usable .keras model ({reason}); retrain or use the shipped model") from None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_core.atomic_files import atomic_write_bytes, fsync_dir
-from mnist_core.config import HOME_ENV, SHIPPED_MODEL, is_shipped, models_dir
+from mnist_core.config import HOME_ENV, SHIPPED_MODEL, SHIPPED_NAMES, is_shipped, models_dir
 from mnist_core.model.files import (
     ModelError,
     cache_path,
@@ -76,8 +76,8 @@ def list_versions(folder: Path | None = None) -> list[Version]:
 
 
 def known_models(folder: Path | None = None) -> list[Version]:
-    """What may be served: the trained versions newest first, then the shipped model (when its file is there)."""
-    shipped = [Version(SHIPPED_MODEL, read_metadata(SHIPPED_MODEL))] if SHIPPED_MODEL.is_file() else []
+    """What may be served: the trained versions newest first, then the shipped models (when their files are there)."""
+    shipped = [Version(path, read_metadata(path)) for path in SHIPPED_NAMES.values() if path.is_file()]
     return list_versions(folder) + shipped
 
 
@@ -137,7 +137,7 @@ def delete_version(path: Path, folder: Path | None = None) -> None:
     folder = folder or models_dir()
     path = Path(path).resolve()
     if is_shipped(path):
-        raise ModelError(f"{path} is the shipped model; it is never deleted")
+        raise ModelError(f"{path} is a shipped model; it is never deleted")
     if path == serving_path(folder).resolve():
         raise ModelError(
             f"{path.stem} is what the demo serves; serve another first (python -m mnist_core models use NAME|shipped)"
@@ -154,7 +154,8 @@ def prune_versions(keep: int, protect: set[Path], folder: Path | None = None) ->
     on top of the `keep` newest.
     """
     folder = folder or models_dir()
-    kept = {Path(p).resolve() for p in protect} | {serving_path(folder).resolve(), SHIPPED_MODEL.resolve()}
+    kept = {Path(p).resolve() for p in protect} | {serving_path(folder).resolve()}
+    kept |= {path.resolve() for path in SHIPPED_NAMES.values()}
     removed = []
     for version in list_versions(folder)[max(keep, 0) :]:
         if version.path.resolve() not in kept:

@@ -94,7 +94,7 @@ class AdaptError(ValueError):
 class Adaptation:
     """How a personal model is taught."""
 
-    rank: int = 0  # of the layer-2 update; 0 adapts the last layer only (CHOICE above)
+    rank: int = 0  # of the last hidden layer's update (the dense network's layer 2); 0: the output layer only
     variants: int = 6  # redrawings of each drawing, besides the drawing as sent
     steps: int = 120
     batch: int = 512  # replayed digits per step
@@ -161,8 +161,8 @@ def adapt(
         params = {k: v if k == "a" else np.zeros_like(v) for k, v in params.items()}
     delta = Delta(**params, base=base or weights_digest(classifier))
     model = PersonalClassifier(classifier, delta)
-    shared_read = classifier.layers[2][0]
-    before = (np.maximum(z2[original], 0) @ shared_read + classifier.layers[2][1]).argmax(axis=1)
+    shared_w, shared_b = classifier.head
+    before = (np.maximum(z2[original], 0) @ shared_w + shared_b).argmax(axis=1)
     after = model.forward(classifier.inputs(images[original])).argmax(axis=1)
     return Adapted(
         delta,
@@ -198,7 +198,7 @@ def _logits(
     classifier: Classifier, params: dict[str, np.ndarray], h1: np.ndarray, z2: np.ndarray, scale: float = 1.0
 ) -> np.ndarray:
     """The personal model's logits from the base's features, with the delta scaled by `scale`."""
-    w3, b3 = classifier.layers[2]
+    w3, b3 = classifier.head
     pre = z2 + scale * ((h1 @ params["a"]) @ params["b"] + params["b2"])
     return np.maximum(pre, 0.0) @ (w3 + scale * params["w3"]) + b3 + scale * params["b3"]
 
@@ -250,12 +250,12 @@ def _fit(
 ) -> dict[str, np.ndarray]:
     """Adam on the delta, full batch: the teaching images and the replayed digits `pick`."""
     rng = np.random.default_rng(s.seed)
-    hidden = classifier.hidden_units
-    w3, b3 = classifier.layers[2]
+    trunk, hidden = classifier.last_hidden[0].shape
+    w3, b3 = classifier.head
     params = {
         "w3": np.zeros((hidden, 10), np.float32),
         "b3": np.zeros(10, np.float32),
-        "a": (rng.standard_normal((hidden, s.rank)) / np.sqrt(hidden)).astype(np.float32),
+        "a": (rng.standard_normal((trunk, s.rank)) / np.sqrt(trunk)).astype(np.float32),
         "b": np.zeros((s.rank, hidden), np.float32),
         "b2": np.zeros(hidden, np.float32),
     }
@@ -280,8 +280,8 @@ def _fit(
 
 @dataclass(frozen=True, eq=False)
 class _Rows:
-    h1: np.ndarray  # (N, hidden) the frozen first layer's output
-    z2: np.ndarray  # (N, hidden) the base's layer-2 pre-activation
+    h1: np.ndarray  # (N, trunk) what the base's last hidden layer receives (the dense network's first layer)
+    z2: np.ndarray  # (N, hidden) the base's last hidden layer's pre-activation
     onehot: np.ndarray  # (N, 10)
     weight: np.ndarray  # (N,) each row's share of the loss
 
@@ -309,7 +309,7 @@ def _gradients(p: dict[str, np.ndarray], w3: np.ndarray, b3: np.ndarray, rows: _
 
 
 def _last_layer_gradients(rows: _Rows) -> Callable[..., dict[str, np.ndarray]]:
-    """Rank 0: layer 2 is not adapted, so its output is fixed and each step is three thin matmuls."""
+    """Rank 0: the last hidden layer is not adapted, so its output is fixed and each step is three thin matmuls."""
     h2 = np.maximum(rows.z2, 0.0)
 
     def gradients(p: dict[str, np.ndarray], w3: np.ndarray, b3: np.ndarray, _: _Rows) -> dict[str, np.ndarray]:

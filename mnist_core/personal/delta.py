@@ -1,8 +1,9 @@
-"""A personal model: the serving classifier plus a delta — a last-layer change and a low-rank change of layer 2.
+"""A personal model: the serving classifier plus a delta — a change of its output layer and a low-rank change of
+its last hidden layer (`Classifier.last_hidden`: the dense network's layer 2, the convolutional one's dense layer).
 
-Only the delta is kept (never a copy of the 2048×2048 layer): 90 KB for the last layer alone (rank 0,
-what `adapt` chooses), 221 KB at rank 8, whose reading costs two thin extra matmuls. A delta is tied
-to the base weights it was adapted from by their digest: one taught on an earlier shared model is
+Only the delta is kept (never a copy of the 2048×2048 layer): for the dense network 90 KB for the last layer
+alone (rank 0, what `adapt` chooses), 221 KB at rank 8, whose reading costs two thin extra matmuls. A delta is
+tied to the base weights it was adapted from by their digest: one taught on an earlier shared model is
 refused, not misapplied.
 """
 
@@ -26,21 +27,22 @@ class DeltaError(ValueError):
 
 
 def weights_digest(classifier: Classifier) -> str:
-    """sha256 of the base weights (and deskew): what a delta was adapted from. ~20 ms; callers keep it."""
+    """sha256 of the base weights (and deskew): what a delta was adapted from. ~20 ms; callers keep it. The
+    dense network's digest is what it was before other architectures existed, so its profiles stay valid."""
     h = hashlib.sha256(b"mnist-personal-base-v1:" + bytes([classifier.deskew]))
-    for w, b in classifier.layers:
-        h.update(np.ascontiguousarray(w, np.float32).tobytes())
-        h.update(np.ascontiguousarray(b, np.float32).tobytes())
+    for array in classifier.arrays():
+        h.update(np.ascontiguousarray(array, np.float32).tobytes())
     return h.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
 class Delta:
-    """What a person's drawings changed: W3 += w3, b3 += b3, layer 2's pre-activation += (h1 @ a) @ b + b2."""
+    """What a person's drawings changed: the output layer W3 += w3, b3 += b3, and the last hidden layer's
+    pre-activation += (h1 @ a) @ b + b2, where h1 is what that layer receives (`Classifier.trunk`)."""
 
     w3: np.ndarray  # (hidden, 10)
     b3: np.ndarray  # (10,)
-    a: np.ndarray  # (hidden, rank); rank 0 means the last layer only
+    a: np.ndarray  # (trunk, rank); rank 0 means the last layer only
     b: np.ndarray  # (rank, hidden)
     b2: np.ndarray  # (hidden,)
     base: str  # weights_digest of the classifier it was adapted from
@@ -76,8 +78,8 @@ class Delta:
         return delta
 
     def check(self, classifier: Classifier) -> None:
-        hidden, rank = classifier.hidden_units, self.a.shape[-1] if self.a.ndim == 2 else -1
-        shapes = {"w3": (hidden, 10), "b3": (10,), "a": (hidden, rank), "b": (rank, hidden), "b2": (hidden,)}
+        (trunk, hidden), rank = classifier.last_hidden[0].shape, self.a.shape[-1] if self.a.ndim == 2 else -1
+        shapes = {"w3": (hidden, 10), "b3": (10,), "a": (trunk, rank), "b": (rank, hidden), "b2": (hidden,)}
         for name, shape in shapes.items():
             arr = getattr(self, name)
             if arr.shape != shape or arr.dtype != np.float32:
@@ -92,7 +94,7 @@ class PersonalClassifier:
     def __init__(self, base: Classifier, delta: Delta) -> None:
         delta.check(base)
         self.base = base
-        (self.w1, self.b1), (self.w2, b2), (w3, b3) = base.layers
+        (self.w2, b2), (w3, b3) = base.last_hidden, base.head
         self.b2 = b2 + delta.b2
         self.w3, self.b3 = w3 + delta.w3, b3 + delta.b3
         self.a, self.b = delta.a, delta.b
@@ -111,7 +113,7 @@ class PersonalClassifier:
         """(N, 784) first-layer inputs, as `Classifier.inputs` makes them → (N, 10) probabilities."""
         out = np.empty((len(x), 10), dtype=np.float32)
         for start in range(0, len(x), batch_size):
-            h1 = np.maximum(x[start : start + batch_size] @ self.w1 + self.b1, 0.0)
+            h1 = self.base.trunk(x[start : start + batch_size])
             z2 = h1 @ self.w2 + self.b2
             if self.delta.rank:
                 z2 += (h1 @ self.a) @ self.b

@@ -21,7 +21,7 @@ from typing import TypeGuard
 import numpy as np
 
 from mnist_core.config import CACHE_MODELS, MAX_PROFILE_DRAWINGS, MAX_PROFILES
-from mnist_core.model.forward import Classifier
+from mnist_core.model.forward import Classifier, Layer, Weights
 from mnist_core.personal.delta import Delta, DeltaError, PersonalClassifier, weights_digest
 from mnist_core.personal.profile_db import ProfileDatabase, ProfileStoreError
 
@@ -38,18 +38,47 @@ class Lookup:
         """The model as a `Classifier`, so every reading path that takes one reads with it."""
         if self.model is None:
             return None
-        return PersonalReader(self.model.base.layers, self.model.base.deskew, self.model)
+        return PersonalReader(self.model)
 
 
-@dataclass(frozen=True, eq=False)
 class PersonalReader(Classifier):
-    """A `Classifier` whose forward pass is a personal model's: the base's arrays, shared, plus the delta."""
+    """A `Classifier` whose forward pass is a personal model's: the base's arrays, shared, plus the delta; all the
+    rest (its inputs, features, layers) is the base's."""
 
-    personal: PersonalClassifier | None = None
+    def __init__(self, personal: PersonalClassifier) -> None:
+        self.personal, self.base = personal, personal.base
+        self.deskew = self.base.deskew
+
+    @property
+    def architecture(self) -> str:
+        return self.base.architecture
+
+    @property
+    def title(self) -> str:
+        return self.base.title
+
+    @property
+    def last_hidden(self) -> Weights:
+        p = self.personal
+        return (p.w2 + p.a @ p.b if p.delta.rank else p.w2), p.b2
+
+    @property
+    def head(self) -> Weights:
+        return self.personal.w3, self.personal.b3
+
+    def trunk(self, x: np.ndarray) -> np.ndarray:
+        return self.base.trunk(x)
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        return self.base.features(x)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.base.arrays()
+
+    def summary(self) -> tuple[Layer, ...]:
+        return self.base.summary()
 
     def forward(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        if self.personal is None:
-            return super().forward(x, batch_size)
         return self.personal.forward(x, batch_size)
 
 

@@ -1,8 +1,9 @@
 """Digits other people drew, replayed while a personal model is taught so it keeps reading them.
 
-The frozen first layer's activations (and the base's layer-2 pre-activations) of the replay set are
-computed once per process and shared by every profile: each adaptation then touches only the
-adapted layers, never the 2048×2048 matmul. Kept as float16 (2 × 4,000 × 2,048 × 2 B ≈ 33 MB).
+What the base's last hidden layer receives (`Classifier.trunk`: the dense network's first layer's activations)
+and that layer's pre-activations, for the replay set, are computed once per process and shared by every
+profile: each adaptation then touches only the adapted layers, never the 2048×2048 matmul nor a convolution.
+Kept as float16 (dense network: 2 × 4,000 × 2,048 × 2 B ≈ 33 MB).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ PENS_REPLAYED = 1_000
 
 @dataclass(frozen=True, eq=False)
 class Replay:
-    h1: np.ndarray  # (R, hidden) float16: relu(x @ W1 + b1)
-    z2: np.ndarray  # (R, hidden) float16: h1 @ W2 + b2, before the relu
+    h1: np.ndarray  # (R, trunk) float16: classifier.trunk(x), e.g. relu(x @ W1 + b1)
+    z2: np.ndarray  # (R, hidden) float16: h1 @ W2 + b2 of classifier.last_hidden, before the relu
     labels: np.ndarray  # (R,) int64
 
     def __len__(self) -> int:
@@ -31,13 +32,13 @@ class Replay:
 
 
 def features(classifier: Classifier, images: np.ndarray, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 28, 28) floats in [0, 1] → the base's (h1, z2), float32, each (N, hidden)."""
-    (w1, b1), (w2, b2), _ = classifier.layers
+    """(N, 28, 28) floats in [0, 1] → the base's (h1, z2), float32: (N, trunk) and (N, hidden)."""
+    w2, b2 = classifier.last_hidden
     x = classifier.inputs(images)
-    h1 = np.empty((len(x), w1.shape[1]), np.float32)
-    z2 = np.empty_like(h1)
+    h1 = np.empty((len(x), w2.shape[0]), np.float32)
+    z2 = np.empty((len(x), w2.shape[1]), np.float32)
     for start in range(0, len(x), batch_size):
-        h = np.maximum(x[start : start + batch_size] @ w1 + b1, 0.0)
+        h = classifier.trunk(x[start : start + batch_size])
         h1[start : start + len(h)] = h
         z2[start : start + len(h)] = h @ w2 + b2
     return h1, z2

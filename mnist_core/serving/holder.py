@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnist_core.config import POINTER_POLL_S, SHIPPED_MODEL, is_shipped
+from mnist_core.config import POINTER_POLL_S, SHIPPED_MODEL, is_shipped, shipped_name
 from mnist_core.data.mnist import DataError
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.files import ModelError, load_classifier, read_metadata
@@ -39,12 +39,17 @@ class Served:
     def label(self) -> str:
         if self.path is None:
             return "no model"
-        return "shipped model" if self.shipped else f"trained version {self.path.stem}"
+        return shipped_label(self.path) or f"trained version {self.path.stem}"
 
     @property
     def test_accuracy(self) -> float | None:
         value = self.metadata.get("metrics", {}).get("test_accuracy")
         return float(value) if value is not None else None
+
+
+def shipped_label(path: Path) -> str:
+    """What a person reads for a shipped model ("shipped model", "shipped convolutional model"); '' for others."""
+    return {"shipped": "shipped model", "shipped-cnn": "shipped convolutional model"}.get(shipped_name(path) or "", "")
 
 
 def load_served(path: Path) -> Served:

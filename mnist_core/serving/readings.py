@@ -26,6 +26,8 @@ class Reading:
     message: str
     image: np.ndarray | None = None  # the 28×28 the model saw
     probabilities: np.ndarray | None = None
+    network: str = ""  # the architecture that read it ("dense", "cnn"), when it was read
+    other_network: Reading | None = None  # the other network's reading of the same drawing, when asked
 
     @property
     def digit(self) -> int | None:
@@ -40,8 +42,9 @@ class Reading:
         return self.probabilities is not None and self.confidence < UNSURE_BELOW
 
     def to_json(self, **extra: Any) -> dict[str, Any]:
+        """What the API answers; the other network's digit and confidence only when it was asked for."""
         probs = self.probabilities if self.probabilities is not None else np.zeros(10)
-        return {
+        answer = {
             **extra,
             "digit": self.digit,
             "probabilities": [round(float(p), 6) for p in probs],
@@ -50,6 +53,15 @@ class Reading:
             "status": self.status,
             "message": self.message,
         }
+        if self.other_network is not None:
+            other = self.other_network
+            answer["other_network"] = {
+                "network": other.network,
+                "digit": other.digit,
+                "confidence": round(other.confidence, 6),
+                "unsure": other.unsure,
+            }
+        return answer
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
@@ -87,13 +99,19 @@ def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[R
 def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
     batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
-    seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
-    probs = classifier.forward(seen)
     readings = [Reading(status, message) for status, _, message in prepared]
-    for row, i in enumerate(ok):
-        p = probs[row]
+    for i, reading in zip(ok, read_seen(classifier, classifier.inputs(batch)), strict=True):
+        readings[i] = reading
+    return readings
+
+
+def read_seen(classifier: Classifier, seen: np.ndarray) -> list[Reading]:
+    """(N, 784) or (N, 28, 28) images as `classifier.inputs` makes them (deskewed when it wants them) → readings."""
+    seen = np.asarray(seen, np.float32).reshape(len(seen), 28 * 28)
+    readings = []
+    for image, p in zip(seen, classifier.forward(seen), strict=True):
         message = f"{int(p.argmax())} ({p.max():.0%})"
         if p.max() < UNSURE_BELOW:
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p)
+        readings.append(Reading("ok", message, image.reshape(28, 28), p, classifier.architecture))
     return readings

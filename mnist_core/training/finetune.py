@@ -24,6 +24,7 @@ from mnist_core.config import BF16_NATIVE, FINETUNE_LIMITS, HyperParams
 from mnist_core.data.renderings import render_fixed
 from mnist_core.data.unipen import PenDigit, part
 from mnist_core.drawings.store import DrawingStore
+from mnist_core.model.assemble import classifier_from_keras
 from mnist_core.model.files import file_digest, load_classifier, load_keras, read_metadata
 from mnist_core.model.forward import Classifier
 from mnist_core.model.reports import Report, Scores, Verdict, judge, report_from_probs
@@ -133,7 +134,7 @@ def finetune(
         history=fitted.history,
     )  # fmt: skip
     if fitted.status == "completed":
-        tuned = Classifier.from_arrays(model.get_weights(), deskew=served.deskew)
+        tuned = classifier_from_keras(model, deskew=served.deskew)
         outcome.report = report_from_probs(tuned.forward(test_inputs), y_test, tuned.params)
         outcome.after = Scores(outcome.report.accuracy, holdout=_holdout_accuracy(tuned, collected))
         outcome.verdict = judge(before, outcome.after, must_measure=("holdout",))

@@ -132,8 +132,10 @@ def compile_model(model: keras.Model, hp: HyperParams, total_steps: int) -> None
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=hp.label_smoothing),
         metrics=["accuracy"],
         # float32: XLA fuses the dense+relu+dropout chain and Adam's updates. bfloat16: XLA's CPU matmuls run at
-        # float32 speed; oneDNN's use the CPU's bf16 instructions (AVX-512 BF16 on this EPYC, AMX on recent Xeons)
-        jit_compile=not hp.bf16,
+        # float32 speed; oneDNN's use the CPU's bf16 instructions (AVX-512 BF16 on this EPYC, AMX on recent Xeons).
+        # The convolutional network never: XLA's CPU convolutions made a float32 step cost 1.9× the plain fit's CPU
+        # (`python -m bench.train_throughput --architecture cnn`), oneDNN's are the plain fit's own
+        jit_compile=not hp.bf16 and hp.architecture == "dense",
     )
 
 

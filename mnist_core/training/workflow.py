@@ -15,7 +15,7 @@ from mnist_core.config import HyperParams
 from mnist_core.data.renderings import test_drawings
 from mnist_core.data.unipen import PenDigit
 from mnist_core.drawings.store import DrawingStore
-from mnist_core.model.forward import Classifier
+from mnist_core.model.assemble import classifier_from_keras
 from mnist_core.model.reports import Report, Verdict, evaluate
 from mnist_core.training.finetune import FinetuneOutcome, finetune, save_finetuned
 from mnist_core.training.fit import ProgressFn
@@ -57,7 +57,7 @@ def train_evaluate_save(
     if not outcome.result.ok:
         return outcome
     result = outcome.result
-    classifier = Classifier.from_arrays(result.model.get_weights(), deskew=hp.deskew)
+    classifier = classifier_from_keras(result.model, deskew=hp.deskew)
     outcome.report = evaluate(classifier, x_test, y_test)
     pen_images = None
     if pens:

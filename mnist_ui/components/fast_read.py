@@ -16,7 +16,7 @@ import asyncio
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import gradio as gr
@@ -137,14 +137,24 @@ class Batcher:
         self.busy -= 1
 
 
+class PadCall(NamedTuple):
+    """One reading the pad asks for."""
+
+    value: Any
+    key: str | None = None  # the visitor's profile key
+    compare: bool = False  # a personal answer also carries the shared model's reading
+    networks: bool = False  # the answer also carries the other network's reading
+
+
 def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
-    """Pad values (each `(value, profile key, compare)`, or a bare value) → answers, one forward pass per model
-    in the batch; malformed strokes become a message, never an exception. With `compare`, a personal answer
-    also carries the shared model's reading of the same drawing (one more pass, only when asked)."""
-    calls = [v if isinstance(v, tuple) else (v, None, False) for v in values]
+    """Pad values (each a `PadCall` or its tuple, or a bare value) → answers, one forward pass per model in the
+    batch; malformed strokes become a message, never an exception. With `compare`, a personal answer also
+    carries the shared model's reading of the same drawing, with `networks` every answer the other network's
+    (one more pass each, only when asked)."""
+    calls = [PadCall(*v) if isinstance(v, tuple) else PadCall(v) for v in values]
     done: dict[int, Answer] = {}
     parsed: dict[int, Drawing] = {}  # each drawing parsed once, by its place in the batch
-    for i, (value, _, _) in enumerate(calls):
+    for i, (value, *_) in enumerate(calls):
         try:
             parsed[i] = parse(value)
         except StrokeError as exc:
@@ -158,10 +168,16 @@ def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
         answers = [Answer(r) for r in ctx.holder.read_drawings(drawings)]
     for i, answer in zip(rows, answers, strict=True):
         done[i] = answer
-    wanted = [i for i in rows if calls[i][2] and done[i].model == PERSONAL]
+    wanted = [i for i in rows if calls[i].compare and done[i].model == PERSONAL]
     others = ctx.holder.read_drawings([parsed[i] for i in wanted]) if wanted else []
     for i, other in zip(wanted, others, strict=True):
         done[i] = replace(done[i], other=other)
+    both = [i for i in rows if calls[i].networks]
+    if both:
+        readings = [done[i].reading for i in both]
+        beside = ctx.networks.add_to(ctx.holder.current, readings, [parsed[i] for i in both])
+        for i, reading in zip(both, beside, strict=True):
+            done[i] = replace(done[i], reading=reading)
     return [done[i] for i in range(len(calls))]
 
 
@@ -170,13 +186,19 @@ def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
     value = panel_value(answer.reading, hint) | {"model": answer.model, "note": answer.note}
     if answer.other is not None:
         value["shared"] = {"digit": answer.other.digit, "confidence": round(answer.other.confidence, 3)}
+    theirs = answer.reading.other_network
+    if theirs is not None:
+        value["network"] = {"name": theirs.network, "digit": theirs.digit, "confidence": round(theirs.confidence, 3)}
     return value
 
 
-def pad_reader(ctx: AppContext, hint: str) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+def pad_reader(
+    ctx: AppContext, hint: str, networks: bool = False
+) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
     """The server function: `[value, final, profile key, compare]` from the pad (or `[value, final]`, or a bare
-    value: final, shared) → what the panel paints, in the words this visitor may read (no server paths)."""
-    batcher = Batcher(lambda values: read_values(ctx, values), size=lambda call: len(call[0] or ""))
+    value: final, shared) → what the panel paints, in the words this visitor may read (no server paths); with
+    `networks`, every answer also carries the other network's reading of the same drawing."""
+    batcher = Batcher(lambda values: read_values(ctx, values), size=lambda call: len(call.value or ""))
 
     async def read_pad(call: Any, request: gr.Request | None = None) -> dict[str, Any]:
         # The server-function route hands over Starlette's request itself: no login, no session hash in it.
@@ -185,7 +207,7 @@ def pad_reader(ctx: AppContext, hint: str) -> Callable[..., Coroutine[Any, Any, 
         value, final = parts[0], bool(parts[1])
         key, compare = (parts[2] or None, bool(parts[3])) if len(parts) == 4 else (None, False)
         who = "" if sees_paths(ctx, asking) else visitor(ctx, asking)  # a local viewer's tabs: no per-visitor cap
-        answer = await batcher.ask((value, key, compare), final, who)
+        answer = await batcher.ask(PadCall(value, key, compare, networks), final, who)
         return for_visitor(ctx, asking, answer_value(answer, hint))
 
     return read_pad

@@ -47,6 +47,10 @@ CSS = f"""
 .fit-table th, .fit-table td {{ padding: 4px 10px !important; }}
 .fit-table td:not(:first-child) {{ white-space: nowrap; }}  /* numbers whole; names may wrap at a space */
 .fit-table h3 {{ overflow-wrap: anywhere; }}
+/* the Model tab's two networks: words in the cells, so they wrap; the row names stay whole */
+.networks-table table {{ width: 100%; table-layout: fixed; }}
+.networks-table th, .networks-table td {{ padding: 4px 8px !important; vertical-align: top; overflow-wrap: anywhere; }}
+.networks-table th:first-child, .networks-table td:first-child {{ width: 6.5em; }}
 
 /* labels never over pictures: a gallery's captions go under each picture */
 .thumbs .thumbnail-item {{ display: flex; flex-direction: column; }}

@@ -18,6 +18,7 @@ from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
 from mnist_core.model.files import ModelError
 from mnist_core.model.versions import describe_time, known_models
+from mnist_core.serving.holder import shipped_label
 from mnist_core.serving.jobs import Snapshot
 from mnist_ui.server.access import for_visitor, may_control, session_of, visitor
 from mnist_ui.server.context import AppContext
@@ -45,6 +46,10 @@ def _cast(default: Any, value: Any) -> Any:
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ValueError(f"{value!r} is not true or false")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not text")
         return value
     if isinstance(default, int):
         number = float(value)
@@ -125,7 +130,7 @@ def version_choices(ctx: AppContext) -> list[tuple[str, str]]:
     """(label, path): trained versions newest first, the shipped model, the model the server started with."""
     choices = []
     for version in known_models():
-        name = "shipped model" if version.shipped else version.name
+        name = shipped_label(version.path) or version.name
         acc = version.metadata.get("metrics", {}).get("test_accuracy")
         when = "" if version.shipped else f" · {describe_time(version.metadata.get('created'))}"
         choices.append(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS
+from mnist_core.config import MAX_DB_BYTES, MAX_DRAWING_BYTES, MAX_ROWS, shipped_name
 from mnist_core.drawings.engine import Location, locate, shown
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import (
@@ -62,7 +62,7 @@ def saved_message(counts: Counts, label: int) -> str:
 def model_version(served: Served) -> str:
     if served.path is None:
         return ""
-    return "shipped" if served.shipped else served.path.stem
+    return shipped_name(served.path) or served.path.stem
 
 
 def stroke_source(value: Any) -> tuple[strokes.Drawing, np.ndarray]:

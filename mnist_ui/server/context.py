@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnist_core.drawings.policy import Network
 from mnist_core.serving.holder import ModelHolder
 from mnist_core.serving.jobs import JobManager
+from mnist_core.serving.other import OtherNetwork
 
 if TYPE_CHECKING:
     from mnist_ui.server.collect import Collector
@@ -40,6 +41,7 @@ class AppContext:
     started_with: Path | None = None  # the model the server started with: always one may switch back to
     collector: Collector | None = None  # corrected drawings; None = not kept (as on a public demo without --collect)
     personal: PersonalModels | None = None  # each visitor's own model (issue #19); None = readings are all shared
+    networks: OtherNetwork = field(default_factory=OtherNetwork)  # the other network, read beside when asked
 
     @property
     def drawings(self) -> Collector:

@@ -1,4 +1,5 @@
-"""Model tab: which model serves, its settings and architecture, and how it reads MNIST and real pens."""
+"""Model tab: which model serves, its settings and architecture, and how it reads MNIST and real pens; beside it
+the other network (the notebook's dense one or the convolutional one), summed up side by side."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from mnist_core.config import SUMMARY
+from mnist_core.config import CONTROLS, SUMMARY
 from mnist_core.data.mnist import DataError
 from mnist_core.drawings.store import StoreError
-from mnist_core.model.network import LAYER_NAMES
+from mnist_core.model.forward import Classifier
 from mnist_core.model.versions import describe_time
 from mnist_core.serving.holder import Served
 from mnist_ui.components.gallery import enlarge, thumbnails
 from mnist_ui.server.access import sees_paths, shown_path, without_paths
 from mnist_ui.server.context import AppContext
-from mnist_ui.text.format import digit_table, percent
+from mnist_ui.text.format import digit_table, percent, table
 
 
 def architecture_table(served: Served) -> str:
@@ -25,14 +26,44 @@ def architecture_table(served: Served) -> str:
     if served.classifier is None:
         return "no model is loaded"
     rows = ["| layer (kind) | output | parameters |", "|---|---:|---:|", "| pixels (input) | 784 | 0 |"]
-    layers = served.classifier.layers
-    for i, ((w, b), name) in enumerate(zip(layers, LAYER_NAMES, strict=True)):
-        act = "softmax" if i == len(layers) - 1 else "relu"
-        rows.append(f"| {name} (Dense, {act}) | {w.shape[1]} | {w.size + b.size:,} |")
-        if i < len(layers) - 1:
-            rows.append(f"| dropout{'' if i == 0 else f'_{i + 1}'} (Dropout) | {w.shape[1]} | 0 |")
+    for layer in served.classifier.summary():
+        rows.append(f"| {layer.name} ({layer.kind}) | {layer.shape} | {layer.params:,} |")
     rows.append(f"| **total** | | **{served.classifier.params:,}** |")
     return "\n".join(rows)
+
+
+NETWORKS = dict((value, label) for label, value in CONTROLS["architecture"].choices)  # what each network is
+
+
+def layer_line(classifier: Classifier) -> str:
+    """The layers in one line, dropout left out: "conv 32 → conv 32 → pool → … → dense 256 → 10"."""
+    parts = []
+    for layer in classifier.summary():
+        if layer.kind.startswith("conv"):
+            parts.append(f"conv {layer.shape.split('×')[-1]}")
+        elif layer.kind.startswith("max-pool"):
+            parts.append("pool")
+        elif layer.kind.startswith("dense"):
+            parts.append(layer.shape if layer.name == "output" else f"dense {layer.shape}")
+    return " → ".join(parts)
+
+
+def networks_md(ctx: AppContext) -> str:
+    """The served network and the other one side by side: what each is, its layers, parameters and accuracies."""
+    served = ctx.holder.current
+    other = ctx.networks.beside(served)
+    titled = [(f"serving: {served.label}", served)] + ([(f"beside it: {other.label}", other)] if other else [])
+    nets = [(title, s.classifier, s.metadata.get("metrics", {})) for title, s in titled if s.classifier is not None]
+    if not nets:
+        return ""
+    rows = [
+        ["network", *[NETWORKS.get(c.architecture, c.architecture) for _, c, _ in nets]],
+        ["layers", *[layer_line(c) for _, c, _ in nets]],
+        ["parameters", *[f"{c.params:,}" for _, c, _ in nets]],
+        ["MNIST test", *[percent(m.get("test_accuracy")) for _, _, m in nets]],
+        ["real writers it never saw", *[percent(m.get("pen_test_accuracy")) for _, _, m in nets]],
+    ]
+    return "### The two networks\n\n" + table(["", *[title for title, _, _ in nets]], rows)
 
 
 def model_summary(served: Served, sees: bool = False) -> str:
@@ -62,7 +93,8 @@ def model_summary(served: Served, sees: bool = False) -> str:
             f"**{metrics['pen_test_accuracy']:.2%}**"
         )
     if hp:
-        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in SUMMARY if k in hp))
+        shown = [k for k in SUMMARY if k in hp and (k != "cnn_layers" or hp.get("architecture") == "cnn")]
+        lines.append("Settings: " + " · ".join(f"{k.replace('_', ' ')} **{hp[k]}**" for k in shown))
     if meta.get("command"):
         lines.append(f"\nCommand: `{without_paths(meta['command'], sees)}`")
     return "\n\n".join(lines)
@@ -151,16 +183,16 @@ def drawings_md(ctx: AppContext, mnist: float | None = None, sees: bool = False)
 
 def model_page(
     ctx: AppContext, sees: bool = False
-) -> tuple[str, str, str, Any, str, Any, list[tuple[np.ndarray, str]], str]:
-    """Summary, architecture, MNIST section + matrix, real-handwriting section + matrix, worst mistakes,
-    held-out collected drawings; server paths only for a viewer who may see them."""
+) -> tuple[str, str, str, str, Any, str, Any, list[tuple[np.ndarray, str]], str]:
+    """The two networks side by side, summary, architecture, MNIST section + matrix, real-handwriting section +
+    matrix, worst mistakes, held-out collected drawings; server paths only for a viewer who may see them."""
     served = ctx.holder.current
     try:
         report = ctx.holder.report(served, ctx.jobs.data_path)
     except (DataError, OSError) as exc:
         note = f"Test-set report unavailable: {without_paths(str(exc), sees)}"
         summary, arch = model_summary(served, sees), architecture_table(served)
-        return summary, arch, note, None, "", None, [], drawings_md(ctx, sees=sees)
+        return networks_md(ctx), summary, arch, note, None, "", None, [], drawings_md(ctx, sees=sees)
     mnist_md, mnist_img = report_section(report, "MNIST test accuracy", "MNIST test images")
     pens = report.get("real_handwriting")
     pen_md, pen_img = (
@@ -169,6 +201,7 @@ def model_page(
         else ("No real-handwriting report for this model (train it with pen data to get one).", None)
     )
     return (
+        networks_md(ctx),
         model_summary(served, sees),
         architecture_table(served),
         mnist_md,
@@ -187,6 +220,7 @@ def _confusion_view(label: str) -> gr.Image:
 
 def build(ctx: AppContext) -> None:
     with gr.Tab("Model", id="model", elem_id="tab-model") as tab:
+        networks = gr.Markdown(elem_id="model-networks", elem_classes=["networks-table"])
         with gr.Row(equal_height=False):
             summary = gr.Markdown(elem_id="model-summary")
             with gr.Column():
@@ -213,7 +247,7 @@ def build(ctx: AppContext) -> None:
     tab.select(
         page,
         None,
-        [summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery, drawings],
+        [networks, summary, arch, mnist_md, mnist_img, pen_md, pen_img, gallery, drawings],
         api_name="model_tab",
         api_visibility="private",
     )

@@ -29,8 +29,8 @@ from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.text.format import digit_table, percent, table
 
 PRESET_INFO = (
-    "default = the shipped recipe (its sidecar: 1,324 s of fitting); fast = 2 epochs on 12,000 images, to try this "
-    "page; seed = the Spanish notebook exactly"
+    "default = the shipped recipe (its sidecar: 1,324 s of fitting); cnn = that recipe on the convolutional network; "
+    "fast = 2 epochs on 12,000 images, to try this page; seed = the Spanish notebook exactly"
 )
 
 
@@ -46,6 +46,8 @@ def control(name: str, spec: Control, value: Any) -> gr.components.Component:
     low, high = _bound(spec.low), _bound(spec.high)
     if spec.hidden:
         return gr.Number(value, visible=False, precision=0)
+    if spec.choices:
+        return gr.Radio(list(spec.choices), value=value, label=spec.label, elem_id=f"train-{name}")
     if isinstance(getattr(HyperParams(), name), bool):
         return gr.Checkbox(value, label=spec.label, min_width=WIDE)
     if spec.box:
@@ -238,8 +240,11 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             with gr.Column():
                 serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
                 include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings")
+        rows = ({n: c for n, c in CONTROLS.items() if c.choices}, {n: c for n, c in CONTROLS.items() if not c.choices})
+        with gr.Row():  # choices (the network) in a row of their own, above the sliders
+            controls = {name: control(name, spec, getattr(first, name)) for name, spec in rows[0].items()}
         with gr.Row(elem_id="train-controls"):
-            controls = {name: control(name, spec, getattr(first, name)) for name, spec in CONTROLS.items()}
+            controls |= {name: control(name, spec, getattr(first, name)) for name, spec in rows[1].items()}
         retrain_btn, cancel_btn, watch_btn = _job_buttons(ctx)
         tune_epochs, tune_btn = _finetune_row(ctx)
         status = gr.HTML(status_html(ctx.jobs.snapshot()), elem_id="train-status")
