@@ -263,5 +263,6 @@ JOB_STATE_POINTS = 400  # the curve points kept in job.json (thinned evenly), so
 MAX_PROFILES = 5_000  # past this, making a profile drops the ones unused longest
 MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is more than teaching needs
 MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)
-CACHE_MODELS = 256  # personal models kept in memory (~180 KB each), least recently used dropped
+MAX_TEACH_POINTS = 40_000  # … and their points in all: a pad digit has 50-300, so 30 digits are far below
+CACHE_MODELS = 128  # personal memories kept in RAM (0.25 MB for 30 drawings, 0.5 MB at most), least recently used out
 TEACH_PER_MINUTE = 6  # /personalize calls one visitor may make per minute: each adapts for a second or two

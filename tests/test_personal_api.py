@@ -57,7 +57,7 @@ def rows(app: App, key: str) -> list[int]:
 def test_a_personal_model_answers_for_its_visitor_and_forget_deletes_everything(app: App, client: Client) -> None:
     taught = client.predict(lesson(SEVEN, 7) + lesson(ONE, 1), None, api_name="/personalize")
     assert taught["profile"] and taught["drawings"] == 6 and taught["seconds"] > 0, taught
-    assert "reads" in taught["message"] and "\n" not in taught["message"]
+    assert "remembers 6 more drawings" in taught["message"] and "\n" not in taught["message"]
     key = taught["profile"]
     assert read(client, SEVEN, key)["model"] == "personal"
     assert read(client, SEVEN)["model"] == "shared"
@@ -86,11 +86,12 @@ def test_two_visitors_models_never_mix(client: Client) -> None:
 def test_a_corrupt_or_unknown_profile_reads_with_the_shared_model_and_one_line(app: App, client: Client) -> None:
     shared = read(client, SEVEN)
     with sqlite3.connect(app.home / "drawings.sqlite3") as conn:
+        conn.execute("INSERT INTO profiles (key, created, last_used) VALUES ('corrupt-profile-key-0123', 'x', 0)")
         conn.execute(
-            "INSERT INTO profiles (key, created, last_used, base, delta) VALUES (?, 'x', 0, '', ?)",
-            ("corrupt-profile-key-0123", b"not a model"),
+            "INSERT INTO personal_drawings (profile, label, strokes, created) VALUES (?, 7, ?, 'x')",
+            ("corrupt-profile-key-0123", b"not a drawing"),
         )
-    for key, words in (("corrupt-profile-key-0123", "unreadable"), ("never-made-key-456789", "no personal model")):
+    for key, words in (("corrupt-profile-key-0123", "could not be read"), ("never-made-key-456789", "no personal")):
         answer = read(client, SEVEN, key)
         assert answer["model"] == "shared" and words in answer["message"] and "\n" not in answer["message"]
         assert answer["probabilities"] == shared["probabilities"]

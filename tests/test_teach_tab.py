@@ -16,7 +16,7 @@ from mnist_core.personal.replay_set import SHIPPED_REPLAY, load_replay_images
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.server.personal import PersonalModels
 from mnist_ui.tabs.teach import Lesson, keep, prompt
-from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
+from mnist_ui.testing import ONE, SEVEN, ZERO, Strokes, pad_value
 
 
 def test_the_page_asks_for_each_digit_in_turn_with_its_progress() -> None:
@@ -53,6 +53,10 @@ def test_replayed_digits_come_from_the_servers_data_when_it_has_them(monkeypatch
     assert load_replay_images()[2] == "the shipped sample (replay.npz)"
 
 
+def moved(strokes: Strokes, dx: float) -> Strokes:
+    return [[[x + dx, y - dx] for x, y in stroke] for stroke in strokes]
+
+
 @pytest.fixture
 def personal(tmp_path: Path) -> PersonalModels:
     return PersonalModels(ModelHolder(load_served(SHIPPED_MODEL)), tmp_path / "drawings.sqlite3", per_minute=3)
@@ -60,14 +64,15 @@ def personal(tmp_path: Path) -> PersonalModels:
 
 @pytest.mark.slow
 def test_a_batch_of_visitors_reads_each_with_their_own_model(personal: PersonalModels) -> None:
-    lesson = [{"label": 7, "strokes": pad_value(ONE)}, {"label": 0, "strokes": pad_value(ZERO)}] * 3
+    lesson = [{"label": 7, "strokes": pad_value(moved(ONE, 9 * k))} for k in range(3)]
+    lesson += [{"label": 0, "strokes": pad_value(moved(ZERO, 9 * k))} for k in range(3)]
     key = personal.teach(lesson, None, "a").profile
-    assert key and "taught on 6 of your drawings" in personal.describe(key)
+    assert key and "remembers 6 of your drawings" in personal.describe(key)
     drawings = [parse(pad_value(s)) for s in (ONE, ONE, SEVEN)]
     answers = personal.read_drawings(drawings, [key, None, "not-a-key-but-long-enough"])
     assert [a.model for a in answers] == ["personal", "shared", "shared"]
     assert answers[0].reading.probabilities[7] > answers[1].reading.probabilities[7]
-    assert answers[2].note == "no personal model under this key (forgotten or dropped); using the shared model"
+    assert answers[2].note.startswith("no personal model under this key (forgotten, or dropped as unused)")
     assert "forgotten" in personal.forget(key) and "gone" in personal.describe(key)
 
 
