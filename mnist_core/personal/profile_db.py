@@ -115,21 +115,25 @@ class ProfileDatabase(Database):
         with self._connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM profiles").fetchone()[0])
 
-    def add_drawings(self, key: str, rows: Sequence[tuple[int, bytes]], keep: int) -> list[int]:
+    def add_drawings(self, key: str, rows: Sequence[tuple[int, bytes]], keep: int) -> tuple[list[int], int, int]:
         """Add (label, the pad's strokes as canonical JSON) rows, keep the newest `keep`; a drawing the profile
-        already holds changes its label instead. Returns the ids of the drawings sent, in order."""
-        ids = []
+        already holds takes the label sent instead. Returns the ids of the drawings sent, in order, how many of
+        them are new to the profile and how many changed their label."""
+        ids, new, changed = [], 0, 0
         with self._write() as conn:
             created = _now()
             for label, strokes in rows:
-                ids.append(_put(conn, key, label, strokes, created))
+                drawing_id, was = _put(conn, key, label, strokes, created)
+                ids.append(drawing_id)
+                new += was is None
+                changed += was is not None and was != label
             conn.execute(
                 "DELETE FROM personal_drawings WHERE profile = ? AND id NOT IN "
                 "(SELECT id FROM personal_drawings WHERE profile = ? ORDER BY id DESC LIMIT ?)",
                 (key, key, keep),
             )
             _changed(conn, key)
-        return ids
+        return ids, new, changed
 
     def remove_drawing(self, key: str, strokes: bytes) -> bool:
         """Forget one drawing (the pad's strokes as canonical JSON); False when the profile does not hold it."""
@@ -171,18 +175,20 @@ class ProfileDatabase(Database):
             return _delete(conn, key)
 
 
-def _put(conn: sqlite3.Connection, key: str, label: int, strokes: bytes, created: str) -> int:
-    """One drawing in: a new row, or the same drawing's row relabelled; its id."""
+def _put(conn: sqlite3.Connection, key: str, label: int, strokes: bytes, created: str) -> tuple[int, int | None]:
+    """One drawing in: a new row, or the same drawing's row relabelled; (its id, its label before, None if new)."""
     content = digest(strokes)
-    found = conn.execute("SELECT id FROM personal_drawings WHERE profile = ? AND digest = ?", (key, content)).fetchone()
+    found = conn.execute(
+        "SELECT id, label FROM personal_drawings WHERE profile = ? AND digest = ?", (key, content)
+    ).fetchone()
     if found is not None:
         conn.execute("UPDATE personal_drawings SET label = ? WHERE id = ?", (label, found[0]))
-        return int(found[0])
+        return int(found[0]), int(found[1])
     cursor = conn.execute(
         "INSERT INTO personal_drawings (profile, label, strokes, created, digest) VALUES (?, ?, ?, ?, ?)",
         (key, label, pack(parse(strokes)), created, content),
     )
-    return int(cursor.lastrowid or 0)
+    return int(cursor.lastrowid or 0), None
 
 
 def _changed(conn: sqlite3.Connection, key: str) -> None:

@@ -53,6 +53,8 @@ class Taught:
     seconds: float
     message: str
     checks: tuple[Check, ...] = ()
+    added: int = 0  # drawings new to the profile (the others were kept already and took the label sent) …
+    relabelled: int = 0  # … of which this many had another label before
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,17 +106,26 @@ def _one(item: Any, n: int) -> tuple[int, bytes]:
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
         raise TeachError(f"drawing {n}: label must be a digit 0-9; {_FORMAT}")
     try:
-        drawing = parse(item.get("strokes"))
-    except StrokeError as exc:
+        return label, canonical(item.get("strokes"))
+    except TeachError as exc:
         raise TeachError(f"drawing {n}: {exc}") from None
+
+
+def canonical(strokes: Any) -> bytes:
+    """The pad's value → the drawing's canonical JSON, how a profile knows it again; TeachError (one line) if it
+    is no drawing to teach from."""
+    try:
+        drawing = parse(strokes)
+    except StrokeError as exc:
+        raise TeachError(str(exc)) from None
     if drawing.empty:
-        raise TeachError(f"drawing {n} has no strokes; draw the digit, then teach")
+        raise TeachError("it has no strokes; draw the digit, then teach")
     if drawing_to_mnist(drawing) is None:
-        raise TeachError(f"drawing {n} leaves no ink to read; draw the digit bigger, then teach")
+        raise TeachError("it leaves no ink to read; draw the digit bigger, then teach")
     data = json.dumps(drawing.to_json(), separators=(",", ":")).encode()
     if len(data) > MAX_DRAWING_BYTES:
-        raise TeachError(f"drawing {n} is too large ({len(data):,} bytes, at most {MAX_DRAWING_BYTES:,})")
-    return label, data
+        raise TeachError(f"it is too large ({len(data):,} bytes, at most {MAX_DRAWING_BYTES:,})")
+    return data
 
 
 def held_back(labels: Sequence[int]) -> list[int]:
@@ -135,7 +146,7 @@ def teach(profiles: Profiles, drawings: str | bytes | Sequence[Any], key: str | 
         if not rows:
             raise TeachError(f"no drawings to teach from; {_FORMAT}")
         profile = key if known and key else profiles.db.create()
-        ids = profiles.db.add_drawings(profile, rows, profiles.max_drawings)
+        ids, added, relabelled = profiles.db.add_drawings(profile, rows, profiles.max_drawings)
         found = profiles.refresh(profile)
         if found.model is None:
             raise TeachError(found.reason)
@@ -146,7 +157,8 @@ def teach(profiles: Profiles, drawings: str | bytes | Sequence[Any], key: str | 
             profiles.forget(profile)  # a refused first teach leaves nothing behind
         return Taught(None, 0, 0.0, str(exc))
     seconds = time.perf_counter() - started
-    return Taught(profile, total, seconds, taught_message(len(rows), total, seconds, checks, known), tuple(checks))
+    message = taught_message(len(rows), total, seconds, checks, known)
+    return Taught(profile, total, seconds, message, tuple(checks), added, relabelled)
 
 
 def _check(model: PersonalModel, held: list[tuple[int, int, bytes]]) -> list[Check]:
@@ -176,6 +188,20 @@ def taught_message(sent: int, total: int, seconds: float, checks: Sequence[Check
     if shared == len(checks) and personal == len(checks):
         return f"{line}; the shared model already reads you well: it read all {held}, and so does yours"
     return f"{line}; {held}, the shared model read {shared} and yours reads {personal}"
+
+
+def unteach(profiles: Profiles, strokes: Any, key: str | None) -> bool:
+    """Take one drawing (the pad's value) back out of `key`'s profile; False when the profile does not hold it."""
+    if not profiles.valid_key(key):
+        return False
+    try:
+        data = canonical(strokes)
+    except TeachError:
+        return False
+    gone = profiles.db.remove_drawing(key, data)
+    if gone:
+        profiles.refresh(key)
+    return gone
 
 
 def read_drawings(profiles: Profiles, key: str) -> list[tuple[int, Drawing]]:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from mnist_core.config import MAX_DB_BYTES, TEACH_PER_MINUTE, user_home
+from mnist_core.config import MAX_DB_BYTES, PER_MINUTE, TEACH_PER_MINUTE, user_home
 from mnist_core.drawings.policy import RateLimiter, room_left
 from mnist_core.drawings.store import database_bytes
 from mnist_core.errors import first_line
@@ -32,7 +32,7 @@ from mnist_core.personal.profile_db import ProfileStoreError
 from mnist_core.personal.profiles import Lookup, Profiles
 from mnist_core.personal.replay import Replay, build_replay
 from mnist_core.personal.replay_set import load_replay_images
-from mnist_core.personal.teach import Taught, teach
+from mnist_core.personal.teach import Taught, teach, unteach
 from mnist_core.serving.holder import ModelHolder
 from mnist_core.serving.readings import Reading, read_digits, read_drawings
 
@@ -85,9 +85,11 @@ class PersonalModels:
         pens: str | None = None,
         per_minute: int = TEACH_PER_MINUTE,
         max_bytes: int = MAX_DB_BYTES,
+        corrections_per_minute: int = PER_MINUTE,
     ) -> None:
         self.holder, self.path, self.data, self.pens, self.max_bytes = holder, Path(path), data, pens, max_bytes
         self.limiter = RateLimiter(per_minute)
+        self.corrections = RateLimiter(corrections_per_minute)  # one drawing at a time: the corrections' pace
         self._lock = threading.Lock()  # one thread builds the replay set and opens the profiles
         self._profiles: Profiles | None = None
         self._images: tuple[Any, Any, str] | None = None
@@ -143,6 +145,27 @@ class PersonalModels:
         if isinstance(profiles, str):
             return Taught(None, 0, 0.0, f"not taught: {profiles}")
         return teach(profiles, drawings, key)
+
+    def correct(self, label: int, strokes: Any, key: str | None, who: str) -> Taught:
+        """One drawing from the Draw tab, remembered as `label` at once (relabelled if the profile holds it)."""
+        if not self.corrections.allow(who):
+            return Taught(None, 0, 0.0, f"not remembered: at most {PER_MINUTE} corrections a minute; wait a moment")
+        if full := room_left(database_bytes(self.path), self.max_bytes):
+            return Taught(None, 0, 0.0, f"not remembered: {full}")
+        profiles = self.profiles()
+        if isinstance(profiles, str):
+            return Taught(None, 0, 0.0, f"not remembered: {profiles}")
+        return teach(profiles, [{"label": label, "strokes": strokes}], key)
+
+    def undo(self, strokes: Any, key: str | None) -> bool:
+        """Take one drawing back out of the visitor's memory; False when it was not there."""
+        profiles = self.profiles()
+        if isinstance(profiles, str) or not key:
+            return False
+        try:
+            return unteach(profiles, strokes, key)
+        except ProfileStoreError:
+            return False
 
     def describe(self, key: str | None) -> str:
         """One line about a visitor's profile for the page that opens with it; '' with none."""

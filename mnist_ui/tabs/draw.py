@@ -30,5 +30,5 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> None:
             pad = stroke_pad(pad_reader(ctx, HINT), panel="result")
         with gr.Column(scale=2, min_width=300):
             ResultPanel(HINT, prefix="")
-            digits = correct_bar.build(ctx, pad, strokes_source, prefix="")
-            model_badge.build(ctx, pad, digits, profile)
+            correct_bar.build(ctx, pad, strokes_source, prefix="", profile=profile)
+            model_badge.build(ctx, profile)
