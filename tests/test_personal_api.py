@@ -144,7 +144,7 @@ def test_a_correction_with_a_profile_reads_right_at_once(client: Client) -> None
     key = client.predict(lesson(ZERO, 0), None, api_name="/personalize")["profile"]
     drawing = moved(ONE, -23, 11)
     assert read(client, drawing, key)["digit"] == 1
-    kept = client.predict(7, json.dumps(pad_value(drawing)), key, api_name="/correct")
+    kept = client.predict(7, json.dumps(pad_value(drawing)), None, key, api_name="/correct")
     assert kept["profile"] == key and kept["saved"], kept
     assert kept["message"].startswith("kept as a 7 — your model now reads this 7;")
     assert (read(client, drawing, key)["digit"], read(client, drawing)["digit"]) == (7, 1)

@@ -94,7 +94,6 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
     status = page.locator("#teach-status .done")
     status.wait_for()
     assert re.search(r"a new model of your own remembers 9 more drawings", status.inner_text()), status.inner_text()
-    assert "held back to check" in status.inner_text() and page.locator("#teach-status table.checks tr").count() >= 5
     page.screenshot(path=str(ARTIFACTS / "teach-tab-taught-1280.png"))
 
     page.reload()  # the key is in the browser: a reload keeps the model

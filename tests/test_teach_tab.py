@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from mnist_core.imaging.strokes import parse
 from mnist_core.personal.replay_set import SHIPPED_REPLAY, load_replay_images
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.server.personal import PersonalModels
-from mnist_ui.tabs.teach import Lesson, keep, prompt
+from mnist_ui.tabs.teach import Lesson, checks_table, keep, prompt
 from mnist_ui.testing import ONE, SEVEN, ZERO, Strokes, pad_value
 
 
@@ -34,6 +35,12 @@ def test_next_keeps_the_drawing_under_the_asked_digit_and_refuses_an_empty_pad()
     lesson, problem = keep(Lesson(step=4), json.dumps(pad_value(ONE)), 3)
     assert problem == "" and lesson.step == 5 and [d["label"] for d in lesson.drawings] == [1]
     assert parse(lesson.drawings[0]["strokes"]).strokes
+
+
+def test_the_held_back_drawings_are_shown_per_digit_with_each_models_reading() -> None:
+    table = checks_table([{"label": 7, "shared": 1, "personal": 7}, {"label": 2, "shared": 2, "personal": 2}])
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert cells == ["2", "2 ✓", "2 ✓", "7", "1 ✗", "7 ✓"] and checks_table([]) == ""
 
 
 def test_the_shipped_replay_sample_is_small_and_balanced() -> None:

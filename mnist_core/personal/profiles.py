@@ -93,15 +93,15 @@ class Profiles:
     def refresh(self, key: str, kept: _Kept | None = None) -> Lookup:
         """Bring `key`'s memory in line with the database (only what changed is drawn); ProfileStoreError when
         the database cannot be read."""
+        now = time.monotonic()
+        if kept is not None and self.db.generation(key) == kept.generation:  # the usual case: one small query
+            self._keep(key, _Kept(kept.model, kept.generation, now, self._touch(key, kept.touched, now)))
+            return Lookup(kept.model, "")
         found = self.db.labels(key)
         if found is None:
             self._drop(key)
             return Lookup(None, GONE)
         generation, labels = found
-        now = time.monotonic()
-        if kept is not None and kept.generation == generation:
-            self._keep(key, _Kept(kept.model, generation, now, self._touch(key, kept.touched, now)))
-            return Lookup(kept.model, "")
         if not labels:
             self._drop(key)
             return Lookup(None, "this profile holds no drawings yet; using the shared model")

@@ -5,9 +5,10 @@ leaves the browser); these few kilobytes of points leave at once, while the pen 
 draws them with the same renderer that draws real pen handwriting for training (mnist_core.imaging.strokes).
 The value is `{"v": 1, "width": S, "height": S, "pen": P, "strokes": [[[x, y], ...], ...]}` on a pad of
 S = RENDER_SIDE units whatever its size on the screen, so the same drawing has the same value after the page
-re-lays itself (a correction knows it again: one drawing, one label). While drawing, the latest value goes to the server function `read_pad` with one
-request in flight, at most every SEND_EVERY_MS (longer when the round trip is); pen-up, undo and clear
-always get their answer. The answers are painted by the result panel, outside Gradio's event queue.
+re-lays itself (a correction knows it again: one drawing, one label). While drawing, the latest value goes to
+the server function `read_pad` with one request in flight, at most every SEND_EVERY_MS (longer when the round
+trip is); pen-up, undo and clear always get their answer. The answers are painted by the result panel,
+outside Gradio's event queue.
 """
 
 from __future__ import annotations

@@ -132,6 +132,7 @@ class Collector:
         self.problem = ""  # why the store cannot be used right now ('' when it can)
         self._store: DrawingStore | None = None
         self._lock = threading.Lock()
+        self._keeping = threading.Lock()  # one correction at a time finds or adds its drawing's row
         if enabled:
             self.try_store()
 
@@ -260,12 +261,13 @@ class Collector:
         label = predicted if label is None else label
         if label is None:
             raise DrawingError("no model is loaded to say what it read; press the right digit instead")
-        found = store.kept_as(**kept)
-        row = store.get(found) if found is not None else None
-        if row is not None and store.relabel(row.id, label):
-            return row.id, label, predicted, row.label != label
-        if full := room_left(self.size(), self.max_bytes):
-            raise StoreFull(full)
-        version = model_version(served)
-        row_id = store.add(label, image, predicted=predicted, probabilities=probs, model_version=version, **kept)
+        with self._keeping:  # a double click: the second finds the first's row, never adds its own
+            found = store.kept_as(**kept)
+            row = store.get(found) if found is not None else None
+            if row is not None and store.relabel(row.id, label):
+                return row.id, label, predicted, row.label != label
+            if full := room_left(self.size(), self.max_bytes):
+                raise StoreFull(full)
+            version = model_version(served)
+            row_id = store.add(label, image, predicted=predicted, probabilities=probs, model_version=version, **kept)
         return row_id, label, predicted, False
