@@ -150,9 +150,11 @@ def test_a_memory_in_ram_follows_the_database_another_server_writes(profiles, pe
     profiles.forget(key)
     gone = other.model(key)
     assert gone.model is None and "forgotten" in gone.reason and other.cached() == []
-    keys = [teach(profiles, pad_json(pens, 2, seed=i)).profile for i in range(5)]  # the cap is 4: the first goes
-    assert other.model(keys[1]).model is not None and not profiles.db.exists(keys[0])
-    assert other.model(keys[0]).model is None
+    keys = [teach(profiles, pad_json(pens, 2, seed=i)).profile for i in range(4)]
+    assert all(other.model(k).model is not None for k in keys)  # in this order: keys[0] used longest ago
+    keys.append(teach(profiles, pad_json(pens, 2, seed=4)).profile)  # the cap is 4: the first goes
+    assert not profiles.db.exists(keys[0]) and keys[0] not in profiles.cached()
+    assert other.model(keys[0]).model is None and other.model(keys[1]).model is not None
 
 
 def test_a_new_served_model_rebuilds_every_memory_from_the_stored_drawings(profiles, pens, small_replay):

@@ -89,18 +89,20 @@ class ProfileDatabase(Database):
         self.max_profiles = max_profiles
         super().__init__(path, busy_timeout_s, MIGRATIONS)
 
-    def create(self) -> str:
-        """A new profile under a random URL-safe key; past the cap, the profiles unused longest are dropped."""
+    def create(self) -> tuple[str, list[str]]:
+        """A new profile under a random URL-safe key; past the cap, the profiles unused longest are dropped.
+        Returns the key and the keys dropped."""
         key = secrets.token_urlsafe(24)
         with self._write() as conn:
             (count,) = conn.execute("SELECT COUNT(*) FROM profiles").fetchone()
             excess = count - self.max_profiles + 1
+            old = []
             if excess > 0:
-                old = conn.execute("SELECT key FROM profiles ORDER BY last_used LIMIT ?", (excess,)).fetchall()
-                for (gone,) in old:
+                old = [k for (k,) in conn.execute("SELECT key FROM profiles ORDER BY last_used LIMIT ?", (excess,))]
+                for gone in old:
                     _delete(conn, gone)
             conn.execute("INSERT INTO profiles (key, created, last_used) VALUES (?, ?, ?)", (key, _now(), time.time()))
-        return key
+        return key, old
 
     def exists(self, key: str) -> bool:
         return self.generation(key) is not None

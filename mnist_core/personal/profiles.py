@@ -148,6 +148,13 @@ class Profiles:
         with self._lock:
             return list(self._cache)
 
+    def create(self) -> str:
+        """A new profile's key; the profiles it pushes out (unused longest, past the cap) leave RAM at once."""
+        key, dropped = self.db.create()
+        for gone in dropped:
+            self._drop(gone)
+        return key
+
     def forget(self, key: str | None) -> bool:
         """Delete the profile, its drawings and its memory; False when there was no such profile."""
         if not self.valid_key(key):

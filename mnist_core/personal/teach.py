@@ -145,7 +145,7 @@ def teach(profiles: Profiles, drawings: str | bytes | Sequence[Any], key: str | 
         known = profiles.valid_key(key) and profiles.db.exists(key)
         if not rows:
             raise TeachError(f"no drawings to teach from; {_FORMAT}")
-        profile = key if known and key else profiles.db.create()
+        profile = key if known and key else profiles.create()
         ids, added, relabelled = profiles.db.add_drawings(profile, rows, profiles.max_drawings)
         found = profiles.refresh(profile)
         if found.model is None:
@@ -184,9 +184,10 @@ def taught_message(sent: int, total: int, seconds: float, checks: Sequence[Check
         return line
     shared = sum(c.shared == c.label for c in checks)
     personal = sum(c.personal == c.label for c in checks)
-    held = f"of {len(checks)} drawing{'s' * (len(checks) != 1)} held back to check"
     if shared == len(checks) and personal == len(checks):
-        return f"{line}; the shared model already reads you well: it read all {held}, and so does yours"
+        what = "the drawing" if len(checks) == 1 else f"all {len(checks)} drawings"
+        return f"{line}; the shared model already reads you well: it read {what} held back to check, and so does yours"
+    held = f"of {len(checks)} drawing{'s' * (len(checks) != 1)} held back to check"
     return f"{line}; {held}, the shared model read {shared} and yours reads {personal}"
 
 
