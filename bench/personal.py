@@ -262,8 +262,8 @@ def fragment_lines(writers: list[Writer]) -> list[str]:
     return lines
 
 
-CURVE_WEIGHTS = (0.0, 4.0, 8.0, 12.0, 16.0, 24.0)
-CURVE_REACHES = (0.0, 0.05, 0.1)
+CURVE_WEIGHTS = (0.0, 2.0, 4.0, 6.0, 8.0, 12.0)
+CURVE_REACHES = (0.0, 0.05, 0.1, 0.15)
 
 
 def curve(profiles: Profiles, writers: list[Writer], mnist: tuple[np.ndarray, ...], splits: int) -> list[str]:

@@ -7,7 +7,8 @@ nor tuned on them: a bench reports them apart, each with its reason, and never d
 
 The list was reviewed by eye (`python -m bench.personal --sheet`): every digit of the validation and
 held-out writers with at least 30 digits that the shipped model misreads, and every digit of those writers
-that is a straight line, only dots, or loops side by side (candidates a rule found), looked at one by one.
+that is a straight line (a flat one labelled 1 too: no digit is a dash), only dots, or loops side by side
+(candidates a rule found), looked at one by one.
 Only pieces that show no digit of their label are listed; a badly drawn digit stays a digit. Each entry is
 the digit's place in the file (0-based, `load_unipen`'s order; the file's md5 is in its README), with its
 writer and label so a different file is caught. A drawing that leaves no ink at the pad's size is a
@@ -22,6 +23,7 @@ from mnist_core.data.unipen import PenDigit
 
 BLANK = "leaves no ink at the pad's size"
 LINE = "one straight stroke"
+DASH = "a flat dash"
 _R00_11, _R02_11, _VAL02 = "ibm/r00-11", "ibm/r02-11", "val/val02"
 
 FRAGMENTS: dict[int, tuple[str, int, str]] = {
@@ -34,6 +36,7 @@ FRAGMENTS: dict[int, tuple[str, int, str]] = {
     6940: (_R00_11, 4, LINE),
     6941: (_R00_11, 4, LINE),
     6942: (_R00_11, 4, LINE),
+    6932: (_R00_11, 1, DASH),
     8224: ("ibm/r04-08", 0, LINE),
     8229: ("ibm/r04-08", 4, LINE),
     4606: ("ced/FLAD4341", 8, "a U, no waist"),
@@ -49,6 +52,12 @@ FRAGMENTS: dict[int, tuple[str, int, str]] = {
     7399: (_R02_11, 4, LINE),
     7405: (_R02_11, 8, "one loop, no waist"),
     7879: ("ibm/r03-13", 0, LINE),
+    6991: ("ibm/r01-04", 1, DASH),
+    7324: ("ibm/r02-07", 1, DASH),
+    7394: (_R02_11, 1, DASH),
+    7400: (_R02_11, 1, DASH),
+    7882: ("ibm/r03-13", 1, DASH),
+    8230: ("ibm/r04-08", 1, DASH),
     13849: (_VAL02, 0, "two zeros"),
     13876: (_VAL02, 0, "four zeros"),
     13878: (_VAL02, 0, "two zeros"),

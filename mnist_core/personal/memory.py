@@ -112,9 +112,10 @@ class Memory:
         label's rows start, the labels present)."""
         order = np.argsort(self.labels, kind="stable")
         labels = self.labels[order]
+        vectors = np.ascontiguousarray(self.vectors[order])
         other = np.where(np.eye(10, dtype=bool)[labels], -1.0, self.nearest[order]).max(axis=1).astype(np.float32)
         present, starts = np.unique(labels, return_index=True)
-        return np.ascontiguousarray(self.vectors[order]), other, self.ranks[order] == 0, starts, present
+        return vectors, other, self.ranks[order] == 0, starts, present
 
     def bonus(self, queries: np.ndarray, reach: float) -> np.ndarray:
         """(N, dimensions) unit vectors → (N, 10) nearness in [0, 1] to the person's drawings of each digit."""
