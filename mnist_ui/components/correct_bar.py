@@ -69,6 +69,7 @@ def _marks(name: str) -> tuple[str, str]:
     return changed, clicked
 
 
+OWN_MODEL = "Your own model learns each one at once, for you alone (Teach it tab: forget me)."
 REREAD = "document.querySelector('#pad .pad-wrap')?.dispatchEvent(new CustomEvent('reread', {bubbles: true}));"
 
 
@@ -80,7 +81,7 @@ def _layout(ctx: AppContext, prefix: str, visible: bool) -> tuple[gr.Button, lis
             gr.HTML("<b>Wrong? It is a:</b>", elem_id=f"{prefix}wrong-label", padding=False)
         with gr.Row(elem_classes=["digit-row", "correct-choices"]):
             digits = [gr.Button(str(d), elem_id=f"{prefix}is-{d}", size="sm", min_width=0, scale=1) for d in range(10)]
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=False):
             status = gr.HTML("", elem_id=f"{prefix}correct-status", elem_classes=["correct-status"])
             back = gr.Button("Undo", elem_id=f"{prefix}correct-undo", elem_classes=["correct-undo"], size="sm", scale=0)
     return right, digits, back, status
@@ -98,11 +99,12 @@ def build(
     collector, key = ctx.drawings, prefix.replace("-", "_")
     teaches = profile is not None and ctx.personal is not None
     right, digits, back, status = _layout(ctx, prefix, collector.enabled or teaches)
-    where = gr.Markdown(collector.where(), elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")
+    also = f" {OWN_MODEL}" if teaches else ""
+    where = gr.Markdown(collector.where() + also, elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")
 
     def where_for(request: gr.Request) -> str:
         """The database's file for a viewer who may see the server's paths; "on this server" for others."""
-        return collector.where(sees_paths(ctx, request))
+        return collector.where(sees_paths(ctx, request)) + also
 
     gr.on(
         None, where_for, None, where, api_name=f"{key}collect_where", api_visibility="private", show_progress="hidden"
