@@ -46,6 +46,7 @@ def register(ctx: AppContext, exports: Exports) -> None:
     _reading_endpoints(ctx)
     _personal_endpoints(ctx)
     _training_endpoints(ctx)
+    _correction_endpoints(ctx)
     _teaching_endpoints(ctx)
     _import_endpoint(ctx)
     _finetune_endpoint(ctx)
@@ -166,8 +167,9 @@ def _training_endpoints(ctx: AppContext) -> None:
     gr.api(switch, api_name="switch_version", concurrency_limit=2)
 
 
-def _teaching_endpoints(ctx: AppContext) -> None:
-    """Corrections (never raise: a refusal is saved=False with one line) and fine-tuning on them."""
+def _correction_endpoints(ctx: AppContext) -> None:
+    """Corrections, one drawing one label: keep it (a second call relabels it), or take it back; they never raise
+    (a refusal is saved=False with one line)."""
 
     def correct(
         label: int,
@@ -215,6 +217,13 @@ def _teaching_endpoints(ctx: AppContext) -> None:
         undone = ctx.drawings.undo(source, access.visitor(request))
         return {"undone": undone.id is not None, "message": access.without_paths(undone.message, sees)}
 
+    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
+    gr.api(undo_correct, api_name="undo_correct", concurrency_limit=4, concurrency_id="correct")
+
+
+def _teaching_endpoints(ctx: AppContext) -> None:
+    """What the corrections collected: counts per digit, read wrong, held out."""
+
     def drawings(request: gr.Request | None = None) -> dict[str, Any]:
         """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes; the database
         file to a local or logged-in caller, "kept on this server" to others."""
@@ -231,8 +240,6 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             "database": access.shown_path(collector.path, sees),  # not "path": gradio_client would fetch it
         }
 
-    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
-    gr.api(undo_correct, api_name="undo_correct", concurrency_limit=4, concurrency_id="correct")
     gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
 
 
