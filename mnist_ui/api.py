@@ -179,14 +179,11 @@ def _correction_endpoints(ctx: AppContext) -> None:
         request: gr.Request | None = None,
     ) -> dict[str, Any]:
         """Keep a drawing with its right label: the pad's strokes (as /predict_strokes takes them) or an image
-        file (handle_file). The server reads it again with the serving model and stores both. The same drawing
-        sent again changes its label (one drawing, one label). profile: a key /personalize gave; the strokes are
-        then also remembered by that visitor's model at once ("profile" in the answer: the key to use next).
+        file (handle_file), read again by the serving model; the same drawing sent again changes its label.
+        profile: a key /personalize gave; the strokes then also teach that visitor's model at once.
 
-        Returns {"saved", "message", "id", "label", "predicted", "total", "of_label", "relabelled"}; message is
-        e.g. "kept as a 7 — the shared model learns from it when it is fine-tuned (37 drawings collected)" or
-        "not saved: <why, and what to do>".
-        """
+        Returns {"saved", "message", "id", "label", "predicted", "total", "of_label", "relabelled"} (and
+        "profile"); message: "kept as a 7 — …" or "not saved: <why, and what to do>"."""
         sees = access.sees_paths(ctx, request)
         if profile and strokes is not None:
             done = correct_drawing(ctx, label, strokes, profile, access.visitor(request))
