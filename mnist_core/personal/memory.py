@@ -48,8 +48,8 @@ class Recall:
     """How a memory is made and read."""
 
     variants: int = 6  # redrawings of each drawing kept besides the drawing as sent
-    weight: float = 12.0  # log-probability added at full nearness
-    reach: float = 0.05  # how far past the nearest other-label replayed digit a kept drawing still counts
+    weight: float = 4.0  # log-probability added at full nearness
+    reach: float = 0.10  # how far past the nearest other-label replayed digit a kept drawing still counts
     max_rows: int = 480  # per profile: past 68 drawings each keeps fewer redrawings (~0.5 MB at 256 floats a row)
     variation: Variation = REDRAW
 
