@@ -73,6 +73,7 @@ class Row:
     before: float
     after: float
     seconds: float  # to teach, wall
+    cpu: float  # … and CPU seconds of this process: what teaching costs, whatever else the machine runs
     reference: float  # the shared model reading 1,000 digits, timed right after
     nbytes: int  # the profile's memory in RAM
     mnist: float
@@ -126,13 +127,15 @@ def split(labels: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray
     return np.flatnonzero(taught), np.flatnonzero(~taught)
 
 
-def taught_model(profiles: Profiles, w: Writer, taught: np.ndarray) -> tuple[PersonalModel, float]:
-    """A new profile taught `taught` as /personalize is asked, and the seconds it took."""
+def taught_model(profiles: Profiles, w: Writer, taught: np.ndarray) -> tuple[PersonalModel, float, float]:
+    """A new profile taught `taught` as /personalize is asked, and the seconds it took (wall, CPU)."""
     request = json.dumps([{"label": int(w.labels[i]), "strokes": w.drawings[i].to_json()} for i in taught])
+    cpu = time.process_time()
     done = teach(profiles, request)
+    cpu = time.process_time() - cpu
     model = profiles.model(done.profile).model
     assert model is not None, done.message
-    return model, done.seconds
+    return model, done.seconds, cpu
 
 
 def run_one(
@@ -140,7 +143,7 @@ def run_one(
 ) -> tuple[Row, PersonalModel]:
     """Teach one writer, read the rest, MNIST and the fragments."""
     taught, read = split(w.labels, k, seed)
-    model, seconds = taught_model(profiles, w, taught)
+    model, seconds, cpu = taught_model(profiles, w, taught)
     reference = reference_seconds(profiles.classifier, mnist[0])
     x = profiles.classifier.inputs(w.images[read])
     after = model.reread(w.shared[read], x).argmax(axis=1)
@@ -150,6 +153,7 @@ def run_one(
         float(np.mean(w.shared[read].argmax(axis=1) == w.labels[read])),
         float(np.mean(after == w.labels[read])),
         seconds,
+        cpu,
         reference,
         model.memory.nbytes,
         float(np.mean(mnist_read == mnist_y)),
@@ -236,13 +240,13 @@ def summary(k: int, writers: list[Writer], rows: list[Row], shared_mnist: float,
         mine = [i for i, w in enumerate(writers) if w.style == style]
         if mine:
             lines.append("  " + group_line(name, [writers[i] for i in mine], [rows[i] for i in mine]))
-    seconds = [r.seconds for r in rows]
+    seconds, cpu = [r.seconds for r in rows], [r.cpu for r in rows]
     reference = float(np.median([r.reference for r in rows]))
     frag = [sum(r.fragments[i] for r in rows) for i in (0, 1)]
     count = sum(len([f for f in w.fragments if f[0] is not None]) for w in writers)
     lines.append(
-        f"  teach: median {np.median(seconds):.2f} s, max {max(seconds):.2f} s (the shared model reads 1,000 digits "
-        f"in {reference:.3f} s in the same run); memory per profile {np.median([r.nbytes for r in rows]) / 1e3:.0f} KB "
+        f"  teach: median {np.median(seconds):.2f} s, max {max(seconds):.2f} s ({np.median(cpu):.2f} / {max(cpu):.2f} "
+        f"CPU s; the shared model reads 1,000 digits in {reference:.3f} s in the same run); memory per profile {np.median([r.nbytes for r in rows]) / 1e3:.0f} KB "
         f"median, {max(r.nbytes for r in rows) / 1e3:.0f} KB max; MNIST test {shared_mnist:.2%} shared, with each "
         f"profile {np.mean([r.mnist for r in rows]):.2%} mean, {min(r.mnist for r in rows):.2%} lowest; reading "
         f"cost personal/shared {cost:.2f}× (batches of 8)"
@@ -272,7 +276,7 @@ def curve(profiles: Profiles, writers: list[Writer], mnist: tuple[np.ndarray, ..
     for w in writers:
         for n in range(splits):
             taught, read = split(w.labels, 3, 3 + 1000 * n)
-            model, _ = taught_model(profiles, w, taught)
+            model, _, _ = taught_model(profiles, w, taught)
             x = profiles.classifier.inputs(w.images[read])
             for weight in CURVE_WEIGHTS:
                 for reach in CURVE_REACHES:
