@@ -244,12 +244,14 @@ def summary(k: int, writers: list[Writer], rows: list[Row], shared_mnist: float,
     reference = float(np.median([r.reference for r in rows]))
     frag = [sum(r.fragments[i] for r in rows) for i in (0, 1)]
     count = sum(len([f for f in w.fragments if f[0] is not None]) for w in writers)
+    memory = [r.nbytes / 1e3 for r in rows]
+    mnist = [r.mnist for r in rows]
     lines.append(
         f"  teach: median {np.median(seconds):.2f} s, max {max(seconds):.2f} s ({np.median(cpu):.2f} / {max(cpu):.2f} "
-        f"CPU s; the shared model reads 1,000 digits in {reference:.3f} s in the same run); memory per profile {np.median([r.nbytes for r in rows]) / 1e3:.0f} KB "
-        f"median, {max(r.nbytes for r in rows) / 1e3:.0f} KB max; MNIST test {shared_mnist:.2%} shared, with each "
-        f"profile {np.mean([r.mnist for r in rows]):.2%} mean, {min(r.mnist for r in rows):.2%} lowest; reading "
-        f"cost personal/shared {cost:.2f}× (batches of 8)"
+        f"CPU s; the shared model reads 1,000 digits in {reference:.3f} s in the same run); memory per profile "
+        f"{np.median(memory):.0f} KB median, {max(memory):.0f} KB max; MNIST test {shared_mnist:.2%} shared, with "
+        f"each profile {np.mean(mnist):.2%} mean, {min(mnist):.2%} lowest; reading cost personal/shared {cost:.2f}× "
+        "(batches of 8)"
     )
     lines.append(f"  fragments read as labelled: shared {frag[0]}, personal {frag[1]} (of {count} with ink)")
     return "\n".join(lines)
