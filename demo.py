@@ -76,7 +76,6 @@ def _context(args: Any, settings: Any) -> Any:
         print(f"warning: {collector.warning()}; the demo reads drawings as usual", file=sys.stderr)
     personal = PersonalModels(holder, collector.path, args.data, args.pens)
     personal.warm()  # the replayed digits' features, off the request path (about a second)
-    personal.follow()  # profiles forgotten on another replica stop answering here too
     try:
         lock = lock_engine(collector.path)  # the one training's lock: in the models folder, or in PostgreSQL
     except ValueError as exc:

@@ -19,6 +19,7 @@ from mnist_core.imaging.strokes import StrokeError, parse
 from mnist_core.serving.readings import Reading
 from mnist_ui.server import access, actions
 from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
+from mnist_ui.server.corrections import correct_drawing, undo_drawing
 from mnist_ui.server.personal import SHARED, Answer
 from mnist_ui.server.reading import editor_source, read_files, uploaded_path
 from mnist_ui.server.transfers import export_idx, export_zip, import_zip
@@ -46,6 +47,7 @@ def register(ctx: AppContext, exports: Exports) -> None:
     _reading_endpoints(ctx)
     _personal_endpoints(ctx)
     _training_endpoints(ctx)
+    _correction_endpoints(ctx)
     _teaching_endpoints(ctx)
     _import_endpoint(ctx)
     _finetune_endpoint(ctx)
@@ -200,29 +202,59 @@ def _training_endpoints(ctx: AppContext) -> None:
     gr.api(switch, api_name="switch_version", concurrency_limit=2)
 
 
-def _teaching_endpoints(ctx: AppContext) -> None:
-    """Corrections (never raise: a refusal is saved=False with one line) and fine-tuning on them."""
+def _correction_endpoints(ctx: AppContext) -> None:
+    """Corrections, one drawing one label: keep it (a second call relabels it), or take it back; they never raise
+    (a refusal is saved=False with one line)."""
 
     def correct(
         label: int,
         strokes: str | dict[str, Any] | None = None,
         image: dict[str, Any] | None = None,
+        profile: str | None = None,
         request: gr.Request | None = None,
     ) -> dict[str, Any]:
         """Keep a drawing with its right label: the pad's strokes (as /predict_strokes takes them) or an image
-        file (handle_file). The server reads it again with the serving model and stores both.
+        file (handle_file), read again by the serving model; the same drawing sent again changes its label.
+        profile: a key /personalize gave; the strokes then also teach that visitor's model at once.
 
-        Returns {"saved", "message", "id", "label", "predicted", "total", "of_label"}; message is e.g.
-        "saved — 37 drawings collected (5 of 7)" or "not saved: <why, and what to do>".
-        """
-        source: dict[str, Any] = {"strokes": strokes}
-        if strokes is None and image is not None:
-            path = uploaded_path(image)
-            if isinstance(path, Reading):
-                return {"saved": False, "message": f"not saved: {path.message}"}
-            source = {"image": path}
-        done = ctx.drawings.correct(ctx.holder.current, label, source, access.visitor(ctx, request)).to_json()
-        return done | {"message": access.without_paths(done["message"], access.sees_paths(ctx, request))}
+        Returns {"saved", "message", "id", "label", "predicted", "total", "of_label", "relabelled"} (and
+        "profile"); message: "kept as a 7 — …" or "not saved: <why, and what to do>"."""
+        sees = access.sees_paths(ctx, request)
+        if profile and strokes is not None:
+            done = correct_drawing(ctx, label, strokes, profile, access.visitor(ctx, request))
+            kept = done.collected.to_json() if done.collected is not None else {"saved": False}
+            return kept | {"message": access.without_paths(done.message, sees), "profile": done.profile}
+        source = _source(strokes, image)
+        if isinstance(source, str):
+            return {"saved": False, "message": f"not saved: {source}"}
+        answer = ctx.drawings.correct(ctx.holder.current, label, source, access.visitor(ctx, request)).to_json()
+        return answer | {"message": access.without_paths(answer["message"], sees)}
+
+    def undo_correct(
+        strokes: str | dict[str, Any] | None = None,
+        image: dict[str, Any] | None = None,
+        profile: str | None = None,
+        request: gr.Request | None = None,
+    ) -> dict[str, Any]:
+        """Take back a drawing /correct kept (the same strokes or image), and out of profile's model if given.
+
+        Returns {"undone": true or false, "message": one line}."""
+        sees = access.sees_paths(ctx, request)
+        if profile and strokes is not None:
+            done = undo_drawing(ctx, strokes, profile, access.visitor(ctx, request))
+            return {"undone": done.message.startswith("undone"), "message": access.without_paths(done.message, sees)}
+        source = _source(strokes, image)
+        if isinstance(source, str):
+            return {"undone": False, "message": f"nothing to undo: {source}"}
+        undone = ctx.drawings.undo(source, access.visitor(ctx, request))
+        return {"undone": undone.id is not None, "message": access.without_paths(undone.message, sees)}
+
+    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
+    gr.api(undo_correct, api_name="undo_correct", concurrency_limit=4, concurrency_id="correct")
+
+
+def _teaching_endpoints(ctx: AppContext) -> None:
+    """What the corrections collected: counts per digit, read wrong, held out."""
 
     def drawings(request: gr.Request | None = None) -> dict[str, Any]:
         """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes; the database
@@ -240,8 +272,15 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             "database": access.shown_path(collector.path, sees),  # not "path": gradio_client would fetch it
         }
 
-    gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
     gr.api(drawings, api_name="drawings", concurrency_limit=4, concurrency_id="correct")
+
+
+def _source(strokes: str | dict[str, Any] | None, image: dict[str, Any] | None) -> dict[str, Any] | str:
+    """What /correct and /undo_correct were sent, as `Collector` takes it; one line when the upload is refused."""
+    if strokes is None and image is not None:
+        path = uploaded_path(image)
+        return path.message if isinstance(path, Reading) else {"image": path}
+    return {"strokes": strokes}
 
 
 def _import_endpoint(ctx: AppContext) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import threading
 import time
 import tracemalloc
@@ -24,6 +23,7 @@ from bench.attacks import corrupted, long_labels_zip, padded_export
 from mnist_core.config import SHIPPED_MODEL
 from mnist_core.drawings import transfer
 from mnist_core.drawings.store import DrawingStore, database_bytes
+from mnist_core.imaging.strokes import MAX_POINTS
 from mnist_core.personal.profile_db import ProfileDatabase
 from mnist_ui.server import transfers
 from mnist_ui.server.collect import Collector
@@ -93,12 +93,15 @@ def test_a_store_over_its_cap_on_disk_but_not_in_data_takes_corrections(tmp_path
 
 
 def test_forgotten_profiles_give_their_space_back(tmp_path: Path) -> None:
-    """Five profiles of 2 MB forgotten leave at most the 1 MB a write may leave free (RECLAIM_PAGES), not 10 MB."""
+    """Five profiles of 1.2 MB forgotten leave at most the 1 MB a write may leave free (RECLAIM_PAGES), not 6 MB."""
     db = ProfileDatabase(tmp_path / "d.sqlite3", max_profiles=10)
-    keys = [db.create() for _ in range(5)]
-    for key in keys:
-        db.add_drawings(key, [(1, os.urandom(200_000)) for _ in range(10)], keep=200)
-    assert database_bytes(db.path) > 10 * MB
+    keys = [db.create()[0] for _ in range(5)]
+    rng = np.random.default_rng(0)
+    for key in keys:  # drawings of the most points a drawing may have, each ~23 KB packed
+        scribbles = [[rng.uniform(0, 448, (MAX_POINTS, 2)).round(1).tolist()] for _ in range(50)]
+        rows = [(1, json.dumps({"v": 1, "width": 448, "height": 448, "strokes": s}).encode()) for s in scribbles]
+        db.add_drawings(key, rows, keep=200)
+    assert database_bytes(db.path) > 5 * MB
     for key in keys:
         db.forget(key)
     assert database_bytes(db.path) < 1.5 * MB

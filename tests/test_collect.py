@@ -22,7 +22,7 @@ from mnist_core.imaging.strokes import parse
 from mnist_core.serving.recipes import _with_drawings
 from mnist_ui.launch import collecting, parser
 from mnist_ui.server import actions, transfers
-from mnist_ui.server.collect import Collector, as_label, image_source
+from mnist_ui.server.collect import LEARNS, Collector, as_label, image_source
 from mnist_ui.server.context import AppContext, Settings
 from mnist_ui.server.limits import Budget
 from mnist_ui.tabs import drawings as drawings_tab
@@ -54,10 +54,10 @@ def wobbled(strokes: list, seed: int) -> dict:
 def test_a_correction_is_kept_with_what_the_model_read(tmp_path: Path):
     ctx = make_ctx(tmp_path)
     done = correct(ctx, 7, json.dumps(pad_value(ONE)))
-    assert done.saved and done.message == "saved — 1 drawing collected (1 of 7)", done
-    assert done.predicted == 1 and done.label == 7
+    assert done.saved and done.message == f"kept as a 7 — {LEARNS} (1 drawing collected)", done
+    assert done.predicted == 1 and done.label == 7 and not done.relabelled
     right = correct(ctx, None, pad_value(SEVEN))  # "Right": the label is what the model read
-    assert right.saved and right.label == 7 == right.predicted and right.message.endswith("(2 of 7)")
+    assert right.saved and right.label == 7 == right.predicted and right.of_label == 2
     row = ctx.drawings.store().get(done.id)
     assert row is not None and row.kind == "strokes" and row.wrong and row.model_version == "shipped"
     assert row.probabilities is not None and np.argmax(row.probabilities) == 1

@@ -1,12 +1,13 @@
-"""Personal models: a visitor's few drawings teach their style without touching anyone else's readings.
+"""Personal memories: a visitor's few drawings make the served model read them, without touching anyone else's.
 
-Profiles live in the drawings database file in tables of their own; forget deletes everything; two
-visitors never mix; a corrupt, missing or stale profile answers with the shared model and one line.
+Profiles live in the drawings database file in tables of their own; forget deletes everything; two visitors
+never mix; a memory in RAM follows the database (another server forgetting or teaching is seen within a
+second); a new served model rebuilds every memory from the stored drawings; a bad request costs nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 import sqlite3
 import subprocess
@@ -16,29 +17,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.finetune import styled_drawings
 from mnist_core.config import SHIPPED_MODEL
-from mnist_core.data import renderings, unipen
+from mnist_core.data import quirks, renderings, unipen
 from mnist_core.drawings.store import DrawingStore
-from mnist_core.imaging.strokes import Drawing, drawing_to_mnist
+from mnist_core.imaging.strokes import Drawing, drawing_to_mnist, parse
 from mnist_core.model.files import load_classifier
 from mnist_core.model.forward import Classifier, DenseClassifier
-from mnist_core.personal.adapt import Adaptation, adapt
-from mnist_core.personal.delta import Delta, DeltaError, PersonalClassifier, weights_digest
+from mnist_core.personal import profiles as profiles_module
+from mnist_core.personal.memory import Memory, PersonalModel, Recall, synced
 from mnist_core.personal.profile_db import ProfileStoreError
 from mnist_core.personal.profiles import Profiles
 from mnist_core.personal.replay import Replay, build_replay, replay_images
-from mnist_core.personal.teach import read_drawings, teach
+from mnist_core.personal.teach import held_back, read_drawings, teach
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = Adaptation(steps=8, variants=1, batch=64)  # a few steps: these tests are about storing a delta
+QUICK = Recall(variants=1)  # one redrawing: these tests are about keeping and following drawings
 
 
 @pytest.fixture(scope="module")
-def shared() -> DenseClassifier:
-    classifier = load_classifier(SHIPPED_MODEL)
-    assert isinstance(classifier, DenseClassifier)
-    return classifier
+def shared() -> Classifier:
+    return load_classifier(SHIPPED_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -54,66 +52,56 @@ def small_replay(shared: Classifier, mnist) -> Replay:
     return build_replay(shared, x[:300], y[:300])
 
 
+def pad(digit: unipen.PenDigit, seed: int = 0) -> Drawing:
+    return renderings.pad_drawing(digit.strokes, np.random.default_rng(seed), renderings.PAD)
+
+
 def pad_json(pens: list[unipen.PenDigit], count: int, seed: int = 0) -> list[dict]:
     """`count` validation writers' digits as the pad sends them, in the /personalize request's form."""
-    rng = np.random.default_rng(seed)
-    chosen = unipen.part(pens, "val")[:count]
-    return [
-        {"label": d.label, "strokes": renderings.pad_drawing(d.strokes, rng, renderings.PAD).to_json()} for d in chosen
-    ]
+    chosen = unipen.part(pens, "val")[seed * count : (seed + 1) * count]
+    return [{"label": d.label, "strokes": pad(d, seed).to_json()} for d in chosen]
 
 
 @pytest.fixture
-def profiles(tmp_path: Path, shared: Classifier) -> Profiles:
-    return Profiles(tmp_path / "drawings.sqlite3", shared, max_profiles=4, max_drawings=12, cache=2)
+def profiles(tmp_path: Path, shared: Classifier, small_replay: Replay) -> Profiles:
+    path = tmp_path / "drawings.sqlite3"
+    return Profiles(path, shared, small_replay, QUICK, max_profiles=4, max_drawings=12, cache=2)
 
 
-def test_zero_delta_reads_exactly_like_the_shared_model(shared: Classifier, mnist):
-    trunk, hidden = shared.last_hidden[0].shape
-    w3, b3, a, b, b2 = (np.zeros(s, np.float32) for s in ((hidden, 10), 10, (trunk, 4), (4, hidden), hidden))
-    zero = Delta(w3, b3, a, b, b2, base="x")
-    images = mnist[1][0][:50].astype(np.float32) / 255
-    np.testing.assert_allclose(PersonalClassifier(shared, zero).predict(images), shared.predict(images), atol=1e-5)
+def read(model: PersonalModel | Classifier, drawings: list[Drawing]) -> np.ndarray:
+    images = [drawing_to_mnist(d) for d in drawings]
+    return model.predict(np.stack([i for i in images if i is not None])).argmax(axis=1)
 
 
-def test_delta_round_trips_and_refuses_another_base_or_bad_arrays(shared: Classifier):
-    rng = np.random.default_rng(0)
-    (trunk, hidden), base = shared.last_hidden[0].shape, weights_digest(shared)
-    shapes = ((hidden, 10), (10,), (trunk, 3), (3, hidden), (hidden,))
-    w3, b3, a, b, b2 = (rng.standard_normal(s).astype(np.float32) for s in shapes)
-    delta = Delta(w3, b3, a, b, b2, base)
-    back = Delta.from_bytes(delta.to_bytes(), shared, base)
-    assert back.rank == 3 and all(np.array_equal(getattr(back, n), getattr(delta, n)) for n in ("w3", "a", "b", "b2"))
-    with pytest.raises(DeltaError, match="another shared model"):
-        Delta.from_bytes(delta.to_bytes(), shared, "0" * 64)
-    with pytest.raises(DeltaError, match="unreadable"):
-        Delta.from_bytes(b"not an npz", shared, base)
-    bad = Delta(delta.w3[:5], delta.b3, delta.a, delta.b, delta.b2, base=base)
-    with pytest.raises(DeltaError, match="w3"):
-        Delta.from_bytes(bad.to_bytes(), shared, base)
-    nan = Delta(delta.w3, delta.b3 * np.nan, delta.a, delta.b, delta.b2, base=base)
-    with pytest.raises(DeltaError, match="non-finite"):
-        Delta.from_bytes(nan.to_bytes(), shared, base)
-    assert delta.nbytes < 1_000_000 and len(delta.to_bytes()) < 1_000_000
+def test_a_drawing_taught_reads_as_taught_at_once_however_sure_the_network_was(profiles, pens):
+    ones = [d for d in unipen.part(pens, "val") if d.label == 1][:3]
+    drawings = [pad(d) for d in ones]
+    assert (read(profiles.classifier, drawings) == 1).all()
+    taught = teach(profiles, [{"label": 7, "strokes": drawings[0].to_json()}])
+    model = profiles.model(taught.profile).model
+    assert model is not None and read(model, drawings[:1]).tolist() == [7], taught.message
 
 
-def test_drawings_that_do_not_teach_each_other_leave_the_shared_readings(shared, pens, small_replay):
-    """Thirty 1s labelled 0-9 alike: no fold of them teaches the others, so the cross-validation keeps the
-    shared model's readings (without it, or with one drawing of each digit and so nothing to check, the
-    same drawings do change the model)."""
-    rng = np.random.default_rng(4)
-    ones = [d for d in unipen.part(pens, "val") if d.label == 1][:30]
-    drawings = [(n % 10, renderings.pad_drawing(d.strokes, rng, renderings.PAD)) for n, d in enumerate(ones)]
-    settings = Adaptation(steps=30, variants=1, batch=64, check=200, folds=3)
-    kept = adapt(shared, drawings, small_replay, settings)
-    assert not kept.delta.w3.any() and not kept.delta.b3.any() and kept.read_after == kept.read_before
-    changed = adapt(shared, drawings, small_replay, dataclasses.replace(settings, folds=0))
-    assert changed.delta.w3.any() and adapt(shared, drawings[:10], small_replay, settings).delta.w3.any()
+def test_a_memory_kept_up_to_date_equals_one_built_from_nothing(shared, small_replay, pens):
+    digits = unipen.part(pens, "val")[:9]
+    drawings = {n: pad(d) for n, d in enumerate(digits)}
+    recall = Recall(variants=2, max_rows=18)
+    fetch = lambda ids: {i: drawings[i] for i in ids}  # noqa: E731
+    empty = Memory.empty(small_replay.vectors.shape[1])
+    four = synced(empty, shared, small_replay, {n: digits[n].label for n in range(4)}, fetch, recall)
+    assert len(four) == 12 and set(four.ranks.tolist()) == {0, 1, 2}
+    labels = {n: digits[n].label for n in range(1, 9)} | {2: 5}  # 0 gone, 2 relabelled, 4-8 new: 2 rows each
+    grown = synced(four, shared, small_replay, labels, fetch, recall)
+    fresh = synced(empty, shared, small_replay, labels, fetch, recall)
+    order = lambda m: np.lexsort((m.ranks, m.owners))  # noqa: E731
+    for name in ("owners", "ranks", "labels", "vectors", "nearest"):
+        np.testing.assert_allclose(getattr(grown, name)[order(grown)], getattr(fresh, name)[order(fresh)], atol=1e-5)
+    assert grown.drawings() == labels and len(grown) == 16
 
 
-def test_teach_makes_a_profile_that_answers_and_forget_deletes_everything(profiles, pens, small_replay):
-    taught = teach(profiles, small_replay, pad_json(pens, 10), settings=QUICK)
-    assert taught.profile and taught.drawings == 10 and "reads" in taught.message, taught.message
+def test_teach_makes_a_profile_that_answers_and_forget_deletes_everything(profiles, pens):
+    taught = teach(profiles, pad_json(pens, 10))
+    assert taught.profile and taught.drawings == 10 and "remembers 10 more drawings" in taught.message
     assert profiles.model(taught.profile).model is not None
     assert profiles.forget(taught.profile)
     lookup = profiles.model(taught.profile)
@@ -124,66 +112,108 @@ def test_teach_makes_a_profile_that_answers_and_forget_deletes_everything(profil
     assert not profiles.forget(taught.profile)
 
 
-def test_two_visitors_never_mix(profiles, pens, small_replay):
-    requests = pad_json(pens, 16)
-    one = teach(profiles, small_replay, requests[:6], settings=QUICK)
-    two = teach(profiles, small_replay, requests[6:], settings=QUICK)
+def test_two_visitors_never_mix_and_the_same_drawing_sent_again_changes_its_label(profiles, pens):
+    one = teach(profiles, pad_json(pens, 6))
+    two = teach(profiles, pad_json(pens, 6, seed=1))
     assert one.profile and two.profile and one.profile != two.profile
-    assert [label for label, _ in read_drawings(profiles, one.profile)] == [r["label"] for r in requests[:6]]
-    assert [label for label, _ in read_drawings(profiles, two.profile)] == [r["label"] for r in requests[6:]]
-    a, b = profiles.model(one.profile).model, profiles.model(two.profile).model
-    assert a is not None and b is not None and not np.array_equal(a.delta.w3, b.delta.w3)
-    again = teach(profiles, small_replay, requests[:1], key=one.profile, settings=QUICK)
-    assert again.profile == one.profile and again.drawings == 7
-    assert len(read_drawings(profiles, two.profile)) == 10
+    assert [label for label, _ in read_drawings(profiles, one.profile)] == [r["label"] for r in pad_json(pens, 6)]
+    first = pad_json(pens, 6)[0]
+    again = teach(profiles, [first | {"label": (first["label"] + 1) % 10}], key=one.profile)
+    assert again.profile == one.profile and again.drawings == 6
+    assert read_drawings(profiles, one.profile)[0][0] == (first["label"] + 1) % 10
+    assert len(read_drawings(profiles, two.profile)) == 6
 
 
-def test_corrupt_missing_or_stale_profiles_fall_back_with_one_line(profiles, pens, small_replay, shared):
-    taught = teach(profiles, small_replay, pad_json(pens, 4), settings=QUICK)
+def test_a_held_back_drawing_is_read_by_the_memory_of_the_others_only(profiles, pens):
+    """A 1 taught as a 5 beside a 0 taught as a 5: held back, the 1 still reads 1 (had it been remembered, the
+    same drawing read again would answer 5)."""
+    val = unipen.part(pens, "val")
+    zero, one = (next(d for d in val if d.label == label) for label in (0, 1))
+    assert held_back([5, 3, 5, 5]) == [3]
+    request = [{"label": 5, "strokes": pad(d).to_json()} for d in (zero, one)]
+    taught = teach(profiles, request)
+    assert [c.to_json() for c in taught.checks] == [{"label": 5, "shared": 1, "personal": 1}], taught.message
+    assert "held back to check" in taught.message and taught.to_json()["held_back"][0]["personal"] == 1
+    model = profiles.model(taught.profile).model
+    assert model is not None and read(model, [pad(one)]).tolist() == [5]
+
+
+def test_a_memory_in_ram_follows_the_database_another_server_writes(profiles, pens, monkeypatch):
+    """Two servers on one file: what one forgets or teaches, the other reads within CHECK_EVERY_S."""
+    other = Profiles(profiles.db.path, profiles.classifier, profiles.replay, QUICK, max_profiles=4, max_drawings=12)
+    key = teach(profiles, pad_json(pens, 4)).profile
+    assert key and other.model(key).model is not None
+    monkeypatch.setattr(profiles_module, "CHECK_EVERY_S", 0.0)
+    teach(profiles, pad_json(pens, 2, seed=3), key=key)
+    found = other.model(key).model
+    assert found is not None and len(found.memory.drawings()) == 6
+    profiles.forget(key)
+    gone = other.model(key)
+    assert gone.model is None and "forgotten" in gone.reason and other.cached() == []
+    keys = [teach(profiles, pad_json(pens, 2, seed=i)).profile for i in range(4)]
+    assert all(other.model(k).model is not None for k in keys)  # in this order: keys[0] used longest ago
+    keys.append(teach(profiles, pad_json(pens, 2, seed=4)).profile)  # the cap is 4: the first goes
+    assert not profiles.db.exists(keys[0]) and keys[0] not in profiles.cached()
+    assert other.model(keys[0]).model is None and other.model(keys[1]).model is not None
+
+
+def test_a_new_served_model_rebuilds_every_memory_from_the_stored_drawings(profiles, pens, small_replay):
+    taught = teach(profiles, pad_json(pens, 6))
     assert taught.profile
+    retrained = DenseClassifier(tuple((w * 1.01, b) for w, b in profiles.classifier.layers), profiles.classifier.deskew)
+    replay = Replay(small_replay.space, small_replay.vectors, small_replay.labels)
+    rebuilt = Profiles(profiles.db.path, retrained, replay, QUICK).model(taught.profile).model
+    assert rebuilt is not None and rebuilt.classifier is retrained and len(rebuilt.memory.drawings()) == 6
+
+
+def test_unreadable_rows_a_bad_key_and_a_broken_database_are_one_line(profiles, pens, shared, small_replay, tmp_path):
+    taught = teach(profiles, pad_json(pens, 4))
+    with sqlite3.connect(profiles.db.path) as conn:
+        conn.execute("UPDATE personal_drawings SET strokes = ? WHERE id = 1", (b"garbage",))
+    fresh = Profiles(profiles.db.path, shared, small_replay, QUICK)  # nothing in RAM: read from disk
+    found = fresh.model(taught.profile).model
+    assert found is not None and len(found.memory.drawings()) == 3
     for key, words in ((None, ""), ("bad key!", "not a profile key"), ("A" * 32, "no personal model")):
         lookup = profiles.model(key)
         assert lookup.model is None and words in lookup.reason
-    with sqlite3.connect(profiles.db.path) as conn:
-        conn.execute("UPDATE profiles SET delta = ? WHERE key = ?", (b"garbage", taught.profile))
-    fresh = Profiles(profiles.db.path, shared)  # nothing cached: read from disk
-    lookup = fresh.model(taught.profile)
-    assert lookup.model is None and "unreadable" in lookup.reason and "shared model" in lookup.reason
-    assert "\n" not in lookup.reason
-    other = DenseClassifier(tuple((w * 1.01, b) for w, b in shared.layers), shared.deskew)
-    teach(profiles, small_replay, [], key=taught.profile, settings=QUICK)
-    stale = Profiles(profiles.db.path, other).model(taught.profile)
-    assert stale.model is None and "another shared model" in stale.reason
-
-
-def test_a_broken_database_is_one_line(tmp_path: Path, shared: Classifier):
-    path = tmp_path / "drawings.sqlite3"
+    path = tmp_path / "broken.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ProfileStoreError) as info:
-        Profiles(path, shared)
+        Profiles(path, shared, small_replay)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
 
 
-def test_lru_drops_the_least_recent_and_reloads_from_disk(profiles, pens, small_replay, mnist):
-    keys = [teach(profiles, small_replay, pad_json(pens, 3, seed=i), settings=QUICK).profile for i in range(3)]
+def test_lru_drops_the_least_recent_and_rebuilds_it_the_same(profiles, pens, mnist):
+    keys = [teach(profiles, pad_json(pens, 3, seed=i)).profile for i in range(3)]
     assert all(keys) and profiles.cached() == keys[1:]
     images = mnist[1][0][:20].astype(np.float32) / 255
-    reloaded = profiles.model(keys[0]).model
-    assert reloaded is not None and profiles.cached() == [keys[2], keys[0]]
-    fresh = Profiles(profiles.db.path, profiles.classifier).model(keys[0]).model
+    again = profiles.model(keys[0]).model
+    assert again is not None and profiles.cached() == [keys[2], keys[0]]
+    fresh = Profiles(profiles.db.path, profiles.classifier, profiles.replay, QUICK).model(keys[0]).model
     assert fresh is not None
-    np.testing.assert_allclose(reloaded.predict(images), fresh.predict(images), atol=1e-6)
+    np.testing.assert_allclose(again.predict(images), fresh.predict(images), atol=1e-6)
 
 
-def test_caps_hold(profiles, pens, small_replay):
-    keys = [teach(profiles, small_replay, pad_json(pens, 2, seed=i), settings=QUICK).profile for i in range(4)]
-    profiles.model(keys[0])  # from memory: not yet marked used, so make it the most recently used on disk
-    profiles.db.touch(keys[0])
-    newest = teach(profiles, small_replay, pad_json(pens, 2), settings=QUICK).profile
+def test_caps_hold(profiles, pens):
+    keys = [teach(profiles, pad_json(pens, 2, seed=i)).profile for i in range(4)]
+    profiles.db.touch(keys[0])  # the most recently used on disk
+    newest = teach(profiles, pad_json(pens, 2, seed=4)).profile
     assert profiles.db.count() == 4 and not profiles.db.exists(keys[1]) and profiles.db.exists(keys[0])
-    assert newest and teach(profiles, small_replay, pad_json(pens, 11), key=newest, settings=QUICK).drawings == 12
-    refused = teach(profiles, small_replay, pad_json(pens, 13), key=newest, settings=QUICK)
+    assert newest and teach(profiles, pad_json(pens, 11, seed=1), key=newest).drawings == 12
+    refused = teach(profiles, pad_json(pens, 13), key=newest)
     assert refused.profile is None and "too many drawings" in refused.message and "\n" not in refused.message
+
+
+def test_a_heavy_request_is_refused_before_any_drawing_is_read(profiles, monkeypatch):
+    """Points are counted in the request as sent: 9 drawings of 5,000 points (each a valid drawing, 45,000 in all)
+    cost nothing but the count."""
+    stroke = [[float(i % 400), float(i // 400 * 30)] for i in range(5_000)]
+    one = {"label": 3, "strokes": {"v": 1, "width": 448, "height": 448, "strokes": [stroke]}}
+    monkeypatch.setattr("mnist_core.personal.teach.parse", lambda _: pytest.fail("parsed a refused request"))
+    for request in (json.dumps([one] * 9), [one] * 9):
+        refused = teach(profiles, request)
+        assert refused.profile is None and "too many points" in refused.message
+    assert profiles.db.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -195,20 +225,49 @@ def test_caps_hold(profiles, pens, small_replay):
         ('[{"label": 3, "strokes": {"v": 1, "width": 448, "height": 448, "strokes": []}}]', "no strokes"),
         ('[{"label": 3, "strokes": {"v": 9}}]', "version"),
         ("[]", "no drawings"),
-        ('[{"label": 3, "strokes": {"v": 1, "width": 448, "height": 448, "strokes": [[[9, 9], [10, 9]]]}}]', "any ink"),
+        ('[{"label": 3, "strokes": {"v": 1, "width": 448, "height": 448, "strokes": [[[9, 9], [10, 9]]]}}]', "no ink"),
     ],
 )
-def test_teach_refuses_bad_requests_with_one_line(profiles, small_replay, request_: str, words: str):
-    taught = teach(profiles, small_replay, request_, settings=QUICK)
+def test_teach_refuses_bad_requests_with_one_line(profiles, request_: str, words: str):
+    taught = teach(profiles, request_)
     assert taught.profile is None and words in taught.message and "\n" not in taught.message
     assert profiles.db.count() == 0
 
 
-def test_personal_tables_leave_the_shared_collection_alone(profiles, pens, small_replay):
-    teach(profiles, small_replay, pad_json(pens, 5), settings=QUICK)
+def test_an_older_database_keeps_its_profiles_drawings_packed(tmp_path: Path, shared, small_replay, pens):
+    """Schema 1 kept a delta and the strokes as JSON: schema 2 drops the delta and packs the drawings."""
+    path = tmp_path / "drawings.sqlite3"
+    drawing = pad(unipen.part(pens, "val")[0])
+    data = json.dumps(drawing.to_json(), separators=(",", ":")).encode()
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE personal_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO personal_schema VALUES (1)")
+        conn.execute(
+            "CREATE TABLE profiles (key TEXT PRIMARY KEY, created TEXT NOT NULL, last_used REAL NOT NULL,"
+            " base TEXT NOT NULL DEFAULT '', delta BLOB)"
+        )
+        conn.execute(
+            "CREATE TABLE personal_drawings (id INTEGER PRIMARY KEY AUTOINCREMENT, profile TEXT NOT NULL,"
+            " label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9), strokes BLOB NOT NULL, created TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO profiles VALUES (?, '', 0, 'x', ?)", ("K" * 32, b"delta"))
+        conn.execute(
+            "INSERT INTO personal_drawings (profile, label, strokes, created) VALUES (?, 4, ?, '')", ("K" * 32, data)
+        )
+    upgraded = Profiles(path, shared, small_replay, QUICK)
+    assert upgraded.db.schema_version() == 2 and upgraded.model("K" * 32).model is not None
+    ((label, kept),) = read_drawings(upgraded, "K" * 32)
+    assert label == 4 and kept.to_json() == parse(data).to_json()
+    with sqlite3.connect(path) as conn:
+        (size,) = conn.execute("SELECT length(strokes) FROM personal_drawings").fetchone()
+    assert size < len(data) / 3
+
+
+def test_personal_tables_leave_the_shared_collection_alone(profiles, pens):
+    teach(profiles, pad_json(pens, 5))
     store = DrawingStore(profiles.db.path)
     assert store.counts().total == 0
-    assert profiles.db.schema_version() == 1 and profiles.db.count() == 1
+    assert profiles.db.schema_version() == 2 and profiles.db.count() == 1
 
 
 def test_the_personal_package_never_imports_tensorflow():
@@ -220,48 +279,29 @@ def test_the_personal_package_never_imports_tensorflow():
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
-def _read(model: Classifier | PersonalClassifier, drawings: list[Drawing]) -> np.ndarray:
-    images = [drawing_to_mnist(d) for d in drawings]
-    return model.predict(np.stack([i for i in images if i is not None])).argmax(axis=1)
-
-
 @pytest.mark.slow
-def test_a_personal_model_reads_its_teachers_odd_style_and_others_no_worse(shared, pens, mnist):
-    """Backslashed zeros (a stroke the shared model rarely saw) and three of each other digit, as the page asks."""
-    writer = unipen.part(pens, "val")
-    rng = np.random.default_rng(1)
-    plain = [d for label in range(1, 10) for d in [p for p in writer if p.label == label][:3]]
-    drawings = [(0, d) for d in styled_drawings(pens, "backslashed 0", 3, seed=5)]
-    drawings += [(d.label, renderings.pad_drawing(d.strokes, rng, renderings.PAD)) for d in plain]
-    replay = build_replay(shared, *replay_images(mnist[0], pens, n_mnist=2000, n_pens=500))
-    personal = adapt(shared, drawings, replay).model
-    unseen = styled_drawings(pens, "backslashed 0", 60, seed=99)
-    styled_shared, styled_personal = np.mean(_read(shared, unseen) == 0), np.mean(_read(personal, unseen) == 0)
-    assert styled_personal >= styled_shared + 0.4, (styled_shared, styled_personal)  # measured: 15% → 75%
-    images, labels = renderings.test_drawings(pens)
-    others = [
-        float(np.mean(m.predict(images.astype(np.float32) / 255).argmax(axis=1) == labels)) for m in (shared, personal)
-    ]
-    assert others[1] >= others[0] - 0.005, others
+def test_three_drawings_of_each_digit_teach_a_quirk_and_strangers_read_no_worse(shared, pens, mnist, tmp_path):
+    """A validation writer given thin 6s (read as 1 by the shared model): three of each digit taught, the other
+    6s read as 6, and MNIST test read with the profile within a point of the shared model."""
+    val = unipen.part(pens, "val")
+    writer = [d for d in val if d.writer == "syn/jcp-dig11"]
+    quirk = next(q for q in quirks.QUIRKS if q.name == "thin 6")
+    rng = np.random.default_rng(0)
+    measures = quirk.measures(rng)
+    styled = []
+    for n, d in enumerate(writer):
+        strokes = quirk.draw(d.strokes, measures, rng) if d.label == 6 else d.strokes
+        styled.append((d.label, pad(unipen.PenDigit(d.label, d.source, d.writer, strokes), n)))
+    sixes = [drawing for label, drawing in styled if label == 6]
+    taught = [s for label in range(10) for s in [x for x in styled if x[0] == label][:3]]
+    replay = build_replay(shared, *replay_images(mnist[0], pens))
+    profiles = Profiles(tmp_path / "drawings.sqlite3", shared, replay)
+    key = teach(profiles, [{"label": label, "strokes": d.to_json()} for label, d in taught]).profile
+    model = profiles.model(key).model
+    assert model is not None
+    before, after = np.mean(read(shared, sixes[3:]) == 6), np.mean(read(model, sixes[3:]) == 6)
+    assert after >= 0.9 and after > before + 0.2, (before, after)
     x, y = mnist[1]
-    digits = [
-        float(np.mean(m.predict(x[:3000].astype(np.float32) / 255).argmax(axis=1) == y[:3000]))
-        for m in (shared, personal)
-    ]
-    assert digits[1] >= digits[0] - 0.005, digits
-
-
-@pytest.mark.slow
-def test_drawings_that_contradict_everyone_cannot_make_a_personal_model_forget(shared, pens, mnist):
-    """Every drawing taught under the wrong label, at nine tenths of the loss: the guard scales the delta back."""
-    (x, y), (x_test, y_test) = mnist
-    replay = build_replay(shared, x[:1600], y[:1600])
-    rng = np.random.default_rng(3)
-    wrong = [
-        ((d.label + 1) % 10, renderings.pad_drawing(d.strokes, rng, renderings.PAD))
-        for d in unipen.part(pens, "val")[:30]
-    ]
-    personal = adapt(shared, wrong, replay, Adaptation(variants=1, teach_weight=0.9, l2=0.0)).model
-    images = x_test[:1000].astype(np.float32) / 255
-    scores = [float(np.mean(m.predict(images).argmax(axis=1) == y_test[:1000])) for m in (shared, personal)]
+    images = x[:3000].astype(np.float32) / 255
+    scores = [float(np.mean(m.predict(images).argmax(axis=1) == y[:3000])) for m in (shared, model)]
     assert scores[1] >= scores[0] - 0.01, scores

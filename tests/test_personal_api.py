@@ -57,7 +57,7 @@ def rows(app: App, key: str) -> list[int]:
 def test_a_personal_model_answers_for_its_visitor_and_forget_deletes_everything(app: App, client: Client) -> None:
     taught = client.predict(lesson(SEVEN, 7) + lesson(ONE, 1), None, api_name="/personalize")
     assert taught["profile"] and taught["drawings"] == 6 and taught["seconds"] > 0, taught
-    assert "reads" in taught["message"] and "\n" not in taught["message"]
+    assert "remembers 6 more drawings" in taught["message"] and "\n" not in taught["message"]
     key = taught["profile"]
     assert read(client, SEVEN, key)["model"] == "personal"
     assert read(client, SEVEN)["model"] == "shared"
@@ -86,11 +86,12 @@ def test_two_visitors_models_never_mix(client: Client) -> None:
 def test_a_corrupt_or_unknown_profile_reads_with_the_shared_model_and_one_line(app: App, client: Client) -> None:
     shared = read(client, SEVEN)
     with sqlite3.connect(app.home / "drawings.sqlite3") as conn:
+        conn.execute("INSERT INTO profiles (key, created, last_used) VALUES ('corrupt-profile-key-0123', 'x', 0)")
         conn.execute(
-            "INSERT INTO profiles (key, created, last_used, base, delta) VALUES (?, 'x', 0, '', ?)",
-            ("corrupt-profile-key-0123", b"not a model"),
+            "INSERT INTO personal_drawings (profile, label, strokes, created) VALUES (?, 7, ?, 'x')",
+            ("corrupt-profile-key-0123", b"not a drawing"),
         )
-    for key, words in (("corrupt-profile-key-0123", "unreadable"), ("never-made-key-456789", "no personal model")):
+    for key, words in (("corrupt-profile-key-0123", "could not be read"), ("never-made-key-456789", "no personal")):
         answer = read(client, SEVEN, key)
         assert answer["model"] == "shared" and words in answer["message"] and "\n" not in answer["message"]
         assert answer["probabilities"] == shared["probabilities"]
@@ -122,3 +123,31 @@ def test_teaching_is_rate_limited_per_visitor(app: App) -> None:
     assert all(a["profile"] for a in answers[:6])
     assert answers[6]["profile"] is None and "a minute" in answers[6]["message"]
     assert Path(app.home / "drawings.sqlite3").is_file()
+
+
+def test_one_drawing_corrected_7_7_1_keeps_one_row_labelled_1_and_undo_empties_it(client: Client) -> None:
+    drawing = json.dumps(pad_value(moved(ONE, 31, 17)))
+    before = client.predict(api_name="/drawings")
+    answers = [client.predict(label, drawing, api_name="/correct") for label in (7, 7, 1)]
+    assert [a["saved"] for a in answers] == [True] * 3 and len({a["id"] for a in answers}) == 1, answers
+    assert answers[0]["message"].startswith("kept as a 7 — the shared model learns from it")
+    assert answers[2]["relabelled"] and answers[2]["message"].startswith("changed to a 1")
+    after = client.predict(api_name="/drawings")
+    assert after["total"] == before["total"] + 1 and after["per_digit"][1] == before["per_digit"][1] + 1
+    undone = client.predict(drawing, api_name="/undo_correct")
+    assert undone == {"undone": True, "message": "undone — this drawing is no longer kept"}
+    assert client.predict(api_name="/drawings")["total"] == before["total"]
+
+
+def test_a_correction_with_a_profile_reads_right_at_once(client: Client) -> None:
+    """The Draw tab's "Wrong? It is a 7" through the API: the same drawing read again answers 7."""
+    key = client.predict(lesson(ZERO, 0), None, api_name="/personalize")["profile"]
+    drawing = moved(ONE, -23, 11)
+    assert read(client, drawing, key)["digit"] == 1
+    kept = client.predict(7, json.dumps(pad_value(drawing)), None, key, api_name="/correct")
+    assert kept["profile"] == key and kept["saved"], kept
+    assert kept["message"].startswith("kept as a 7 — your model now reads this 7;")
+    assert (read(client, drawing, key)["digit"], read(client, drawing)["digit"]) == (7, 1)
+    undone = client.predict(json.dumps(pad_value(drawing)), None, key, api_name="/undo_correct")
+    assert undone["undone"] and "your model forgot it" in undone["message"]
+    assert read(client, drawing, key)["digit"] == 1

@@ -24,7 +24,13 @@ from mnist_core.drawings.store import DrawingStore, Entry, StoreError, StoreFull
 from mnist_core.personal.profile_db import ProfileDatabase
 from mnist_core.serving.shared_job import SharedJob, lock_engine
 from mnist_core.serving.snapshot import FinetuneSnapshot
-from mnist_ui.testing import REPO, new_database, postgres
+from mnist_ui.testing import ONE, REPO, SEVEN, Strokes, new_database, pad_value, postgres
+
+
+def pad_json(strokes: Strokes) -> bytes:
+    """A drawing as a profile's rows take it: the pad's value as JSON bytes."""
+    return json.dumps(pad_value(strokes)).encode()
+
 
 IMAGE = np.zeros((28, 28), np.uint8)
 
@@ -83,7 +89,7 @@ for k in range(10):
     except StoreFull:
         pass
 profiles = ProfileDatabase(where, 7)
-made = len([profiles.create() for _ in range(5)])
+made = len([profiles.create()[0] for _ in range(5)])
 print(rate, rows, made)
 """
 
@@ -130,9 +136,8 @@ def test_migrate_moves_5000_drawings_with_counts_and_checksums_equal(
     store = DrawingStore(source)
     store.insert(entries(5000))
     profiles = ProfileDatabase(source, 10)
-    key = profiles.create()
-    profiles.add_drawings(key, [(7, b'{"strokes": []}'), (1, b'{"strokes": [[]]}')], keep=10)
-    profiles.save_delta(key, "base", bytes(range(256)) * 40)
+    key, _ = profiles.create()
+    profiles.add_drawings(key, [(7, pad_json(SEVEN)), (1, pad_json(ONE))], keep=10)
     RateBook(source).take([])
     target = new_database(postgres_server)
     move = [sys.executable, "-m", "mnist_core", "drawings", "migrate", "--from", str(source), "--to", target]
@@ -227,8 +232,8 @@ def test_the_byte_total_kept_by_triggers_is_a_count_of_the_rows(postgres_server:
     store, book, profiles = DrawingStore(url), RateBook(url), ProfileDatabase(url, 3)
     ids = store.insert(entries(40)) + [store.add(2, IMAGE, png=noisy_png(k)) for k in range(3)]
     store.delete(ids[0])
-    keys = [profiles.create() for _ in range(5)]  # two dropped past the cap
-    profiles.add_drawings(keys[-1], [(1, b"x" * 5000), (2, b"y" * 300)], keep=1)
+    keys = [profiles.create()[0] for _ in range(5)]  # two dropped past the cap
+    profiles.add_drawings(keys[-1], [(1, pad_json(ONE)), (2, pad_json(SEVEN))], keep=1)
     profiles.touch(keys[-1])
     book.take([])
     profiles.forget(keys[-2])

@@ -89,6 +89,10 @@ def strokes(digit: list) -> str:
     return json.dumps({"v": 1, "width": 448, "height": 448, "strokes": digit})
 
 
+def moved(digit: list, dx: float) -> list:
+    return [[[x + dx, y] for x, y in stroke] for stroke in digit]
+
+
 def probabilities(c: Client) -> list[float]:
     reading = c.predict(strokes(SEVEN), api_name="/predict_strokes")
     assert reading["status"] == "ok", reading
@@ -133,7 +137,7 @@ def test_a_browser_logs_in_draws_and_corrects_through_the_proxy(cluster: Cluster
         page.wait_for_selector("#verdict .digit")
         assert page.inner_text("#verdict .digit").startswith("1")
         page.click("#is-7")
-        page.wait_for_function("() => /saved — \\d+/.test(document.querySelector('#correct-status').textContent)")
+        page.wait_for_function("() => /kept as a 7/.test(document.querySelector('#correct-status').textContent)")
         assert "mnist_replica" in {cookie["name"] for cookie in context.cookies()}
         context.close()
     assert total(client(cluster.url)) == before + 1
@@ -144,11 +148,11 @@ def test_corrections_through_every_replica_land_once_in_one_store(cluster: Clust
     before = total(clients[0])
     answers: list[dict[str, Any]] = []
 
-    def correct(c: Client) -> None:
+    def correct(c: Client, dx: int) -> None:  # each replica its own drawings: the same one would be one row
         for digit, label in ((SEVEN, 7), (ZERO, 0), (ONE, 1)):
-            answers.append(c.predict(label, strokes(digit), api_name="/correct"))
+            answers.append(c.predict(label, strokes(moved(digit, dx)), api_name="/correct"))
 
-    threads = [threading.Thread(target=correct, args=(c,)) for c in clients]  # the three write at once
+    threads = [threading.Thread(target=correct, args=(c, 9 * n)) for n, c in enumerate(clients)]  # all at once
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -157,6 +161,25 @@ def test_corrections_through_every_replica_land_once_in_one_store(cluster: Clust
     assert len({a["id"] for a in answers}) == 9, answers
     assert [total(c) for c in clients] == [before + 9] * 3  # every replica reads the one store
     assert total(client(cluster.url)) == before + 9
+
+
+def test_a_profile_forgotten_on_one_replica_reads_shared_on_all_within_2_s(cluster: Cluster) -> None:
+    """A replica keeps a visitor's memory in RAM: it checks the shared database, so a forget anywhere is seen."""
+    first, *others = [client(url) for url in cluster.replicas]
+    lesson = [{"label": 7, "strokes": json.loads(strokes(moved(ONE, 11 * k)))} for k in range(3)]
+    key = first.predict(lesson, None, api_name="/personalize")["profile"]
+    assert key
+    for c in others:  # each replica loads the memory into RAM
+        assert c.predict(strokes(ONE), key, api_name="/predict_strokes")["model"] == "personal"
+    assert "forgotten" in first.predict(key, api_name="/forget_profile")
+    forgotten = time.monotonic()
+    took = []
+    for c in others:
+        while c.predict(strokes(ONE), key, api_name="/predict_strokes")["model"] != "shared":
+            assert time.monotonic() - forgotten < 30, "a replica still reads a forgotten profile after 30 s"
+            time.sleep(0.05)
+        took.append(time.monotonic() - forgotten)
+    assert max(took) <= SWITCH_S, took
 
 
 def test_a_switch_on_one_replica_is_served_by_all_within_2_s(cluster: Cluster, weak: Path) -> None:

@@ -1,14 +1,15 @@
-"""Style strokes drawn onto a pen digit: where each lands, and which digits are left alone."""
+"""Style strokes drawn onto a pen digit, a style writer's quirks, and the reviewed list of UNIPEN's fragments."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mnist_core.data import renderings
+from mnist_core.data import fragments, quirks, renderings, unipen
 from mnist_core.data.renderings import Variation
 from mnist_core.data.stroke_styles import add_style
 from mnist_core.data.unipen import PenDigit
+from mnist_core.imaging.strokes import drawing_to_mnist
 
 
 def line(*corners: tuple[float, float], n: int = 20) -> np.ndarray:
@@ -57,3 +58,45 @@ def test_styles_are_off_unless_asked_and_change_the_drawings_when_on():
     plain = renderings.render_digits(digits, 3, seed=4, workers=1)
     styled = renderings.render_digits(digits, 3, seed=4, variation=Variation(styles=1.0), workers=1)
     assert all(not np.array_equal(plain[i], styled[i]) for i in range(3))
+
+
+def test_a_writers_quirks_are_the_same_every_run_and_change_only_their_digits():
+    """Each quirk redraws its own digit from the writer's strokes, inside the writer's box; other digits stay."""
+    digits = [PenDigit(label, "site", "site/w", stroke) for label, stroke in ((0, ZERO), (1, ONE), (7, SEVEN))]
+    again = quirks.with_quirks(digits, seed=3)
+    assert [d.writer for d in again] == [d.writer for d in quirks.with_quirks(digits, seed=3)]
+    names = [q.name for q, _ in quirks.writer_quirks("site/w", seed=3)]
+    assert again[0].writer == "site/w+" + "+".join(n.replace(" ", "") for n in names) and 1 <= len(names) <= 2
+    for before, after in zip(digits, again, strict=True):
+        changed = any(q.label == before.label for q, _ in quirks.writer_quirks("site/w", seed=3))
+        same = len(before.strokes) == len(after.strokes) and all(
+            np.array_equal(a, b) for a, b in zip(before.strokes, after.strokes, strict=True)
+        )
+        assert same != changed
+
+
+@pytest.mark.parametrize("quirk", quirks.QUIRKS, ids=lambda q: q.name)
+def test_every_quirk_draws_a_digit_in_its_writers_box(quirk: quirks.Quirk):
+    plain = {0: ZERO, 1: ONE, 7: SEVEN}.get(quirk.label, ZERO)
+    rng = np.random.default_rng(0)
+    drawn = quirk.draw(plain, quirk.measures(rng), rng)
+    points, own = np.concatenate(drawn), np.concatenate(plain)
+    assert np.isfinite(points).all() and all(len(s) >= 2 for s in drawn)
+    assert np.ptp(points[:, 1]) <= 1.6 * np.ptp(own[:, 1]) and abs(points[:, 1].min() - own[:, 1].min()) < 40
+    assert drawing_to_mnist(renderings.pad_drawing(drawn, rng, renderings.PAD)) is not None
+
+
+def test_the_fragment_list_matches_the_file_and_refuses_another(tmp_path):
+    """Each reviewed entry names the writer and label found at its place in the real file."""
+    from test_unipen import unipen_file
+
+    digits = unipen.load_unipen(unipen_file())
+    reasons = fragments.fragment_reasons(digits)
+    assert len(reasons) == len(fragments.FRAGMENTS) and all(reasons.values())
+    assert {digits[p].side for p in reasons} == {"val", "test"}
+    swapped = list(digits)
+    swapped[6929] = digits[0]
+    with pytest.raises(fragments.FragmentListError, match="another file"):
+        fragments.fragment_reasons(swapped)
+    with pytest.raises(fragments.FragmentListError, match="full UNIPEN file"):
+        fragments.fragment_reasons(digits[:100])

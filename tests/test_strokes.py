@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import numpy as np
 import pytest
 
-from mnist_core.imaging import strokes
+from mnist_core.imaging import packed, strokes
 from mnist_core.imaging.strokes import MAX_JSON_BYTES, MAX_POINTS, MAX_STROKES, RENDER_SIDE, Drawing, StrokeError
 
 
@@ -242,3 +243,16 @@ def test_a_small_thin_digit_on_a_dark_background_is_read_like_on_white():
     drawing = strokes.parse(pad(strokes=[line(224, 175, 224, 275)], pen=8))  # 0.4% of the pad inked
     assert image_to_mnist(strokes.render_image(drawing, "ink-on-white")) is not None
     assert image_to_mnist(strokes.render_image(drawing, "light-on-dark")) is not None
+
+
+def test_a_packed_drawing_comes_back_as_its_json_says_in_a_third_of_the_bytes():
+    """How a profile keeps its drawings (mnist_core.imaging.packed): exact to the tenth of a pixel the JSON keeps."""
+    rng = np.random.default_rng(0)
+    wobbly = [np.cumsum(rng.normal(0, 3, (120, 2)), axis=0) + 200 for _ in range(3)]
+    drawing = strokes.parse({"v": 1, "width": 448, "height": 300, "pen": 21.5, "strokes": [s.tolist() for s in wobbly]})
+    data = packed.pack(drawing)
+    assert packed.unpack(data).to_json() == drawing.to_json()
+    assert len(data) * 3 < len(json.dumps(drawing.to_json(), separators=(",", ":")))
+    for bad in (b"", b"not packed", data[:-5], zlib.compress(b"pk1" + bytes(20))):
+        with pytest.raises(strokes.StrokeError, match="unreadable"):
+            packed.unpack(bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,8 @@ from mnist_core.personal.replay_set import SHIPPED_REPLAY, load_replay_images
 from mnist_core.serving.holder import ModelHolder, load_served
 from mnist_ui.server.limits import Budget
 from mnist_ui.server.personal import PersonalModels
-from mnist_ui.tabs.teach import Lesson, keep, prompt
-from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
+from mnist_ui.tabs.teach import Lesson, checks_table, keep, prompt
+from mnist_ui.testing import ONE, SEVEN, ZERO, Strokes, pad_value
 
 
 def test_the_page_asks_for_each_digit_in_turn_with_its_progress() -> None:
@@ -37,6 +38,12 @@ def test_next_keeps_the_drawing_under_the_asked_digit_and_refuses_an_empty_pad()
     assert parse(lesson.drawings[0]["strokes"]).strokes
 
 
+def test_the_held_back_drawings_are_shown_per_digit_with_each_models_reading() -> None:
+    table = checks_table([{"label": 7, "shared": 1, "personal": 7}, {"label": 2, "shared": 2, "personal": 2}])
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert cells == ["2", "2 ✓", "2 ✓", "7", "1 ✗", "7 ✓"] and checks_table([]) == ""
+
+
 def test_the_shipped_replay_sample_is_small_and_balanced() -> None:
     assert SHIPPED_REPLAY.stat().st_size < 3_000_000
     with np.load(SHIPPED_REPLAY) as found:
@@ -54,6 +61,10 @@ def test_replayed_digits_come_from_the_servers_data_when_it_has_them(monkeypatch
     assert load_replay_images()[2] == "the shipped sample (replay.npz)"
 
 
+def moved(strokes: Strokes, dx: float) -> Strokes:
+    return [[[x + dx, y - dx] for x, y in stroke] for stroke in strokes]
+
+
 @pytest.fixture
 def personal(tmp_path: Path) -> PersonalModels:
     return PersonalModels(
@@ -63,14 +74,15 @@ def personal(tmp_path: Path) -> PersonalModels:
 
 @pytest.mark.slow
 def test_a_batch_of_visitors_reads_each_with_their_own_model(personal: PersonalModels) -> None:
-    lesson = [{"label": 7, "strokes": pad_value(ONE)}, {"label": 0, "strokes": pad_value(ZERO)}] * 3
+    lesson = [{"label": 7, "strokes": pad_value(moved(ONE, 9 * k))} for k in range(3)]
+    lesson += [{"label": 0, "strokes": pad_value(moved(ZERO, 9 * k))} for k in range(3)]
     key = personal.teach(lesson, None, "a").profile
-    assert key and "taught on 6 of your drawings" in personal.describe(key)
+    assert key and "remembers 6 of your drawings" in personal.describe(key)
     drawings = [parse(pad_value(s)) for s in (ONE, ONE, SEVEN)]
     answers = personal.read_drawings(drawings, [key, None, "not-a-key-but-long-enough"])
     assert [a.model for a in answers] == ["personal", "shared", "shared"]
     assert answers[0].reading.probabilities[7] > answers[1].reading.probabilities[7]
-    assert answers[2].note == "no personal model under this key (forgotten or dropped); using the shared model"
+    assert answers[2].note.startswith("no personal model under this key (forgotten, or dropped as unused)")
     assert "forgotten" in personal.forget(key) and "gone" in personal.describe(key)
 
 

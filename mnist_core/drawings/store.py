@@ -419,3 +419,18 @@ class DrawingStore(Database):
         """(content digest, label) of every row: what an import skips as already kept."""
         with self._connect() as conn:
             return {(key, label) for key, label in conn.execute("SELECT digest, label FROM drawings")}
+
+    def kept_as(self, *, strokes: Drawing | dict | str | bytes | None = None, png: bytes | None = None) -> int | None:
+        """The row that keeps this very drawing (the same strokes or PNG bytes), newest first; None when none does."""
+        drawing = strokes_bytes(strokes, self.max_drawing_bytes) if strokes is not None else bytes(png or b"")
+        with self._connect() as conn:  # the digest column is indexed: one lookup
+            found = conn.execute(
+                "SELECT id FROM drawings WHERE digest = ? ORDER BY id DESC LIMIT 1", (digest(drawing),)
+            ).fetchone()
+        return None if found is None else int(found[0])
+
+    def relabel(self, row_id: int, label: int) -> bool:
+        """Give a kept drawing another label (one drawing, one label: a second click changes the first)."""
+        with self._write() as conn:
+            done = conn.execute("UPDATE drawings SET label = ? WHERE id = ?", (checked_digit(label, "label"), row_id))
+            return done.rowcount > 0

@@ -1,9 +1,10 @@
-"""Digits other people drew, replayed while a personal model is taught so it keeps reading them.
+"""Other writers' digits, where a personal memory compares drawings: the served network's features, projected.
 
-What the base's last hidden layer receives (`Classifier.trunk`: the dense network's first layer's activations)
-and that layer's pre-activations, for the replay set, are computed once per process and shared by every
-profile: each adaptation then touches only the adapted layers, never the 2048×2048 matmul nor a convolution.
-Kept as float16 (dense network: 2 × 4,000 × 2,048 × 2 B ≈ 33 MB).
+A person's taught drawing should win a reading only where it is nearer than other people's digits of another
+label (`memory`): these digits (MNIST training digits and UNIPEN *training* writers') are that yardstick.
+Their features also give the space itself: the served network's `features` (any width: 2,048 for the dense
+net) projected onto their first principal axes, so a drawing is 256 floats (a profile's memory a quarter of a
+megabyte) and comparing costs a thin matmul. Computed once per served model and shared by every profile.
 """
 
 from __future__ import annotations
@@ -19,35 +20,58 @@ from mnist_core.model.forward import Classifier
 
 MNIST_REPLAYED = 3_000
 PENS_REPLAYED = 1_000
+DIMENSIONS = 256  # principal axes kept: measured as good as all 2,048 features (bench.personal's docstring)
+AXES_FROM = 1_000  # replayed digits the axes are found from: an SVD of 1,000 × 2,048 takes a fraction of a second
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (an all-zero row stays zero): similarity is then a dot product."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class Space:
+    """The served network's features projected onto principal axes of other writers' digits."""
+
+    axes: np.ndarray  # (features, dimensions) float32; the identity when the features are few
+
+    def embed(self, classifier: Classifier, x: np.ndarray) -> np.ndarray:
+        """(N, …) first-layer inputs, as `classifier.inputs` makes them → (N, dimensions) unit vectors."""
+        return unit(classifier.features(x) @ self.axes)
+
+    @classmethod
+    def of(cls, features: np.ndarray, dimensions: int = DIMENSIONS) -> Space:
+        """The first `dimensions` principal axes (uncentred: the features are non-negative, their mean is part
+        of what tells digits apart) of `features` (N, F); all of them when F is already that small."""
+        width = features.shape[1]
+        if width <= dimensions:
+            return cls(np.eye(width, dtype=np.float32))
+        _, _, rows = np.linalg.svd(np.asarray(features, np.float32), full_matrices=False)
+        return cls(np.ascontiguousarray(rows[:dimensions].T, dtype=np.float32))
 
 
 @dataclass(frozen=True, eq=False)
 class Replay:
-    h1: np.ndarray  # (R, trunk) float16: classifier.trunk(x), e.g. relu(x @ W1 + b1)
-    z2: np.ndarray  # (R, hidden) float16: h1 @ W2 + b2 of classifier.last_hidden, before the relu
+    """Other writers' digits in the memory's space, with the space itself."""
+
+    space: Space
+    vectors: np.ndarray  # (R, dimensions) unit vectors
     labels: np.ndarray  # (R,) int64
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
-def features(classifier: Classifier, images: np.ndarray, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 28, 28) floats in [0, 1] → the base's (h1, z2), float32: (N, trunk) and (N, hidden)."""
-    w2, b2 = classifier.last_hidden
-    x = classifier.inputs(images)
-    h1 = np.empty((len(x), w2.shape[0]), np.float32)
-    z2 = np.empty((len(x), w2.shape[1]), np.float32)
-    for start in range(0, len(x), batch_size):
-        h = classifier.trunk(x[start : start + batch_size])
-        h1[start : start + len(h)] = h
-        z2[start : start + len(h)] = h @ w2 + b2
-    return h1, z2
-
-
-def build_replay(classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> Replay:
-    """`images` (N, 28, 28) uint8 MNIST-like → the replay features for `classifier`."""
-    h1, z2 = features(classifier, np.asarray(images, np.float32) / 255)
-    return Replay(h1.astype(np.float16), z2.astype(np.float16), np.asarray(labels, np.int64))
+def build_replay(classifier: Classifier, images: np.ndarray, labels: np.ndarray, batch_size: int = 1024) -> Replay:
+    """`images` (N, 28, 28) uint8 MNIST-like → their features for `classifier`, the space found from `AXES_FROM`
+    of them drawn at random (the same every time), and every one placed in it."""
+    x = np.asarray(images, np.float32) / 255
+    batches = [x[start : start + batch_size] for start in range(0, len(x), batch_size)]
+    features = np.concatenate([classifier.features(classifier.inputs(batch)) for batch in batches])
+    sample = np.random.default_rng(0).permutation(len(features))[:AXES_FROM]
+    space = Space.of(features[np.sort(sample)])
+    return Replay(space, unit(features @ space.axes), np.asarray(labels, np.int64))
 
 
 def replay_images(

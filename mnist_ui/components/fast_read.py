@@ -26,7 +26,7 @@ from mnist_core.serving.readings import Reading
 from mnist_ui.components.results import panel_value
 from mnist_ui.server.access import for_visitor, sees_paths, visitor
 from mnist_ui.server.context import AppContext
-from mnist_ui.server.personal import PERSONAL, Answer
+from mnist_ui.server.personal import Answer
 
 # Batches reading at once: on 2 cores four lanes fought over the GIL with the event loop
 # (bench/room.py, 40 tabs: pen-up → answer p95 82–105 ms with 2 lanes, 162–166 ms with 4).
@@ -149,8 +149,8 @@ class PadCall(NamedTuple):
 def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
     """Pad values (each a `PadCall` or its tuple, or a bare value) → answers, one forward pass per model in the
     batch; malformed strokes become a message, never an exception. With `compare`, a personal answer also
-    carries the shared model's reading of the same drawing, with `networks` every answer the other network's
-    (one more pass each, only when asked)."""
+    carries the shared model's reading of the same drawing (read anyway: the memory re-reads it), with
+    `networks` every answer the other network's (one more pass each, only when asked)."""
     calls = [PadCall(*v) if isinstance(v, tuple) else PadCall(v) for v in values]
     done: dict[int, Answer] = {}
     parsed: dict[int, Drawing] = {}  # each drawing parsed once, by its place in the batch
@@ -167,11 +167,7 @@ def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
     else:
         answers = [Answer(r) for r in ctx.holder.read_drawings(drawings)]
     for i, answer in zip(rows, answers, strict=True):
-        done[i] = answer
-    wanted = [i for i in rows if calls[i].compare and done[i].model == PERSONAL]
-    others = ctx.holder.read_drawings([parsed[i] for i in wanted]) if wanted else []
-    for i, other in zip(wanted, others, strict=True):
-        done[i] = replace(done[i], other=other)
+        done[i] = answer if calls[i].compare else replace(answer, other=None)
     both = [i for i in rows if calls[i].networks]
     if both:
         readings = [done[i].reading for i in both]

@@ -1,5 +1,5 @@
 """On the Draw tab, for a visitor with a personal model: which model answered, a switch back to the shared one
-(or both side by side), and corrections that teach their model too.
+(or both side by side).
 
 The visitor's key is in `gr.BrowserState` (mnist_ui.tabs.teach); `KEY_JS` copies it to `window.mnistPersonal`,
 where the pads read it (mnist_ui.components.pad sends it with each drawing) and this badge keeps the chosen mode. The
@@ -9,13 +9,8 @@ gets: no request of its own. Hidden for a visitor without a personal model.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from typing import Any
-
 import gradio as gr
 
-from mnist_ui.server import actions
 from mnist_ui.server.context import AppContext
 
 # Runs in the browser whenever the key is loaded or changes: the pads and the badge read it from here.
@@ -82,44 +77,8 @@ modes();
 """
 
 
-def taught_line(answer: dict[str, Any]) -> str:
-    """What the badge says after a correction taught the visitor's model too."""
-    if answer["profile"] is None:
-        return f"Your model did not learn it: {answer['message']}"
-    return f"Your model learned it too ({answer['drawings']} drawings of yours)."
-
-
-def teach_correction(
-    ctx: AppContext, label: int, value: str | None, key: str | None, request: gr.Request | None
-) -> str:
-    """A correction on the Draw tab, sent to the visitor's model as well ('' when they have none)."""
-    if not key or not value:
-        return ""
-    try:
-        strokes = json.loads(value)
-    except ValueError:
-        return ""
-    return taught_line(actions.personalize(ctx, [{"label": label, "strokes": strokes}], key, request))
-
-
-def build(ctx: AppContext, pad: gr.HTML, digits: Sequence[gr.Button], profile: gr.BrowserState) -> gr.HTML:
-    """The badge under the Draw tab's correct bar; each "It is a N" also teaches the visitor's model."""
-    badge = gr.HTML(
+def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
+    """The badge under the Draw tab's correct bar (corrections teach the visitor's model: `components.correct_bar`)."""
+    return gr.HTML(
         "", html_template=TEMPLATE, css_template=CSS, js_on_load=JS, elem_id="model-badge", apply_default_css=False
     )
-    for d, button in enumerate(digits):
-
-        def on_digit(value: str | None, key: str | None, request: gr.Request, label: int = d) -> str:
-            return teach_correction(ctx, label, value, key, request)
-
-        button.click(
-            on_digit,
-            [pad, profile],
-            badge,
-            api_name=f"personal_is_{d}_ui",
-            api_visibility="private",
-            show_progress="hidden",
-            concurrency_limit=1,
-            concurrency_id="personalize",
-        )
-    return badge

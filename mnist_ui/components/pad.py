@@ -3,10 +3,12 @@
 Gradio's Sketchpad exports and uploads three PNGs per stroke (about a second before the first request
 leaves the browser); these few kilobytes of points leave at once, while the pen moves, and the server
 draws them with the same renderer that draws real pen handwriting for training (mnist_core.imaging.strokes).
-The value is `{"v": 1, "width": S, "height": S, "pen": P, "strokes": [[[x, y], ...], ...]}` in the
-pad's own CSS pixels. While drawing, the latest value goes to the server function `read_pad` with one
-request in flight, at most every SEND_EVERY_MS (longer when the round trip is); pen-up, undo and clear
-always get their answer. The answers are painted by the result panel, outside Gradio's event queue.
+The value is `{"v": 1, "width": S, "height": S, "pen": P, "strokes": [[[x, y], ...], ...]}` on a pad of
+S = RENDER_SIDE units whatever its size on the screen, so the same drawing has the same value after the page
+re-lays itself (a correction knows it again: one drawing, one label). While drawing, the latest value goes to
+the server function `read_pad` with one request in flight, at most every SEND_EVERY_MS (longer when the round
+trip is); pen-up, undo and clear always get their answer. The answers are painted by the result panel,
+outside Gradio's event queue.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_core.imaging.strokes import FORMAT_VERSION, PEN_FRACTION
+from mnist_core.imaging.strokes import FORMAT_VERSION, PEN_FRACTION, RENDER_SIDE
 
 SEND_EVERY_MS = 80
 
@@ -50,7 +52,7 @@ const wrap = element.querySelector('.pad-wrap');
 const undoBtn = element.querySelector('.pad-undo');
 const clearBtn = element.querySelector('.pad-clear');
 const ctx = canvas.getContext('2d');
-const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__, PANEL = '__PANEL__';
+const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__, PANEL = '__PANEL__', UNITS = __UNITS__;
 let strokes = [];          // points in [0, 1] of the pad side: the pad may be resized between strokes
 let current = null, lastSent = 0, timer = null;
 let busy = false, again = false, final = false, rtt = EVERY / 2;
@@ -81,7 +83,7 @@ function redraw() {
   undoBtn.disabled = clearBtn.disabled = strokes.length === 0;
 }
 function value() {
-  const s = side(), r = (v) => Math.round(v * s * 10) / 10;
+  const s = UNITS, r = (v) => Math.round(v * s * 10) / 10;
   const all = current ? strokes.concat([current]) : strokes;
   const points = all.map(st => st.map(p => [r(p[0]), r(p[1])]));
   return JSON.stringify({v: VERSION, width: r(1), height: r(1), pen: r(PEN), strokes: points});
@@ -170,6 +172,7 @@ def stroke_pad(read: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], panel
         .replace("__VERSION__", str(FORMAT_VERSION))
         .replace("__EVERY__", str(SEND_EVERY_MS))
         .replace("__PANEL__", panel)
+        .replace("__UNITS__", str(RENDER_SIDE))
     )
     return gr.HTML(
         "",

@@ -49,14 +49,24 @@ class Correction:
     predicted: int | None = None
     total: int = 0
     of_label: int = 0
+    relabelled: bool = False  # the drawing was kept already: its label changed, no row was added
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def saved_message(counts: Counts, label: int) -> str:
-    total = counts.total
-    return f"saved — {total:,} drawing{'s' * (total != 1)} collected ({counts.per_digit[label]:,} of {label})"
+LEARNS = "the shared model learns from it when it is fine-tuned"
+
+
+def a_digit(label: int) -> str:
+    """ "a 7", "an 8": how a sentence names a digit."""
+    return f"{'an' if label == 8 else 'a'} {label}"
+
+
+def saved_message(counts: Counts, label: int, relabelled: bool) -> str:
+    """What keeping a correction did, in words: "kept as a 7 — the shared model learns from it … (37 collected)"."""
+    what = f"changed to {a_digit(label)}" if relabelled else f"kept as {a_digit(label)}"
+    return f"{what} — {LEARNS} ({counts.total:,} drawing{'s' * (counts.total != 1)} collected)"
 
 
 def model_version(served: Served) -> str:
@@ -122,6 +132,7 @@ class Collector:
         self.problem = ""  # why the store cannot be used right now ('' when it can)
         self._store: DrawingStore | None = None
         self._lock = threading.Lock()
+        self._keeping = threading.Lock()  # one correction at a time finds or adds its drawing's row
         if enabled:
             self.try_store()
 
@@ -194,7 +205,7 @@ class Collector:
         try:
             if refused := self.gate.refusal(self.budget, client):
                 return Correction(False, f"not saved: {refused}")
-            row_id, digit, predicted = self._add(served, digit, source)
+            row_id, digit, predicted, again = self._keep(served, digit, source)
             counts = self.store().counts()
         except DrawingError as exc:
             return Correction(False, str(exc) if str(exc) == NOTHING else f"not saved: {exc}")
@@ -202,20 +213,43 @@ class Collector:
             return Correction(False, f"not saved: {exc}")
         except StoreError as exc:
             return Correction(False, f"not saved: {self.failed(exc)}")
-        return Correction(
-            True, saved_message(counts, digit), row_id, digit, predicted, counts.total, counts.per_digit[digit]
-        )
+        message = saved_message(counts, digit, again)
+        return Correction(True, message, row_id, digit, predicted, counts.total, counts.per_digit[digit], again)
 
-    def _add(self, served: Served, label: int | None, source: dict[str, Any]) -> tuple[int, int, int | None]:
-        """(row id, label, what the model read); DrawingError or StoreError when it cannot be kept."""
-        store = self.store()
-        kept: dict[str, Any] = {}
+    def undo(self, source: dict[str, Any], client: str) -> Correction:
+        """Forget the row that keeps this very drawing; `saved` False either way, `id` the row removed (if any)."""
+        if not self.enabled:
+            return Correction(False, "nothing to undo: corrections are not kept on this server")
+        try:
+            if refused := self.gate.refusal(self.budget, client):
+                return Correction(False, f"not undone: {refused}")
+            store = self.store()
+            row_id = store.kept_as(**self._drawing(source, store)[0])
+            gone = row_id is not None and store.delete(row_id)
+        except DrawingError as exc:
+            return Correction(False, f"nothing to undo: {exc}")
+        except StoreError as exc:
+            return Correction(False, f"not undone: {self.failed(exc)}")
+        if not gone:
+            return Correction(False, "nothing to undo: this drawing is not kept")
+        return Correction(False, "undone — this drawing is no longer kept", row_id)
+
+    @staticmethod
+    def _drawing(source: dict[str, Any], store: DrawingStore) -> tuple[dict[str, Any], np.ndarray]:
+        """{"strokes": …} or {"png": …} as the store keeps it, and the 28×28 the model sees; DrawingError if none."""
         if source.get("strokes") is not None:
-            kept["strokes"], image = stroke_source(source["strokes"])
-        elif source.get("image"):
-            kept["png"], image = image_source(str(source["image"]), store.max_drawing_bytes)
-        else:
-            raise DrawingError(NOTHING)
+            drawing, image = stroke_source(source["strokes"])
+            return {"strokes": drawing}, image
+        if source.get("image"):
+            png, image = image_source(str(source["image"]), store.max_drawing_bytes)
+            return {"png": png}, image
+        raise DrawingError(NOTHING)
+
+    def _keep(self, served: Served, label: int | None, source: dict[str, Any]) -> tuple[int, int, int | None, bool]:
+        """(row id, label, what the model read, whether the drawing was kept already and only relabelled);
+        DrawingError or StoreError when it cannot be kept."""
+        store = self.store()
+        kept, image = self._drawing(source, store)
         predicted, probs = None, None
         if served.classifier is not None:
             probs = served.classifier.predict(image[None])[0]
@@ -223,6 +257,11 @@ class Collector:
         label = predicted if label is None else label
         if label is None:
             raise DrawingError("no model is loaded to say what it read; press the right digit instead")
-        version = model_version(served)
-        row_id = store.add(label, image, predicted=predicted, probabilities=probs, model_version=version, **kept)
-        return row_id, label, predicted
+        with self._keeping:  # a double click: the second finds the first's row, never adds its own
+            found = store.kept_as(**kept)
+            row = store.get(found) if found is not None else None
+            if row is not None and store.relabel(row.id, label):
+                return row.id, label, predicted, row.label != label
+            version = model_version(served)
+            row_id = store.add(label, image, predicted=predicted, probabilities=probs, model_version=version, **kept)
+        return row_id, label, predicted, False

@@ -52,6 +52,9 @@ class Budget:
 
 CORRECTIONS = Budget("corrections", PER_MINUTE, CORRECT_BUDGET)
 TEACHINGS = Budget("teachings", TEACH_PER_MINUTE, TEACH_BUDGET)
+# A correction also remembered by the visitor's own model (one drawing each): counted apart from the shared
+# store's corrections, so one click is not counted twice against the same limit.
+REMEMBERED = Budget("corrections to personal models", PER_MINUTE, CORRECT_BUDGET)
 IMPORTS = Budget("imports", IMPORT_PER_MINUTE, IMPORT_BUDGET)
 
 

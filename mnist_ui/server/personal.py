@@ -1,10 +1,12 @@
-"""Personal models in the demo: each visitor's model for the served one, read and taught within the public limits.
+"""Personal models in the demo: each visitor's memory for the served model, read and taught within the limits.
 
-No Gradio here. `Profiles` is tied to one classifier, so a new one is opened when the served model changes
-(a delta taught on the old one is then refused with one line, and the shared model answers). The replayed
-digits' features take about a second; `warm` builds them in a background thread at start, and a teach that
-comes first waits for them. A reading asks for a visitor's model by key; with no key, an unknown one or a
-broken database the shared model answers, and the reading says which model answered and why.
+No Gradio here. `Profiles` is tied to one classifier and its replay set, so new ones are made when the served
+model changes, and every visitor's memory is rebuilt from their stored drawings as it is next asked for. The
+replayed digits' features take about a second; `warm` builds them in a background thread at start, and a
+reading or a teach that comes first waits for them. A batch of readings is one forward pass of the served
+model whoever asks; each visitor with a memory then has their drawings re-read with it (a thin extra pass), so
+their answer also carries the shared model's reading. With no key, an unknown one or a broken database the
+shared model answers, and the reading says which model answered and why.
 """
 
 from __future__ import annotations
@@ -13,23 +15,26 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from mnist_core.config import MAX_DB_BYTES, PROFILE_POLL_S, user_home
+import numpy as np
+
+from mnist_core.config import MAX_DB_BYTES, user_home
 from mnist_core.drawings.engine import Location, locate
 from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.forward import Classifier
+from mnist_core.personal.memory import PersonalModel
 from mnist_core.personal.profile_db import ProfileStoreError
 from mnist_core.personal.profiles import Lookup, Profiles
 from mnist_core.personal.replay import Replay, build_replay
 from mnist_core.personal.replay_set import load_replay_images
-from mnist_core.personal.teach import Taught, teach
+from mnist_core.personal.teach import Taught, teach, unteach
 from mnist_core.serving.holder import ModelHolder
 from mnist_core.serving.readings import Reading, read_digits, read_drawings
-from mnist_ui.server.limits import TEACHINGS, Budget, Gate
+from mnist_ui.server.limits import REMEMBERED, TEACHINGS, Budget, Gate
 
 T = TypeVar("T")
 SHARED, PERSONAL = "shared", "personal"
@@ -79,53 +84,28 @@ class PersonalModels:
         pens: str | None = None,
         budget: Budget = TEACHINGS,
         max_bytes: int = MAX_DB_BYTES,
+        corrections: Budget = REMEMBERED,
     ) -> None:
         self.holder, self.path, self.data, self.pens, self.max_bytes = holder, locate(path), data, pens, max_bytes
-        self.budget, self.gate = budget, Gate(self.path, max_bytes)
-        self._lock = threading.Lock()  # one teach at a time builds what it needs
+        self.budget, self.corrections, self.gate = budget, corrections, Gate(self.path, max_bytes)
+        self._lock = threading.Lock()  # one thread builds the replay set and opens the profiles
         self._profiles: Profiles | None = None
-        self._replay: tuple[Classifier, Replay] | None = None
         self._images: tuple[Any, Any, str] | None = None
         self.replay_seconds = 0.0
 
     def warm(self) -> threading.Thread:
-        """Build the replay set off the request path (about a second); a teach that comes first waits for it."""
-        thread = threading.Thread(target=self._warm, daemon=True, name="personal-replay")
+        """Build the replay set off the request path (about a second); what comes first waits for it."""
+        thread = threading.Thread(target=self.profiles, daemon=True, name="personal-replay")
         thread.start()
         return thread
 
-    def follow(self) -> threading.Thread:
-        """Every PROFILE_POLL_S, drop the models in memory whose profile is gone: forgotten (or dropped past the
-        cap) on any server sharing the database reads "shared" here within a second. Readings never wait on it."""
-        thread = threading.Thread(target=self._follow, daemon=True, name="personal-follow")
-        thread.start()
-        return thread
-
-    def _follow(self) -> None:
-        while True:
-            time.sleep(PROFILE_POLL_S)
-            current = self._profiles
-            if current is None:
-                continue
-            try:
-                current.refresh()
-            except ProfileStoreError:
-                continue  # the database is down: nothing can be forgotten meanwhile either
-
-    def _warm(self) -> None:
-        classifier = self.holder.current.classifier
-        if classifier is not None:
-            with self._lock:
-                self._replay_for(classifier)
-
-    def _replay_for(self, classifier: Classifier) -> Replay:
-        if self._replay is None or self._replay[0] is not classifier:
-            started = time.perf_counter()
-            if self._images is None:
-                self._images = load_replay_images(self.data, self.pens)
-            self._replay = (classifier, build_replay(classifier, self._images[0], self._images[1]))
-            self.replay_seconds = time.perf_counter() - started
-        return self._replay[1]
+    def _replay(self, classifier: Classifier) -> Replay:
+        started = time.perf_counter()
+        if self._images is None:
+            self._images = load_replay_images(self.data, self.pens)
+        replay = build_replay(classifier, self._images[0], self._images[1])
+        self.replay_seconds = time.perf_counter() - started
+        return replay
 
     def profiles(self) -> Profiles | str:
         """The served model's profiles, or one line why there are none (no model, a broken database)."""
@@ -135,11 +115,14 @@ class PersonalModels:
         current = self._profiles
         if current is not None and current.classifier is classifier:
             return current
-        try:
-            current = Profiles(self.path, classifier)
-        except ProfileStoreError as exc:
-            return first_line(exc)
-        self._profiles = current
+        with self._lock:
+            current = self._profiles
+            if current is None or current.classifier is not classifier:
+                try:
+                    current = Profiles(self.path, classifier, self._replay(classifier))
+                except ProfileStoreError as exc:
+                    return first_line(exc)
+                self._profiles = current
         return current
 
     def lookup(self, key: str | None) -> Lookup:
@@ -151,19 +134,39 @@ class PersonalModels:
         return profiles.model(key)
 
     def teach(self, drawings: Any, key: str | None, who: str) -> Taught:
-        """Add drawings to `key`'s profile (or a new one) and adapt; a refusal is one line with no profile."""
-        try:
-            refused = self.gate.refusal(self.budget, who)
-        except StoreError as exc:
-            refused = first_line(exc)
-        if refused:
+        """Add drawings to `key`'s profile (or a new one) and remember them; a refusal is one line, no profile."""
+        if refused := self._refusal(self.budget, who):
             return Taught(None, 0, 0.0, f"not taught: {refused}")
-        with self._lock:
-            profiles = self.profiles()
-            if isinstance(profiles, str):
-                return Taught(None, 0, 0.0, f"not taught: {profiles}")
-            replay = self._replay_for(profiles.classifier)
-            return teach(profiles, replay, drawings, key)
+        profiles = self.profiles()
+        if isinstance(profiles, str):
+            return Taught(None, 0, 0.0, f"not taught: {profiles}")
+        return teach(profiles, drawings, key)
+
+    def correct(self, label: int, strokes: Any, key: str | None, who: str) -> Taught:
+        """One drawing from the Draw tab, remembered as `label` at once (relabelled if the profile holds it)."""
+        if refused := self._refusal(self.corrections, who):
+            return Taught(None, 0, 0.0, f"not remembered: {refused}")
+        profiles = self.profiles()
+        if isinstance(profiles, str):
+            return Taught(None, 0, 0.0, f"not remembered: {profiles}")
+        return teach(profiles, [{"label": label, "strokes": strokes}], key)
+
+    def _refusal(self, budget: Budget, who: str) -> str:
+        """'' when `who` may add to the database now (counted in the database every replica shares), else why not."""
+        try:
+            return self.gate.refusal(budget, who)
+        except StoreError as exc:
+            return first_line(exc)
+
+    def undo(self, strokes: Any, key: str | None) -> bool:
+        """Take one drawing back out of the visitor's memory; False when it was not there."""
+        profiles = self.profiles()
+        if isinstance(profiles, str) or not key:
+            return False
+        try:
+            return unteach(profiles, strokes, key)
+        except ProfileStoreError:
+            return False
 
     def describe(self, key: str | None) -> str:
         """One line about a visitor's profile for the page that opens with it; '' with none."""
@@ -171,12 +174,13 @@ class PersonalModels:
         if not key or isinstance(profiles, str) or not profiles.valid_key(key):
             return ""
         try:
-            count = len(profiles.db.drawings(key)) if profiles.db.exists(key) else None
+            found = profiles.db.labels(key)
         except ProfileStoreError as exc:
             return f"Your personal model cannot be read now ({first_line(exc)}); the shared model answers."
-        if count is None:
+        if found is None:
             return "Your personal model is gone (forgotten, or dropped as unused); teach it again."
-        return f"You have a personal model, taught on {count} of your drawings; the Draw tab reads with it."
+        count = len(found[1])
+        return f"You have a personal model that remembers {count} of your drawings; the Draw tab reads with it."
 
     def forget(self, key: str | None) -> str:
         profiles = self.profiles()
@@ -189,7 +193,7 @@ class PersonalModels:
         return "forgotten: your drawings and your model are deleted" if gone else "there was no such profile"
 
     def read_drawings(self, drawings: Sequence[Drawing], keys: Sequence[str | None]) -> list[Answer]:
-        """Pad drawings, each with its visitor's key → answers; one forward pass per model in the batch."""
+        """Pad drawings, each with its visitor's key → answers; one forward pass for the batch."""
         return self._read(list(drawings), list(keys), read_drawings)
 
     def read_images(self, sources: Sequence[Any], keys: Sequence[str | None]) -> list[Answer]:
@@ -201,12 +205,29 @@ class PersonalModels:
         served = self.holder.current.classifier
         if served is None:
             return [Answer(Reading("error", self.holder.current.warning or "no model is loaded"))] * len(items)
-        answers: list[Answer | None] = [None] * len(items)
-        for key in dict.fromkeys(keys):
-            rows = [i for i, k in enumerate(keys) if k == key]
+        shared = read(served, items)
+        answers = [Answer(reading) for reading in shared]
+        for key in dict.fromkeys(k for k in keys if k):
             found = self.lookup(key)
-            reader = found.reader()
-            model = PERSONAL if reader is not None else SHARED
-            for i, reading in zip(rows, read(reader or served, [items[i] for i in rows]), strict=True):
-                answers[i] = Answer(reading, model, found.reason)
-        return [a for a in answers if a is not None]
+            rows = [i for i, k in enumerate(keys) if k == key]
+            if found.model is None:
+                for i in rows:
+                    answers[i] = Answer(shared[i], SHARED, found.reason)
+                continue
+            for i, reading in zip(rows, reread(found.model, [shared[i] for i in rows]), strict=True):
+                answers[i] = Answer(reading, PERSONAL, "", shared[i])
+        return answers
+
+
+def reread(model: PersonalModel, readings: list[Reading]) -> list[Reading]:
+    """The shared model's readings of one visitor's drawings → the same drawings read with their memory."""
+    seen = [(i, r.image, r.probabilities) for i, r in enumerate(readings) if r.status == "ok"]
+    pairs = [(i, image, p) for i, image, p in seen if image is not None and p is not None]
+    if not pairs:
+        return readings
+    x = model.classifier.inputs(np.stack([image for _, image, _ in pairs]))
+    probabilities = model.reread(np.stack([p for _, _, p in pairs]), x)
+    out = list(readings)
+    for (i, _, _), p in zip(pairs, probabilities, strict=True):
+        out[i] = replace(readings[i], probabilities=p)
+    return out

@@ -31,5 +31,5 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> None:
         with gr.Column(scale=2, min_width=300):
             ResultPanel(HINT, prefix="")
             network_line.build()
-            digits = correct_bar.build(ctx, pad, strokes_source, prefix="")
-            model_badge.build(ctx, pad, digits, profile)
+            correct_bar.build(ctx, pad, strokes_source, prefix="", profile=profile)
+            model_badge.build(ctx, profile)

@@ -1,11 +1,12 @@
-"""Teach it your handwriting: the page asks for each digit in turn, then adapts a model of the visitor's own.
+"""Teach it your handwriting: the page asks for each digit in turn, then the visitor's own model remembers them.
 
 Three drawings of each digit by default ("Draw a 7", "17 of 30"), any skipped; after the last one (or "Teach
-now") the server adapts a personal model in a second or two and says how well it reads the drawings given
-(`mnist_core.personal`). The visitor's key is kept in the browser (`gr.BrowserState`), so a reload or a new
-tab keeps the model; from then on the Draw tab reads with it (mnist_ui.components.model_badge). "Forget me" deletes the
-profile's drawings and model; "Share my drawings" (off by default) is the only way they reach the shared
-collection.
+now") the server remembers them in a fraction of a second (`mnist_core.personal`) and shows, per digit, what
+the shared model and the visitor's own model read of the drawings held back to check (the last of each digit
+drawn twice or more: the memory that reads it was not given it). The visitor's key is kept in the browser
+(`gr.BrowserState`), so a reload or a new tab keeps the model; from then on the Draw tab reads with it
+(mnist_ui.components.model_badge). "Forget me" deletes the profile's drawings and model; "Share my drawings"
+(off by default) is the only way they reach the shared collection.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ CSS = """
 #teach-reading .result-panel { min-height: 1.6em; font-size: 18px;
                                color: var(--body-text-color-subdued); }
 #teach-status .done { color: #15803d; font-weight: 600; }
+#teach-status table.checks { margin-top: 6px; border-collapse: collapse; font-size: 15px; }
+#teach-status table.checks th, #teach-status table.checks td { padding: 2px 8px; text-align: center; }
+#teach-status table.checks .wrong { color: #b91c1c; }
 #teach-status .refused { color: #b91c1c; }
 """
 READING_TEMPLATE = '<div class="result-panel" aria-live="polite"></div>'
@@ -68,6 +72,22 @@ def prompt(step: int, times: int) -> str:
 
 def status(message: str, good: bool) -> str:
     return f'<span class="{"done" if good else "refused"}">{html.escape(message)}</span>'
+
+
+def checks_table(checks: list[dict[str, int]]) -> str:
+    """Per digit held back: what each model read of it, a wrong reading marked."""
+    if not checks:
+        return ""
+
+    def cell(read: int, label: int) -> str:
+        return f'<td class="{"right" if read == label else "wrong"}">{read}{" ✓" if read == label else " ✗"}</td>'
+
+    rows = "".join(
+        f"<tr><td>{c['label']}</td>{cell(c['shared'], c['label'])}{cell(c['personal'], c['label'])}</tr>"
+        for c in sorted(checks, key=lambda c: c["label"])
+    )
+    head = "<tr><th>drawn</th><th>shared model read</th><th>your model reads</th></tr>"
+    return f'<table class="checks" aria-label="drawings held back to check">{head}{rows}</table>'
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,8 @@ class TeachPage:
         line = f"Done: {answer['message']}. The Draw tab now reads your drawings with it."
         if share:
             line += " " + actions.share_drawings(self.ctx, list(lesson.drawings), request) + "."
-        return self.show(Lesson(), times, status(line, True)) | {self.p["profile"]: answer["profile"]}
+        shown = status(line, True) + checks_table(answer.get("held_back", []))
+        return self.show(Lesson(), times, shown) | {self.p["profile"]: answer["profile"]}
 
     def forget(self, key: str | None, times: int, request: gr.Request) -> dict[Any, Any]:
         if not key:
@@ -151,7 +172,7 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
     parts: dict[str, Any] = {"lesson": gr.State(Lesson())}
     gr.Markdown(
         "**Teach it your handwriting.** Draw each digit the way you write it; "
-        "a model of your own learns your style in a few seconds. "
+        "a model of your own remembers your style at once. "
         "It changes nothing anyone else sees. Your drawings stay in your profile unless you share them."
     )
     with gr.Row(equal_height=False):
