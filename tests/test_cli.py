@@ -210,16 +210,6 @@ def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home
     ]
 
 
-def test_native_noise_during_the_tensorflow_import_is_hidden_unless_it_fails(capfd):
-    with cli._quiet_native_stderr():
-        os.write(2, b"I0000 cudart_stub.cc: could not find cuda drivers\n")
-    assert capfd.readouterr().err == ""
-    with pytest.raises(ImportError), cli._quiet_native_stderr():
-        os.write(2, b"the reason it failed\n")
-        raise ImportError("broken install")
-    assert capfd.readouterr().err == "the reason it failed\n"
-
-
 def _collect(db: Path, count: int) -> None:
     """`count` pad drawings of 0, 1 and 7 (each a little different), stored as the demo stores corrections."""
     from mnist_core.drawings.store import DrawingStore
