@@ -21,6 +21,7 @@ from mnist_core.config import (
     SHIPPED_MODEL,
     TUNABLE,
     HyperParams,
+    describe,
     is_shipped,
     models_dir,
     preset,
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="seed = the notebook exactly; default = the shipped recipe; fast = a one-minute run",
+        help="; ".join(f"{name} = {describe(hp)}" for name, hp in PRESETS.items()),
     )
     _tunable_flags(t)
     _data_flags(
@@ -240,7 +241,7 @@ def _train(args: argparse.Namespace) -> int:
     with tf_logs.importing():
         from mnist_core.training.workflow import train_evaluate_save
     command = "python -m mnist_core " + shlex.join(args.argv)
-    print(f"training preset {args.preset!r}: {hp}", flush=True)
+    print(f"training preset {args.preset!r}: {describe(hp)}", flush=True)
     outcome = train_evaluate_save(
         hp,
         data,

@@ -222,6 +222,25 @@ PRESETS: dict[str, HyperParams] = {
 }
 
 
+MNIST_TRAIN_IMAGES = 60_000
+
+
+def mnist_images(hp: HyperParams, available: int = MNIST_TRAIN_IMAGES) -> int:
+    """The MNIST images a run of `hp` fits on: the first `train_subset` (all when 0), less the validation split's
+    last fraction (Keras' rule, `data.mnist.split`)."""
+    n = min(hp.train_subset, available) if hp.train_subset else available
+    return int(n * (1.0 - hp.validation_split))
+
+
+def describe(hp: HyperParams) -> str:
+    """What a run of `hp` trains on, in words made from its fields, so what a preset announces is what it does:
+    "2 epochs on 10,800 MNIST images"."""
+    what = f"{hp.epochs} epoch{'s' * (hp.epochs != 1)} on {mnist_images(hp):,} MNIST images"
+    extras = [("styled copies of some 1s, 7s and 9s", hp.style_extras), ("real pen handwriting (UNIPEN)", hp.pens)]
+    added = [name for name, on in extras if on]
+    return what + (f", with {' and '.join(added)}" if added else "")
+
+
 def preset(name: str) -> HyperParams:
     try:
         return PRESETS[name]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from mnist_core.config import HyperParams
+from mnist_core.config import HyperParams, mnist_images
 from mnist_core.data import download
 
 DATA_ENV = "MNIST_DATA"
@@ -127,7 +128,7 @@ def _load_npz(file: Path) -> tuple[Split, Split]:
     try:
         with np.load(file, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in _FILES}
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read {file} as a Keras mnist.npz ({exc}); {_HINT}") from None
     for key, (_, magic, count) in _FILES.items():
         shape = (count, 28, 28) if magic == 0x803 else (count,)
@@ -141,9 +142,9 @@ def _load_npz(file: Path) -> tuple[Split, Split]:
 
 def split(x: np.ndarray, y: np.ndarray, hp: HyperParams) -> tuple[Split, Split]:
     """Keras' validation_split rule: the LAST fraction is validation (so the seed trains on 60 images)."""
+    n_train = mnist_images(hp, len(x))
     if hp.train_subset:
         x, y = x[: hp.train_subset], y[: hp.train_subset]
-    n_train = int(len(x) * (1.0 - hp.validation_split))
     if n_train < 1:
         raise ValueError(f"validation split {hp.validation_split} leaves no training images; lower it")
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
