@@ -13,11 +13,6 @@ import numpy as np
 
 from mnist_core.imaging.deskew import deskew
 
-# Below this top probability a prediction is shown as "not sure". Chosen from data with
-# `bench/drawn_digits.py --threshold` on the shipped model (11,630 proxy drawings): under 0.6 fall
-# 3.3% of drawings and they are right only 61% of the time, above it 98.6% are right.
-UNSURE_BELOW = 0.6
-
 
 @dataclass(frozen=True)
 class Classifier:

@@ -14,7 +14,8 @@ from PIL import Image
 from mnist_core.imaging import strokes
 from mnist_core.imaging.pictures import ImageError, image_to_mnist
 from mnist_core.imaging.strokes import Drawing
-from mnist_core.model.forward import UNSURE_BELOW, Classifier
+from mnist_core.model.forward import Classifier
+from mnist_core.serving.nondigit import UNSURE, doubts
 
 Source = str | os.PathLike | bytes | Image.Image | np.ndarray
 Status = Literal["ok", "blank", "error"]  # "blank": nothing to read; "error": not an image, or no model
@@ -26,6 +27,7 @@ class Reading:
     message: str
     image: np.ndarray | None = None  # the 28×28 the model saw
     probabilities: np.ndarray | None = None
+    doubt: str = ""  # "" a digit; UNSURE a digit, maybe; else why it is not a digit (nondigit.doubts)
 
     @property
     def digit(self) -> int | None:
@@ -37,7 +39,11 @@ class Reading:
 
     @property
     def unsure(self) -> bool:
-        return self.probabilities is not None and self.confidence < UNSURE_BELOW
+        return self.probabilities is not None and bool(self.doubt)
+
+    @property
+    def not_digit(self) -> bool:
+        return self.probabilities is not None and self.doubt not in ("", UNSURE)
 
     def to_json(self, **extra: Any) -> dict[str, Any]:
         probs = self.probabilities if self.probabilities is not None else np.zeros(10)
@@ -47,12 +53,14 @@ class Reading:
             "probabilities": [round(float(p), 6) for p in probs],
             "confidence": round(self.confidence, 6),
             "unsure": self.unsure,
+            "not_digit": self.not_digit,
             "status": self.status,
             "message": self.message,
         }
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
+BLANK_PICTURE = "nothing to read in this picture: send a picture of one digit, dark on light or light on dark"
 Prepared = tuple[Status, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
 
 
@@ -61,7 +69,7 @@ def _prepare(source: Source) -> Prepared:
         image = image_to_mnist(source)
     except ImageError as exc:
         return "error", None, str(exc)
-    return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
+    return ("blank", None, BLANK_PICTURE) if image is None else ("ok", image, "")
 
 
 def _prepare_drawing(drawing: Drawing) -> Prepared:
@@ -81,19 +89,24 @@ def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int 
 
 def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[Reading]:
     """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass."""
-    return _read(classifier, [_prepare_drawing(d) for d in drawings])
+    return _read(classifier, [_prepare_drawing(d) for d in drawings], drawings)
 
 
-def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
+def _read(classifier: Classifier, prepared: list[Prepared], drawings: Sequence[Drawing] = ()) -> list[Reading]:
+    """One forward pass for every prepared image; each reading judged on its ink (and strokes, when it had them)."""
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
     batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
     seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
     probs = classifier.forward(seen)
     readings = [Reading(status, message) for status, _, message in prepared]
-    for row, i in enumerate(ok):
-        p = probs[row]
-        message = f"{int(p.argmax())} ({p.max():.0%})"
-        if p.max() < UNSURE_BELOW:
-            message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p)
+    strokes = [drawings[i] for i in ok] if drawings else []
+    for row, (i, doubt) in enumerate(zip(ok, doubts(batch, probs, strokes), strict=True)):
+        readings[i] = Reading("ok", said(probs[row], doubt), seen[row].reshape(28, 28), probs[row], doubt)
     return readings
+
+
+def said(p: np.ndarray, doubt: str) -> str:
+    """The reading in one line: '7 (96%)', 'not sure: maybe 7 (38%)' or 'not a digit (a line)'."""
+    if doubt == UNSURE:
+        return f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
+    return f"not a digit ({doubt})" if doubt else f"{int(p.argmax())} ({p.max():.0%})"
