@@ -59,9 +59,9 @@ def _context(args: Any, settings: Any) -> Any:
     from mnist_core.model.versions import clean_staging, serving_path
     from mnist_core.serving.holder import ModelHolder, open_initial
     from mnist_core.serving.jobs import JobManager
-    from mnist_ui.collect import Collector
-    from mnist_ui.context import AppContext
-    from mnist_ui.personal import PersonalModels
+    from mnist_ui.server.collect import Collector
+    from mnist_ui.server.context import AppContext
+    from mnist_ui.server.personal import PersonalModels
 
     clean_staging()
     served = open_initial(Path(args.model) if args.model else serving_path())

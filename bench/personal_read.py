@@ -1,7 +1,7 @@
 """What a reading with a personal model costs beside a shared one, on the pad's path (issue #19: ≤ 1.5×).
 
-Both through `mnist_ui.fast_read.read_values`, as the pad's server function calls it, one drawing at a time and
-in batches of 8 (a crowd's drawings share a pass; a batch of different visitors reads once per model),
+Both through `mnist_ui.components.fast_read.read_values`, as the pad's server function calls it, one drawing at
+a time and in batches of 8 (a crowd's drawings share a pass; a batch of different visitors reads once per model),
 interleaved so a busy machine slows both alike; the profile is taught first on the shipped replay sample. Also
 how long the replay set takes to build (done in a background thread when the demo starts).
 
@@ -24,9 +24,9 @@ from pathlib import Path  # noqa: E402
 from mnist_core.config import SHIPPED_MODEL  # noqa: E402
 from mnist_core.serving.holder import ModelHolder, load_served  # noqa: E402
 from mnist_core.serving.jobs import JobManager  # noqa: E402
-from mnist_ui.context import AppContext, Settings  # noqa: E402
-from mnist_ui.fast_read import read_values  # noqa: E402
-from mnist_ui.personal import PersonalModels  # noqa: E402
+from mnist_ui.components.fast_read import read_values  # noqa: E402
+from mnist_ui.server.context import AppContext, Settings  # noqa: E402
+from mnist_ui.server.personal import PersonalModels  # noqa: E402
 from mnist_ui.testing import FOUR, ONE, SEVEN, ZERO, pad_value  # noqa: E402
 
 

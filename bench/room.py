@@ -3,7 +3,7 @@
 Each tab speaks its page's protocol with a session of its own, opened before the room starts drawing (as the
 page's load events open it in a browser): while the pen moves (a digit takes about a second) it sends the
 growing drawing with one request in flight, at most every 80 ms and twice the last round trip (as
-mnist_ui/pad.py does); on pen-up it sends the finished drawing, whose answer is timed; then it pauses 1.5 s
+mnist_ui/components/pad.py does); on pen-up it sends the finished drawing, whose answer is timed; then it pauses 1.5 s
 and draws the next digit. The apps, each in its own process and measured in turn:
 
 - demo.py: the pad's server function (`/gradio_api/component_server`, fn `read_pad`);

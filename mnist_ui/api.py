@@ -16,11 +16,12 @@ import gradio as gr
 from mnist_core.config import FINETUNE_EPOCHS, TUNABLE
 from mnist_core.imaging.strokes import StrokeError, parse
 from mnist_core.serving.readings import Reading
-from mnist_ui import actions
-from mnist_ui.context import JOB_LANE, WATCH_LANE, AppContext
-from mnist_ui.drawings_tab import Exports, export_idx, export_zip, import_zip
-from mnist_ui.personal import SHARED, Answer
-from mnist_ui.reading import editor_source, read_files, uploaded_path
+from mnist_ui.server import access, actions
+from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
+from mnist_ui.server.personal import SHARED, Answer
+from mnist_ui.server.reading import editor_source, read_files, uploaded_path
+from mnist_ui.server.transfers import export_idx, export_zip, import_zip
+from mnist_ui.tabs.drawings import Exports
 
 RETRAIN_DOC = """Start a training (one at a time per server) and stream its state until it ends.
 
@@ -35,7 +36,7 @@ def state(snap_json: dict[str, Any], notice: str = "", sees: bool = True) -> dic
     answer = snap_json | ({"notice": notice} if notice else {})
     if sees:
         return answer
-    hidden = {k: actions.without_paths(v, False) for k, v in answer.items() if isinstance(v, str)}
+    hidden = {k: access.without_paths(v, False) for k, v in answer.items() if isinstance(v, str)}
     return answer | hidden | {"new_path": Path(answer["new_path"]).stem if answer.get("new_path") else ""}
 
 
@@ -51,7 +52,7 @@ def register(ctx: AppContext, exports: Exports) -> None:
 
 
 async def _stream(ctx: AppContext, refused: str, request: gr.Request | None) -> AsyncIterator[dict[str, Any]]:
-    sees = actions.sees_paths(ctx, request)
+    sees = access.sees_paths(ctx, request)
     async for snap, notice in actions.run(ctx, refused):
         yield state(snap.to_json(), notice, sees)
 
@@ -139,7 +140,7 @@ def _training_endpoints(ctx: AppContext) -> None:
         serve: bool = True,
         request: gr.Request | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        owner = actions.session_of(request)
+        owner = access.session_of(request)
         async for answer in _stream(ctx, actions.start(ctx, preset, dict(settings or {}), serve, owner), request):
             yield answer
 
@@ -156,7 +157,7 @@ def _training_endpoints(ctx: AppContext) -> None:
 
     def switch(path: str, request: gr.Request) -> str:
         """Serve a saved version (its path, as `models` lists it) or the shipped model from now on."""
-        return actions.without_paths(actions.switch(ctx, path, request), actions.sees_paths(ctx, request))
+        return access.without_paths(actions.switch(ctx, path, request), access.sees_paths(ctx, request))
 
     gr.api(retrain, api_name="retrain", **JOB_LANE)
     gr.api(watch, api_name="watch", **WATCH_LANE)
@@ -185,23 +186,23 @@ def _teaching_endpoints(ctx: AppContext) -> None:
             if isinstance(path, Reading):
                 return {"saved": False, "message": f"not saved: {path.message}"}
             source = {"image": path}
-        done = ctx.drawings.correct(ctx.holder.current, label, source, actions.visitor(request)).to_json()
-        return done | {"message": actions.without_paths(done["message"], actions.sees_paths(ctx, request))}
+        done = ctx.drawings.correct(ctx.holder.current, label, source, access.visitor(request)).to_json()
+        return done | {"message": access.without_paths(done["message"], access.sees_paths(ctx, request))}
 
     def drawings(request: gr.Request | None = None) -> dict[str, Any]:
         """How many drawings are kept: per digit, in all, read wrong, held out to measure fine-tunes; the database
         file to a local or logged-in caller, "kept on this server" to others."""
-        collector, sees = ctx.drawings, actions.sees_paths(ctx, request)
+        collector, sees = ctx.drawings, access.sees_paths(ctx, request)
         counts = collector.counts()
         if counts is None:
-            return {"kept": False, "message": actions.without_paths(collector.problem, sees) or collector.where()}
+            return {"kept": False, "message": access.without_paths(collector.problem, sees) or collector.where()}
         return {
             "kept": True,
             "per_digit": list(counts.per_digit),
             "total": counts.total,
             "wrong": counts.wrong,
             "holdout": counts.holdout,
-            "database": actions.shown_path(collector.path, sees),  # not "path": gradio_client would fetch it
+            "database": access.shown_path(collector.path, sees),  # not "path": gradio_client would fetch it
         }
 
     gr.api(correct, api_name="correct", concurrency_limit=4, concurrency_id="correct")
@@ -217,7 +218,7 @@ def _import_endpoint(ctx: AppContext) -> None:
         path = uploaded_path(file)
         if isinstance(path, Reading):
             return f"not imported: {path.message}"
-        return actions.without_paths(import_zip(ctx, path, request), actions.sees_paths(ctx, request))
+        return access.without_paths(import_zip(ctx, path, request), access.sees_paths(ctx, request))
 
     gr.api(import_drawings, api_name="import_drawings", concurrency_id="drawings")
 
@@ -230,7 +231,7 @@ def _finetune_endpoint(ctx: AppContext) -> None:
     ) -> AsyncIterator[dict[str, Any]]:
         """Fine-tune the serving model on the collected drawings (one job at a time, like /retrain) and stream
         its state; it is served only if it reads MNIST test and the held-out drawings no worse."""
-        refused = actions.start_finetune(ctx, epochs, serve, actions.session_of(request))
+        refused = actions.start_finetune(ctx, epochs, serve, access.session_of(request))
         async for answer in _stream(ctx, refused, request):
             yield answer
 

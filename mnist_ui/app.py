@@ -7,15 +7,21 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui import api, draw_tab, drawings_tab, model_tab, teach_tab, train_tab, upload_tab
-from mnist_ui.actions import sees_paths, without_paths
-from mnist_ui.context import AppContext
-from mnist_ui.correct_bar import CSS as CORRECT_CSS
-from mnist_ui.model_badge import KEY_JS
-from mnist_ui.personal import browser_secret
-from mnist_ui.results import CSS as RESULTS_CSS
-from mnist_ui.style import CSS as FIT_CSS
-from mnist_ui.teach_tab import CSS as TEACH_CSS
+from mnist_ui import api
+from mnist_ui.components.correct_bar import CSS as CORRECT_CSS
+from mnist_ui.components.model_badge import KEY_JS
+from mnist_ui.components.results import CSS as RESULTS_CSS
+from mnist_ui.components.style import CSS as FIT_CSS
+from mnist_ui.server.access import sees_paths, without_paths
+from mnist_ui.server.context import AppContext
+from mnist_ui.server.personal import browser_secret
+from mnist_ui.tabs import draw as draw_tab
+from mnist_ui.tabs import drawings as drawings_tab
+from mnist_ui.tabs import model as model_tab
+from mnist_ui.tabs import teach as teach_tab
+from mnist_ui.tabs import train as train_tab
+from mnist_ui.tabs import upload as upload_tab
+from mnist_ui.tabs.teach import CSS as TEACH_CSS
 
 CSS = (
     RESULTS_CSS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import signal
@@ -12,9 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mnist_ui.context import Settings
+from mnist_ui.server.access import is_loopback
+from mnist_ui.server.context import Settings
 
-LOOPBACK = ("localhost",)
 MAX_UPLOAD = "10mb"  # a phone photo is a few MB; bigger uploads are refused before they reach the disk
 STOP_GRACE_S = 1.0  # on Ctrl+C or SIGTERM, how long open requests (a page following a training) may hold the exit
 QUEUE_CONCURRENCY = 4  # events of one handler Gradio's queue runs at once
@@ -112,15 +111,6 @@ def read_auth(args: argparse.Namespace) -> list[tuple[str, str]]:
     return result
 
 
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def is_public(args: argparse.Namespace) -> bool:
     """Visitors are strangers to each other: a share link, a non-loopback host, or a public proxy in front."""
     return bool(args.share or args.public or not is_loopback(args.host))
@@ -173,7 +163,7 @@ def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = 
     """Queue and launch `demo` without blocking: the one place for Gradio's serving settings, for demo.py and for
     the tests that launch the same app in their own process."""
     from mnist_ui.app import CSS
-    from mnist_ui.auth import gradio_auth
+    from mnist_ui.server.auth import gradio_auth
 
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     demo.launch(

@@ -25,8 +25,8 @@ from mnist_ui.testing import NO_DATA, App, data_env, running_app  # noqa: E402
 
 if TYPE_CHECKING:
     from mnist_core.serving.holder import ModelHolder
-    from mnist_ui.collect import Collector
-    from mnist_ui.context import AppContext, Settings
+    from mnist_ui.server.collect import Collector
+    from mnist_ui.server.context import AppContext, Settings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -283,7 +283,7 @@ def build_ctx(
     (given `jobs` as keyword arguments), the launch settings, the model it started with and the collector."""
     from mnist_core.serving.holder import ModelHolder, open_initial
     from mnist_core.serving.jobs import JobManager
-    from mnist_ui.context import AppContext, Settings
+    from mnist_ui.server.context import AppContext, Settings
 
     if holder is None:
         if model is None:

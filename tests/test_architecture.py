@@ -1,5 +1,6 @@
-"""The package's layers, as its folders name them: no import cycle, no import against the layer order, and the
-serving path free of TensorFlow (a 3 s import and hundreds of MB that no answer needs)."""
+"""The packages' layers, as their folders name them (mnist_core's and the pages' in mnist_ui): no import cycle, no
+import against the layer order, and the serving path free of TensorFlow (a 3 s import and hundreds of MB that no
+answer needs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mnist_core"
+UI = ROOT / "mnist_ui"
 # Each subpackage may import those of a lower rank and its own modules; config, errors, atomic_files and tf_logs
 # serve everyone.
 RANK = {
@@ -27,6 +29,9 @@ RANK = {
     "training": 5,
     "serving": 5,
 }
+# The pages' folders: the words, the server side (who asks, the stores, the actions; no page building), the
+# components the tabs are made of, the tabs; the whole page, its API, its launch and the test driver on top.
+UI_RANK = {"gradio_stubs": 0, "text": 0, "server": 1, "components": 2, "tabs": 3}
 TOP = {"cli": 9, "__main__": 9, "__init__": 9}
 LAZY_ALLOWED = {("serving", "training")}  # the job's worker thread starts TensorFlow, never an import
 
@@ -40,8 +45,8 @@ def layer(module: str) -> str:
     return module.split(".")[1] if module.count(".") else "__init__"
 
 
-def imports(path: Path) -> list[tuple[str, bool]]:
-    """(imported mnist_core module, at module level?) for every import in the file, TYPE_CHECKING blocks aside."""
+def imports(path: Path, package: str = "mnist_core") -> list[tuple[str, bool]]:
+    """(imported `package` module, at module level?) for every import in the file, TYPE_CHECKING blocks aside."""
     tree = ast.parse(path.read_text())
     found: list[tuple[str, bool]] = []
     type_only = {
@@ -54,21 +59,22 @@ def imports(path: Path) -> list[tuple[str, bool]]:
     for node in ast.walk(tree):
         if id(node) in type_only:
             continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mnist_core"):
-            assert node.level == 0, f"{path}: relative import (use mnist_core.… so the layer is visible)"
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == package:
+            assert node.level == 0, f"{path}: relative import (use {package}.… so the layer is visible)"
             targets = [node.module]
             targets += [
                 f"{node.module}.{a.name}"
                 for a in node.names
-                if (PACKAGE.parent / (f"{node.module}.{a.name}".replace(".", "/") + ".py")).exists()
+                if (ROOT / (f"{node.module}.{a.name}".replace(".", "/") + ".py")).exists()
             ]
             found += [(t, id(node) in top_level) for t in targets]
         elif isinstance(node, ast.Import):
-            found += [(a.name, id(node) in top_level) for a in node.names if a.name.startswith("mnist_core")]
+            found += [(a.name, id(node) in top_level) for a in node.names if a.name.split(".")[0] == package]
     return found
 
 
 MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+UI_MODULES = {module_name(p): p for p in UI.rglob("*.py")}
 
 
 def test_every_subpackage_imports_only_lower_layers():
@@ -85,9 +91,24 @@ def test_every_subpackage_imports_only_lower_layers():
     assert not wrong, "imports against the layer order: " + "; ".join(wrong)
 
 
-def test_no_import_cycle_at_module_level():
+def test_the_pages_import_only_lower_folders_and_the_library_never_imports_them():
+    wrong = []
+    for name, path in UI_MODULES.items():
+        own = UI_RANK.get(layer(name), 9)
+        for target, _ in imports(path, "mnist_ui"):
+            other = layer(target)
+            if other != layer(name) and UI_RANK.get(other, 9) >= own and own != 9:
+                wrong.append(f"{name} imports {target}")
+    wrong += [f"{name} imports {target}" for name, path in MODULES.items() for target, _ in imports(path, "mnist_ui")]
+    assert not wrong, "imports against the layer order: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("package", ["mnist_core", "mnist_ui"])
+def test_no_import_cycle_at_module_level(package: str):
+    modules = MODULES if package == "mnist_core" else UI_MODULES
     graph = {
-        name: {t for t, top in imports(path) if top and t in MODULES and t != name} for name, path in MODULES.items()
+        name: {t for t, top in imports(path, package) if top and t in modules and t != name}
+        for name, path in modules.items()
     }
     seen: dict[str, int] = {}
 

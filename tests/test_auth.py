@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mnist_ui.auth import SlowLogin
+from mnist_ui.server.auth import SlowLogin
 
 
 def test_wrong_passwords_are_slowed_and_right_one_resets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +45,7 @@ def test_what_demo_passes_to_gradio_is_awaited_by_it():
     """Gradio awaits `auth` only if inspect.iscoroutinefunction says so; an instance would pass every password."""
     import inspect
 
-    from mnist_ui.auth import gradio_auth
+    from mnist_ui.server.auth import gradio_auth
 
     assert inspect.iscoroutinefunction(gradio_auth([("ann", "s3cret")]))
     assert not inspect.iscoroutinefunction(SlowLogin([("ann", "s3cret")]))  # why the bound method is needed

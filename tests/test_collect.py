@@ -20,10 +20,13 @@ from mnist_core.config import SHIPPED_MODEL, models_dir
 from mnist_core.drawings.store import DrawingStore
 from mnist_core.imaging.strokes import parse
 from mnist_core.serving.recipes import _with_drawings
-from mnist_ui import actions, drawings_tab, model_tab, train_tab
-from mnist_ui.collect import Collector, as_label, image_source
-from mnist_ui.context import AppContext, Settings
 from mnist_ui.launch import collecting, parser
+from mnist_ui.server import actions, transfers
+from mnist_ui.server.collect import Collector, as_label, image_source
+from mnist_ui.server.context import AppContext, Settings
+from mnist_ui.tabs import drawings as drawings_tab
+from mnist_ui.tabs import model as model_tab
+from mnist_ui.tabs import train as train_tab
 from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
 
 pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped model")
@@ -192,17 +195,17 @@ def test_drawings_tab_lists_filters_deletes_exports_and_imports(tmp_path: Path):
     wrong = drawings_tab.gallery(ctx, drawings_tab.ALL, True, None)
     assert len(wrong[0]) == 3 and all("✗" in caption for _, caption in wrong[0])
     assert "| **6** |" in drawings_tab.counts_md(ctx)
-    files, message = drawings_tab.export_zip(ctx, None)
+    files, message = transfers.export_zip(ctx, None)
     assert files and Path(files[0]).is_file() and "exported 6" in message
-    idx, _ = drawings_tab.export_idx(ctx, None)
+    idx, _ = transfers.export_idx(ctx, None)
     assert idx and [Path(p).name for p in idx] == ["drawings-images-idx3-ubyte.gz", "drawings-labels-idx1-ubyte.gz"]
     assert drawings_tab.delete_one(ctx, ids[0], None) == f"deleted drawing #{ids[0]}"
     assert "pick a drawing" in drawings_tab.delete_one(ctx, None, None)
     assert "tick" in drawings_tab.delete_all(ctx, False, None) and ctx.drawings.store().counts().total == 5
     assert drawings_tab.delete_all(ctx, True, None) == "deleted all 5 drawings"
-    assert drawings_tab.import_zip(ctx, files[0], None) == "imported 6 drawings"
-    assert "skipped 6" in drawings_tab.import_zip(ctx, files[0], None)
-    assert "not a zip" in drawings_tab.import_zip(ctx, str(tmp_path / "d.sqlite3"), None)
+    assert transfers.import_zip(ctx, files[0], None) == "imported 6 drawings"
+    assert "skipped 6" in transfers.import_zip(ctx, files[0], None)
+    assert "not a zip" in transfers.import_zip(ctx, str(tmp_path / "d.sqlite3"), None)
 
 
 def test_on_a_public_server_only_a_logged_in_user_manages_drawings(tmp_path: Path):
@@ -210,8 +213,8 @@ def test_on_a_public_server_only_a_logged_in_user_manages_drawings(tmp_path: Pat
     assert correct(ctx, 1, pad_value(ONE)).saved
     stranger: Any = SimpleNamespace(username=None)
     user: Any = SimpleNamespace(username="ann")
-    assert drawings_tab.gallery(ctx, None, False, stranger)[2] == drawings_tab.PRIVATE
-    assert "not exported" in drawings_tab.export_zip(ctx, stranger)[1]
+    assert drawings_tab.gallery(ctx, None, False, stranger)[2] == transfers.PRIVATE
+    assert "not exported" in transfers.export_zip(ctx, stranger)[1]
     assert "not deleted" in drawings_tab.delete_all(ctx, True, stranger)
     assert len(drawings_tab.gallery(ctx, None, False, user)[0]) == 1
 

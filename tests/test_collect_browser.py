@@ -75,7 +75,7 @@ def saved_count(page: Any, after: int) -> tuple[int, int]:
 def test_draw_then_say_it_is_a_seven_and_the_count_grows(app: App, page: Any) -> None:
     page.goto(app.url)
     page.wait_for_function("() => document.querySelector('#pad canvas.pad')?.tabIndex === 0")
-    # The file is named once the page has asked who is looking (a local visitor here): actions.sees_paths.
+    # The file is named once the page has asked who is looking (a local visitor here): access.sees_paths.
     page.wait_for_function("() => document.querySelector('#collect-where').innerText.includes('drawings.sqlite3')")
     where = page.inner_text("#collect-where")
     assert "drawings.sqlite3" in where and "keeps the drawing" in where

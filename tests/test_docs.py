@@ -270,7 +270,7 @@ def endpoints() -> set[str]:
     """The named endpoints a client sees, from the app as `python demo.py` builds it (not launched)."""
     from mnist_core.serving.jobs import JobManager
     from mnist_ui.app import build_app
-    from mnist_ui.context import AppContext, Settings
+    from mnist_ui.server.context import AppContext, Settings
 
     holder = ModelHolder(load_served(SHIPPED_MODEL))
     demo = build_app(AppContext(holder, JobManager(holder), Settings(), holder.current.path))
@@ -289,7 +289,7 @@ def test_examples_call_only_endpoints_that_exist(endpoints: set[str]) -> None:
 
 
 def test_api_page_lists_every_retrain_setting() -> None:
-    """The settings /retrain takes are `TUNABLE` and `drawings` (mnist_ui/train_tab.py)."""
+    """The settings /retrain takes are `TUNABLE` and `drawings` (mnist_ui/tabs/train.py)."""
     words = section(text("docs/api.md"), "## Retraining from a script")
     paragraph = words[words.index("Settings:") : words.index("the rest comes from the preset")]
     assert set(re.findall(r"`(\w+)`", paragraph)) == {*TUNABLE, "drawings"}, paragraph

@@ -1,4 +1,5 @@
-"""The pad's reading path (mnist_ui.fast_read): what it answers, who goes first, and that it asks for the login."""
+"""The pad's reading path (mnist_ui/components/fast_read.py): what it answers, who goes first, and that it asks for
+the login."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from conftest import BuildCtx, build_ctx, launched
 
 from mnist_core.imaging.strokes import MAX_JSON_BYTES
 from mnist_core.serving.readings import Reading
-from mnist_ui.fast_read import Batcher, pad_reader
+from mnist_ui.components.fast_read import Batcher, pad_reader
 from mnist_ui.testing import SEVEN, pad_value
 
 

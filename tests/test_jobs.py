@@ -33,10 +33,11 @@ from mnist_core.model.reports import Scores, judge
 from mnist_core.serving.holder import ModelHolder, Served, load_served
 from mnist_core.serving.jobs import JobManager, Snapshot
 from mnist_core.serving.snapshot import FinetuneSnapshot
-from mnist_ui import train_tab
-from mnist_ui.actions import may_control, switch_version
-from mnist_ui.context import AppContext, Settings
-from mnist_ui.train_tab import TrainPage, status_html
+from mnist_ui.server.access import may_control
+from mnist_ui.server.actions import switch_version
+from mnist_ui.server.context import AppContext, Settings
+from mnist_ui.tabs import train as train_tab
+from mnist_ui.tabs.train import TrainPage, status_html
 
 REPO = Path(__file__).resolve().parent.parent
 HP = preset("fast").replace(epochs=2, pens=False, train_subset=100)

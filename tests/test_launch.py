@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_ui.context import Settings
-from mnist_ui.launch import decide, is_loopback, parser, read_auth, stop_signals
+from mnist_ui.launch import decide, parser, read_auth, stop_signals
+from mnist_ui.server.access import is_loopback
+from mnist_ui.server.context import Settings
 from mnist_ui.testing import NO_DATA, REPO, free_port, running_app
 
 HEAVY = ("gradio", "gradio_client", "tensorflow", "keras", "pandas", "h5py")

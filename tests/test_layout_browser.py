@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mnist_ui.style import TAP
+from mnist_ui.components.style import TAP
 from mnist_ui.testing import ONE, PAD, REPO, SETTLED, App, draw, origin
 
 pytest.importorskip("playwright.sync_api")

@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from mnist_core.config import SHIPPED_MODEL
-from mnist_ui import actions, api, drawings_tab, model_tab
-from mnist_ui.collect import Collector
-from mnist_ui.context import Settings
+from mnist_ui import api
+from mnist_ui.server import access, actions
+from mnist_ui.server.collect import Collector
+from mnist_ui.server.context import Settings
+from mnist_ui.tabs import drawings as drawings_tab
+from mnist_ui.tabs import model as model_tab
 from mnist_ui.testing import REPO, App
 
 STRANGER = {"X-Forwarded-For": "203.0.113.7"}  # what a reverse proxy adds for a visitor from the internet
@@ -41,15 +44,15 @@ def request(host: str = "127.0.0.1", username: str | None = None, headers: dict[
     ids=["local", "local-ipv6", "lan", "proxied", "proxied-loopback", "public", "logged-in", "no-request"],
 )
 def test_who_sees_the_servers_paths(public: bool, asking: Any, sees: bool, ctx: Any) -> None:
-    assert actions.sees_paths(ctx(settings=Settings(public=public)), asking) is sees
+    assert access.sees_paths(ctx(settings=Settings(public=public)), asking) is sees
 
 
 def test_lines_for_a_stranger_name_files_not_folders() -> None:
     line = "drawings database /home/alice/.cache/mnist-demo/drawings.sqlite3 is locked; see ~/notes/x.txt"
-    assert actions.without_paths(line, False) == "drawings database drawings.sqlite3 is locked; see x.txt"
-    assert actions.without_paths(line, True) == line
-    assert actions.without_paths("see https://example.org/a/b", False) == "see https://example.org/a/b"
-    assert actions.shown_path(Path("/srv/x.keras"), False) == actions.KEPT_HERE
+    assert access.without_paths(line, False) == "drawings database drawings.sqlite3 is locked; see x.txt"
+    assert access.without_paths(line, True) == line
+    assert access.without_paths("see https://example.org/a/b", False) == "see https://example.org/a/b"
+    assert access.shown_path(Path("/srv/x.keras"), False) == access.KEPT_HERE
 
 
 def test_pages_show_a_stranger_no_path(ctx: Any, tmp_path: Path) -> None:
@@ -62,7 +65,7 @@ def test_pages_show_a_stranger_no_path(ctx: Any, tmp_path: Path) -> None:
         ]
         shown = "\n".join(texts)
         assert (str(tmp_path) in shown and str(SHIPPED_MODEL) in shown) is sees, shown
-    assert actions.KEPT_HERE in drawings_tab.counts_md(served, False)
+    assert access.KEPT_HERE in drawings_tab.counts_md(served, False)
 
 
 def test_a_jobs_answer_names_the_version_not_its_folder() -> None:
@@ -91,11 +94,11 @@ def test_a_visitor_through_a_proxy_gets_no_path_from_the_api_or_the_page(app: Ap
         stranger.predict(5, '{"v": 1, "width": 10, "height": 10, "strokes": []}', api_name="/correct"),
         stranger.predict(f"{app.home}/nothing.keras", api_name="/switch_version"),
     ]
-    assert answers[0]["database"] == actions.KEPT_HERE, answers[0]
+    assert answers[0]["database"] == access.KEPT_HERE, answers[0]
     page = urllib.request.Request(app.url + "config", headers=STRANGER)
     with urllib.request.urlopen(page, timeout=30) as response:
         answers.append(response.read().decode())
     shown = json.dumps(answers)
     assert not [s for s in secret if s in shown], shown
     local = Client(app.url, verbose=False).predict(api_name="/drawings")
-    assert local["database"].endswith("drawings.sqlite3") and local["database"] != actions.KEPT_HERE
+    assert local["database"].endswith("drawings.sqlite3") and local["database"] != access.KEPT_HERE

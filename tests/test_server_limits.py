@@ -33,7 +33,7 @@ from bench.abuse import bomb_png
 from mnist_core.config import SHIPPED_MODEL
 from mnist_core.imaging.pictures import MAX_INPUT_PIXELS
 from mnist_core.serving.jobs import Snapshot
-from mnist_ui.context import AppContext, Settings
+from mnist_ui.server.context import AppContext, Settings
 from mnist_ui.testing import NO_DATA, ONE, App, pad_value, running_app
 
 pytestmark = pytest.mark.slow

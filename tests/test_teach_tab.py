@@ -14,8 +14,8 @@ from mnist_core.config import SHIPPED_MODEL
 from mnist_core.imaging.strokes import parse
 from mnist_core.personal.replay_set import SHIPPED_REPLAY, load_replay_images
 from mnist_core.serving.holder import ModelHolder, load_served
-from mnist_ui.personal import PersonalModels
-from mnist_ui.teach_tab import Lesson, keep, prompt
+from mnist_ui.server.personal import PersonalModels
+from mnist_ui.tabs.teach import Lesson, keep, prompt
 from mnist_ui.testing import ONE, SEVEN, ZERO, pad_value
 
 

@@ -1,11 +1,8 @@
-"""How the pages show numbers and digits: percentages, per-digit Markdown tables, galleries of 28×28 thumbnails."""
+"""How the pages write numbers and digits: percentages, per-digit Markdown tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import gradio as gr
-import numpy as np
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -30,22 +27,3 @@ def digit_table(
     labels = [*before, *DIGITS, *after]
     body = [[label, *[series[1 + i] for series in rows]] for i, label in enumerate(labels)]
     return table([first, *[series[0] for series in rows]], body)
-
-
-def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
-    """Each pixel a `scale`-pixel square: a 28×28 big enough to look at."""
-    return np.kron(image, np.ones((scale, scale), np.uint8))
-
-
-def thumbnails(label: str, columns: int, height: int, elem_id: str) -> gr.Gallery:
-    """A gallery of `enlarge`d digits, each shown whole: no label tag over the first row (a heading above names
-    it), captions under the pictures (app CSS), fewer columns on a phone (app CSS)."""
-    return gr.Gallery(
-        label=label,
-        show_label=False,
-        columns=columns,
-        height=height,
-        object_fit="contain",
-        elem_id=elem_id,
-        elem_classes=["thumbs"],
-    )

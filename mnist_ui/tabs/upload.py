@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from mnist_ui import correct_bar
-from mnist_ui.context import AppContext
-from mnist_ui.reading import read_files
-from mnist_ui.results import ResultPanel
+from mnist_core.config import ASSETS_DIR
+from mnist_ui.components import correct_bar
+from mnist_ui.components.results import ResultPanel
+from mnist_ui.server.context import AppContext
+from mnist_ui.server.reading import read_files
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+EXAMPLES_DIR = ASSETS_DIR / "examples"
 HINT = "upload a picture of one digit"
 
 

@@ -1,8 +1,8 @@
 """On the Draw tab, for a visitor with a personal model: which model answered, a switch back to the shared one
 (or both side by side), and corrections that teach their model too.
 
-The visitor's key is in `gr.BrowserState` (mnist_ui.teach_tab); `KEY_JS` copies it to `window.mnistPersonal`,
-where the pads read it (mnist_ui.pad sends it with each drawing) and this badge keeps the chosen mode. The
+The visitor's key is in `gr.BrowserState` (mnist_ui.tabs.teach); `KEY_JS` copies it to `window.mnistPersonal`,
+where the pads read it (mnist_ui.components.pad sends it with each drawing) and this badge keeps the chosen mode. The
 badge paints the `model` (and, when comparing, the `shared` reading) of every answer the Draw tab's panel
 gets: no request of its own. Hidden for a visitor without a personal model.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui import actions
-from mnist_ui.context import AppContext
+from mnist_ui.server import actions
+from mnist_ui.server.context import AppContext
 
 # Runs in the browser whenever the key is loaded or changes: the pads and the badge read it from here.
 KEY_JS = """(key) => {

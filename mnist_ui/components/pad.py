@@ -90,7 +90,7 @@ function show(reading) {
   const panel = document.querySelector('#' + PANEL + ' .result-panel');
   if (panel) panel.dispatchEvent(new CustomEvent('reading', {detail: reading, bubbles: true}));
 }
-// Which model reads: the visitor's own (its key, set by mnist_ui.model_badge) unless they chose the shared one.
+// Which model reads: the visitor's own (its key, set by components/model_badge.py) unless they chose the shared one.
 function whose() {
   const p = window.mnistPersonal || {};
   return [p.mode === 'shared' ? null : (p.key || null), p.mode === 'compare'];
@@ -162,7 +162,7 @@ fit();
 def stroke_pad(read: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], panel: str, elem_id: str = "pad") -> gr.HTML:
     """The pad component; its value (a JSON string) is what `/predict_strokes` takes.
 
-    `read` is the server function that answers each drawing (mnist_ui.fast_read); its answers go to the
+    `read` is the server function that answers each drawing (mnist_ui.components.fast_read); its answers go to the
     result panel whose elem_id is `panel`.
     """
     js = (

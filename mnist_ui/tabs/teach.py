@@ -3,7 +3,7 @@
 Three drawings of each digit by default ("Draw a 7", "17 of 30"), any skipped; after the last one (or "Teach
 now") the server adapts a personal model in a second or two and says how well it reads the drawings given
 (`mnist_core.personal`). The visitor's key is kept in the browser (`gr.BrowserState`), so a reload or a new
-tab keeps the model; from then on the Draw tab reads with it (mnist_ui.model_badge). "Forget me" deletes the
+tab keeps the model; from then on the Draw tab reads with it (mnist_ui.components.model_badge). "Forget me" deletes the
 profile's drawings and model; "Share my drawings" (off by default) is the only way they reach the shared
 collection.
 """
@@ -17,11 +17,11 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui import actions
-from mnist_ui.context import AppContext
-from mnist_ui.fast_read import pad_reader
-from mnist_ui.model_badge import KEY_JS
-from mnist_ui.pad import stroke_pad
+from mnist_ui.components.fast_read import pad_reader
+from mnist_ui.components.model_badge import KEY_JS
+from mnist_ui.components.pad import stroke_pad
+from mnist_ui.server import actions
+from mnist_ui.server.context import AppContext
 
 TIMES = (1, 2, 3, 5)
 DEFAULT_TIMES = 3

@@ -23,19 +23,10 @@ from mnist_core.config import (
     preset,
 )
 from mnist_core.serving.snapshot import FinetuneSnapshot, Snapshot, TrainSnapshot
-from mnist_ui.actions import (
-    cancel,
-    run,
-    sees_paths,
-    session_of,
-    start,
-    start_finetune,
-    switch,
-    version_choices,
-    without_paths,
-)
-from mnist_ui.context import JOB_LANE, WATCH_LANE, AppContext
-from mnist_ui.format import digit_table, percent, table
+from mnist_ui.server.access import sees_paths, session_of, without_paths
+from mnist_ui.server.actions import cancel, run, start, start_finetune, switch, version_choices
+from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
+from mnist_ui.text.format import digit_table, percent, table
 
 PRESET_INFO = (
     "default = the shipped recipe (its sidecar: 1,324 s of fitting); fast = 2 epochs on 12,000 images, to try this "

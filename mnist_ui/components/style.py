@@ -4,7 +4,7 @@
   the ten "It is a:" digits are a 5×2 grid at any width.
 - Reading: hints, captions, slider ends and info lines are zinc-600 on white (7.7:1, above WCAG's 4.5:1)
   instead of Gradio's light grey.
-- Tables: numbers never wrap (per-digit tables have a row per digit, mnist_ui.format.digit_table, so they
+- Tables: numbers never wrap (per-digit tables have a row per digit, mnist_ui.text.format.digit_table, so they
   stay narrow); Gradio's label tags never sit over a picture (captions go under the gallery's pictures).
 - The Train tab: slider ends and checkbox labels wrap instead of being clipped; Cancel looks off when it is.
 """

@@ -3,7 +3,7 @@
 One `gr.HTML` whose value is one small JSON object per answer (`panel_value`), painted by the browser in
 the frame it arrives: CSS bars on a fixed 0–1 axis and the 784 pixels put on a canvas. No chart library
 re-renders and no picture file is written or fetched. The Draw tab's pad hands its answers straight to
-the panel as a `reading` DOM event carrying the same JSON (mnist_ui.pad), so they skip the event queue.
+the panel as a `reading` DOM event carrying the same JSON (mnist_ui.components.pad), so they skip the event queue.
 A visually hidden live region tells screen readers the digit and the ten probabilities.
 """
 

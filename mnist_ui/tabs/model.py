@@ -14,9 +14,10 @@ from mnist_core.drawings.store import StoreError
 from mnist_core.model.network import LAYER_NAMES
 from mnist_core.model.versions import describe_time
 from mnist_core.serving.holder import Served
-from mnist_ui.actions import sees_paths, shown_path, without_paths
-from mnist_ui.context import AppContext
-from mnist_ui.format import digit_table, enlarge, percent, thumbnails
+from mnist_ui.components.gallery import enlarge, thumbnails
+from mnist_ui.server.access import sees_paths, shown_path, without_paths
+from mnist_ui.server.context import AppContext
+from mnist_ui.text.format import digit_table, percent
 
 
 def architecture_table(served: Served) -> str:
@@ -36,7 +37,7 @@ def architecture_table(served: Served) -> str:
 
 def model_summary(served: Served, sees: bool = False) -> str:
     """What serves and how it was made; its file and the paths in its command only for a viewer who may see
-    the server's paths (`actions.sees_paths`)."""
+    the server's paths (`access.sees_paths`)."""
     meta = served.metadata
     hp = meta.get("hyperparameters", {})
     where = shown_path(served.path, sees)

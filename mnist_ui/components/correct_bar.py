@@ -12,8 +12,8 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui.actions import sees_paths, visitor, without_paths
-from mnist_ui.context import AppContext
+from mnist_ui.server.access import sees_paths, visitor, without_paths
+from mnist_ui.server.context import AppContext
 
 CSS = """
 .correct-bar { gap: 6px !important; }

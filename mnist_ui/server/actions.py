@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,70 +14,17 @@ from typing import Any
 import gradio as gr
 
 from mnist_core.config import FINETUNE_EPOCHS, TUNABLE, HyperParams, preset
-from mnist_core.drawings.policy import trusted
 from mnist_core.drawings.store import StoreError
 from mnist_core.errors import first_line
 from mnist_core.model.files import ModelError
 from mnist_core.model.versions import describe_time, known_models
 from mnist_core.serving.jobs import Snapshot
-from mnist_ui.context import AppContext
-from mnist_ui.format import percent
-from mnist_ui.launch import is_loopback
+from mnist_ui.server.access import may_control, session_of, visitor
+from mnist_ui.server.context import AppContext
+from mnist_ui.text.format import percent
 
 POLL_S = 0.5
 NOT_SWITCHED = "not switched: on a public server only a logged-in user may switch models"
-KEPT_HERE = "kept on this server"
-# Headers a reverse proxy adds: behind one, a loopback client address says nothing about who is asking.
-PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-real-ip", "forwarded")
-# An absolute (or ~) path inside a line of text: a folder and at least one name after it.
-PATH_IN_TEXT = re.compile(r"(?<![\w.:/~])(?:~|/)[^\s`'\"/]*(?:/[^\s`'\"/]+)+")
-
-
-def session_of(request: gr.Request | None) -> str:
-    """Whose job it is: the browser session (or API client) that started it, '' when unknown."""
-    return (request.session_hash or "") if request is not None else ""
-
-
-def visitor(request: gr.Request | None) -> str:
-    """Who the rate limit counts: the login, else the browser session (or API client), else the address."""
-    if request is None:
-        return ""
-    if request.username:
-        return f"user:{request.username}"
-    if request.session_hash:
-        return f"session:{request.session_hash}"
-    return f"host:{request.client.host if request.client else ''}"
-
-
-def may_control(ctx: AppContext, request: gr.Request | None) -> bool:
-    """Anyone on a local demo; on a public one only a logged-in user (or the run's starter, checked by the job)."""
-    return trusted(ctx.settings.public, request.username if request is not None else None)
-
-
-def sees_paths(ctx: AppContext, request: gr.Request | None) -> bool:
-    """Whether the server's file paths may be shown: they name its user and folders, so only to a logged-in
-    user or a local one (a loopback client of a loopback server, no proxy in between); not to a call
-    without a request, where who asks is unknown."""
-    if request is None:
-        return False
-    if request.username:
-        return True
-    if ctx.settings.public:
-        return False
-    headers = request.headers if request.headers is not None else {}
-    if any(name in headers for name in PROXY_HEADERS):
-        return False
-    return is_loopback(request.client.host if request.client else "")
-
-
-def shown_path(path: Path | str | None, sees: bool) -> str:
-    """A path as this viewer may read it: itself, or "kept on this server"."""
-    return "—" if path is None else str(path) if sees else KEPT_HERE
-
-
-def without_paths(text: str, sees: bool) -> str:
-    """A line (a warning, an error, a command) with each server path cut to its file name for a stranger."""
-    return text if sees else PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name, text)
 
 
 def settings_from(preset_name: str, values: dict[str, Any]) -> HyperParams:

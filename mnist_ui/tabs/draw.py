@@ -1,6 +1,6 @@
 """Draw tab: the stroke pad and the reading, updated while the pen moves and again on pen-up.
 
-The pad asks for its readings itself (mnist_ui.fast_read) and hands them to the result panel in the
+The pad asks for its readings itself (mnist_ui.components.fast_read) and hands them to the result panel in the
 browser: no Gradio event per drawing.
 """
 
@@ -10,11 +10,11 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui import correct_bar, model_badge
-from mnist_ui.context import AppContext
-from mnist_ui.fast_read import pad_reader
-from mnist_ui.pad import stroke_pad
-from mnist_ui.results import ResultPanel
+from mnist_ui.components import correct_bar, model_badge
+from mnist_ui.components.fast_read import pad_reader
+from mnist_ui.components.pad import stroke_pad
+from mnist_ui.components.results import ResultPanel
+from mnist_ui.server.context import AppContext
 
 HINT = "draw a digit"
 

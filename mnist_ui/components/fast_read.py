@@ -20,9 +20,9 @@ import anyio
 
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 from mnist_core.serving.readings import Reading
-from mnist_ui.context import AppContext
-from mnist_ui.personal import PERSONAL, Answer
-from mnist_ui.results import panel_value
+from mnist_ui.components.results import panel_value
+from mnist_ui.server.context import AppContext
+from mnist_ui.server.personal import PERSONAL, Answer
 
 # Batches reading at once: on 2 cores four lanes fought over the GIL with the event loop
 # (bench/room.py, 40 tabs: pen-up → answer p95 82–105 ms with 2 lanes, 162–166 ms with 4).
@@ -107,7 +107,7 @@ def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
 
 
 def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
-    """What the panel paints, plus which model answered (the model badge paints that, `mnist_ui.model_badge`)."""
+    """What the panel paints, plus which model answered (the model badge paints that: `components.model_badge`)."""
     value = panel_value(answer.reading, hint) | {"model": answer.model, "note": answer.note}
     if answer.other is not None:
         value["shared"] = {"digit": answer.other.digit, "confidence": round(answer.other.confidence, 3)}

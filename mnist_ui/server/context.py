@@ -10,8 +10,8 @@ from mnist_core.serving.holder import ModelHolder
 from mnist_core.serving.jobs import JobManager
 
 if TYPE_CHECKING:
-    from mnist_ui.collect import Collector
-    from mnist_ui.personal import PersonalModels
+    from mnist_ui.server.collect import Collector
+    from mnist_ui.server.personal import PersonalModels
 
 
 # Streams that follow a training hold one of Gradio's 40 event slots (its max_threads) while open, async
@@ -43,7 +43,7 @@ class AppContext:
     def drawings(self) -> Collector:
         """The collector, or a disabled one that explains itself."""
         if self.collector is None:
-            from mnist_ui.collect import Collector
+            from mnist_ui.server.collect import Collector
 
             return Collector(enabled=False, disabled_reason="this server was started without a drawings store")
         return self.collector

@@ -163,7 +163,7 @@ class Collector:
 
     def where(self, sees_path: bool = False) -> str:
         """One line for the page: whether drawings you correct are kept, and where (the file only to a viewer
-        who may see the server's paths: `mnist_ui.actions.sees_paths`)."""
+        who may see the server's paths: `mnist_ui.server.access.sees_paths`)."""
         if not self.enabled:
             reason = self.disabled_reason or "corrected drawings are not kept on this server"
             return f"{reason[0].upper()}{reason[1:]}."
