@@ -35,7 +35,8 @@ def quiet(verbose: bool = False) -> None:
     if verbose:
         _VERBOSE.set()
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not os.environ.get("TF_CPP_MIN_LOG_LEVEL"):  # a level the user set is kept
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     for name in ("tensorflow", "absl", "keras"):
         logging.getLogger(name).setLevel(logging.ERROR)
     for module in ("keras", "tensorflow", "absl"):

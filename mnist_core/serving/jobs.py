@@ -193,7 +193,7 @@ class JobManager:
             counts = drawings.counts()
         except (ValueError, ModelError, StoreError) as exc:
             return False, f"not started: {exc}"
-        if problem := Finetune.problem(counts.total, counts.holdout) or self.sets.problem(fresh=True):
+        if problem := self.sets.problem(fresh=True) or Finetune.problem(counts.total, counts.holdout):
             return False, f"not started: {problem}"
         return self._launch(Finetune(drawings, epochs), activate, command, owner, drawings=counts.total)
 
@@ -213,8 +213,8 @@ class JobManager:
             self.shared.publish(self._snapshot)
             job = self._snapshot.what
             args = (job_id, recipe, activate, command, self._cancel)
+            log.info("%s started (%s)", job, command)
             threading.Thread(target=self._run, args=args, name=job.replace(" #", "-"), daemon=True).start()
-        log.info("%s started (%s)", job, command)
         return True, f"{job} started"
 
     def cancel(self, who: str | None = None) -> str:
@@ -234,14 +234,8 @@ class JobManager:
             return f"not cancelled: the request cannot be written ({exc.strerror}); check {HOME}"
         return f"cancelling {snap.what} on another server…"
 
-    def data(self) -> Data:
-        return self.sets.mnist()
-
     def data_problem(self) -> str | None:
         return self.sets.problem()
-
-    def pens(self) -> list[PenDigit]:
-        return self.sets.pens()
 
     def _run(self, job_id: int, recipe: Recipe, activate: bool, command: str, cancel: threading.Event) -> None:
         """The worker thread: the recipe's run, then the one finish; every way out ends in a final snapshot,
@@ -249,7 +243,7 @@ class JobManager:
         _lower_priority()
         run = Run(
             self.sets.loader(lambda **changes: self._update(job_id, **changes)),
-            self.pens,
+            self.sets.pens,
             lambda old: old_scores(self.holder, old, self.data_path),
             lambda: self.holder.current,
             self.trainer,

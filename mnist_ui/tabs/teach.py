@@ -45,7 +45,8 @@ READING_JS = """
 const box = element.querySelector('.result-panel');
 element.addEventListener('reading', (e) => {
   const r = e.detail, whose = r.model === 'personal' ? 'Your model' : 'The shared model';
-  box.textContent = r.status === 'ok' ? `${whose} reads ${r.digit} (${Math.round(r.confidence * 100)}%)` :
+  box.textContent = r.status === 'ok' ? (r.not_digit ? `${whose} sees no digit (${r.doubt})` :
+                                        `${whose} reads ${r.digit} (${Math.round(r.confidence * 100)}%)`) :
                     (r.status === 'error' ? r.message : '');
 });
 """

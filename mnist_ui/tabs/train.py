@@ -20,6 +20,7 @@ from mnist_core.config import (
     UI_LIMITS,
     Control,
     HyperParams,
+    describe,
     preset,
 )
 from mnist_core.serving.snapshot import FinetuneSnapshot, Snapshot, TrainSnapshot
@@ -28,10 +29,7 @@ from mnist_ui.server.actions import cancel, run, start, start_finetune, switch, 
 from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.text.format import digit_table, percent, table
 
-PRESET_INFO = (
-    "default = the shipped recipe (its sidecar: 1,324 s of fitting); fast = 2 epochs on 12,000 images, to try this "
-    "page; seed = the Spanish notebook exactly"
-)
+PRESET_INFO = "; ".join(f"{name} = {describe(hp)}" for name, hp in PRESETS.items())
 
 
 WIDE = 220  # px a setting needs for its label and a slider's two ends: four to a row on a desktop, one on a phone
@@ -332,6 +330,8 @@ def _wire(
 
     async def retrain(values: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         settings = {by_component[c]: v for c, v in values.items() if c in by_component}
+        if not settings.get("train_subset"):  # set by ?subset=N only; otherwise the preset says how many images
+            settings.pop("train_subset", None)
         refused = start(ctx, values[preset_radio], settings, bool(values[serve]), session_of(request))
         sees = sees_paths(ctx, request)
         async for snap, notice in run(ctx, refused):
