@@ -32,6 +32,7 @@ from mnist_ui.text.format import digit_table, percent, table
 PRESET_INFO = "; ".join(f"{name} = {describe(hp)}" for name, hp in PRESETS.items())
 
 
+NONE_COLLECTED = "Include the collected drawings (none yet: press “Wrong? It is a:” under a reading to collect one)"
 WIDE = 220  # px a setting needs for its label and a slider's two ends: four to a row on a desktop, one on a phone
 
 
@@ -148,8 +149,21 @@ def drawings_label(ctx: AppContext) -> str:
     counts = ctx.drawings.counts()
     if counts is None:
         return "Include the collected drawings (none are kept on this server)"
+    if not counts.total:
+        return NONE_COLLECTED
     n = counts.total - counts.holdout
     return f"Include the collected drawings ({n:,} to train on; {counts.holdout:,} held out to measure)"
+
+
+def collected_controls(ctx: AppContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The checkbox and the fine-tune button as the collected drawings allow: nothing to press that acts on none."""
+    counts = ctx.drawings.counts()
+    some = counts is not None and counts.total > 0
+    tune_label = "Fine-tune on collected drawings" + ("" if some else " (none yet)")
+    return (
+        gr.update(label=drawings_label(ctx), interactive=some, value=False),
+        gr.update(value=tune_label, interactive=some and ctx.settings.retrain_allowed),
+    )
 
 
 def versions_update(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
@@ -235,7 +249,7 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             preset_radio = gr.Radio(list(PRESETS), value="fast", label="Preset", info=PRESET_INFO)
             with gr.Column():
                 serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
-                include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings")
+                include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings", interactive=False)
         with gr.Row(elem_id="train-controls"):
             controls = {name: control(name, spec, getattr(first, name)) for name, spec in CONTROLS.items()}
         retrain_btn, cancel_btn, watch_btn = _job_buttons(ctx)
@@ -257,10 +271,10 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
     _wire(ctx, page, preset_radio, serve, all_controls, (retrain_btn, cancel_btn, watch_btn, switch_btn), switch_status)
     _wire_finetune(ctx, page, tune_btn, tune_epochs, serve)
 
-    def notice_for(request: gr.Request) -> dict[str, Any]:
-        return train_notice(ctx, sees_paths(ctx, request))
+    def opened(request: gr.Request) -> tuple[dict[str, Any], ...]:
+        return train_notice(ctx, sees_paths(ctx, request)), *collected_controls(ctx)
 
-    tab.select(notice_for, None, notice, api_name="train_notice", api_visibility="private")
+    tab.select(opened, None, [notice, include, tune_btn], api_name="train_notice", api_visibility="private")
     return tab, page, controls, notice
 
 
@@ -281,9 +295,10 @@ def _finetune_row(ctx: AppContext) -> tuple[gr.Slider, gr.Button]:
         epochs = gr.Slider(
             1, FINETUNE_LIMITS.max_epochs, value=FINETUNE_EPOCHS, step=1, label="Fine-tune epochs", scale=1
         )
+        some = bool((counts := ctx.drawings.counts()) and counts.total)
         button = gr.Button(
-            "Fine-tune on collected drawings",
-            interactive=ctx.settings.retrain_allowed,
+            "Fine-tune on collected drawings" + ("" if some else " (none yet)"),
+            interactive=ctx.settings.retrain_allowed and some,
             elem_id="finetune",
             scale=2,
             min_width=WIDE,
