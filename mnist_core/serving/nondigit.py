@@ -5,7 +5,8 @@ as 8. The ink says what no digit looks like. On the 28×28 the network sees (so 
 a straight stroke lying within 45° of flat, ink wider than a digit ever is, ink filled in rather than drawn,
 grey speckle rather than strokes. On the pad's strokes, when there are strokes: a pen path many times longer
 than the drawing is wide (scribbled over), one straight stroke lying flatter than any 1, marks side by side
-that are each as tall as the drawing (several digits), a drawing a few pen widths across (a dot). Anything
+that are each as tall as the drawing (several digits), a drawing (or each of its strokes) a few pen widths
+across (a dot, dots). Anything
 else the network reads with a top probability under UNSURE_BELOW is "not sure". The rule reads only the ink
 and the probabilities, so it holds for any served network.
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from mnist_core.imaging.strokes import Drawing
 
-UNSURE_BELOW = 0.4  # top probability under which a reading is "not sure"
+UNSURE_BELOW = 0.3  # top probability under which a reading is "not sure"
 UNSURE = "unsure"  # the doubt of a digit read with a top probability under UNSURE_BELOW
 # On the 28×28:
 INK = 0.4  # a pixel at least this dark is ink, for the shape measures
@@ -31,7 +32,7 @@ LINE_ROUNDNESS = 0.25  # √(minor/major spread) of the ink under this: a straig
 LINE_FLAT = 0.7  # … whose direction's |cos| from horizontal is over this (45°): a dash, never a 1
 WIDE = 1.9  # ink box wider than this × its height: a row of digits or a scrawl
 FILLED = 0.2  # of the ink, the part left after three erosions (a 3-pixel core; MNIST's thickest digits ≤ 0.21)
-GREY = 0.4  # of the pixels with any ink, the part that is faint: over this is speckle, not a drawn stroke
+GREY = 0.45  # of the pixels with any ink, the part that is faint: over this is speckle, not a drawn stroke
 # On the pad's strokes:
 SCRIBBLED = 6.5  # pen path over the drawing's longest side (a digit's is at most ~6: an 8 drawn twice)
 STRAIGHT = 0.9  # a stroke whose ends are this close to its length is straight …
@@ -115,6 +116,8 @@ def stroke_doubt(drawing: Drawing) -> str:
     path = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in drawing.strokes)
     if size <= DOT_PENS * drawing.pen:
         return "a dot"
+    if len(drawing.strokes) > 1 and all(np.ptp(s, axis=0).max() <= DOT_PENS * drawing.pen for s in drawing.strokes):
+        return "dots"
     if path > SCRIBBLED * size:
         return "scribbled over"
     if len(drawing.strokes) == 1 and straightness(drawing.strokes[0]) > STRAIGHT:

@@ -187,7 +187,9 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
             with gr.Row():
                 parts["now"] = gr.Button("Teach now", elem_id="teach-now", min_width=90)
                 parts["restart"] = gr.Button("Start over", elem_id="teach-restart", min_width=90)
-            parts["times"] = gr.Radio(list(TIMES), value=DEFAULT_TIMES, label="Drawings of each digit")
+            parts["times"] = gr.Radio(
+                list(TIMES), value=DEFAULT_TIMES, label="Drawings of each digit", elem_id="teach-times"
+            )
             parts["share"] = gr.Checkbox(
                 False, label="Share my drawings with the shared collection", elem_id="teach-share"
             )
@@ -229,7 +231,8 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[[str | No
             None, None, None, js=SHOW_STEP
         )
     for trigger, name in ((p["restart"].click, "teach_restart_ui"), (p["times"].change, "teach_times_ui")):
-        trigger(lambda t: page.show(Lesson(), int(t)), p["times"], shown[:3], api_name=name, **lane)
+        restarted = trigger(lambda t: page.show(Lesson(), int(t)), p["times"], shown[:3], api_name=name, **lane)
+        restarted.then(None, None, None, js=SHOW_STEP)
     p["forget"].click(page.forget, [profile, p["times"]], shown, api_name="teach_forget_ui", **lane).then(
         None, [profile], None, js=KEY_JS
     )
