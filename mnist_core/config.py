@@ -278,7 +278,7 @@ JOB_CANCEL = ".job.cancel"  # in the models folder: another server asks the runn
 JOB_POLL_S = 0.5  # how often a server reads another's job state (and a running job looks for a cancel request)
 JOB_STATE_POINTS = 400  # the curve points kept in job.json (thinned evenly), so the file stays small
 
-# What personal models may take (mnist_core/personal/, issue #19): on public links too, so capped like corrections.
+# What personal models may take (mnist_core/personal/): on public links too, so capped like corrections.
 MAX_PROFILES = 5_000  # past this, making a profile drops the ones unused longest
 MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is more than teaching needs
 MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)
