@@ -83,14 +83,14 @@ def test_with_data_the_page_trains_the_announced_images_serves_and_cancels(
     desk.wait_for_selector("#train-status >> text=Done", timeout=TRAINED_S * 1000)
     status = desk.inner_text("#train-status")
     assert "now serving it" in status, status  # anything trained reads better than the notebook's 60 images
-    sidecars = list((app.home / "models").glob("mnist-*.json"))
-    assert len(sidecars) == 1
-    assert json.loads(sidecars[0].read_text())["train_images"] == mnist_images(preset("fast")) == 10_800
+    (trained,) = (app.home / "models").glob("mnist-*.keras")
+    sidecar = json.loads(trained.with_suffix(".json").read_text())
+    assert sidecar["train_images"] == mnist_images(preset("fast")) == 10_800
     desk.click("#retrain")
     desk.wait_for_selector("#train-status >> text=/batch \\d+\\/\\d+/", timeout=TRAINED_S * 1000)
     desk.click("#cancel")
     desk.wait_for_selector("#train-status >> text=Cancelled", timeout=60_000)
-    assert len(list((app.home / "models").glob("mnist-*.json"))) == 1  # a cancelled run keeps nothing
+    assert list((app.home / "models").glob("mnist-*.keras")) == [trained]  # a cancelled run keeps nothing
 
 
 def test_a_scribble_reads_not_a_digit(app: App, desk: Any) -> None:
