@@ -103,13 +103,16 @@ def _launch(demo: Any, args: Any, auth: list[tuple[str, str]]) -> None:
 
 
 def _warm_report(ctx: Any) -> None:
-    """Compute (or read) the served model's test report off the request path, so the Model tab opens fast."""
-    from mnist_core.data.mnist import DataError
+    """Compute (or read) the served model's test report off the request path, so the Model tab opens fast; and
+    find out whether a training could get MNIST, so the Train tab's first visitor does not wait on the network."""
+    from mnist_core.data.mnist import DataError, local_source
 
     try:
         ctx.holder.report(data_path=ctx.jobs.data_path)
     except (DataError, OSError):
         pass
+    if local_source(ctx.jobs.data_path) is None:  # a named copy is read when a run needs it, not at start
+        ctx.jobs.data_problem()
 
 
 if __name__ == "__main__":
