@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,6 +70,9 @@ def fetch(on_progress: Progress | None = None, url: str | None = None) -> Path:
     Raises OSError when the server cannot be reached or the transfer breaks, ValueError when what arrived is
     not Keras' file (a sha256 mismatch from Keras' own address).
     """
+    import urllib.error  # only a download needs them: http.client, ssl and email load with them
+    import urllib.request
+
     url = url or source_url()
     dest = downloaded_copy()
     dest.parent.mkdir(parents=True, exist_ok=True)
