@@ -12,12 +12,14 @@ cap_threads()  # first: mnist_ui.launch below already imports NumPy, which reads
 
 import contextlib  # noqa: E402
 import io  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from mnist_core import tf_logs  # noqa: E402
 from mnist_ui.launch import (  # noqa: E402
     collecting,
     decide,
@@ -30,9 +32,18 @@ from mnist_ui.launch import (  # noqa: E402
 )
 
 
-def quiet_environment() -> None:
-    """Before Gradio is imported: no analytics threads (they hang without a network)."""
+def quiet_environment(verbose: bool) -> None:
+    """Before Gradio and TensorFlow are imported: no analytics threads (they hang without a network); TensorFlow's
+    own logs off unless --verbose; the server's events (a training started or ended, MNIST downloaded) one plain
+    line each on stdout."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    tf_logs.quiet(verbose)
+    events = logging.getLogger("mnist_demo")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    events.addHandler(handler)
+    events.setLevel(logging.INFO)
+    events.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem := port_problem(args.host, args.port):
         print(problem, file=sys.stderr)
         return 2
-    quiet_environment()
+    quiet_environment(args.verbose)
     from mnist_ui.app import build_app
 
     for line in warnings:
@@ -98,13 +109,16 @@ def _launch(demo: Any, args: Any, auth: list[tuple[str, str]]) -> None:
 
 
 def _warm_report(ctx: Any) -> None:
-    """Compute (or read) the served model's test report off the request path, so the Model tab opens fast."""
-    from mnist_core.data.mnist import DataError
+    """Compute (or read) the served model's test report off the request path, so the Model tab opens fast; and
+    find out whether a training could get MNIST, so the Train tab's first visitor does not wait on the network."""
+    from mnist_core.data.mnist import DataError, local_source
 
     try:
         ctx.holder.report(data_path=ctx.jobs.data_path)
     except (DataError, OSError):
         pass
+    if local_source(ctx.jobs.data_path) is None:  # a named copy is read when a run needs it, not at start
+        ctx.jobs.data_problem()
 
 
 if __name__ == "__main__":

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shlex
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mnist_core import tf_logs
 from mnist_core.config import (
     ASSETS_DIR,
     DATABASE_ENV,
@@ -25,13 +23,15 @@ from mnist_core.config import (
     SHIPPED_NAMES,
     TUNABLE,
     HyperParams,
+    describe,
     is_shipped,
     models_dir,
     preset,
     shipped_name,
 )
-from mnist_core.data.mnist import DataError, describe_source, load_mnist
-from mnist_core.data.unipen import load_unipen, pens_path
+from mnist_core.data import download
+from mnist_core.data.mnist import DataError, describe_source, load_mnist, local_source
+from mnist_core.data.unipen import load_unipen
 from mnist_core.model.files import ModelError, load_classifier, read_metadata
 from mnist_core.model.reports import Scores, judge
 from mnist_core.model.versions import (
@@ -49,14 +49,15 @@ from mnist_core.model.versions import (
 )
 from mnist_core.serving.holder import shipped_label
 
+DATA_HELP = "MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' mnist.npz, downloaded once into the home)"
+
 if TYPE_CHECKING:
     from mnist_core.training.fit import Progress
+    from mnist_core.training.workflow import Data
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Before TensorFlow is imported (lazily, by `train`): its C++ INFO, WARNING and ERROR lines, such as
-    # "failed call to cuInit" on a machine without a GPU, are noise here. A value the user set is kept.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf_logs.quiet()  # before TensorFlow is imported (lazily, by `train` and `finetune`)
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     args.argv = argv
@@ -84,8 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="seed = the notebook exactly; default = the shipped recipe; cnn = that recipe on the convolutional "
-        "network; fast = a one-minute run",
+        help="; ".join(f"{name} = {describe(hp)}" for name, hp in PRESETS.items()),
     )
     _tunable_flags(t)
     _data_flags(
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="test-set accuracy, loss, per-class accuracy, confusion matrix")
     e.add_argument("--model", help="a .keras file (default: the model the demo serves)")
-    e.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
+    e.add_argument("--data", help=DATA_HELP)
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(run=_evaluate)
 
@@ -231,10 +231,26 @@ def _finetune_parser(sub: Any) -> None:
 
 def _data_flags(parser: argparse.ArgumentParser, pen_help: str, serve_help: str) -> None:
     """What a training reads, where it saves and whether it serves: --data, --pen-data, --out, --serve."""
-    parser.add_argument("--data", help="MNIST folder or mnist.npz (default: $MNIST_DATA, else Keras' download)")
+    parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument("--pen-data", help=pen_help)
     parser.add_argument("--out", help=f"where to save (default: a new version in {models_dir()})")
     parser.add_argument("--serve", action="store_true", help=serve_help)
+
+
+def _mnist(path: str | None) -> Data:
+    """MNIST from --data / $MNIST_DATA / an earlier download, else Keras' file downloaded now with a progress line."""
+    if local_source(path) is not None:
+        return load_mnist(path)
+    print(f"downloading MNIST (11 MB, once) from {download.source_url()} into {download.downloaded_copy()}", flush=True)
+
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\r  {done / 1e6:5.1f} of {total / 1e6:.1f} MB ({100 * done // total}%)")
+        sys.stderr.flush()
+
+    try:
+        return load_mnist(path, fetch=True, on_progress=show)
+    finally:
+        sys.stderr.write("\r" + " " * 40 + "\r")
 
 
 def _progress_printer(hp_epochs: int) -> Callable[[Progress], None]:
@@ -258,26 +274,6 @@ def _progress_printer(hp_epochs: int) -> Callable[[Progress], None]:
             )
 
     return show
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Hide what TensorFlow's C++ libraries print while they load (oneDNN notice, "could not find cuda
-    drivers"): that happens before TF_CPP_MIN_LOG_LEVEL applies. Replayed if the import fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)  # restored before replaying; `finally` restores it on success
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _tunable_flags(parser: argparse.ArgumentParser) -> None:
@@ -318,12 +314,12 @@ def _train(args: argparse.Namespace) -> int:
     changes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None}
     hp = preset(args.preset).replace(**changes)
     hp.validate()
-    data = load_mnist(args.data)
-    pens = load_unipen(args.pen_data) if hp.pens or pens_path(args.pen_data) else None
-    with _quiet_native_stderr():
+    data = _mnist(args.data)
+    pens = load_unipen(args.pen_data)
+    with tf_logs.importing():
         from mnist_core.training.workflow import train_evaluate_save
     command = "python -m mnist_core " + shlex.join(args.argv)
-    print(f"training preset {args.preset!r}: {hp}", flush=True)
+    print(f"training preset {args.preset!r}: {describe(hp)}", flush=True)
     outcome = train_evaluate_save(
         hp,
         data,
@@ -378,15 +374,15 @@ def _finetune(args: argparse.Namespace) -> int:
         return 2
     base = _resolve_model(args.model)
     load_classifier(base)  # a missing or broken model is one line before the data loads
-    data = load_mnist(args.data)
-    pens = load_unipen(args.pen_data) if pens_path(args.pen_data) else None
+    data = _mnist(args.data)
+    pens = load_unipen(args.pen_data)
     print(
         f"fine-tuning {_label(base)} for {args.epochs} epoch{'s' * (args.epochs != 1)} on "
         f"{counts.total - counts.holdout:,} collected drawings ({counts.holdout:,} held out to judge it) "
         f"from {db}",
         flush=True,
     )
-    with _quiet_native_stderr():
+    with tf_logs.importing():
         from mnist_core.training.finetune import finetune, save_finetuned
     outcome = finetune(base, store, data, pens=pens, epochs=args.epochs, on_progress=_progress_printer(args.epochs))
     if outcome.status != "completed" or outcome.after is None:
@@ -514,7 +510,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     path = _resolve_model(args.model)
     classifier = load_classifier(path)
-    _, (x_test, y_test) = load_mnist(args.data)
+    _, (x_test, y_test) = _mnist(args.data)
     report = evaluate(classifier, x_test, y_test)
     if args.json:
         print(json.dumps({"model": str(path), **report.to_dict()}))

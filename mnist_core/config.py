@@ -326,6 +326,26 @@ PRESETS: dict[str, HyperParams] = {
 }
 
 
+MNIST_TRAIN_IMAGES = 60_000
+
+
+def mnist_images(hp: HyperParams, available: int = MNIST_TRAIN_IMAGES) -> int:
+    """The MNIST images a run of `hp` fits on: the first `train_subset` (all when 0), less the validation split's
+    last fraction (Keras' rule, `data.mnist.split`)."""
+    n = min(hp.train_subset, available) if hp.train_subset else available
+    return int(n * (1.0 - hp.validation_split))
+
+
+def describe(hp: HyperParams) -> str:
+    """What a run of `hp` trains on, in words made from its fields, so what a preset announces is what it does:
+    "2 epochs on 10,800 MNIST images"."""
+    network = "the convolutional network, " if hp.architecture == "cnn" else ""
+    what = f"{network}{hp.epochs} epoch{'s' * (hp.epochs != 1)} on {mnist_images(hp):,} MNIST images"
+    extras = [("styled copies of some 1s, 7s and 9s", hp.style_extras), ("real pen handwriting (UNIPEN)", hp.pens)]
+    added = [name for name, on in extras if on]
+    return what + (f", with {' and '.join(added)}" if added else "")
+
+
 def preset(name: str) -> HyperParams:
     try:
         return PRESETS[name]
@@ -367,7 +387,7 @@ JOB_CANCEL = ".job.cancel"  # in the models folder: another server asks the runn
 JOB_POLL_S = 0.5  # how often a server reads another's job state (and a running job looks for a cancel request)
 JOB_STATE_POINTS = 400  # the curve points kept in job.json (thinned evenly), so the file stays small
 
-# What personal models may take (mnist_core/personal/, issue #19): on public links too, so capped like corrections.
+# What personal models may take (mnist_core/personal/): on public links too, so capped like corrections.
 MAX_PROFILES = 5_000  # past this, making a profile drops the ones unused longest
 MAX_PROFILE_DRAWINGS = 200  # per profile, the newest kept: 20 of each digit is more than teaching needs
 MAX_TEACH_BYTES = 4_000_000  # one /personalize request's drawings (each also at most MAX_DRAWING_BYTES)

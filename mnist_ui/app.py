@@ -55,7 +55,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
         with gr.Tabs():
             draw_tab.build(ctx, profile)
-            teach_status = teach_tab.build(ctx, profile)
+            teach_opened, teach_outputs = teach_tab.build(ctx, profile)
             upload_tab.build(ctx)
             model_tab.build(ctx)
             _, _, exports = drawings_tab.build(ctx)
@@ -76,14 +76,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 | {page.versions: train_tab.versions_update(ctx, sees)}
             )
 
-        def teach_loaded(key: str | None, request: gr.Request) -> str:
-            return teach_tab.loaded(ctx, key, request)
-
         demo.load(None, [profile], None, js=KEY_JS)
         demo.load(
-            teach_loaded,
+            teach_opened,
             [profile],
-            teach_status,
+            teach_outputs,
             api_name="teach_loaded_ui",
             api_visibility="private",
             show_progress="hidden",

@@ -100,6 +100,11 @@ def _content_flags(p: argparse.ArgumentParser) -> None:
         help="keep the drawings visitors correct even on a public server (always on for a local demo)",
     )
     p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print TensorFlow's own logs (off by default: the terminal gets one line per event)",
+    )
+    p.add_argument(
         "--database",
         "--drawings",
         dest="database",

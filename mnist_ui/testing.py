@@ -84,9 +84,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+# A loopback port nothing listens on (discard): a download from it fails at once, as with no network.
+NO_NETWORK = {"MNIST_URL": "http://127.0.0.1:9/mnist.npz"}
 # For a server that neither trains nor reports: it inherits this run's MNIST_DATA and UNIPEN_DATA otherwise, and
-# loading them in the background costs each start about 2 CPU s (the personal models' replay reads them).
-NO_DATA = {"MNIST_DATA": "", "UNIPEN_DATA": ""}
+# loading them in the background costs each start about 2 CPU s (the personal models' replay reads them). No
+# test server reaches for the internet: a fresh clone offline.
+NO_DATA = {"MNIST_DATA": "", "UNIPEN_DATA": ""} | NO_NETWORK
 
 
 def data_env(mnist_dir: Path | None = None) -> dict[str, str]:

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import fcntl
+import functools
+import http.server
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -395,3 +399,38 @@ def digit_on_canvas(
     canvas = np.zeros((size, size), np.uint8)
     canvas[top : top + side, left : left + side] = big
     return 255 - canvas if ink_dark else canvas
+
+
+# MNIST as Keras fetches it, served on this machine: there is no internet here, so the download is tested against
+# a file in Keras' mnist.npz format built from the official IDX files (mnist_core/data/download.py, MNIST_URL).
+@pytest.fixture(scope="session")
+def mirror_dir(mnist, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding mnist.npz as Keras ships it (the four arrays under Keras' names), and a broken one."""
+    folder = tmp_path_factory.mktemp("mirror")
+    (x_train, y_train), (x_test, y_test) = mnist
+    np.savez_compressed(folder / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    (folder / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mirror(mirror_dir: Path) -> Iterator[str]:
+    """An HTTP server on a free loopback port serving `mirror_dir`: its address."""
+    handler = functools.partial(Quiet, directory=str(mirror_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a download there fails at once, as with no network."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -14,12 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mnist_core"
 UI = ROOT / "mnist_ui"
-# Each subpackage may import those of a lower rank and its own modules; config, errors and atomic_files serve
-# everyone.
+# Each subpackage may import those of a lower rank and its own modules; config, errors, atomic_files and tf_logs
+# serve everyone.
 RANK = {
     "config": 0,
     "errors": 0,
     "atomic_files": 0,
+    "tf_logs": 0,
     "imaging": 1,
     "data": 2,
     "model": 3,

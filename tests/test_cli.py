@@ -126,6 +126,19 @@ def test_train_fast_run_saves_a_version_quietly_and_keeps_serving(mnist_dir, iso
     assert noise == []
 
 
+@pytest.mark.slow  # the fast preset as a person runs it: 2 epochs on its images
+def test_fast_preset_trains_on_the_images_it_announces(mnist_dir, isolated_home):
+    announced = config.mnist_images(config.preset("fast"))
+    out = isolated_home / "fast.keras"
+    result = run("train", "--preset", "fast", "--out", str(out), env={"MNIST_DATA": str(mnist_dir)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"training preset 'fast': {config.describe(config.preset('fast'))}" in result.stdout
+    assert f"on {announced:,} MNIST images" in result.stdout
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["train_images"] == announced == 10_800
+    assert f"trained 2 epochs on {announced:,} images" in result.stdout
+
+
 def test_train_refuses_an_unwritable_home_before_training(tmp_path, mnist_dir):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the home folder should be")
@@ -214,16 +227,6 @@ def test_after_save_serves_only_when_asked_and_prunes(small_model, isolated_home
         "mnist-2",
         "mnist-3",
     ]
-
-
-def test_native_noise_during_the_tensorflow_import_is_hidden_unless_it_fails(capfd):
-    with cli._quiet_native_stderr():
-        os.write(2, b"I0000 cudart_stub.cc: could not find cuda drivers\n")
-    assert capfd.readouterr().err == ""
-    with pytest.raises(ImportError), cli._quiet_native_stderr():
-        os.write(2, b"the reason it failed\n")
-        raise ImportError("broken install")
-    assert capfd.readouterr().err == "the reason it failed\n"
 
 
 def _collect(db: Path, count: int) -> None:

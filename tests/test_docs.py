@@ -357,7 +357,9 @@ def test_readme_starts_with_the_two_commands_ci_runs() -> None:
     test_command = tests.split("#")[0].split("&&")[1].strip()
     assert "MNIST_DATA=" in test_command and "pytest" in test_command
     assert test_command in text(".ci/run").splitlines(), test_command
-    assert len(readme.splitlines()) <= 60, "the README is a first screen; the rest belongs in docs/"
+    assert len(readme.splitlines()) <= 40, "the README is a first screen; the rest belongs in docs/"
+    assert re.search(r"!\[[^\]]+\]\(docs/[\w-]+\.png\)", readme), "one picture of the demo as it is"
+    assert "](docs/testing.md)" in readme, "CI and test timings live in docs/testing.md"
 
 
 def headings(page: Path) -> set[str]:

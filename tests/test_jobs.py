@@ -110,8 +110,9 @@ def shipped_holder() -> ModelHolder:
 
 def job_manager(monkeypatch: pytest.MonkeyPatch, trainer: ScriptedTrainer) -> JobManager:
     jobs = JobManager(shipped_holder(), trainer=trainer)
-    monkeypatch.setattr(jobs, "data", lambda: TINY_DATA)
-    monkeypatch.setattr(jobs, "pens", lambda: None)
+    monkeypatch.setattr(jobs.sets, "mnist", lambda on_progress=None: TINY_DATA)
+    monkeypatch.setattr(jobs.sets, "pens", lambda: None)
+    monkeypatch.setattr(jobs.sets, "problem", lambda fresh=False: None)
     return jobs
 
 

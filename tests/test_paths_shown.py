@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from mnist_core.config import SHIPPED_MODEL
@@ -65,7 +66,11 @@ def test_pages_show_a_stranger_no_path(ctx: Any, tmp_path: Path) -> None:
         ]
         shown = "\n".join(texts)
         assert (str(tmp_path) in shown and str(SHIPPED_MODEL) in shown) is sees, shown
+    assert drawings_tab.counts_md(served, False) == drawings_tab.EMPTY  # none yet: how to collect, no table
+    one = {"v": 1, "width": 448, "height": 448, "strokes": [[[224, 100], [224, 340]]]}
+    served.drawings.store().add(7, np.zeros((28, 28), np.float32), strokes=one, predicted=1)
     assert access.KEPT_HERE in drawings_tab.counts_md(served, False)
+    assert str(tmp_path) in drawings_tab.counts_md(served, True)
 
 
 def test_a_jobs_answer_names_the_version_not_its_folder() -> None:

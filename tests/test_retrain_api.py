@@ -13,7 +13,7 @@ import pytest
 from conftest import BuildCtx, build_ctx, digit_on_canvas, launched
 from PIL import Image
 
-from mnist_core.config import HOME_ENV
+from mnist_core.config import HOME_ENV, mnist_images, preset
 from mnist_core.serving.recipes import FAULT_ENV
 
 pytest.importorskip("gradio_client")
@@ -96,6 +96,17 @@ def settle(client: Client) -> None:
     while client.predict(api_name="/cancel") != "nothing to cancel: no training is running":
         assert time.monotonic() < deadline, "a training would not stop"
         time.sleep(0.5)
+
+
+def test_the_fast_preset_trains_on_the_images_it_announces(url: str) -> None:
+    """No settings: the preset alone decides how many images, and the sidecar says it trained on them."""
+    client = Client(url, verbose=False)
+    settle(client)
+    final = client.predict({}, "fast", False, api_name="/retrain")
+    assert final["state"] == "completed", final
+    sidecar = json.loads(Path(final["new_path"]).with_suffix(".json").read_text())
+    assert sidecar["train_images"] == mnist_images(preset("fast")) == 10_800
+    assert f"trained 2 epochs on {10_800:,} images" in final["message"], final
 
 
 def test_retrain_streams_progress_and_serves_a_better_model(url: str, home: Path, weak: Path, digit_png: Path) -> None:

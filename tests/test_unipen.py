@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -125,10 +126,13 @@ def test_a_missing_or_corrupt_file_is_a_one_line_data_error(tmp_path: Path, case
         assert "line 2" in message  # says where, so a hand-edited file can be fixed
 
 
-def test_no_file_given_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatch):
+def test_without_a_file_given_the_shipped_copy_is_read(monkeypatch: pytest.MonkeyPatch):
+    """A fresh clone trains on real pens: the file ships in assets/, the same file the shared copy holds."""
     monkeypatch.delenv(unipen.PENS_ENV, raising=False)
-    with pytest.raises(DataError, match=unipen.PENS_ENV):
-        unipen.load_unipen()
+    assert unipen.pens_path() == unipen.SHIPPED_PENS
+    assert hashlib.md5(unipen.SHIPPED_PENS.read_bytes()).hexdigest() == "12346d0b54312986a35c28c553ef3593"
+    assert "Creative Commons Attribution 4.0" in (unipen.SHIPPED_PENS.parent / "unipen.md").read_text()
+    assert len(unipen.load_unipen()) == 15_309
 
 
 def test_the_writer_split_is_a_rule_anyone_can_rerun(digits: list[PenDigit]):

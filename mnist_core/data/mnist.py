@@ -1,15 +1,17 @@
-"""Load MNIST exactly as `keras.datasets.mnist.load_data()` returns it, from a local copy when told where."""
+"""Load MNIST exactly as `keras.datasets.mnist.load_data()` returns it: a copy named by --data / $MNIST_DATA, else
+the one downloaded before, else (when asked) Keras' own file downloaded once into the demo's home."""
 
 from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from mnist_core.config import HyperParams
-from mnist_core.errors import first_line
+from mnist_core.config import HyperParams, mnist_images
+from mnist_core.data import download
 
 DATA_ENV = "MNIST_DATA"
 Split = tuple[np.ndarray, np.ndarray]
@@ -21,18 +23,50 @@ _FILES = {
     "y_test": ("t10k-labels-idx1-ubyte", 0x00000801, 10000),
 }
 _HINT = "point MNIST_DATA (or --data) at a folder with the four MNIST IDX files or a mnist.npz"
+OFFLINE = (
+    "no MNIST on this machine and no internet to download it ({reason}): start with --data PATH (a folder with "
+    "the four MNIST IDX files, or a mnist.npz), or connect this machine to the internet once (11 MB, kept)"
+)
 
 
 class DataError(RuntimeError):
     """A user-fixable problem with the data: its message is one line that says what to do."""
 
 
-def load_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
-    """Return ((x_train, y_train), (x_test, y_test)); first match wins: path → $MNIST_DATA → Keras download."""
-    source = path or os.environ.get(DATA_ENV)
-    if source:
-        return load_local(Path(source).expanduser())
-    return _load_keras()
+def load_mnist(
+    path: str | os.PathLike | None = None, fetch: bool = False, on_progress: download.Progress | None = None
+) -> tuple[Split, Split]:
+    """Return ((x_train, y_train), (x_test, y_test)); first match wins: path → $MNIST_DATA → a copy downloaded
+    before → with `fetch`, Keras' file downloaded now (`on_progress` hears how far it is)."""
+    source = local_source(path)
+    if source is not None:
+        return load_local(source)
+    if not fetch:
+        raise DataError(f"no MNIST on this machine: {_HINT}")
+    try:
+        got = download.fetch(on_progress)
+    except (OSError, ValueError) as exc:
+        raise DataError(OFFLINE.format(reason=str(exc))) from None
+    try:
+        return _load_npz(got)
+    except DataError:
+        got.unlink(missing_ok=True)  # a mirror's broken file is not kept: the next run fetches it again
+        raise
+
+
+def local_source(path: str | os.PathLike | None = None) -> Path | None:
+    """The copy `load_mnist(path)` reads without a download: named, in $MNIST_DATA, or downloaded before."""
+    named = path or os.environ.get(DATA_ENV)
+    return Path(named).expanduser() if named else download.cached_copy()
+
+
+def missing(path: str | os.PathLike | None = None) -> str | None:
+    """Why a training cannot get MNIST here, in one line, or None when it can (a local copy, or a reachable
+    download). Checked before a run starts, so an offline machine hears what to do at once."""
+    if local_source(path) is not None:
+        return None
+    reason = download.unreachable()
+    return None if reason is None else OFFLINE.format(reason=reason)
 
 
 def describe_source(path: str | os.PathLike | None = None) -> str:
@@ -94,7 +128,7 @@ def _load_npz(file: Path) -> tuple[Split, Split]:
     try:
         with np.load(file, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in _FILES}
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read {file} as a Keras mnist.npz ({exc}); {_HINT}") from None
     for key, (_, magic, count) in _FILES.items():
         shape = (count, 28, 28) if magic == 0x803 else (count,)
@@ -106,21 +140,11 @@ def _load_npz(file: Path) -> tuple[Split, Split]:
     )
 
 
-def _load_keras() -> tuple[Split, Split]:
-    try:
-        from keras.datasets import mnist
-
-        return mnist.load_data()
-    except Exception as exc:  # noqa: BLE001 - any download failure becomes one actionable line
-        reason = first_line(exc, 160)
-        raise DataError(f"could not download MNIST ({reason}); {_HINT}") from None
-
-
 def split(x: np.ndarray, y: np.ndarray, hp: HyperParams) -> tuple[Split, Split]:
     """Keras' validation_split rule: the LAST fraction is validation (so the seed trains on 60 images)."""
+    n_train = mnist_images(hp, len(x))
     if hp.train_subset:
         x, y = x[: hp.train_subset], y[: hp.train_subset]
-    n_train = int(len(x) * (1.0 - hp.validation_split))
     if n_train < 1:
         raise ValueError(f"validation split {hp.validation_split} leaves no training images; lower it")
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])

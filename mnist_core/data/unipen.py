@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_core.config import ASSETS_DIR
 from mnist_core.data.mnist import DataError
 from mnist_core.imaging.strokes import Stroke
 
 PENS_ENV = "UNIPEN_DATA"
 FILE_NAME = "unipen-1a-digits.jsonl.gz"
+SHIPPED_PENS = ASSETS_DIR / FILE_NAME  # CC BY 4.0, credited in assets/unipen.md
 _HINT = f"point UNIPEN_DATA (or --pens) at {FILE_NAME} or the folder that holds it"
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2  # of each site's writers: never trained, tuned or thresholded on
@@ -40,11 +42,11 @@ class PenDigit:
     side: str = ""  # "train", "val" or "test" of the writer split over the whole file (set by load_unipen)
 
 
-def pens_path(path: str | os.PathLike | None = None) -> Path | None:
-    """The UNIPEN file from `path`, else $UNIPEN_DATA; None when neither is given."""
+def pens_path(path: str | os.PathLike | None = None) -> Path:
+    """The UNIPEN file from `path`, else $UNIPEN_DATA, else the copy shipped in assets/ (so every clone has pens)."""
     source = path or os.environ.get(PENS_ENV)
     if not source:
-        return None
+        return SHIPPED_PENS
     found = Path(source).expanduser()
     return found / FILE_NAME if found.is_dir() else found
 
@@ -52,8 +54,6 @@ def pens_path(path: str | os.PathLike | None = None) -> Path | None:
 def load_unipen(path: str | os.PathLike | None = None) -> list[PenDigit]:
     """Every digit of the file, in file order; a missing or corrupt file is a one-line DataError."""
     file = pens_path(path)
-    if file is None:
-        raise DataError(f"no real pen handwriting given: {_HINT}")
     if not file.is_file():
         raise DataError(f"UNIPEN data not found at {file}: {_HINT}")
     digits = []

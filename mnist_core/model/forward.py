@@ -16,11 +16,6 @@ import numpy as np
 
 from mnist_core.imaging.deskew import deskew
 
-# Below this top probability a prediction is shown as "not sure". Chosen from data with
-# `bench/drawn_digits.py --threshold` on the shipped model (11,630 proxy drawings): under 0.6 fall
-# 3.3% of drawings and they are right only 61% of the time, above it 98.6% are right.
-UNSURE_BELOW = 0.6
-
 Weights = tuple[np.ndarray, np.ndarray]  # (kernel, bias) of one layer, float32
 
 
@@ -38,8 +33,8 @@ class Classifier(ABC):
     """A trained network as NumPy arrays: 784 floats in [0, 1] → ten probabilities (dropout off).
 
     Every network ends alike: its `trunk` (all layers before the last hidden one) → the last hidden layer
-    (`last_hidden`, dense, ReLU) → the output layer (`head`, dense) → softmax. So a reading and a personal
-    model (a change of the last two layers, `mnist_core.personal.delta`) work the same way on each.
+    (`last_hidden`, dense, ReLU) → the output layer (`head`, dense) → softmax. So a reading, the inside view and a
+    personal memory (in the space of `features`) work the same way on each.
     """
 
     deskew: bool  # the model was trained on deskewed digits, so it must be fed them too

@@ -4,7 +4,7 @@ A demo started with no data (`python demo.py` on a fresh clone) still teaches pe
 `assets/replay.npz`, a few thousand MNIST training digits and UNIPEN training writers' digits drawn as
 the pad draws them, made by `python -m mnist_core.personal.replay_set` (source and licence:
 `assets/replay.md`). Loading never imports TensorFlow and never downloads: MNIST is read only from a
-folder or file named by --data / $MNIST_DATA.
+folder or file named by --data / $MNIST_DATA, or a copy a training downloaded before.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from mnist_core.config import ASSETS_DIR
-from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
-from mnist_core.data.unipen import PenDigit, load_unipen, pens_path
+from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist, local_source
+from mnist_core.data.unipen import PenDigit, load_unipen
 from mnist_core.personal.replay import MNIST_REPLAYED, PENS_REPLAYED, replay_images
 
 SHIPPED_REPLAY = ASSETS_DIR / "replay.npz"
@@ -26,11 +26,11 @@ SHIPPED_REPLAY = ASSETS_DIR / "replay.npz"
 
 def load_replay_images(data: str | None = None, pens: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(images (N, 28, 28) uint8, labels (N,), where they came from): the server's data, else the shipped sample."""
-    source = data or os.environ.get(DATA_ENV)
-    if source:
+    source = local_source(data)
+    if source is not None:
         try:
             train, _ = load_mnist(source)
-            writers: list[PenDigit] = load_unipen(pens) if pens_path(pens) is not None else []
+            writers: list[PenDigit] = load_unipen(pens)
         except DataError:
             pass  # the shipped sample still teaches; the server's own data problem is reported by training
         else:

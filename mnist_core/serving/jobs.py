@@ -8,16 +8,18 @@ job across servers, and the state the others show, are shared_job.py's.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnist_core.config import FINETUNE_LIMITS, HOME_ENV, UI_LIMITS, HyperParams
-from mnist_core.data.mnist import DataError, describe_source, load_mnist
-from mnist_core.data.unipen import PenDigit, load_unipen, pens_path
+from mnist_core.data import download
+from mnist_core.data.mnist import DataError, describe_source, load_mnist, local_source, missing
+from mnist_core.data.unipen import PenDigit, load_unipen
 from mnist_core.errors import first_line
 from mnist_core.model.files import ModelError
 from mnist_core.model.reports import Scores
@@ -35,55 +37,78 @@ from mnist_core.serving.recipes import (
     Workflows,
 )
 from mnist_core.serving.shared_job import SharedJob
-from mnist_core.serving.snapshot import WHAT, Snapshot
+from mnist_core.serving.snapshot import DOWNLOADING, WHAT, Snapshot
 
 if TYPE_CHECKING:
+    from mnist_core.data.download import Progress as FetchProgress
     from mnist_core.drawings.store import DrawingStore
     from mnist_core.training.fit import Progress, ProgressFn
     from mnist_core.training.workflow import Data
 
 ELSEWHERE = "a training is running on another server"
+log = logging.getLogger("mnist_demo")  # the events a person running the server needs, one line each
 HOME = f"the models folder ({HOME_ENV})"
 TRAIN_NICE = 10  # training yields the CPU to predictions: the Draw tab must stay quick during a run
+PROBE_EVERY_S = 60.0  # how long "the download cannot be reached" is believed before it is asked again
 
 
 class TrainingData:
-    """What a job trains on, read once per server and then kept in memory (MNIST: ~55 MB)."""
+    """What a job trains on, read once per server and then kept in memory (MNIST: ~55 MB); MNIST is downloaded
+    (once, into the home) when the server has no copy, and whether it can be is asked before a run starts."""
 
     def __init__(self, data_path: str | None, pen_path: str | None) -> None:
         self.data_path, self.pen_path = data_path, pen_path
         self._data: Data | None = None
         self._pens: list[PenDigit] | None = None
         self._lock = threading.Lock()
+        self._offline: tuple[float, str | None] | None = None  # (when asked, why MNIST cannot be had)
 
-    def mnist(self) -> Data:
+    def mnist(self, on_progress: FetchProgress | None = None) -> Data:
         with self._lock:
             if self._data is None:
-                self._data = load_mnist(self.data_path)
+                self._data = load_mnist(self.data_path, fetch=True, on_progress=on_progress)
             return self._data
 
-    def problem(self) -> str | None:
-        """None when training data is available, else the one-line DataError text (cheap after the first call)."""
+    def problem(self, fresh: bool = False) -> str | None:
+        """None when a run can get MNIST, else the one line that says what to do. A named copy is read (its
+        fault is the line); without one, whether the download's server answers is asked at most every
+        PROBE_EVERY_S, or now when `fresh` (just before a run starts); a page load never waits on the network
+        unless it is the first to ask."""
         if self._data is not None:
             return None
-        if not (self.data_path or os.environ.get("MNIST_DATA")):
-            if (Path.home() / ".keras" / "datasets" / "mnist.npz").is_file():
-                return None
-            return (
-                "MNIST_DATA is not set and no downloaded copy exists, so retraining will try to download "
-                "MNIST (needs internet); to train offline, start the demo with MNIST_DATA pointing at a "
-                "folder with the four MNIST IDX files or a mnist.npz"
-            )
-        try:
-            self.mnist()
-        except DataError as exc:
-            return str(exc)
-        return None
-
-    def pens(self) -> list[PenDigit] | None:
-        """UNIPEN's pen digits when the server was given them (None otherwise)."""
-        if pens_path(self.pen_path) is None:
+        if local_source(self.data_path) is not None:
+            try:
+                self.mnist()
+            except DataError as exc:
+                return str(exc)
             return None
+        asked = self._offline
+        if fresh or asked is None or time.monotonic() - asked[0] > PROBE_EVERY_S:
+            asked = self._offline = (time.monotonic(), missing(self.data_path))
+        return asked[1]
+
+    def loader(self, update: Callable[..., None]) -> Callable[[], Data]:
+        """A job's MNIST: a download, when there is one to make, shows its progress on the job's page."""
+        shown = [-1]
+
+        def fetched(done: int, total: int) -> None:
+            percent = 100 * done // total
+            if percent != shown[0]:
+                shown[0] = percent
+                update(message=f"{DOWNLOADING} MNIST (once): {done / 1e6:.1f} of {total / 1e6:.1f} MB ({percent}%)")
+
+        def data() -> Data:
+            if local_source(self.data_path) is None:
+                log.info("downloading MNIST (11 MB, once) from %s", download.source_url())
+            found = self.mnist(fetched)
+            if shown[0] >= 0:
+                log.info("MNIST downloaded into %s", download.downloaded_copy())
+            return found
+
+        return data
+
+    def pens(self) -> list[PenDigit]:
+        """UNIPEN's pen digits: the server's copy when given, else the one shipped in assets/."""
         with self._lock:
             if self._pens is None:
                 self._pens = load_unipen(self.pen_path)
@@ -145,6 +170,8 @@ class JobManager:
             check_writable()
         except (ValueError, ModelError) as exc:
             return False, f"not started: {exc}"
+        if problem := self.sets.problem(fresh=True):
+            return False, f"not started: {problem}"
         return self._launch(Retrain(hp, drawings), activate, command, owner, hp=hp)
 
     def start_finetune(
@@ -166,7 +193,7 @@ class JobManager:
             counts = drawings.counts()
         except (ValueError, ModelError, StoreError) as exc:
             return False, f"not started: {exc}"
-        if problem := Finetune.problem(counts.total, counts.holdout):
+        if problem := self.sets.problem(fresh=True) or Finetune.problem(counts.total, counts.holdout):
             return False, f"not started: {problem}"
         return self._launch(Finetune(drawings, epochs), activate, command, owner, drawings=counts.total)
 
@@ -188,6 +215,7 @@ class JobManager:
             self.shared.publish(self._snapshot)
             job = self._snapshot.what
             args = (job_id, recipe, activate, command, self._cancel)
+            log.info("%s started (%s)", job, command)
             threading.Thread(target=self._run, args=args, name=job.replace(" #", "-"), daemon=True).start()
         return True, f"{job} started"
 
@@ -208,22 +236,16 @@ class JobManager:
             return f"not cancelled: the request cannot be written ({exc.strerror}); check {HOME}"
         return f"cancelling {snap.what} on another server…"
 
-    def data(self) -> Data:
-        return self.sets.mnist()
-
     def data_problem(self) -> str | None:
         return self.sets.problem()
-
-    def pens(self) -> list[PenDigit] | None:
-        return self.sets.pens()
 
     def _run(self, job_id: int, recipe: Recipe, activate: bool, command: str, cancel: threading.Event) -> None:
         """The worker thread: the recipe's run, then the one finish; every way out ends in a final snapshot,
         published before the shared lock is freed."""
         _lower_priority()
         run = Run(
-            self.data,
-            self.pens,
+            self.sets.loader(lambda **changes: self._update(job_id, **changes)),
+            self.sets.pens,
             lambda old: old_scores(self.holder, old, self.data_path),
             lambda: self.holder.current,
             self.trainer,
@@ -246,6 +268,9 @@ class JobManager:
                 self._finish(job_id, done, activate)
         finally:
             self.shared.release()
+            with self._lock:
+                snap = self._snapshot
+            log.info("%s %s: %s", snap.what, snap.state, snap.message)
 
     def _finish(self, job_id: int, done: Saved, activate: bool) -> None:
         """Serve the saved model only if the serve gate let it (and the starter asked); say why either way."""

@@ -14,7 +14,8 @@ from PIL import Image
 from mnist_core.imaging import strokes
 from mnist_core.imaging.pictures import ImageError, image_to_mnist
 from mnist_core.imaging.strokes import Drawing
-from mnist_core.model.forward import UNSURE_BELOW, Classifier
+from mnist_core.model.forward import Classifier
+from mnist_core.serving.nondigit import UNSURE, UNSURE_BELOW, doubts
 
 Source = str | os.PathLike | bytes | Image.Image | np.ndarray
 Status = Literal["ok", "blank", "error"]  # "blank": nothing to read; "error": not an image, or no model
@@ -28,6 +29,7 @@ class Reading:
     probabilities: np.ndarray | None = None
     network: str = ""  # the architecture that read it ("dense", "cnn"), when it was read
     other_network: Reading | None = None  # the other network's reading of the same drawing, when asked
+    doubt: str = ""  # "" a digit; UNSURE a digit, maybe; else why it is not a digit (nondigit.doubts)
 
     @property
     def digit(self) -> int | None:
@@ -39,7 +41,11 @@ class Reading:
 
     @property
     def unsure(self) -> bool:
-        return self.probabilities is not None and self.confidence < UNSURE_BELOW
+        return self.probabilities is not None and bool(self.doubt)
+
+    @property
+    def not_digit(self) -> bool:
+        return self.probabilities is not None and self.doubt not in ("", UNSURE)
 
     def to_json(self, **extra: Any) -> dict[str, Any]:
         """What the API answers; the other network's digit and confidence only when it was asked for."""
@@ -50,6 +56,7 @@ class Reading:
             "probabilities": [round(float(p), 6) for p in probs],
             "confidence": round(self.confidence, 6),
             "unsure": self.unsure,
+            "not_digit": self.not_digit,
             "status": self.status,
             "message": self.message,
         }
@@ -65,6 +72,7 @@ class Reading:
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
+BLANK_PICTURE = "nothing to read in this picture: send a picture of one digit, dark on light or light on dark"
 Prepared = tuple[Status, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
 
 
@@ -73,7 +81,7 @@ def _prepare(source: Source) -> Prepared:
         image = image_to_mnist(source)
     except ImageError as exc:
         return "error", None, str(exc)
-    return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
+    return ("blank", None, BLANK_PICTURE) if image is None else ("ok", image, "")
 
 
 def _prepare_drawing(drawing: Drawing) -> Prepared:
@@ -93,25 +101,36 @@ def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int 
 
 def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[Reading]:
     """Pad strokes drawn by the one stroke renderer (as UNIPEN is drawn for training), then one forward pass."""
-    return _read(classifier, [_prepare_drawing(d) for d in drawings])
+    return _read(classifier, [_prepare_drawing(d) for d in drawings], drawings)
 
 
-def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
+def _read(classifier: Classifier, prepared: list[Prepared], drawings: Sequence[Drawing] = ()) -> list[Reading]:
+    """One forward pass for every prepared image; each reading judged on its ink (and strokes, when it had them)."""
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
     batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
     readings = [Reading(status, message) for status, _, message in prepared]
-    for i, reading in zip(ok, read_seen(classifier, classifier.inputs(batch)), strict=True):
-        readings[i] = reading
+    seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
+    probs = classifier.forward(seen)
+    strokes = [drawings[i] for i in ok] if drawings else []
+    for row, (i, doubt) in enumerate(zip(ok, doubts(batch, probs, strokes), strict=True)):
+        image = seen[row].reshape(28, 28)
+        readings[i] = Reading("ok", said(probs[row], doubt), image, probs[row], classifier.architecture, doubt=doubt)
     return readings
 
 
 def read_seen(classifier: Classifier, seen: np.ndarray) -> list[Reading]:
-    """(N, 784) or (N, 28, 28) images as `classifier.inputs` makes them (deskewed when it wants them) → readings."""
+    """(N, 784) or (N, 28, 28) images as `classifier.inputs` makes them (deskewed when it wants them) → readings,
+    doubted on the network's confidence alone (whether the ink is a digit is the served reading's to say)."""
     seen = np.asarray(seen, np.float32).reshape(len(seen), 28 * 28)
     readings = []
     for image, p in zip(seen, classifier.forward(seen), strict=True):
-        message = f"{int(p.argmax())} ({p.max():.0%})"
-        if p.max() < UNSURE_BELOW:
-            message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings.append(Reading("ok", message, image.reshape(28, 28), p, classifier.architecture))
+        doubt = UNSURE if p.max() < UNSURE_BELOW else ""
+        readings.append(Reading("ok", said(p, doubt), image.reshape(28, 28), p, classifier.architecture, doubt=doubt))
     return readings
+
+
+def said(p: np.ndarray, doubt: str) -> str:
+    """The reading in one line: '7 (96%)', 'not sure: maybe 7 (38%)' or 'not a digit (a line)'."""
+    if doubt == UNSURE:
+        return f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
+    return f"not a digit ({doubt})" if doubt else f"{int(p.argmax())} ({p.max():.0%})"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
+from mnist_core import tf_logs
 from mnist_core.config import HyperParams
 from mnist_core.data.mnist import DataError
 from mnist_core.data.unipen import PenDigit
@@ -47,12 +48,14 @@ class Workflows:
     """The real trainer: TensorFlow is imported here, in the job's worker thread, never at import time."""
 
     def train(self, *args: Any, **kwargs: Any) -> Outcome:
-        from mnist_core.training.workflow import train_evaluate_save
+        with tf_logs.importing():
+            from mnist_core.training.workflow import train_evaluate_save
 
         return train_evaluate_save(*args, **kwargs)
 
     def finetune(self, *args: Any, **kwargs: Any) -> FinetuneOutcome:
-        from mnist_core.training.workflow import finetune_evaluate_save
+        with tf_logs.importing():
+            from mnist_core.training.workflow import finetune_evaluate_save
 
         return finetune_evaluate_save(*args, **kwargs)
 

@@ -16,6 +16,7 @@ JobState = Literal["idle", "loading", "training", "saving", "completed", "cancel
 JobKind = Literal["train", "finetune"]
 RUNNING: tuple[JobState, ...] = ("loading", "training", "saving")
 WHAT: dict[JobKind, str] = {"train": "training", "finetune": "fine-tune"}
+DOWNLOADING = "downloading"  # a loading job's message while MNIST comes in: shown as it is
 
 # The API's answer has every key in every state (None where this job kind measures nothing), so a client reads
 # one shape whatever ran last.
@@ -74,6 +75,8 @@ class Snapshot:
         if self.state == "saving":
             return "evaluating on the test sets and saving"
         if self.state == "loading":
+            if self.message.startswith(DOWNLOADING):
+                return self.message
             return "loading the MNIST training data" + (" and the collected drawings" if self.drawings else "")
         if not self.epochs:
             return "starting (building the model)"

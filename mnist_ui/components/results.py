@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from mnist_core.serving.readings import Reading
+from mnist_core.serving.readings import BLANK_MESSAGE, Reading
 
 DIGITS = [str(d) for d in range(10)]
 CSS = """
@@ -25,6 +25,7 @@ CSS = """
 .result-panel .conf { font-size: 20px; margin-left: 12px; color: var(--body-text-color-subdued); }
 .result-panel .hint { font-size: 28px; color: var(--body-text-color-subdued); }
 .result-panel .unsure .digit { color: #b45309; }
+.result-panel .nodigit { font-size: 44px; font-weight: 700; line-height: 1.1; color: #b45309; }
 .result-panel .error { font-size: 18px; color: #b91c1c; }
 .result-panel .body { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; margin: 8px 0; }
 .result-panel .probs { flex: 1 1 150px; }
@@ -67,6 +68,8 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) +
 function verdict(r) {
   if (r.status === 'blank') return `<div class="hint">${esc(r.hint)}</div>`;
   if (r.status === 'error') return `<div class="error">${esc(r.message)}</div>`;
+  if (r.not_digit) return `<div class="unsure"><span class="nodigit">Not a digit</span>` +
+                         `<span class="conf">${esc(r.doubt)}</span></div>`;
   const conf = r.unsure ? esc(r.message) : Math.round(r.confidence * 100) + '% sure';
   return `<div class="${r.unsure ? 'unsure' : 'sure'}"><span class="digit">${r.digit}${r.unsure ? '?' : ''}</span>` +
          `<span class="conf">${conf}</span></div>`;
@@ -82,13 +85,14 @@ function pixels(canvas, b64) {
 }
 function said(r) {
   if (r.status !== 'ok') return r.status === 'blank' ? r.hint : r.message;
+  if (r.not_digit) return `Not a digit: ${r.doubt}.`;
   const all = r.probabilities.map((p, d) => `${d}: ${Math.round(p * 100)}%`).join(', ');
   return `Read as ${r.digit}${r.unsure ? ', unsure' : ''}, ${Math.round(r.confidence * 100)}% sure. ${all}.`;
 }
 function paint(r) {
   const root = box(); if (!root) return;
   root.querySelector('.verdict').innerHTML = verdict(r);
-  const top = r.status === 'ok' ? r.digit : -1;
+  const top = r.status === 'ok' && !r.not_digit ? r.digit : -1;
   root.querySelectorAll('.col').forEach((col, d) => {
     col.querySelector('.fill').style.height = (100 * (r.probabilities[d] || 0)).toFixed(1) + '%';
     col.classList.toggle('top', d === top);
@@ -111,10 +115,14 @@ def panel_value(reading: Reading, hint: str) -> dict[str, Any]:
     if reading.image is not None:
         cells = np.clip(np.asarray(reading.image, np.float32) * 255.0, 0, 255).astype(np.uint8)
         pixels = base64.b64encode(cells.tobytes()).decode("ascii")
+    if reading.status == "blank" and reading.message not in ("", BLANK_MESSAGE):
+        hint = reading.message  # a picture with nothing to read says so; an empty pad shows the tab's hint
     return {
         "status": reading.status,
         "message": reading.message,
         "hint": hint,
+        "not_digit": reading.not_digit,
+        "doubt": reading.doubt if reading.not_digit else "",
         "digit": reading.digit,
         "confidence": round(reading.confidence, 3),
         "unsure": reading.unsure,

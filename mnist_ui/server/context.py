@@ -40,7 +40,7 @@ class AppContext:
     settings: Settings
     started_with: Path | None = None  # the model the server started with: always one may switch back to
     collector: Collector | None = None  # corrected drawings; None = not kept (as on a public demo without --collect)
-    personal: PersonalModels | None = None  # each visitor's own model (issue #19); None = readings are all shared
+    personal: PersonalModels | None = None  # each visitor's own model; None = readings are all shared
     networks: OtherNetwork = field(default_factory=OtherNetwork)  # the other network, read beside when asked
 
     @property

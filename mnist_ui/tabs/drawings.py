@@ -25,6 +25,10 @@ from mnist_ui.text.format import DIGITS, digit_table
 
 PAGE = 100  # drawings the gallery shows at once, newest first
 ALL = "all digits"
+EMPTY = (
+    "**No drawings yet.** When the model reads a digit wrong on the **Draw** or **Upload** tab, press "
+    "**Wrong? It is a:** and the right digit: the drawing is kept here with its label. Or import a zip below."
+)
 
 
 def plural(count: int, noun: str) -> str:
@@ -41,6 +45,8 @@ def counts_md(ctx: AppContext, sees_path: bool = False) -> str:
     counts = collector.counts()
     if counts is None:
         return f"⚠️ {html.escape(without_paths(collector.warning(), sees_path))}"
+    if not counts.total:
+        return EMPTY
     cells = [f"{n:,}" for n in counts.per_digit] + [f"**{counts.total:,}**"]
     head = digit_table([["drawings", *cells]], after=["all"])
     where = f"in `{shown(collector.path)}`" if sees_path else KEPT_HERE
@@ -115,15 +121,20 @@ class DrawingsPage:
     ids: gr.State
     selected: gr.State
     status: gr.Textbox
+    viewing: gr.Column  # the filters, the gallery and everything that acts on drawings: hidden while there are none
+    delete_one: gr.Button  # pressable once a drawing is picked
 
     def refresh(self, ctx: AppContext, digit: str | None, wrong: bool, request: gr.Request | None) -> dict[Any, Any]:
         items, ids, shown = gallery(ctx, digit, wrong, request)
+        counts = ctx.drawings.counts() if ctx.drawings.enabled else None
         return {
             self.counts: counts_md(ctx, sees_paths(ctx, request)),
             self.gallery: items,
             self.ids: ids,
             self.shown: shown,
             self.selected: None,
+            self.viewing: gr.update(visible=bool(counts and counts.total)),
+            self.delete_one: gr.update(interactive=False),
         }
 
     def said(self, ctx: AppContext, line: str, request: gr.Request | None) -> dict[Any, Any]:
@@ -132,7 +143,7 @@ class DrawingsPage:
 
     @property
     def outputs(self) -> list[Any]:
-        return [self.counts, self.gallery, self.ids, self.shown, self.selected]
+        return [self.counts, self.gallery, self.ids, self.shown, self.selected, self.viewing, self.delete_one]
 
 
 @dataclass
@@ -156,49 +167,59 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
             elem_id="drawings-where",
         )
         counts = gr.Markdown(elem_id="drawings-counts", elem_classes=["fit-table"])
-        with gr.Row(equal_height=True):
-            digit = gr.Dropdown([ALL, *DIGITS], value=ALL, label="Digit", scale=1)
-            wrong = gr.Checkbox(False, label="Only those the model read wrong", scale=1)
-            refresh_btn = gr.Button("Refresh", scale=1)
-        gr.Markdown("#### What the model saw of each (✗ = the model read it wrong)", elem_id="drawings-gallery-title")
-        shown = gr.Markdown(elem_id="drawings-shown")
-        items = thumbnails(
-            "Collected drawings: what the model saw (✗ = the model read it wrong)", 10, 360, "drawings-gallery"
-        )
-        with gr.Row(equal_height=True):
-            delete_btn = gr.Button(
-                "Delete the selected drawing", variant="stop", elem_id="drawings-delete", min_width=240
-            )
-            confirm = gr.Checkbox(False, label="yes, delete every drawing", min_width=200)
-            delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all", min_width=120)
-        with gr.Row(equal_height=False):
-            with gr.Column():
-                zip_btn = gr.Button("Export zip (PNGs + labels.csv)", elem_id="drawings-export")
-                idx_btn = gr.Button("Export MNIST IDX files", elem_id="drawings-export-idx")
-                files = gr.File(label="Exported files", file_count="multiple", interactive=False, height=140)
-            with gr.Column():
-                upload = gr.File(label="Import a zip made by Export", file_types=[".zip"], type="filepath", height=140)
-                import_btn = gr.Button("Import", elem_id="drawings-import")
         # Plain text, never Markdown or HTML: an import's answer quotes what its labels.csv says (a "link", an
-        # "image" pointing elsewhere), and the page must show that as the words it is.
+        # "image" pointing elsewhere), and the page must show that as the words it is. Placed last, below the import.
         status = gr.Textbox(
-            show_label=False, container=False, interactive=False, lines=1, max_lines=24, elem_id="drawings-status"
+            show_label=False,
+            container=False,
+            interactive=False,
+            lines=1,
+            max_lines=24,
+            elem_id="drawings-status",
+            render=False,
         )
-        ids, selected = gr.State([]), gr.State(None)  # inside the tab: a State directly in gr.Tabs breaks its tabs
-    page = DrawingsPage(counts, digit, wrong, items, shown, ids, selected, status)
-    _wire(ctx, page, tab, refresh_btn, (delete_btn, confirm, delete_all_btn), (upload, import_btn))
-    return tab, page, Exports(zip_btn, idx_btn, files, status)
+        with gr.Column(visible=False, elem_id="drawings-view") as viewing:  # shown by the tab's refresh when any
+            page, deleting, exports = _view(counts, viewing, status)
+        upload = gr.File(label="Import a zip made by Export", file_types=[".zip"], type="filepath", height=140)
+        import_btn = gr.Button("Import", elem_id="drawings-import")
+        status.render()
+    _wire(ctx, page, tab, deleting, (upload, import_btn))
+    return tab, page, exports
+
+
+def _view(counts: gr.Markdown, viewing: gr.Column, status: gr.Textbox) -> tuple[DrawingsPage, tuple[Any, ...], Exports]:
+    """The filters, the gallery, delete and export: what acts on collected drawings."""
+    with gr.Row(equal_height=True):
+        digit = gr.Dropdown([ALL, *DIGITS], value=ALL, label="Digit", scale=1)
+        wrong = gr.Checkbox(False, label="Only those the model read wrong", scale=1)
+        refresh_btn = gr.Button("Refresh", scale=1)
+    gr.Markdown("#### What the model saw of each (✗ = the model read it wrong)", elem_id="drawings-gallery-title")
+    shown = gr.Markdown(elem_id="drawings-shown")
+    items = thumbnails(
+        "Collected drawings: what the model saw (✗ = the model read it wrong)", 10, 360, "drawings-gallery"
+    )
+    with gr.Row(equal_height=True):
+        delete_btn = gr.Button(
+            "Delete the selected drawing", variant="stop", elem_id="drawings-delete", min_width=240, interactive=False
+        )
+        confirm = gr.Checkbox(False, label="yes, delete every drawing", min_width=200)
+        delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all", min_width=120)
+    zip_btn = gr.Button("Export zip (PNGs + labels.csv)", elem_id="drawings-export")
+    idx_btn = gr.Button("Export MNIST IDX files", elem_id="drawings-export-idx")
+    files = gr.File(label="Exported files", file_count="multiple", interactive=False, height=140)
+    ids, selected = gr.State([]), gr.State(None)  # inside the tab: a State directly in gr.Tabs breaks its tabs
+    page = DrawingsPage(counts, digit, wrong, items, shown, ids, selected, status, viewing, delete_btn)
+    return page, (refresh_btn, delete_btn, confirm, delete_all_btn), Exports(zip_btn, idx_btn, files, status)
 
 
 def _wire(
     ctx: AppContext,
     page: DrawingsPage,
     tab: gr.Tab,
-    refresh_btn: gr.Button,
-    deleting: tuple[gr.Button, gr.Checkbox, gr.Button],
+    deleting: tuple[Any, ...],
     importing: tuple[gr.File, gr.Button],
 ) -> None:
-    delete_btn, confirm, delete_all_btn = deleting
+    refresh_btn, delete_btn, confirm, delete_all_btn = deleting
     upload, import_btn = importing
     hidden: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden", "concurrency_id": "drawings"}
     view, changed = [page.digit, page.wrong], [*page.outputs, page.status]
@@ -206,10 +227,11 @@ def _wire(
     def refresh(digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
         return page.refresh(ctx, digit, wrong, request)
 
-    def pick(ids: list[int], evt: gr.SelectData) -> tuple[int | None, str]:
+    def pick(ids: list[int], evt: gr.SelectData) -> tuple[int | None, str, dict[str, Any]]:
         index = evt.index if isinstance(evt.index, int) else None
         row_id = ids[index] if index is not None and index < len(ids) else None
-        return row_id, "" if row_id is None else f"selected drawing #{row_id}"
+        said = "" if row_id is None else f"selected drawing #{row_id}"
+        return row_id, said, gr.update(interactive=row_id is not None)
 
     def remove(row_id: int | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
         return page.refresh(ctx, digit, wrong, request) | page.said(ctx, delete_one(ctx, row_id, request), request)
@@ -222,7 +244,8 @@ def _wire(
 
     for trigger in (tab.select, refresh_btn.click, page.digit.change, page.wrong.change):
         trigger(refresh, view, page.outputs, api_name="drawings_view", **hidden)
-    page.gallery.select(pick, page.ids, [page.selected, page.status], api_name="drawings_pick", **hidden)
+    picked = [page.selected, page.status, page.delete_one]
+    page.gallery.select(pick, page.ids, picked, api_name="drawings_pick", **hidden)
     delete_btn.click(remove, [page.selected, *view], changed, api_name="drawings_delete", **hidden)
     delete_all_btn.click(remove_all, [confirm, *view], changed, api_name="drawings_delete_all", **hidden)
     import_btn.click(bring_in, [upload, *view], changed, api_name="drawings_import_ui", **hidden)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,9 @@ TIMES = (1, 2, 3, 5)
 DEFAULT_TIMES = 3
 HINT = "draw the digit asked for"
 CLEAR_PAD = "() => { const b = document.querySelector('#teach-pad .pad-clear'); if (b) b.click(); }"
+# After each step (and when the tab opens) the prompt, the pad and Next are brought on screen together: on a
+# phone they fill it, and the page would otherwise stay scrolled down where Next was pressed.
+SHOW_STEP = "() => { const s = document.getElementById('teach-step'); if (s) s.scrollIntoView({block: 'nearest'}); }"
 CSS = """
 #teach-prompt { max-width: 448px; margin: 0 auto; width: 100%; }
 #teach-prompt .ask { font-size: 28px; font-weight: 600; line-height: 1.2; }
@@ -36,6 +40,13 @@ CSS = """
 #teach-prompt .bar { height: 10px; background: #e4e4e7; border-radius: 5px; overflow: hidden; margin-top: 4px; }
 #teach-prompt .bar span { display: block; height: 100%; background: #2563eb; }
 #teach-prompt .count { font-size: 16px; color: var(--body-text-color-subdued); }
+#teach-moves { max-width: 448px; margin: 0 auto; width: 100%; }
+@media (max-width: 640px) {  /* a phone: prompt, pad and Next on one screen */
+  #teach-prompt .ask { font-size: 22px; display: inline; }
+  #teach-prompt .ask b { font-size: 34px; }
+  #teach-prompt .count { display: inline; margin-left: 8px; }
+  #teach-pad .pad-wrap { max-width: min(100%, calc(100svh - 330px)); }
+}
 #teach-reading .result-panel { min-height: 1.6em; font-size: 18px;
                                color: var(--body-text-color-subdued); }
 #teach-status .done { color: #15803d; font-weight: 600; }
@@ -49,7 +60,8 @@ READING_JS = """
 const box = element.querySelector('.result-panel');
 element.addEventListener('reading', (e) => {
   const r = e.detail, whose = r.model === 'personal' ? 'Your model' : 'The shared model';
-  box.textContent = r.status === 'ok' ? `${whose} reads ${r.digit} (${Math.round(r.confidence * 100)}%)` :
+  box.textContent = r.status === 'ok' ? (r.not_digit ? `${whose} sees no digit (${r.doubt})` :
+                                        `${whose} reads ${r.digit} (${Math.round(r.confidence * 100)}%)`) :
                     (r.status === 'error' ? r.message : '');
 });
 """
@@ -153,13 +165,21 @@ class TeachPage:
         if share:
             line += " " + actions.share_drawings(self.ctx, list(lesson.drawings), request) + "."
         shown = status(line, True) + checks_table(answer.get("held_back", []))
-        return self.show(Lesson(), times, shown) | {self.p["profile"]: answer["profile"]}
+        return self.show(Lesson(), times, shown) | {
+            self.p["profile"]: answer["profile"],
+            self.p["forget"]: gr.update(visible=True),
+        }
 
     def forget(self, key: str | None, times: int, request: gr.Request) -> dict[Any, Any]:
+        gone = {self.p["profile"]: None, self.p["forget"]: gr.update(visible=False)}
         if not key:
-            return self.show(Lesson(), int(times), status("You have no personal model here.", True))
+            return self.show(Lesson(), int(times), status("You have no personal model here.", True)) | gone
         line = actions.forget_profile(self.ctx, key, request)
-        return self.show(Lesson(), int(times), status(line, "forgotten" in line)) | {self.p["profile"]: None}
+        return self.show(Lesson(), int(times), status(line, "forgotten" in line)) | gone
+
+    def opened(self, key: str | None, request: gr.Request) -> dict[Any, Any]:
+        """When the page or the tab opens: whether this browser has a model (then Forget me is offered)."""
+        return {self.p["status"]: loaded(self.ctx, key, request), self.p["forget"]: gr.update(visible=bool(key))}
 
 
 def loaded(ctx: AppContext, key: str | None, request: gr.Request | None) -> str:
@@ -176,34 +196,38 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
         "It changes nothing anyone else sees. Your drawings stay in your profile unless you share them."
     )
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=3, min_width=300, elem_id="teach-step"):  # what each step needs, together
             parts["prompt"] = gr.HTML(prompt(0, DEFAULT_TIMES), elem_id="teach-prompt")
             parts["pad"] = stroke_pad(pad_reader(ctx, HINT), panel="teach-reading", elem_id="teach-pad")
-        with gr.Column(scale=2, min_width=300):
-            gr.HTML("", html_template=READING_TEMPLATE, js_on_load=READING_JS, elem_id="teach-reading")
             with gr.Row(elem_id="teach-moves"):
                 parts["next"] = gr.Button("Next ›", variant="primary", elem_id="teach-next", min_width=90)
                 parts["skip"] = gr.Button("Skip this one", elem_id="teach-skip", min_width=90)
+            gr.HTML("", html_template=READING_TEMPLATE, js_on_load=READING_JS, elem_id="teach-reading")
+        with gr.Column(scale=2, min_width=300):
             parts["status"] = gr.HTML("", elem_id="teach-status")
             with gr.Row():
                 parts["now"] = gr.Button("Teach now", elem_id="teach-now", min_width=90)
                 parts["restart"] = gr.Button("Start over", elem_id="teach-restart", min_width=90)
-            parts["times"] = gr.Radio(list(TIMES), value=DEFAULT_TIMES, label="Drawings of each digit")
+            parts["times"] = gr.Radio(
+                list(TIMES), value=DEFAULT_TIMES, label="Drawings of each digit", elem_id="teach-times"
+            )
             parts["share"] = gr.Checkbox(
                 False, label="Share my drawings with the shared collection", elem_id="teach-share"
             )
-            parts["forget"] = gr.Button("Forget me", variant="stop", elem_id="teach-forget", size="sm")
+            # Only for a visitor who has a model to forget (`loaded`, `TeachPage`).
+            parts["forget"] = gr.Button("Forget me", variant="stop", elem_id="teach-forget", size="sm", visible=False)
     return parts
 
 
-def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
-    """The tab; returns its status line (the app fills it when the page opens: `loaded`)."""
+def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[..., dict[Any, Any]], list[Any]]:
+    """The tab; returns what the app runs when the page opens (`TeachPage.opened`) and its outputs."""
     with gr.Tab("Teach it", id="teach", elem_id="tab-teach") as tab:
         p = _layout(ctx) | {"profile": profile}
     page = TeachPage(ctx, p)
-    shown = [p["lesson"], p["prompt"], p["status"], profile]
+    shown = [p["lesson"], p["prompt"], p["status"], profile, p["forget"]]
     lane: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
-    teach_lane = {"show_progress_on": [p["status"]], "api_visibility": "private"} | {
+    # A small timer in the status line's corner while teaching, never an overlay over the buttons.
+    teach_lane = {"show_progress": "minimal", "show_progress_on": [p["status"]], "api_visibility": "private"} | {
         "concurrency_limit": 1,
         "concurrency_id": "personalize",
     }
@@ -224,16 +248,17 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
         (p["now"], on_now, ins[1:], "teach_now_ui"),
     ):
         event = button.click(fn, inputs, shown, api_name=name, **teach_lane)
-        event.then(None, None, None, js=CLEAR_PAD).then(None, [profile], None, js=KEY_JS)
+        event.then(None, None, None, js=CLEAR_PAD).then(None, [profile], None, js=KEY_JS).then(
+            None, None, None, js=SHOW_STEP
+        )
     for trigger, name in ((p["restart"].click, "teach_restart_ui"), (p["times"].change, "teach_times_ui")):
-        trigger(lambda t: page.show(Lesson(), int(t)), p["times"], shown[:3], api_name=name, **lane)
+        restarted = trigger(lambda t: page.show(Lesson(), int(t)), p["times"], shown[:3], api_name=name, **lane)
+        restarted.then(None, None, None, js=SHOW_STEP)
     p["forget"].click(page.forget, [profile, p["times"]], shown, api_name="teach_forget_ui", **lane).then(
         None, [profile], None, js=KEY_JS
     )
 
     # Corrections on the Draw tab teach the model too: the line is fresh each time the tab opens.
-    def opened(key: str | None, request: gr.Request) -> str:
-        return loaded(ctx, key, request)
-
-    tab.select(opened, [profile], p["status"], api_name="teach_opened_ui", **lane)
-    return p["status"]
+    opened = [p["status"], p["forget"]]
+    tab.select(page.opened, [profile], opened, api_name="teach_opened_ui", **lane).then(None, None, None, js=SHOW_STEP)
+    return page.opened, opened

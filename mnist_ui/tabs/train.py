@@ -20,6 +20,7 @@ from mnist_core.config import (
     UI_LIMITS,
     Control,
     HyperParams,
+    describe,
     preset,
 )
 from mnist_core.serving.snapshot import FinetuneSnapshot, Snapshot, TrainSnapshot
@@ -28,12 +29,10 @@ from mnist_ui.server.actions import cancel, run, start, start_finetune, switch, 
 from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.text.format import digit_table, percent, table
 
-PRESET_INFO = (
-    "default = the shipped recipe (its sidecar: 1,324 s of fitting); cnn = that recipe on the convolutional network; "
-    "fast = 2 epochs on 12,000 images, to try this page; seed = the Spanish notebook exactly"
-)
+PRESET_INFO = "; ".join(f"{name} = {describe(hp)}" for name, hp in PRESETS.items())
 
 
+NONE_COLLECTED = "Include the collected drawings (none yet: press “Wrong? It is a:” under a reading to collect one)"
 WIDE = 220  # px a setting needs for its label and a slider's two ends: four to a row on a desktop, one on a phone
 
 
@@ -152,8 +151,21 @@ def drawings_label(ctx: AppContext) -> str:
     counts = ctx.drawings.counts()
     if counts is None:
         return "Include the collected drawings (none are kept on this server)"
+    if not counts.total:
+        return NONE_COLLECTED
     n = counts.total - counts.holdout
     return f"Include the collected drawings ({n:,} to train on; {counts.holdout:,} held out to measure)"
+
+
+def collected_controls(ctx: AppContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The checkbox and the fine-tune button as the collected drawings allow: nothing to press that acts on none."""
+    counts = ctx.drawings.counts()
+    some = counts is not None and counts.total > 0
+    tune_label = "Fine-tune on collected drawings" + ("" if some else " (none yet)")
+    return (
+        gr.update(label=drawings_label(ctx), interactive=some, value=False),
+        gr.update(value=tune_label, interactive=some and ctx.settings.retrain_allowed),
+    )
 
 
 def versions_update(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
@@ -239,7 +251,7 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             preset_radio = gr.Radio(list(PRESETS), value="fast", label="Preset", info=PRESET_INFO)
             with gr.Column():
                 serve = gr.Checkbox(True, label="Serve the new model when it finishes (if it reads no worse)")
-                include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings")
+                include = gr.Checkbox(False, label=drawings_label(ctx), elem_id="train-drawings", interactive=False)
         rows = ({n: c for n, c in CONTROLS.items() if c.choices}, {n: c for n, c in CONTROLS.items() if not c.choices})
         with gr.Row():  # choices (the network) in a row of their own, above the sliders
             controls = {name: control(name, spec, getattr(first, name)) for name, spec in rows[0].items()}
@@ -264,10 +276,10 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
     _wire(ctx, page, preset_radio, serve, all_controls, (retrain_btn, cancel_btn, watch_btn, switch_btn), switch_status)
     _wire_finetune(ctx, page, tune_btn, tune_epochs, serve)
 
-    def notice_for(request: gr.Request) -> dict[str, Any]:
-        return train_notice(ctx, sees_paths(ctx, request))
+    def opened(request: gr.Request) -> tuple[dict[str, Any], ...]:
+        return train_notice(ctx, sees_paths(ctx, request)), *collected_controls(ctx)
 
-    tab.select(notice_for, None, notice, api_name="train_notice", api_visibility="private")
+    tab.select(opened, None, [notice, include, tune_btn], api_name="train_notice", api_visibility="private")
     return tab, page, controls, notice
 
 
@@ -288,9 +300,10 @@ def _finetune_row(ctx: AppContext) -> tuple[gr.Slider, gr.Button]:
         epochs = gr.Slider(
             1, FINETUNE_LIMITS.max_epochs, value=FINETUNE_EPOCHS, step=1, label="Fine-tune epochs", scale=1
         )
+        some = bool((counts := ctx.drawings.counts()) and counts.total)
         button = gr.Button(
-            "Fine-tune on collected drawings",
-            interactive=ctx.settings.retrain_allowed,
+            "Fine-tune on collected drawings" + ("" if some else " (none yet)"),
+            interactive=ctx.settings.retrain_allowed and some,
             elem_id="finetune",
             scale=2,
             min_width=WIDE,
@@ -337,6 +350,8 @@ def _wire(
 
     async def retrain(values: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         settings = {by_component[c]: v for c, v in values.items() if c in by_component}
+        if not settings.get("train_subset"):  # set by ?subset=N only; otherwise the preset says how many images
+            settings.pop("train_subset", None)
         refused = start(ctx, values[preset_radio], settings, bool(values[serve]), session_of(request))
         sees = sees_paths(ctx, request)
         async for snap, notice in run(ctx, refused):
