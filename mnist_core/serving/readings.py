@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_core.imaging import strokes
-from mnist_core.imaging.pictures import ImageError, image_to_mnist
+from mnist_core.imaging.pictures import ImageError, Steps, image_to_mnist
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.forward import UNSURE_BELOW, Classifier
 
@@ -26,6 +26,7 @@ class Reading:
     message: str
     image: np.ndarray | None = None  # the 28×28 the model saw
     probabilities: np.ndarray | None = None
+    steps: Steps | None = None  # a drawing's pictures on the way to `image` (kept, not made, by the reading)
 
     @property
     def digit(self) -> int | None:
@@ -53,7 +54,7 @@ class Reading:
 
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
-Prepared = tuple[Status, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
+Prepared = tuple[Status, "np.ndarray | Steps | None", str]  # status, the 28×28 or its steps (when "ok"), message
 
 
 def _prepare(source: Source) -> Prepared:
@@ -65,8 +66,8 @@ def _prepare(source: Source) -> Prepared:
 
 
 def _prepare_drawing(drawing: Drawing) -> Prepared:
-    image = strokes.drawing_to_mnist(drawing)
-    return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
+    steps = strokes.drawing_steps(drawing)
+    return ("blank", None, BLANK_MESSAGE) if steps is None else ("ok", steps, "")
 
 
 def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2) -> list[Reading]:
@@ -86,7 +87,10 @@ def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[R
 
 def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
-    batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
+    made = {i: prepared[i][1] for i in ok}
+    steps = {i: found for i, found in made.items() if isinstance(found, Steps)}
+    images = [found.centred if isinstance(found, Steps) else cast(np.ndarray, found) for found in made.values()]
+    batch = np.stack(images) if ok else np.zeros((0, 28, 28), np.float32)
     seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
     probs = classifier.forward(seen)
     readings = [Reading(status, message) for status, _, message in prepared]
@@ -95,5 +99,5 @@ def _read(classifier: Classifier, prepared: list[Prepared]) -> list[Reading]:
         message = f"{int(p.argmax())} ({p.max():.0%})"
         if p.max() < UNSURE_BELOW:
             message = f"not sure: maybe {int(p.argmax())} ({p.max():.0%})"
-        readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p)
+        readings[i] = Reading("ok", message, seen[row].reshape(28, 28), p, steps.get(i))
     return readings

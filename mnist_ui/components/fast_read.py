@@ -20,6 +20,7 @@ import anyio
 
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 from mnist_core.serving.readings import Reading
+from mnist_ui.components.inside_view import inside_value
 from mnist_ui.components.results import panel_value
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.personal import PERSONAL, Answer
@@ -79,13 +80,14 @@ class Batcher:
 
 
 def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
-    """Pad values (each `(value, profile key, compare)`, or a bare value) → answers, one forward pass per model
-    in the batch; malformed strokes become a message, never an exception. With `compare`, a personal answer
-    also carries the shared model's reading of the same drawing (one more pass, only when asked)."""
-    calls = [v if isinstance(v, tuple) else (v, None, False) for v in values]
+    """Pad values (each `(value, profile key, compare[, inside])`, or a bare value) → answers, one forward pass per
+    model in the batch; malformed strokes become a message, never an exception. With `compare`, a personal answer
+    also carries the shared model's reading of the same drawing (one more pass, only when asked); with `inside`,
+    what the shared network does inside for it (only while the page shows it)."""
+    calls = [(*v, False)[:4] if isinstance(v, tuple) else (v, None, False, False) for v in values]
     done: dict[int, Answer] = {}
     parsed: dict[int, Drawing] = {}  # each drawing parsed once, by its place in the batch
-    for i, (value, _, _) in enumerate(calls):
+    for i, (value, *_) in enumerate(calls):
         try:
             parsed[i] = parse(value)
         except StrokeError as exc:
@@ -103,6 +105,9 @@ def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
     others = ctx.holder.read_drawings([parsed[i] for i in wanted]) if wanted else []
     for i, other in zip(wanted, others, strict=True):
         done[i] = replace(done[i], other=other)
+    shared = ctx.holder.current.classifier
+    for i in (i for i in rows if calls[i][3]):
+        done[i] = replace(done[i], inside=inside_value(shared, done[i].reading, done[i].model))
     return [done[i] for i in range(len(calls))]
 
 
@@ -111,18 +116,21 @@ def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
     value = panel_value(answer.reading, hint) | {"model": answer.model, "note": answer.note}
     if answer.other is not None:
         value["shared"] = {"digit": answer.other.digit, "confidence": round(answer.other.confidence, 3)}
+    if answer.inside is not None:
+        value["inside"] = answer.inside
     return value
 
 
 def pad_reader(ctx: AppContext, hint: str) -> Callable[[Any], Coroutine[Any, Any, dict[str, Any]]]:
-    """The server function: `[value, final, profile key, compare]` from the pad (or `[value, final]`, or a bare
-    value: final, shared) → what the panel paints."""
+    """The server function: `[value, final, profile key, compare, inside]` from the pad (or `[value, final, key,
+    compare]`, `[value, final]`, or a bare value: final, shared) → what the panel (and an open inside view) paints."""
     batcher = Batcher(lambda values: read_values(ctx, values))
 
     async def read_pad(call: Any) -> dict[str, Any]:
-        parts = call if isinstance(call, list) and len(call) in (2, 4) else [call, True]
+        parts = call if isinstance(call, list) and len(call) in (2, 4, 5) else [call, True]
         value, final = parts[0], bool(parts[1])
-        key, compare = (parts[2] or None, bool(parts[3])) if len(parts) == 4 else (None, False)
-        return answer_value(await batcher.ask((value, key, compare), final), hint)
+        key, compare = (parts[2] or None, bool(parts[3])) if len(parts) >= 4 else (None, False)
+        inside = len(parts) == 5 and parts[4] is True
+        return answer_value(await batcher.ask((value, key, compare, inside), final), hint)
 
     return read_pad

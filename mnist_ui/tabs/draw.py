@@ -1,7 +1,8 @@
-"""Draw tab: the stroke pad and the reading, updated while the pen moves and again on pen-up.
+"""Draw tab: the stroke pad and the reading, updated while the pen moves and again on pen-up, with a view inside
+the network under it.
 
-The pad asks for its readings itself (mnist_ui.components.fast_read) and hands them to the result panel in the
-browser: no Gradio event per drawing.
+The pad asks for its readings itself (mnist_ui.components.fast_read) and hands them to the result panel and the
+inside view in the browser: no Gradio event per drawing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui.components import correct_bar, model_badge
+from mnist_ui.components import correct_bar, inside_view, model_badge, present_mode
 from mnist_ui.components.fast_read import pad_reader
 from mnist_ui.components.pad import stroke_pad
 from mnist_ui.components.results import ResultPanel
@@ -27,8 +28,10 @@ def strokes_source(value: str | None) -> dict[str, Any]:
 def build(ctx: AppContext, profile: gr.BrowserState) -> None:
     with gr.Tab("Draw", id="draw", elem_id="tab-draw"), gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
-            pad = stroke_pad(pad_reader(ctx, HINT), panel="result")
-        with gr.Column(scale=2, min_width=300):
+            pad = stroke_pad(pad_reader(ctx, HINT), panel="result", inside=inside_view.OPEN)
+            present_mode.build()
+        with gr.Column(scale=2, min_width=300, elem_id="draw-answer"):
             ResultPanel(HINT, prefix="")
             digits = correct_bar.build(ctx, pad, strokes_source, prefix="")
             model_badge.build(ctx, pad, digits, profile)
+            inside_view.build(panel="result")
