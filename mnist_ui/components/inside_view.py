@@ -29,13 +29,14 @@ from mnist_ui.text.lesson import INSIDE
 PUSH_FULL = 0.9  # the push map's strongest tenth of inked pixels is full colour
 SHOWN_SIDE = RENDER_SIDE // 4  # the drawing and its box are sent at most this many pixels wide: plenty for 80 px
 ORANGE, WHITE, BLUE = np.array([234, 88, 12]), np.array([255, 255, 255]), np.array([37, 99, 235])
+STEPS = 16  # shades on each side of zero: a unit's picture is then ~600 bytes instead of ~1,600 at 128
 
 
 def _palette() -> list[int]:
-    """Index 128 is white (zero), 255 orange (most positive), 0 blue (most negative)."""
-    t = np.abs(np.arange(256) - 128.0)[:, None] / 127.0
-    far = np.where(np.arange(256)[:, None] >= 128, ORANGE, BLUE)
-    return np.clip(np.round(WHITE + (far - WHITE) * np.minimum(t, 1.0)), 0, 255).astype(np.uint8).ravel().tolist()
+    """Index STEPS is white (zero), 2·STEPS orange (most positive), 0 blue (most negative), even steps between."""
+    t = np.abs(np.arange(2 * STEPS + 1) - float(STEPS))[:, None] / STEPS
+    far = np.where(np.arange(2 * STEPS + 1)[:, None] >= STEPS, ORANGE, BLUE)
+    return np.round(WHITE + (far - WHITE) * t).astype(np.uint8).ravel().tolist()
 
 
 PALETTE = _palette()
@@ -58,7 +59,8 @@ def signed_png(values: np.ndarray, full: float = 1.0) -> str:
     values = np.asarray(values, np.float32)
     magnitudes = np.abs(values[values != 0])
     scale = float(np.quantile(magnitudes, full)) if magnitudes.size else 1.0
-    image = Image.fromarray(np.clip(np.round(values / scale * 127.0) + 128.0, 0, 255).astype(np.uint8), mode="P")
+    shades = np.clip(np.round(values / scale * STEPS), -STEPS, STEPS) + STEPS
+    image = Image.fromarray(shades.astype(np.uint8), mode="P")
     image.putpalette(PALETTE)
     return png(image)
 
