@@ -24,6 +24,7 @@ body.present .present-bar { max-width: min(76vh, 100%) !important; }
                       background: var(--button-secondary-background-fill, #f4f4f5); cursor: pointer; min-height: 44px; }
 body.present #intro, body.present #banner, body.present .tab-wrapper, body.present footer,
 body.present .correct-bar, body.present .collect-where, body.present #model-badge { display: none !important; }
+body.present .main.app { padding: 8px !important; }  /* the room sees the pad, not the page's margins */
 body.present .pad-wrap { max-width: min(76vh, 100%) !important; }
 body.present .pad-hint { font-size: 32px !important; }
 body.present .pad-tools button { font-size: 24px !important; padding: 14px !important; }
