@@ -1,18 +1,23 @@
-"""Pen to answer in headless Chromium: the demo's stroke pad beside two minimal Gradio apps.
+"""Pen to answer in headless Chromium: the demo's stroke pad, with its inside view closed and open, beside two
+minimal Gradio apps.
 
 Each app runs in its own process: `demo.py` (the shipped model, its own MNIST_DEMO_HOME), a minimal
 `gr.HTML` pad whose `change` (sent on pointer-up) answers a counter through Gradio's queue into a
 `gr.HTML`, and a minimal `gr.Sketchpad` app answering the same way. The same digit-length mouse strokes
-(a 1, a 7 or a 0, about a second each, cleared in between) are drawn on each. Inside the page a
-MutationObserver watches the answer element (the demo's result panel, the minimal apps' output); "shown"
-is two animation frames after its last change for the finished drawing, when the page has painted it.
-Printed per app:
+(a 1, a 7 or a 0, about a second each, cleared in between) are drawn on each. On the demo the strokes alternate
+between the Draw tab's "Inside the network" view closed and open (the same page and server, so the two rows
+share the machine's state): open, every reading also brings the network's insides, painted in the same frame.
+Inside the page a MutationObserver watches the answer elements (the demo's result panel and inside view, the
+minimal apps' output); "shown" is two animation frames after its last change for the
+finished drawing, when the page has painted it. Printed per app:
 
 - pointer-up → answer shown, p50 and p95;
 - answers shown per second while the pen is down (the minimal apps send nothing until pointer-up);
-- requests per stroke (pad readings through `component_server`, queue events through `queue/join`).
+- requests per stroke (pad readings through `component_server`, queue events through `queue/join`);
 
-    python -m bench.stroke_latency [--strokes 20]
+and the inside view's cost: open p50 over closed p50 (the issue asks for at most 1.10).
+
+    python -m bench.stroke_latency [--strokes 20] [--demo-only]
 """
 
 from __future__ import annotations
@@ -60,17 +65,19 @@ with gr.Blocks() as app:
 app.queue().launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), quiet=True)
 """
 
-# Times every change of the answer element and the frame after the next one (the change is on screen).
+# Times every change of the answer elements and the frame after the next one (the change is on screen).
 OBSERVE = """(selector) => {
   const B = window.__bench = {downs: [], ups: [], changes: [], shown: []};
   performance.setResourceTimingBufferSize(100000);  // the default 250 entries fill up within a few strokes
   addEventListener('pointerdown', () => B.downs.push(performance.now()), true);
   addEventListener('pointerup', () => B.ups.push(performance.now()), true);
-  new MutationObserver(() => {
+  const seen = new MutationObserver(() => {
     B.changes.push(performance.now());
     requestAnimationFrame(() => requestAnimationFrame(() => B.shown.push(performance.now())));
-  }).observe(document.querySelector(selector), {subtree: true, childList: true, attributes: true,
-                                                 characterData: true});
+  });
+  for (const answer of document.querySelectorAll(selector)) {
+    seen.observe(answer, {subtree: true, childList: true, attributes: true, characterData: true});
+  }
 }"""
 QUIET = """(quiet) => new Promise((resolve) => {
   const B = window.__bench, up = B.ups.length ? B.ups[B.ups.length - 1] : 0;
@@ -80,6 +87,7 @@ QUIET = """(quiet) => new Promise((resolve) => {
   };
   tick();
 })"""
+OPEN_VIEW = """(open) => { const d = document.querySelector('#inside details'); if (d.open !== open) d.open = open; }"""
 REQUESTS = """(since) => performance.getEntriesByType('resource').filter(e => e.startTime >= since &&
   (e.name.includes('component_server') || e.name.includes('queue/join'))).length"""
 
@@ -133,18 +141,28 @@ def one_stroke(page: Any, target: Target, shape: list[list[list[float]]]) -> Str
     )
 
 
-def run(browser: Any, target: Target, strokes: int, warmup: int = 2) -> list[Stroke]:
+def run(
+    browser: Any, target: Target, strokes: int, warmup: int = 2, views: tuple[bool, ...] = ()
+) -> list[list[Stroke]]:
+    """`strokes` per entry of `views` (the inside view closed or open before each stroke, taking turns), after
+    `warmup` strokes each; with no `views`, one list of `strokes` on the page as it opens."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
+    turns = views or (None,)
     try:
         page.goto(target.url)
         page.wait_for_selector(target.surface)
         page.wait_for_selector(target.answer, state="attached")
         page.wait_for_timeout(1500)
         page.evaluate(OBSERVE, target.answer)
-        results = [one_stroke(page, target, SHAPES[i % len(SHAPES)]) for i in range(warmup + strokes)]
-        return results[warmup:]
+        results: list[list[Stroke]] = [[] for _ in turns]
+        for i in range((warmup + strokes) * len(turns)):
+            view = turns[i % len(turns)]
+            if view is not None:
+                page.evaluate(OPEN_VIEW, view)  # opening reads the drawing again: one_stroke settles first
+            results[i % len(turns)].append(one_stroke(page, target, SHAPES[(i // len(turns)) % len(SHAPES)]))
+        return [kept[warmup:] for kept in results]
     finally:
         context.close()
 
@@ -166,35 +184,51 @@ def report(name: str, results: list[Stroke]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strokes", type=int, default=20, help="strokes per app, after 2 warm-up strokes")
+    parser.add_argument(
+        "--strokes", type=int, default=20, help="strokes per app (and per view), after 2 warm-up strokes"
+    )
+    parser.add_argument("--demo-only", action="store_true", help="only the demo, its inside view closed and open")
     args = parser.parse_args()
     rows = []
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as home, chromium() as browser:
         with running_app(None, Path(home)) as app:
-            demo = Target("stroke pad (demo.py)", app.url, "#pad canvas.pad", "#pad .pad-clear", "#result")
-            rows.append(report(demo.name, run(browser, demo, args.strokes)))
-        with running_source(HTML_PAD_APP) as (url, _):
-            pad = Target("gr.HTML pad (minimal app)", url, "#pad .surface", "", "#answer")
-            rows.append(report(pad.name, run(browser, pad, args.strokes)))
-        with running_source(SKETCHPAD_APP) as (url, _):
-            sketch = Target(
-                "gr.Sketchpad (minimal app)",
-                url,
-                "#sketch .pixi-target canvas",
-                '#sketch button[aria-label="Clear canvas"]',
-                "#answer",
-                prepare='#sketch button[aria-label="Brush"]',
-                square=0.6,
+            demo = Target("stroke pad (demo.py)", app.url, "#pad canvas.pad", "#pad .pad-clear", "#result, #inside")
+            closed, opened = run(browser, demo, args.strokes, views=(False, True))
+            rows += [report("demo, inside view closed", closed), report("demo, inside view open", opened)]
+            ratio = percentile([r.up_to_shown_ms for r in opened], 0.5) / percentile(
+                [r.up_to_shown_ms for r in closed], 0.5
             )
-            rows.append(report(sketch.name, run(browser, sketch, args.strokes)))
-    print(f"\nPen to answer in headless Chromium, {args.strokes} digit-length strokes per app (1, 7, 0 in turn)")
+        if not args.demo_only:
+            rows += minimal_apps(browser, args.strokes)
+    print(f"\nPen to answer in headless Chromium, {args.strokes} digit-length strokes per row (1, 7, 0 in turn)")
     print(f"load average (1 min) at the start: {load:.2f}, at the end: {os.getloadavg()[0]:.2f}")
     print(f"{'app':<32} {'pointer-up → shown':>22} {'answers/s':>10} {'stroke':>9} {'requests':>9}")
     print(f"{'':<32} {'p50':>10} {'p95':>11} {'pen down':>10} {'lasted':>9} {'/stroke':>9}")
     for row in rows:
         print(row)
+    print(f"inside view open / closed, pointer-up → shown p50: {ratio:.2f}")
     return 0
+
+
+def minimal_apps(browser: Any, strokes: int) -> list[str]:
+    """The two reference apps' rows: a gr.HTML pad and a gr.Sketchpad, each answering a counter."""
+    rows = []
+    with running_source(HTML_PAD_APP) as (url, _):
+        pad = Target("gr.HTML pad (minimal app)", url, "#pad .surface", "", "#answer")
+        rows.append(report(pad.name, run(browser, pad, strokes)[0]))
+    with running_source(SKETCHPAD_APP) as (url, _):
+        sketch = Target(
+            "gr.Sketchpad (minimal app)",
+            url,
+            "#sketch .pixi-target canvas",
+            '#sketch button[aria-label="Clear canvas"]',
+            "#answer",
+            prepare='#sketch button[aria-label="Brush"]',
+            square=0.6,
+        )
+        rows.append(report(sketch.name, run(browser, sketch, strokes)[0]))
+    return rows
 
 
 if __name__ == "__main__":

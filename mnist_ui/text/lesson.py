@@ -38,9 +38,9 @@ PRESENT = {
 }
 
 SEED = {
-    "lesson": (
-        "The notebook's lesson: a validation split of {split} keeps {check:,} of the {total:,} training images "
-        "only to check the network, so just {learn:,} images teach it."
+    "split": (
+        "A validation split of {split} keeps {check:,} of the {total:,} training images only to check the network, "
+        "so {learn:,} images teach it."
     ),
     "result": (
         "### The notebook's lesson\n"
@@ -48,6 +48,6 @@ SEED = {
         "| this run: {learn:,} images | **{this}** |\n"
         "| the default recipe (the shipped model) | {default} |\n"
         "| the notebook's own run | {notebook} |\n\n"
-        "The same network reads far better when it learns from all the images."
+        "The same network reads far better when all the images teach it."
     ),
 }
