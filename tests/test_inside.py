@@ -17,7 +17,7 @@ from mnist_core.config import SHIPPED_MODEL
 from mnist_core.imaging.strokes import Drawing, drawing_steps, drawing_to_mnist, parse, render_ink
 from mnist_core.model.files import load_classifier
 from mnist_core.model.forward import Classifier
-from mnist_core.model.inside import TOP_UNITS, look_inside, margin_gradient
+from mnist_core.model.inside import TOP_UNITS, look_inside, margin_gradient, unit_picture
 from mnist_core.serving.readings import read_drawings
 from mnist_ui.components.fast_read import pad_reader, read_values
 from mnist_ui.testing import DIGIT_STROKES, SEVEN, pad_value
@@ -79,8 +79,8 @@ def test_look_inside_sees_what_the_served_forward_pass_sees(served: Classifier) 
     assert 0 < first.on < first.total
     assert len(first.units) == TOP_UNITS and list(first.activations) == sorted(first.activations, reverse=True)
     np.testing.assert_allclose(first.activations, np.sort(features)[::-1][:TOP_UNITS], rtol=1e-5)
-    for unit, picture in zip(first.units, first.pictures, strict=True):
-        np.testing.assert_array_equal(picture.ravel(), served.layers[0][0][:, unit])
+    for unit in first.units:
+        np.testing.assert_array_equal(unit_picture(served, int(unit)).ravel(), served.layers[0][0][:, unit])
 
 
 def test_the_steps_are_the_pictures_the_reading_itself_makes(served: Classifier) -> None:

@@ -28,7 +28,6 @@ class FirstLayer:
 
     units: np.ndarray  # (k,) unit numbers, strongest first
     activations: np.ndarray  # (k,) their outputs (after ReLU)
-    pictures: np.ndarray  # (k, 28, 28) each unit's weight on every pixel of the 28×28 it receives
     on: int  # units whose output is above zero for this drawing
     total: int
 
@@ -59,7 +58,7 @@ def look_inside(classifier: Classifier, x: np.ndarray, top: int = TOP_UNITS) -> 
     steps = _forward(classifier, x)
     probabilities = _softmax(steps[-1][2])
     order = np.argsort(probabilities)
-    first = _first_layer(classifier, steps, top)
+    first = _first_layer(steps, top)
     rows, weights, _ = steps[0]
     toward = _backward(steps, int(order[-1]), int(order[-2]))
     push = np.zeros(SIDE * SIDE, np.float32)
@@ -101,13 +100,19 @@ def _backward(steps: list[_Step], toward: int, against: int) -> np.ndarray:
     return grad
 
 
-def _first_layer(classifier: Classifier, steps: list[_Step], top: int) -> FirstLayer:
+def unit_picture(classifier: Classifier, unit: int) -> np.ndarray:
+    """What a first-layer unit looks for: its weight on each pixel of the 28×28 it receives, (28, 28).
+
+    Apart from `look_inside`: a unit's picture is the same for every drawing, so a page keeps it once made."""
+    return classifier.layers[0][0][:, unit].reshape(SIDE, SIDE)
+
+
+def _first_layer(steps: list[_Step], top: int) -> FirstLayer:
     out = np.maximum(steps[0][2], 0.0)
     k = min(top, len(out))
     strongest = np.argpartition(out, -k)[-k:]
     units = strongest[np.argsort(out[strongest])[::-1]]
-    pictures = classifier.layers[0][0][:, units].T.reshape(k, SIDE, SIDE)
-    return FirstLayer(units, out[units], pictures, int(np.count_nonzero(out)), len(out))
+    return FirstLayer(units, out[units], int(np.count_nonzero(out)), len(out))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

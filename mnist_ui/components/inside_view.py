@@ -22,7 +22,7 @@ from PIL import Image
 from mnist_core.imaging.pictures import Steps
 from mnist_core.imaging.strokes import RENDER_SIDE
 from mnist_core.model.forward import Classifier
-from mnist_core.model.inside import Inside, look_inside
+from mnist_core.model.inside import Inside, look_inside, unit_picture
 from mnist_core.serving.readings import Reading
 from mnist_ui.text.lesson import INSIDE
 
@@ -59,7 +59,8 @@ def signed_png(values: np.ndarray, full: float = 1.0) -> str:
     all above it) is full colour. A push map's few strongest pixels would otherwise leave the rest pale."""
     values = np.asarray(values, np.float32)
     magnitudes = np.abs(values[values != 0])
-    scale = float(np.quantile(magnitudes, full)) if magnitudes.size else 1.0
+    at = min(magnitudes.size - 1, int(full * magnitudes.size))
+    scale = float(np.partition(magnitudes, at)[at]) if magnitudes.size else 1.0
     shades = np.clip(np.round(values / scale * STEPS), -STEPS, STEPS) + STEPS
     image = Image.fromarray(shades.astype(np.uint8), mode="P")
     image.putpalette(PALETTE)
@@ -80,13 +81,13 @@ class UnitPictures:
         self._classifier: Classifier | None = None
         self._made: dict[int, str] = {}
 
-    def get(self, classifier: Classifier, unit: int, picture: np.ndarray) -> str:
+    def get(self, classifier: Classifier, unit: int) -> str:
         with self._lock:
             if self._classifier is not classifier:
                 self._classifier, self._made = classifier, {}
             made = self._made.get(unit)
         if made is None:
-            made = signed_png(picture)
+            made = signed_png(unit_picture(classifier, unit))
             with self._lock:
                 if self._classifier is classifier:
                     self._made[unit] = made
@@ -118,8 +119,8 @@ def inside_value(classifier: Classifier | None, reading: Reading, answered_by: s
     return {
         "path": path_pictures(reading.steps, reading.image, classifier.deskew),
         "units": [
-            {"n": int(n), "a": round(float(a), 2), "png": UNITS.get(classifier, int(n), picture)}
-            for n, a, picture in zip(first.units, first.activations, first.pictures, strict=True)
+            {"n": int(n), "a": round(float(a), 2), "png": UNITS.get(classifier, int(n))}
+            for n, a in zip(first.units, first.activations, strict=True)
         ],
         "on": first.on,
         "total": first.total,
@@ -137,7 +138,7 @@ CSS = """
                   box-sizing: border-box; }
 .inside h4 { margin: 10px 0 4px; font-size: 15px; }
 .inside p { margin: 4px 0; font-size: 14px; color: var(--body-text-color-subdued); }
-.inside .body > section { display: none; }
+.inside .body > section { display: none; content-visibility: auto; contain-intrinsic-size: auto 200px; }
 .inside.has .body > section { display: block; }
 .inside.has .empty { display: none; }
 .inside .strip { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
@@ -178,7 +179,13 @@ const W = __WORDS__, PANEL = '__PANEL__';
 const root = element.querySelector('.inside'), details = root.querySelector('details');
 const say = (key, v) => W[key].replace(/\\{(\\w+)\\}/g, (_, k) => v[k]);
 const src = (png) => 'data:image/png;base64,' + png;
-const num = (n) => n.toLocaleString('en');
+const numbers = new Intl.NumberFormat('en'), num = (n) => numbers.format(n);
+// Only what changed is written: the same text or picture written again would still cost the page a layout.
+function put(el, value) { if (el.textContent !== value) el.textContent = value; }
+function show(img, url, alt) {
+  if (img.getAttribute('src') !== url) img.setAttribute('src', url);
+  if (img.alt !== alt) img.alt = alt;
+}
 function pct(p) {
   if (p > 0.995 && p < 1) return '>99%';
   if (p > 0 && p < 0.005) return '<1%';
@@ -189,15 +196,13 @@ function pct(p) {
 function figures(strip, n) {
   while (strip.children.length > n) strip.lastChild.remove();
   while (strip.children.length < n) {
-    strip.insertAdjacentHTML('beforeend', '<figure><img alt=""><figcaption></figcaption></figure>');
+    strip.insertAdjacentHTML('beforeend', '<figure><img alt="" decoding="async"><figcaption></figcaption></figure>');
   }
   return [...strip.children];
 }
 function picture(fig, png, caption, alt) {
-  const img = fig.querySelector('img'), url = src(png);
-  if (img.getAttribute('src') !== url) img.setAttribute('src', url);
-  img.alt = alt;
-  fig.querySelector('figcaption').textContent = caption;
+  show(fig.firstChild, src(png), alt);
+  put(fig.lastChild, caption);
 }
 const rows = root.querySelector('.probs .rows');
 rows.innerHTML = [...Array(10).keys()].map((d) =>
@@ -212,23 +217,22 @@ function paint(r) {
     picture(fig, ins.path[i].png, i === last ? `${W[key]}: ${W.reads}` : W[key], W[key]);
   });
   const share = Math.round(100 * ins.on / ins.total) + '%';
-  root.querySelector('.units .on').textContent = say('on', {on: num(ins.on), total: num(ins.total), share});
+  put(root.querySelector('.units .on'), say('on', {on: num(ins.on), total: num(ins.total), share}));
   figures(root.querySelector('.units .strip'), ins.units.length).forEach((fig, i) => {
     const u = ins.units[i];
     picture(fig, u.png, u.a.toFixed(1), '#' + u.n);
   });
-  root.querySelector('.units .legend').textContent = say('units_legend', {k: ins.units.length});
+  put(root.querySelector('.units .legend'), say('units_legend', {k: ins.units.length}));
   const v = {answer: ins.answer, runner: ins.runner};
-  root.querySelector('.why h4').textContent = say('why', v);
-  const heat = root.querySelector('.why img');
-  heat.setAttribute('src', src(ins.push));
-  heat.alt = say('why_legend', v);
-  root.querySelector('.why .legend').textContent = say('why_legend', v);
+  put(root.querySelector('.why h4'), say('why', v));
+  show(root.querySelector('.why img'), src(ins.push), say('why_legend', v));
+  put(root.querySelector('.why .legend'), say('why_legend', v));
   [...rows.children].forEach((row, d) => {
-    const p = ins.probabilities[d];
-    row.className = 'prow' + (d === ins.answer ? ' answer' : d === ins.runner ? ' runner' : '');
-    row.querySelector('.pfill').style.width = (100 * p).toFixed(1) + '%';
-    row.lastChild.textContent = pct(p);
+    const p = ins.probabilities[d], kind = 'prow' + (d === ins.answer ? ' answer' : d === ins.runner ? ' runner' : '');
+    if (row.className !== kind) row.className = kind;
+    const width = (100 * p).toFixed(1) + '%', fill = row.querySelector('.pfill');
+    if (fill.style.width !== width) fill.style.width = width;
+    put(row.lastChild, pct(p));
   });
   root.querySelector('.shared-note').hidden = !ins.shared;
   element.dataset.painted = String(performance.now());

@@ -32,6 +32,6 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> None:
             present_mode.build()
         with gr.Column(scale=2, min_width=300, elem_id="draw-answer"):
             ResultPanel(HINT, prefix="")
+            inside_view.build(panel="result")  # collapsed it is one line; opened, the correct buttons move down
             digits = correct_bar.build(ctx, pad, strokes_source, prefix="")
             model_badge.build(ctx, pad, digits, profile)
-            inside_view.build(panel="result")
