@@ -20,6 +20,7 @@ from mnist_core.model.forward import Classifier
 from mnist_core.model.inside import TOP_UNITS, look_inside, margin_gradient, unit_picture
 from mnist_core.serving.readings import read_drawings
 from mnist_ui.components.fast_read import pad_reader, read_values
+from mnist_ui.components.inside_view import inside_value
 from mnist_ui.testing import DIGIT_STROKES, SEVEN, pad_value
 
 EPS = 3e-3  # small enough that few ReLUs change side, large enough for float32 logits
@@ -117,6 +118,15 @@ def test_the_view_gets_the_insides_only_when_it_asks_and_as_small_pictures(ctx: 
     assert png_size(inside["push"]) == (28, 28) and inside["answer"] == 7 != inside["runner"]
     assert abs(sum(inside["probabilities"]) - 1) < 1e-3 and inside["shared"] is False
     assert len(json.dumps(inside)) < 12_000, "pictures travel as small PNGs (about 9 KB in all)"
+
+
+def test_a_model_that_reads_without_deskewing_shows_the_centred_28x28_last(served: Classifier) -> None:
+    plain = Classifier(served.layers, deskew=False)
+    reading = read_drawings(plain, [drawing("7")])[0]
+    inside = inside_value(plain, reading, answered_by="personal")
+    assert inside is not None and [step["key"] for step in inside["path"]] == ["drawing", "box", "fit", "centred"]
+    assert inside["shared"] is True, "a personal answer says the view shows the shared network under it"
+    assert inside_value(None, reading) is None and inside_value(plain, read_drawings(plain, [parse(None)])[0]) is None
 
 
 def test_the_pad_sends_the_insides_with_the_reading_while_the_view_is_open(ctx: BuildCtx) -> None:
