@@ -7,7 +7,8 @@ each inked pixel's share of that margin, > 0 where it pushed toward the answer, 
 
 Only the rows that carry signal are touched: a layer's input is zero at blank pixels and at units that do not
 fire (most of them), so each matmul takes just the weight rows of the non-zero inputs, and the backward pass
-reuses those rows. The whole look costs about one reading (`bench/stroke_latency.py` times it in the browser).
+reuses those rows: the whole look costs less than the reading's own forward pass (`bench/stroke_latency.py` times
+pen-up → answer with the inside view open and closed).
 """
 
 from __future__ import annotations
