@@ -24,10 +24,11 @@ from mnist_core.imaging.strokes import RENDER_SIDE
 from mnist_core.model.forward import Classifier
 from mnist_core.model.inside import Inside, look_inside, unit_picture
 from mnist_core.serving.readings import Reading
+from mnist_ui.server.personal import SHARED
 from mnist_ui.text.lesson import INSIDE
 
 PUSH_FULL = 0.9  # the push map's strongest tenth of inked pixels is full colour
-SHOWN_SIDE = RENDER_SIDE // 4  # the drawing and its box are sent at most this many pixels wide: plenty for 80 px
+SHOWN_SIDE = RENDER_SIDE // 4  # the drawing and its box travel at most this wide: the view shows them 64 px (100 presenting)
 ORANGE, WHITE, BLUE = np.array([234, 88, 12]), np.array([255, 255, 255]), np.array([37, 99, 235])
 STEPS = 16  # shades on each side of zero: enough for the eye, and a unit's noisy picture compresses far better
 
@@ -110,8 +111,9 @@ def path_pictures(steps: Steps, seen: np.ndarray, deskewed: bool) -> list[dict[s
     return shown
 
 
-def inside_value(classifier: Classifier | None, reading: Reading, answered_by: str = "shared") -> dict[str, Any] | None:
-    """What the view paints for one reading of a drawing, or None when there is nothing to look into."""
+def inside_value(classifier: Classifier | None, reading: Reading, answered_by: str = SHARED) -> dict[str, Any] | None:
+    """What the view paints for one reading of a drawing by the shared network `classifier`, or None when there is
+    nothing to look into; `answered_by` another model (a visitor's own), the view says so."""
     if classifier is None or reading.status != "ok" or reading.image is None or reading.steps is None:
         return None
     inside: Inside = look_inside(classifier, reading.image.reshape(-1))
@@ -128,7 +130,7 @@ def inside_value(classifier: Classifier | None, reading: Reading, answered_by: s
         "answer": inside.answer,
         "runner": inside.runner_up,
         "probabilities": [round(float(p), 4) for p in inside.probabilities],
-        "shared": answered_by != "shared",
+        "shared": answered_by != SHARED,
     }
 
 
