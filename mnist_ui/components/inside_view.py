@@ -28,7 +28,7 @@ from mnist_ui.server.personal import SHARED
 from mnist_ui.text.lesson import INSIDE
 
 PUSH_FULL = 0.9  # the push map's strongest tenth of inked pixels is full colour
-SHOWN_SIDE = RENDER_SIDE // 4  # the drawing and its box travel at most this wide: the view shows them 64 px (100 presenting)
+SHOWN_SIDE = RENDER_SIDE // 4  # the drawing and its box travel at most this wide; the view shows them at 64–100 px
 ORANGE, WHITE, BLUE = np.array([234, 88, 12]), np.array([255, 255, 255]), np.array([37, 99, 235])
 STEPS = 16  # shades on each side of zero: enough for the eye, and a unit's noisy picture compresses far better
 
