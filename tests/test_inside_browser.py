@@ -117,7 +117,8 @@ def test_the_inside_view_opens_with_one_click_and_rides_on_the_pads_readings(bro
         brought = sum(c["brought"] for c in calls)
         painted = after["painted"] - before["painted"]
         assert painted == brought > 0, "the view paints what the readings bring, with no request of its own"
-        assert not after["other"], after["other"]
+        others = after["other"][len(before["other"]) :]  # a busy machine may send a page-load event late
+        assert not others, others
         check_view(page, "0")
         (REPO / "artifacts").mkdir(exist_ok=True)
         page.screenshot(path=str(REPO / "artifacts" / "inside-view.png"), full_page=True)
