@@ -135,12 +135,13 @@ def inside_value(classifier: Classifier | None, reading: Reading, answered_by: s
 
 
 CSS = """
-.inside details { border: 1px solid #d4d4d8; border-radius: 10px; padding: 0 12px; margin-top: 8px; }
+.inside details { border: 1px solid #d4d4d8; border-radius: 10px; padding: 0 12px; margin-top: 8px;
+                  contain: content; will-change: transform; }  /* a reading repaints this layer, not the page */
 .inside summary { cursor: pointer; font-size: 18px; font-weight: 600; padding: 12px 0; min-height: 44px;
                   box-sizing: border-box; }
 .inside h4 { margin: 10px 0 4px; font-size: 15px; }
 .inside p { margin: 4px 0; font-size: 14px; color: var(--body-text-color-subdued); }
-.inside .body > section { display: none; content-visibility: auto; contain-intrinsic-size: auto 200px; }
+.inside .body > section { display: none; }
 .inside.has .body > section { display: block; }
 .inside.has .empty { display: none; }
 .inside .strip { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
