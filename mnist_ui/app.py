@@ -10,6 +10,7 @@ import gradio as gr
 from mnist_ui import api
 from mnist_ui.components.correct_bar import CSS as CORRECT_CSS
 from mnist_ui.components.model_badge import KEY_JS
+from mnist_ui.components.present_mode import CSS as PRESENT_CSS
 from mnist_ui.components.results import CSS as RESULTS_CSS
 from mnist_ui.components.style import CSS as FIT_CSS
 from mnist_ui.server.access import sees_paths, without_paths
@@ -29,6 +30,7 @@ CSS = (
     + CORRECT_CSS
     + TEACH_CSS
     + FIT_CSS
+    + PRESENT_CSS
     + """
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 #train-status progress { width: 100%; height: 14px; }
@@ -50,8 +52,8 @@ def banner(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
 
 def build_app(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title="Draw a digit", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-        gr.Markdown(INTRO)
-        warning_box = gr.HTML(visible=False)
+        gr.Markdown(INTRO, elem_id="intro")
+        warning_box = gr.HTML(visible=False, elem_id="banner")
         profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
         with gr.Tabs():
             draw_tab.build(ctx, profile)

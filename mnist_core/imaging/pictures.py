@@ -278,18 +278,44 @@ def _label(mask: np.ndarray) -> np.ndarray:
     return dense.reshape(mask.shape)
 
 
+@dataclass(frozen=True)
+class Steps:
+    """The pictures one digit passes through on its way to the model, each the one the code itself makes (the inside
+    view shows them): the whole ink picture, its box cropped out, the box fitted to 20×20 with the stroke evened
+    out, and that centred by its mass in 28×28 (what `ink_to_mnist` returns)."""
+
+    ink: Image.Image  # "L", 255 = ink
+    box: Image.Image  # the ink's bounding box, at the ink picture's resolution
+    fit: np.ndarray  # float32 in [0, 1], at most 20×20 (its longer side is 20)
+    centred: np.ndarray  # float32 in [0, 1], 28×28
+
+
 def ink_to_mnist(ink: Image.Image, options: Options = DEFAULT) -> np.ndarray | None:
     """Crop to the ink, fit 20×20, even out the stroke width, centre the mass in 28×28."""
-    patch = box_patch(ink, options)
-    if patch is None:
+    steps = ink_steps(ink, options)
+    return None if steps is None else steps.centred
+
+
+def ink_steps(ink: Image.Image, options: Options = DEFAULT) -> Steps | None:
+    """`ink_to_mnist` keeping every picture it makes on the way, or None when there is nothing to read."""
+    box = ink_box(ink, options)
+    if box is None:
         return None
+    patch = _fit(box)
     if options.normalise_stroke:
         patch = _normalise_stroke(patch)
-    return _centre(_box_down(np.asarray(patch, dtype=np.float32) / 255.0, OVERSAMPLE))
+    fit = _box_down(np.asarray(patch, dtype=np.float32) / 255.0, OVERSAMPLE)
+    return Steps(ink, box, fit, _centre(fit))
 
 
 def box_patch(ink: Image.Image, options: Options = DEFAULT) -> Image.Image | None:
     """The ink's bounding box scaled to fit (20·OVERSAMPLE)², or None for blank, dot or blob."""
+    box = ink_box(ink, options)
+    return None if box is None else _fit(box)
+
+
+def ink_box(ink: Image.Image, options: Options = DEFAULT) -> Image.Image | None:
+    """The ink's bounding box cropped out, or None for blank, dot or blob."""
     w, h = ink.size
     hist = ink.histogram()
     if sum(hist[51:]) < max(options.min_ink_fraction * h * w, 2):
@@ -308,6 +334,12 @@ def box_patch(ink: Image.Image, options: Options = DEFAULT) -> Image.Image | Non
         return None  # a filled blob, not strokes
     if fill > 0.5 and bh > 0.9 * h and bw > 0.9 * w:
         return None  # a scribble over the whole canvas
+    return crop
+
+
+def _fit(crop: Image.Image) -> Image.Image:
+    """The box scaled so its longer side is 20·OVERSAMPLE, keeping its aspect ratio."""
+    bw, bh = crop.size
     scale = BOX * OVERSAMPLE / max(bh, bw)
     size = (max(1, round(bw * scale)), max(1, round(bh * scale)))
     return crop.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)

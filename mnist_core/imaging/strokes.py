@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mnist_core.imaging.pictures import DEFAULT, Options, ink_to_mnist
+from mnist_core.imaging.pictures import DEFAULT, Options, Steps, ink_steps
 
 FORMAT_VERSION = 1
 MAX_JSON_BYTES = 256_000  # a digit is a few KB; this bounds what one request can make us parse
@@ -175,8 +175,14 @@ def render_image(drawing: Drawing, mode: str = "ink-on-white", side: int = RENDE
 
 def drawing_to_mnist(drawing: Drawing, options: Options = DEFAULT) -> np.ndarray | None:
     """The 28×28 the model should see, or None when nothing (or only a dot) was drawn."""
+    steps = drawing_steps(drawing, options)
+    return None if steps is None else steps.centred
+
+
+def drawing_steps(drawing: Drawing, options: Options = DEFAULT) -> Steps | None:
+    """`drawing_to_mnist` keeping every picture it makes on the way (the drawing as drawn here, its box, ...)."""
     if drawing.empty:
         return None
     if float(np.ptp(np.concatenate(drawing.strokes), axis=0).max()) < drawing.pen:
         return None  # a tap: a dot of the pen's own size, not a digit
-    return ink_to_mnist(render_ink(drawing), options)
+    return ink_steps(render_ink(drawing), options)

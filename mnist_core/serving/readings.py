@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_core.imaging import strokes
-from mnist_core.imaging.pictures import ImageError, image_to_mnist
+from mnist_core.imaging.pictures import ImageError, Steps, image_to_mnist
 from mnist_core.imaging.strokes import Drawing
 from mnist_core.model.forward import Classifier
 from mnist_core.serving.nondigit import UNSURE, UNSURE_BELOW, doubts
@@ -30,6 +30,7 @@ class Reading:
     network: str = ""  # the architecture that read it ("dense", "cnn"), when it was read
     other_network: Reading | None = None  # the other network's reading of the same drawing, when asked
     doubt: str = ""  # "" a digit; UNSURE a digit, maybe; else why it is not a digit (nondigit.doubts)
+    steps: Steps | None = None  # a drawing's pictures on the way to `image` (kept, not made, by the reading)
 
     @property
     def digit(self) -> int | None:
@@ -73,7 +74,7 @@ class Reading:
 
 BLANK_MESSAGE = "nothing to read: draw one digit"
 BLANK_PICTURE = "nothing to read in this picture: send a picture of one digit, dark on light or light on dark"
-Prepared = tuple[Status, "np.ndarray | None", str]  # status, the 28×28 (when "ok"), message
+Prepared = tuple[Status, "np.ndarray | Steps | None", str]  # status, the 28×28 or its steps (when "ok"), message
 
 
 def _prepare(source: Source) -> Prepared:
@@ -85,8 +86,8 @@ def _prepare(source: Source) -> Prepared:
 
 
 def _prepare_drawing(drawing: Drawing) -> Prepared:
-    image = strokes.drawing_to_mnist(drawing)
-    return ("blank", None, BLANK_MESSAGE) if image is None else ("ok", image, "")
+    steps = strokes.drawing_steps(drawing)
+    return ("blank", None, BLANK_MESSAGE) if steps is None else ("ok", steps, "")
 
 
 def read_digits(classifier: Classifier, sources: Sequence[Source], workers: int = 2) -> list[Reading]:
@@ -107,14 +108,17 @@ def read_drawings(classifier: Classifier, drawings: Sequence[Drawing]) -> list[R
 def _read(classifier: Classifier, prepared: list[Prepared], drawings: Sequence[Drawing] = ()) -> list[Reading]:
     """One forward pass for every prepared image; each reading judged on its ink (and strokes, when it had them)."""
     ok = [i for i, (status, _, _) in enumerate(prepared) if status == "ok"]
-    batch = np.stack([cast(np.ndarray, prepared[i][1]) for i in ok]) if ok else np.zeros((0, 28, 28), np.float32)
+    made = {i: prepared[i][1] for i in ok}
+    steps = {i: found for i, found in made.items() if isinstance(found, Steps)}
+    images = [found.centred if isinstance(found, Steps) else cast(np.ndarray, found) for found in made.values()]
+    batch = np.stack(images) if ok else np.zeros((0, 28, 28), np.float32)
     readings = [Reading(status, message) for status, _, message in prepared]
     seen = classifier.inputs(batch)  # what the first layer receives: deskewed when the model wants it
     probs = classifier.forward(seen)
     strokes = [drawings[i] for i in ok] if drawings else []
     for row, (i, doubt) in enumerate(zip(ok, doubts(batch, probs, strokes), strict=True)):
-        image = seen[row].reshape(28, 28)
-        readings[i] = Reading("ok", said(probs[row], doubt), image, probs[row], classifier.architecture, doubt=doubt)
+        image, p = seen[row].reshape(28, 28), probs[row]
+        readings[i] = Reading("ok", said(p, doubt), image, p, classifier.architecture, doubt=doubt, steps=steps.get(i))
     return readings
 
 

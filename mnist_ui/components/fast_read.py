@@ -23,6 +23,7 @@ import gradio as gr
 
 from mnist_core.imaging.strokes import Drawing, StrokeError, parse
 from mnist_core.serving.readings import Reading
+from mnist_ui.components.inside_view import inside_value
 from mnist_ui.components.results import panel_value
 from mnist_ui.server.access import for_visitor, sees_paths, visitor
 from mnist_ui.server.context import AppContext
@@ -144,13 +145,15 @@ class PadCall(NamedTuple):
     key: str | None = None  # the visitor's profile key
     compare: bool = False  # a personal answer also carries the shared model's reading
     networks: bool = False  # the answer also carries the other network's reading
+    inside: bool = False  # the answer also carries what the shared network does inside (the inside view is open)
 
 
 def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
     """Pad values (each a `PadCall` or its tuple, or a bare value) → answers, one forward pass per model in the
     batch; malformed strokes become a message, never an exception. With `compare`, a personal answer also
     carries the shared model's reading of the same drawing (read anyway: the memory re-reads it), with
-    `networks` every answer the other network's (one more pass each, only when asked)."""
+    `networks` every answer the other network's (one more pass each, only when asked); with `inside`, what the
+    shared network does inside for it (only while the page shows it)."""
     calls = [PadCall(*v) if isinstance(v, tuple) else PadCall(v) for v in values]
     done: dict[int, Answer] = {}
     parsed: dict[int, Drawing] = {}  # each drawing parsed once, by its place in the batch
@@ -174,6 +177,9 @@ def read_values(ctx: AppContext, values: list[Any]) -> list[Answer]:
         beside = ctx.networks.add_to(ctx.holder.current, readings, [parsed[i] for i in both])
         for i, reading in zip(both, beside, strict=True):
             done[i] = replace(done[i], reading=reading)
+    shared = ctx.holder.current.classifier
+    for i in (i for i in rows if calls[i].inside):
+        done[i] = replace(done[i], inside=inside_value(shared, done[i].reading, done[i].model))
     return [done[i] for i in range(len(calls))]
 
 
@@ -185,25 +191,29 @@ def answer_value(answer: Answer, hint: str) -> dict[str, Any]:
     theirs = answer.reading.other_network
     if theirs is not None:
         value["network"] = {"name": theirs.network, "digit": theirs.digit, "confidence": round(theirs.confidence, 3)}
+    if answer.inside is not None:
+        value["inside"] = answer.inside
     return value
 
 
 def pad_reader(
     ctx: AppContext, hint: str, networks: bool = False
 ) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
-    """The server function: `[value, final, profile key, compare]` from the pad (or `[value, final]`, or a bare
-    value: final, shared) → what the panel paints, in the words this visitor may read (no server paths); with
-    `networks`, every answer also carries the other network's reading of the same drawing."""
+    """The server function: `[value, final, profile key, compare, inside]` from the pad (or `[value, final, key,
+    compare]`, `[value, final]`, or a bare value: final, shared) → what the panel (and an open inside view) paints,
+    in the words this visitor may read (no server paths); with `networks`, every answer also carries the other
+    network's reading of the same drawing."""
     batcher = Batcher(lambda values: read_values(ctx, values), size=lambda call: len(call.value or ""))
 
     async def read_pad(call: Any, request: gr.Request | None = None) -> dict[str, Any]:
         # The server-function route hands over Starlette's request itself: no login, no session hash in it.
         asking = request if isinstance(request, gr.Request) or request is None else gr.Request(request=request)
-        parts = call if isinstance(call, list) and len(call) in (2, 4) else [call, True]
+        parts = call if isinstance(call, list) and len(call) in (2, 4, 5) else [call, True]
         value, final = parts[0], bool(parts[1])
-        key, compare = (parts[2] or None, bool(parts[3])) if len(parts) == 4 else (None, False)
+        key, compare = (parts[2] or None, bool(parts[3])) if len(parts) >= 4 else (None, False)
+        inside = len(parts) == 5 and parts[4] is True
         who = "" if sees_paths(ctx, asking) else visitor(ctx, asking)  # a local viewer's tabs: no per-visitor cap
-        answer = await batcher.ask(PadCall(value, key, compare, networks), final, who)
+        answer = await batcher.ask(PadCall(value, key, compare, networks, inside), final, who)
         return for_visitor(ctx, asking, answer_value(answer, hint))
 
     return read_pad

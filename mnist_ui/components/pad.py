@@ -52,7 +52,8 @@ const wrap = element.querySelector('.pad-wrap');
 const undoBtn = element.querySelector('.pad-undo');
 const clearBtn = element.querySelector('.pad-clear');
 const ctx = canvas.getContext('2d');
-const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__, PANEL = '__PANEL__', UNITS = __UNITS__;
+const PEN = __PEN__, VERSION = __VERSION__, EVERY = __EVERY__, PANEL = '__PANEL__', UNITS = __UNITS__,
+  INSIDE = '__INSIDE__';
 let strokes = [];          // points in [0, 1] of the pad side: the pad may be resized between strokes
 let current = null, lastSent = 0, timer = null;
 let busy = false, again = false, final = false, rtt = EVERY / 2;
@@ -97,6 +98,8 @@ function whose() {
   const p = window.mnistPersonal || {};
   return [p.mode === 'shared' ? null : (p.key || null), p.mode === 'compare'];
 }
+// Whether the answer should bring the network's insides: only while a view of them is open on the page.
+function looking() { return !!(INSIDE && document.querySelector(INSIDE)); }
 // One request in flight, always for the latest drawing; while the pen moves the next one waits at least
 // EVERY ms and twice the last round trip, so a busy server gets fewer drawings instead of a queue of them.
 function gap() { return Math.max(EVERY, 2 * rtt); }
@@ -109,7 +112,7 @@ async function send() {
   lastSent = sent;
   props.value = drawing;  // what the Right / Wrong buttons keep
   try {
-    show(await server.read_pad(drawing, last, ...whose()));
+    show(await server.read_pad(drawing, last, ...whose(), looking()));
     rtt = 0.7 * rtt + 0.3 * (performance.now() - sent);
   } catch (err) {
     show({status: 'error', message: 'the server did not answer; check your connection and draw again',
@@ -161,11 +164,14 @@ fit();
 """
 
 
-def stroke_pad(read: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], panel: str, elem_id: str = "pad") -> gr.HTML:
+def stroke_pad(
+    read: Callable[..., Coroutine[Any, Any, dict[str, Any]]], panel: str, elem_id: str = "pad", inside: str = ""
+) -> gr.HTML:
     """The pad component; its value (a JSON string) is what `/predict_strokes` takes.
 
     `read` is the server function that answers each drawing (mnist_ui.components.fast_read); its answers go to the
-    result panel whose elem_id is `panel`.
+    result panel whose elem_id is `panel`. While the CSS selector `inside` matches (an open inside view), each
+    drawing asks for the network's insides too.
     """
     js = (
         JS.replace("__PEN__", f"{PEN_FRACTION:.6f}")
@@ -173,6 +179,7 @@ def stroke_pad(read: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], panel
         .replace("__EVERY__", str(SEND_EVERY_MS))
         .replace("__PANEL__", panel)
         .replace("__UNITS__", str(RENDER_SIDE))
+        .replace("__INSIDE__", inside)
     )
     return gr.HTML(
         "",

@@ -65,6 +65,7 @@ class Answer:
     model: str = SHARED
     note: str = ""
     other: Reading | None = None  # the shared model's reading of the same drawing, when a page compares
+    inside: dict[str, Any] | None = None  # what the inside view paints (components.inside_view), when a page looks
 
     def to_json(self) -> dict[str, Any]:
         answer = self.reading.to_json(model=self.model)

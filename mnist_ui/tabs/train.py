@@ -7,7 +7,7 @@ import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import pandas as pd
@@ -16,18 +16,24 @@ from mnist_core.config import (
     CONTROLS,
     FINETUNE_EPOCHS,
     FINETUNE_LIMITS,
+    NOTEBOOK,
+    NOTEBOOK_ACCURACY,
     PRESETS,
+    SHIPPED_MODEL,
     UI_LIMITS,
     Control,
     HyperParams,
     describe,
+    mnist_images,
     preset,
 )
+from mnist_core.model.files import read_metadata
 from mnist_core.serving.snapshot import FinetuneSnapshot, Snapshot, TrainSnapshot
 from mnist_ui.server.access import sees_paths, session_of, without_paths
 from mnist_ui.server.actions import cancel, run, start, start_finetune, switch, version_choices
 from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.text.format import digit_table, percent, table
+from mnist_ui.text.lesson import SEED
 
 PRESET_INFO = "; ".join(f"{name} = {describe(hp)}" for name, hp in PRESETS.items())
 
@@ -118,7 +124,28 @@ def comparison_md(snap: Snapshot) -> str:
         if snap.activated
         else "The old model is still serving; pick the new version below to switch."
     )
-    return "\n".join(lines) + f"\n\n{verdict}"
+    lesson = lesson_md(snap)
+    return "\n".join(lines) + f"\n\n{verdict}" + (f"\n\n{lesson}" if lesson else "")
+
+
+def split_md(split: float, subset: float = 0) -> str:
+    """What the validation split does to the training images, in numbers: the notebook's lesson at 0.999."""
+    hp = HyperParams(validation_split=float(split), train_subset=int(subset or 0))
+    learn, total = mnist_images(hp), mnist_images(hp.replace(validation_split=0.0))
+    return SEED["split"].format(split=f"{hp.validation_split:g}", check=total - learn, total=total, learn=learn)
+
+
+def lesson_md(snap: TrainSnapshot) -> str:
+    """After a run of the notebook's split: its accuracy beside the default recipe's and the notebook's own."""
+    if snap.hp is None or snap.hp.validation_split != NOTEBOOK.validation_split:
+        return ""
+    default = read_metadata(SHIPPED_MODEL).get("metrics", {}).get("test_accuracy")
+    return SEED["result"].format(
+        learn=mnist_images(snap.hp),
+        this=percent(snap.new_accuracy, 1),
+        default=percent(default, 1),
+        notebook=percent(NOTEBOOK_ACCURACY, 1),
+    )
 
 
 def finetune_md(snap: FinetuneSnapshot) -> str:
@@ -257,6 +284,7 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
             controls = {name: control(name, spec, getattr(first, name)) for name, spec in rows[0].items()}
         with gr.Row(elem_id="train-controls"):
             controls |= {name: control(name, spec, getattr(first, name)) for name, spec in rows[1].items()}
+        split = gr.Markdown(split_md(first.validation_split), elem_id="split-lesson")  # ?subset=N comes on load
         retrain_btn, cancel_btn, watch_btn = _job_buttons(ctx)
         tune_epochs, tune_btn = _finetune_row(ctx)
         status = gr.HTML(status_html(ctx.jobs.snapshot()), elem_id="train-status")
@@ -274,6 +302,7 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
     page = TrainPage(status, loss_plot, acc_plot, compare, versions, cancel_btn)
     all_controls = controls | {"drawings": include}
     _wire(ctx, page, preset_radio, serve, all_controls, (retrain_btn, cancel_btn, watch_btn, switch_btn), switch_status)
+    _wire_split(controls, split)
     _wire_finetune(ctx, page, tune_btn, tune_epochs, serve)
 
     def opened(request: gr.Request) -> tuple[dict[str, Any], ...]:
@@ -281,6 +310,20 @@ def build(ctx: AppContext) -> tuple[gr.Tab, TrainPage, dict[str, gr.components.C
 
     tab.select(opened, None, [notice, include, tune_btn], api_name="train_notice", api_visibility="private")
     return tab, page, controls, notice
+
+
+def _wire_split(controls: dict[str, gr.components.Component], split: gr.Markdown) -> None:
+    """The line under the settings follows the validation split (and the subset a quick run takes)."""
+    split_slider, subset = cast(gr.Slider, controls["validation_split"]), cast(gr.Number, controls["train_subset"])
+    gr.on(
+        [split_slider.change, subset.change],
+        split_md,
+        [split_slider, subset],
+        split,
+        api_name="split_lesson",
+        api_visibility="private",
+        show_progress="hidden",
+    )
 
 
 def _job_buttons(ctx: AppContext) -> tuple[gr.Button, gr.Button, gr.Button]:
