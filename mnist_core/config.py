@@ -38,18 +38,17 @@ def is_shipped(path: str | os.PathLike) -> bool:
 @dataclass(frozen=True)
 class Control:
     """The Train tab's control for a field: a slider from `low` to `high`, a number box, (a bool) a checkbox, or
-    one of `choices`, each (what the page says, the value).
+    one of the values `choices`. What the page calls it, in each language, is in mnist_ui/text/ ("setting.<field>").
 
     A bound given as a name is that field of UI_LIMITS: the caps a visitor's run keeps to.
     """
 
-    label: str = ""
     low: float | str | None = None
     high: float | str | None = None
     step: float | None = None
     box: bool = False  # a number box rather than a slider
     hidden: bool = False  # set by the page itself (?subset=N), never shown
-    choices: tuple[tuple[str, str], ...] = ()
+    choices: tuple[str, ...] = ()
 
 
 def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -140,29 +139,21 @@ class HyperParams:
     Frozen so a run's settings cannot drift after they were written to its sidecar.
     """
 
-    epochs: int = setting(
-        40, "passes over the training data", control=Control("Epochs", 1, "max_epochs", 1), summary=True
-    )
+    epochs: int = setting(40, "passes over the training data", control=Control(1, "max_epochs", 1), summary=True)
     batch_size: int = setting(
-        128, "images per gradient step", control=Control("Batch size", "min_batch", "max_batch", 1), summary=True
+        128, "images per gradient step", control=Control("min_batch", "max_batch", 1), summary=True
     )
     validation_split: float = setting(
         0.05,
         "the last fraction of the training set, held out (the notebook's 0.999 leaves 60 images)",
-        control=Control("Validation split", 0.0, 0.999, 0.001),
+        control=Control(0.0, 0.999, 0.001),
         summary=True,
     )
     # "dense": the notebook's network (the default, the product's face); "cnn": a small convolutional network
     architecture: str = setting(
         "dense",
         "the network: dense (the notebook's: Dense 2048, Dense 2048, Dense 10) or cnn (a small convolutional network)",
-        control=Control(
-            "Network",
-            choices=(
-                ("dense: the notebook's network, every pixel wired to 2,048 units, twice", "dense"),
-                ("convolutional: small 3×3 filters slid over the image, then one dense layer", "cnn"),
-            ),
-        ),
+        control=Control(choices=ARCHITECTURES),
         summary=True,
     )
     hidden_units: int = 2048  # the dense network's two hidden layers
@@ -171,13 +162,11 @@ class HyperParams:
         "the convolutional network's layers: cN a 3×3 convolution of N filters, p a 2×2 max-pool, dN a dense layer",
         summary=True,
     )
-    dropout: float = setting(
-        0.5, "dropout after each hidden layer", control=Control("Dropout", 0.0, 0.9, 0.05), summary=True
-    )
+    dropout: float = setting(0.5, "dropout after each hidden layer", control=Control(0.0, 0.9, 0.05), summary=True)
     learning_rate: float = setting(
         2e-3,
         "Adam's learning rate (the peak of the one-cycle schedule)",
-        control=Control("Learning rate", 1e-6, 0.1, box=True),
+        control=Control(1e-6, 0.1, box=True),
         summary=True,
     )
     lr_schedule: str = setting("one_cycle", summary=True)  # "constant" or "one_cycle"
@@ -185,7 +174,7 @@ class HyperParams:
     augment: bool = setting(
         True,
         "canvas-like distortions while training",
-        control=Control("Augmentation (canvas-like distortions)"),
+        control=Control(),
         summary=True,
     )
     rotation_deg: float = 12.0
@@ -217,7 +206,7 @@ class HyperParams:
     pens: bool = setting(
         True,
         "also train on real pen handwriting: UNIPEN's training writers, drawn as the pad draws",
-        control=Control("Include real pen handwriting (UNIPEN's training writers)"),
+        control=Control(),
         summary=True,
     )
     pen_variants: int = 6  # pad drawings made of each pen digit; every epoch picks one of them at random

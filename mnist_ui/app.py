@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from mnist_ui import api
+from mnist_ui.components import lang_switch
 from mnist_ui.components.correct_bar import CSS as CORRECT_CSS
 from mnist_ui.components.model_badge import KEY_JS
 from mnist_ui.components.present_mode import CSS as PRESENT_CSS
@@ -24,6 +25,7 @@ from mnist_ui.tabs import teach as teach_tab
 from mnist_ui.tabs import train as train_tab
 from mnist_ui.tabs import upload as upload_tab
 from mnist_ui.tabs.teach import CSS as TEACH_CSS
+from mnist_ui.text.words import T, lang_of, remember, say
 
 CSS = (
     RESULTS_CSS
@@ -31,14 +33,11 @@ CSS = (
     + TEACH_CSS
     + FIT_CSS
     + PRESENT_CSS
+    + lang_switch.CSS
     + """
 .warning-banner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 8px; padding: 8px 12px; }
 #train-status progress { width: 100%; height: 14px; }
 """
-)
-INTRO = (
-    "# Draw a digit\nTwo networks trained on MNIST and on real pen handwriting read what you write: the notebook's "
-    "dense one and a convolutional one. Draw one digit on the pad: the answer follows your pen."
 )
 
 
@@ -51,15 +50,15 @@ def banner(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
-    with gr.Blocks(title="Draw a digit", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-        gr.Markdown(INTRO, elem_id="intro")
+    with gr.Blocks(title="Draw a digit · Dibuja un dígito", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+        language = lang_switch.header(T("page.intro"))
         warning_box = gr.HTML(visible=False, elem_id="banner")
         profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             draw_tab.build(ctx, profile)
             teach_opened, teach_outputs = teach_tab.build(ctx, profile)
             upload_tab.build(ctx)
-            model_tab.build(ctx)
+            _, model_shown = model_tab.build(ctx)
             _, _, exports = drawings_tab.build(ctx)
             _, page, controls, notice = train_tab.build(ctx)
         api.register(ctx, exports)
@@ -70,15 +69,18 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 subset = max(0, int(request.query_params.get("subset", 0)))
             except (TypeError, ValueError):
                 subset = 0
-            sees = sees_paths(ctx, request)
+            sees, lang = sees_paths(ctx, request), lang_of(request)
+            split = float(controls["validation_split"].value or 0)
             return (
-                {warning_box: banner(ctx, sees), notice: train_tab.train_notice(ctx, sees)}
+                {warning_box: banner(ctx, sees), notice: train_tab.train_notice(ctx, sees, lang)}
                 | {controls["train_subset"]: subset}
-                | page.show(ctx, ctx.jobs.snapshot(), sees=sees)
-                | {page.versions: train_tab.versions_update(ctx, sees)}
+                | page.show(ctx, ctx.jobs.snapshot(), sees=sees, lang=lang)
+                | page.in_words(lang, split, subset)
+                | {page.versions: train_tab.versions_update(ctx, sees, lang)}
             )
 
         demo.load(None, [profile], None, js=KEY_JS)
+        _wire_language(demo, ctx, language, (page, controls, notice, model_shown, tabs.children))
         demo.load(
             teach_opened,
             [profile],
@@ -90,9 +92,37 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         demo.load(
             on_load,
             None,
-            [warning_box, controls["train_subset"], notice, *page.outputs],
+            [warning_box, controls["train_subset"], notice, *page.outputs, page.presets, page.split],
             api_name="on_load",
             api_visibility="private",
         )
     guard_events(demo, ctx)
     return demo
+
+
+def _wire_language(demo: gr.Blocks, ctx: AppContext, language: gr.Radio, views: tuple[Any, ...]) -> None:
+    """The switch starts at the browser's language; each change re-translates the page in place (the browser) and
+    writes again what the server wrote (the Train and Model tabs' lines and tables)."""
+    page, controls, notice, model_shown, tabs = views
+
+    def on_language(lang: str, split: float, subset: float, request: gr.Request) -> dict[Any, Any]:
+        lang, sees = remember(request, lang), sees_paths(ctx, request)
+        return (
+            {notice: train_tab.train_notice(ctx, sees, lang)}
+            | page.show(ctx, ctx.jobs.snapshot(), sees=sees, lang=lang)
+            | page.in_words(lang, split, subset)
+            | {page.versions: train_tab.versions_update(ctx, sees, lang)}
+            | dict(zip(model_shown, model_tab.model_page(ctx, sees, lang), strict=True))
+            | {tab: gr.update(label=say(lang, f"tab.{tab.id}")) for tab in tabs}  # the bar keeps its first words
+        )
+
+    demo.load(lang_of, None, language, api_name="language_first", api_visibility="private", show_progress="hidden")
+    language.change(
+        on_language,
+        [language, controls["validation_split"], controls["train_subset"]],
+        [notice, *page.outputs, page.presets, page.split, *model_shown, *tabs],
+        js=lang_switch.SWITCH_JS,
+        api_name="language_ui",
+        api_visibility="private",
+        show_progress="hidden",
+    )

@@ -200,6 +200,7 @@ def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = 
     from mnist_ui.server.auth import gradio_auth
     from mnist_ui.server.bodies import BodyCap
     from mnist_ui.server.sessions import SESSIONS, lean_sessions
+    from mnist_ui.text.words import I18N
 
     lean_sessions()
     # Uvicorn believes any loopback client's X-Forwarded-For by default, and Gradio's share tunnel arrives from
@@ -213,6 +214,7 @@ def start(demo: Any, host: str, port: int, auth: list[tuple[str, str]] | None = 
         auth=gradio_auth(auth) if auth else None,
         prevent_thread_lock=True,
         css=CSS,
+        i18n=I18N,
         show_error=False,
         quiet=True,
         footer_links=["api"],

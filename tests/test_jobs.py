@@ -302,7 +302,7 @@ def test_an_ended_job_shows_its_outcome_not_its_last_progress(snap: Snapshot) ->
 def test_a_refusal_shows_the_reason_and_the_real_state(tmp_path: Path) -> None:
     """Item 14: what the Train tab shows after a refused start: the notice, and the last job as it really is."""
     ctx = unserved(tmp_path)
-    page = TrainPage("status", "loss", "acc", "compare", "versions", "cancel")  # type: ignore[arg-type]
+    page = TrainPage("status", "loss", "acc", "compare", "versions", "cancel", "presets", "split")  # type: ignore[arg-type]
     for last in (
         Snapshot(),
         Snapshot(job_id=2, state="failed", message="training failed: RuntimeError: boom"),

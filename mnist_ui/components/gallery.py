@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 import numpy as np
 
@@ -11,7 +13,7 @@ def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
     return np.kron(image, np.ones((scale, scale), np.uint8))
 
 
-def thumbnails(label: str, columns: int, height: int, elem_id: str) -> gr.Gallery:
+def thumbnails(label: Any, columns: int, height: int, elem_id: str) -> gr.Gallery:
     """A gallery of `enlarge`d digits, each shown whole: no label tag over the first row (a heading above names
     it), captions under the pictures (app CSS), fewer columns on a phone (app CSS)."""
     return gr.Gallery(

@@ -17,6 +17,7 @@ from mnist_ui.components.fast_read import pad_reader
 from mnist_ui.components.pad import stroke_pad
 from mnist_ui.components.results import ResultPanel
 from mnist_ui.server.context import AppContext
+from mnist_ui.text.words import T
 
 HINT = "draw a digit"
 
@@ -27,7 +28,7 @@ def strokes_source(value: str | None) -> dict[str, Any]:
 
 
 def build(ctx: AppContext, profile: gr.BrowserState) -> None:
-    with gr.Tab("Draw", id="draw", elem_id="tab-draw"), gr.Row(equal_height=False):
+    with gr.Tab(T("tab.draw"), id="draw", elem_id="tab-draw"), gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             pad = stroke_pad(pad_reader(ctx, HINT, networks=True), panel="result", inside=inside_view.OPEN)
             present_mode.build()

@@ -22,6 +22,7 @@ from mnist_ui.server.access import KEPT_HERE, may_control, sees_paths, without_p
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.transfers import PRIVATE, import_zip
 from mnist_ui.text.format import DIGITS, digit_table
+from mnist_ui.text.words import T
 
 PAGE = 100  # drawings the gallery shows at once, newest first
 ALL = "all digits"
@@ -158,7 +159,7 @@ class Exports:
 
 
 def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
-    with gr.Tab("Drawings", id="drawings", elem_id="tab-drawings") as tab:
+    with gr.Tab(T("tab.drawings"), id="drawings", elem_id="tab-drawings") as tab:
         gr.Markdown(
             ctx.drawings.where()
             if not ctx.drawings.enabled

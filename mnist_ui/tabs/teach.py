@@ -24,6 +24,7 @@ from mnist_ui.components.model_badge import KEY_JS
 from mnist_ui.components.pad import stroke_pad
 from mnist_ui.server import actions
 from mnist_ui.server.context import AppContext
+from mnist_ui.text.words import T
 
 TIMES = (1, 2, 3, 5)
 DEFAULT_TIMES = 3
@@ -221,7 +222,7 @@ def _layout(ctx: AppContext) -> dict[str, Any]:
 
 def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[..., dict[Any, Any]], list[Any]]:
     """The tab; returns what the app runs when the page opens (`TeachPage.opened`) and its outputs."""
-    with gr.Tab("Teach it", id="teach", elem_id="tab-teach") as tab:
+    with gr.Tab(T("tab.teach"), id="teach", elem_id="tab-teach") as tab:
         p = _layout(ctx) | {"profile": profile}
     page = TeachPage(ctx, p)
     shown = [p["lesson"], p["prompt"], p["status"], profile, p["forget"]]

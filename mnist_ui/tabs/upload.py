@@ -11,6 +11,7 @@ from mnist_ui.components import correct_bar
 from mnist_ui.components.results import ResultPanel
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.reading import read_files
+from mnist_ui.text.words import T
 
 EXAMPLES_DIR = ASSETS_DIR / "examples"
 HINT = "upload a picture of one digit"
@@ -39,7 +40,7 @@ def image_source(path: str | None) -> dict[str, Any]:
 
 
 def build(ctx: AppContext) -> None:
-    with gr.Tab("Upload", id="upload", elem_id="tab-upload"):
+    with gr.Tab(T("tab.upload"), id="upload", elem_id="tab-upload"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 gr.Markdown("**A photo or scan of one digit**")  # above the picture: a label tag would cover it

@@ -1,0 +1,40 @@
+"""The page's language switch: Español | English, first set to the browser's language, changed without a reload.
+
+How and why (Gradio's i18n, what it covers, the server's part): mnist_ui/text/words.py. A reload would lose the
+drawing on the pad, so the switch calls the frontend's own `changeLocale`, from the module the page loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from mnist_ui.text.words import T
+
+CHOICES = [("Español", "es"), ("English", "en")]
+# The browser's language as Gradio's frontend picks it (navigator.language, "es-MX" → "es"), ours or English.
+DETECT_JS = "() => ((navigator.language || 'en').toLowerCase().split('-')[0] === 'es' ? 'es' : 'en')"
+# Gradio 6 exports `changeLocale` from its core module (its settings panel imports it from there): importing the
+# same URL gives the same module, so every translated prop on the page changes in place. `<html lang>` tells
+# the pad and the inside view, which paint their own words.
+SWITCH_JS = """
+async (lang, ...rest) => {
+  const url = [...document.querySelectorAll('script[src], link[href]')]
+    .map((e) => e.src || e.href).find((u) => /\\/assets\\/core-[^/]*\\.js(\\?|$)/.test(u));
+  if (url && lang) { try { (await import(url)).changeLocale(lang); } catch (e) { console.warn(e); } }
+  if (lang) { document.documentElement.lang = lang; }
+  return [lang, ...rest];
+}
+"""
+CSS = """
+#lang-switch { max-width: 260px; margin-left: auto; }
+#lang-switch .wrap { flex-wrap: nowrap; }
+"""
+
+
+def header(intro: Any) -> gr.Radio:
+    """The page's title and introduction, the switch beside them (above them on a phone)."""
+    with gr.Row(equal_height=False):
+        gr.Markdown(intro, elem_id="intro")
+        return gr.Radio(CHOICES, value=None, label=T("page.language"), elem_id="lang-switch", container=False)

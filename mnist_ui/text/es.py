@@ -1,0 +1,224 @@
+"""Las palabras de la página en español (neutro, para estudiantes y docentes), con las mismas claves que en.py.
+
+El vocabulario es el del cuaderno del curso, "Redes Neuronales Convolucionales": red neuronal, capa densa, época,
+tamaño de lote, tasa de aprendizaje, conjunto de validación.
+"""
+
+from __future__ import annotations
+
+WORDS: dict[str, str] = {
+    # la página, alrededor de las pestañas
+    "page.title": "Dibuja un dígito",
+    "page.intro": (
+        "# Dibuja un dígito\nDos redes neuronales entrenadas con MNIST y con escritura real a mano leen lo que "
+        "escribes: la red densa del cuaderno del curso “Redes Neuronales Convolucionales” y una red convolucional. "
+        "Dibuja un dígito en el panel: la respuesta sigue a tu trazo."
+    ),
+    "page.language": "Idioma",
+    "tab.draw": "Dibujar",
+    "tab.teach": "Enséñale",
+    "tab.upload": "Subir imagen",
+    "tab.model": "Modelo",
+    "tab.drawings": "Dibujos",
+    "tab.train": "Entrenar",
+    # los ajustes, como los nombra quien aprende, y qué hace cada uno
+    "setting.epochs": "Épocas",
+    "setting.epochs.what": "Cuántas veces la red recorre todas las imágenes de entrenamiento.",
+    "setting.batch_size": "Tamaño de lote",
+    "setting.batch_size.what": "Cuántas imágenes mira antes de cada pequeña corrección de sus pesos.",
+    "setting.validation_split": "Proporción de validación",
+    "setting.validation_split.what": (
+        "La parte de las imágenes de entrenamiento que se aparta, sin aprender de ella, para revisar la red "
+        "después de cada época: el conjunto de validación."
+    ),
+    "setting.architecture": "Red neuronal",
+    "setting.architecture.what": "Qué red neuronal aprende.",
+    "setting.architecture.dense": "densa: la red del cuaderno, cada píxel conectado a 2.048 neuronas, dos veces",
+    "setting.architecture.cnn": "convolucional: pequeños filtros de 3×3 que recorren la imagen, y luego una capa densa",
+    "setting.cnn_layers": "Capas convolucionales",
+    "setting.cnn_layers.what": "Los filtros y las reducciones (pooling) de la red convolucional, en orden.",
+    "setting.dropout": "Dropout",
+    "setting.dropout.what": (
+        "La parte de las neuronas que se apagan al azar en cada paso del entrenamiento, para que la red no "
+        "memorice las imágenes de entrenamiento."
+    ),
+    "setting.learning_rate": "Tasa de aprendizaje",
+    "setting.learning_rate.what": (
+        "Qué tan grande es cada corrección de los pesos: si es muy grande da saltos, si es muy pequeña avanza lento."
+    ),
+    "setting.lr_schedule": "Cómo cambia la tasa de aprendizaje",
+    "setting.lr_schedule.what": (
+        "Si la tasa de aprendizaje se mantiene igual o sube y luego baja durante el entrenamiento."
+    ),
+    "setting.lr_schedule.one_cycle": "sube y luego baja (un ciclo)",
+    "setting.lr_schedule.constant": "se mantiene igual",
+    "setting.seed": "Semilla aleatoria",
+    "setting.seed.what": "El número que fija cada elección al azar, para poder repetir un entrenamiento.",
+    "setting.augment": "Copias deformadas de las imágenes",
+    "setting.augment.what": (
+        "En cada época muestra copias un poco giradas, estiradas, desplazadas y engrosadas, como dibujos en el panel."
+    ),
+    "setting.deskew": "Enderezar los dígitos inclinados",
+    "setting.deskew.what": "Quita la inclinación de cada dígito antes de que la red lo lea, al entrenar y después.",
+    "setting.train_subset": "Imágenes de entrenamiento usadas",
+    "setting.train_subset.what": (
+        "Solo las primeras imágenes del conjunto de entrenamiento de MNIST, para una prueba rápida."
+    ),
+    "setting.train_subset.all": "todas",
+    "setting.bf16": "Aritmética rápida de media precisión",
+    "setting.bf16.what": (
+        "Multiplica con números de 16 bits donde el procesador lo hace en hardware; los pesos siguen en 32 bits."
+    ),
+    "setting.pens": "Escritura real con lápiz (UNIPEN)",
+    "setting.pens.what": (
+        "También aprende de dígitos escritos con lápiz por personas reales, dibujados como los dibuja el panel."
+    ),
+    "setting.loss": "Pérdida",
+    "setting.loss.what": "Cuánto se equivoca la red en promedio (entropía cruzada): baja a medida que la red aprende.",
+    "value.yes": "sí",
+    "value.no": "no",
+    # la pestaña Modelo
+    "model.serving": "### En uso: {label}",
+    "model.file": "Archivo: {where}",
+    "model.no_record": "No se encontró junto a su archivo ningún registro de cómo se entrenó este modelo.",
+    "model.trained": "Entrenado el {when}",
+    "model.trained_in": " en {seconds} s",
+    "model.trained_on": " con {images} imágenes",
+    "model.mnist_accuracy": "Precisión en las imágenes de prueba de MNIST: **{accuracy}**",
+    "model.pen_accuracy": ("Escritura real, {count} dígitos de personas de UNIPEN que nunca vio: **{accuracy}**"),
+    "model.settings_title": "#### Cómo se entrenó",
+    "model.settings_head": "ajuste|valor|qué hace",
+    "model.command": "Comando: `{command}`",
+    "model.no_model": "no hay ningún modelo cargado",
+    "model.architecture": "### Capas\nComo las muestra `model.summary()` en el cuaderno.",
+    "model.layers_head": "Layer (type)|Output Shape|Param #|qué hace",
+    "model.layer.input": "los 28×28 píxeles, en una fila de 784 números",
+    "model.layer.dense": "cada neurona pondera todas las entradas y se activa si la suma es positiva (ReLU)",
+    "model.layer.dropout": "apaga al azar la mitad de las neuronas al entrenar; después no hace nada",
+    "model.layer.output": "diez puntajes convertidos en diez probabilidades (softmax), una por dígito",
+    "model.layer.conv": "recorre la imagen con pequeños filtros de 3×3, cada uno encuentra un borde o una curva",
+    "model.layer.pool": "se queda con el valor más fuerte de cada cuadro de 2×2 y reduce la imagen a la mitad",
+    "model.total": "**Total**",
+    "model.networks": "### Las dos redes",
+    "model.net.serving": "en uso: {label}",
+    "model.net.beside": "a su lado: {label}",
+    "model.net.network": "red",
+    "model.net.layers": "capas",
+    "model.net.parameters": "parámetros (pesos)",
+    "model.net.mnist": "precisión en la prueba de MNIST",
+    "model.net.pens": "personas reales que nunca vio",
+    "model.net.pool": "pooling",
+    "model.net.conv": "conv",
+    "model.net.dense": "densa",
+    "model.report_unavailable": "El informe del conjunto de prueba no está disponible: {reason}",
+    "model.mnist_title": "Precisión en la prueba de MNIST",
+    "model.mnist_what": "imágenes de prueba de MNIST",
+    "model.pen_title": "Escritura real (personas de UNIPEN que nunca vio)",
+    "model.pen_what": "dígitos escritos con lápiz, dibujados como los dibuja el panel",
+    "model.no_pens": (
+        "Este modelo no tiene informe de escritura real (entrénalo con datos de lápiz para obtener uno)."
+    ),
+    "model.section": (
+        "### {title}: {accuracy}\n\n{count} {what}; pérdida {loss} (cuánto se equivoca en promedio: menos es "
+        "mejor). Matriz de confusión: las filas son el dígito verdadero, las columnas lo que leyó el modelo."
+    ),
+    "model.accuracy": "precisión",
+    "model.digit": "dígito",
+    "model.drawings_count": "dibujos",
+    "model.matrix_mnist": "Matriz de confusión, prueba de MNIST",
+    "model.matrix_pens": "Matriz de confusión, escritura real",
+    "model.matrix_predicted": "dígito leído",
+    "model.matrix_true": "real",
+    "model.mistakes": (
+        "### Los errores más seguros en el conjunto de prueba de MNIST\n\nCada uno dice el dígito verdadero y "
+        "luego lo que leyó el modelo."
+    ),
+    "model.mistakes_label": "Los errores más seguros en el conjunto de prueba de MNIST",
+    "model.read_as": "{label} leído como {predicted}",
+    "model.collected": "### Dibujos recogidos\n\n⚠️ {warning}",
+    "model.collected_none": (
+        "### Dibujos recogidos\n\nTodavía no hay dibujos recogidos apartados: uno de cada cinco dibujos corregidos "
+        "se aparta (nunca se entrena con él) para medir el modelo; corrige algunas lecturas en la pestaña Dibujar."
+    ),
+    "model.collected_title": "### Dibujos recogidos apartados: {accuracy}{beside}",
+    "model.collected_beside": " (prueba de MNIST: {accuracy})",
+    "model.collected_rests": (
+        "Se basa en {count} dibujos que corrigieron personas y de los que ningún ajuste fino aprende."
+    ),
+    # la pestaña Entrenar
+    "train.preset": "Receta",
+    "train.preset.what": "Una receta lista; completa los ajustes de abajo.",
+    "train.preset.default": "default: la receta del modelo incluido, {what}",
+    "train.preset.seed": "seed: exactamente el cuaderno, {what}",
+    "train.preset.cnn": "cnn: la red convolucional, {what}",
+    "train.preset.fast": "fast: una prueba de un minuto, {what}",
+    "train.describe": "{epochs} épocas con {images} imágenes de MNIST",
+    "train.describe_one": "1 época con {images} imágenes de MNIST",
+    "train.describe_pens": ", más escritura real con lápiz",
+    "train.serve": "Usar el nuevo modelo al terminar (si no lee peor)",
+    "train.include": "Incluir los dibujos recogidos ({train} para entrenar; {held} apartados para medir)",
+    "train.include_none": (
+        "Incluir los dibujos recogidos (todavía ninguno: pulsa “¿Mal? Es un:” bajo una lectura para recoger uno)"
+    ),
+    "train.include_off": "Incluir los dibujos recogidos (este servidor no los guarda)",
+    "train.retrain": "Reentrenar",
+    "train.cancel": "Cancelar",
+    "train.watch": "Seguir el entrenamiento en curso",
+    "train.finetune_epochs": "Épocas del ajuste fino",
+    "train.finetune": "Ajuste fino con los dibujos recogidos",
+    "train.finetune_none": "Ajuste fino con los dibujos recogidos (todavía ninguno)",
+    "train.versions": "Versiones guardadas",
+    "train.serving_mark": "{label}  ← en uso",
+    "train.switch": "Usar esta versión",
+    "train.idle": "Todavía no hay entrenamientos. Elige los ajustes y pulsa <b>Reentrenar</b>.",
+    "train.state.loading": "Preparando",
+    "train.state.training": "Entrenando",
+    "train.state.saving": "Guardando",
+    "train.state.completed": "Listo",
+    "train.state.cancelled": "Cancelado",
+    "train.state.failed": "Falló",
+    "train.state.finetune": "Ajuste fino en curso",
+    "train.job": "entrenamiento n.º {job}",
+    "train.job_finetune": "ajuste fino n.º {job}",
+    "train.elapsed": "tiempo transcurrido: {seconds} s",
+    "train.loss_plot": "Pérdida: azul = entrenamiento (promedio de la época hasta ahora), naranja = validación",
+    "train.accuracy_plot": "Precisión: azul = entrenamiento, naranja = validación",
+    "train.curve.train": "entrenamiento",
+    "train.curve.validation": "validación",
+    "train.curve.epoch": "época",
+    "train.curve.loss": "pérdida",
+    "train.curve.accuracy": "precisión",
+    "train.disabled": "El reentrenamiento está desactivado: {reason}",
+    "train.no_data": "No hay datos de entrenamiento: {problem}",
+    "train.old_new": "### Antes y ahora",
+    "train.old": "anterior: {label}",
+    "train.new": "nuevo: {label}",
+    "train.accuracy": "precisión",
+    "train.mnist_test": "prueba de MNIST",
+    "train.real_handwriting": "escritura real",
+    "train.now_serving": "El nuevo modelo ya está en uso.",
+    "train.still_old": "Sigue en uso el modelo anterior; elige la nueva versión abajo para cambiar.",
+    "train.before_after": "### Antes y después del ajuste fino",
+    "train.held_collected": "dibujos recogidos apartados ({count})",
+    "train.model": "modelo",
+    "train.before": "antes: {label}",
+    "train.after": "después: {label}",
+    "train.tuned_serving": (
+        "El modelo con ajuste fino ya está en uso: lee los dibujos apartados igual o mejor y la prueba de MNIST "
+        "dentro de la caída permitida."
+    ),
+    "train.not_served": "No se usa: {reason}. Queda guardado como una versión abajo.",
+    "train.learnt_from": "Aprendió de {count} dibujos recogidos. {verdict}",
+    "train.split": (
+        "Una proporción de validación de {split} aparta {check} de las {total} imágenes de entrenamiento solo para "
+        "revisar la red, así que {learn} imágenes le enseñan."
+    ),
+    "train.lesson": (
+        "### La lección del cuaderno\n"
+        "| entrenada con | precisión en la prueba de MNIST |\n|---|---:|\n"
+        "| esta vez: {learn} imágenes | **{this}** |\n"
+        "| la receta por defecto (el modelo incluido) | {default} |\n"
+        "| la ejecución del propio cuaderno | {notebook} |\n\n"
+        "La misma red lee mucho mejor cuando todas las imágenes le enseñan."
+    ),
+}
