@@ -56,7 +56,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
         with gr.Tabs() as tabs:
             draw_tab.build(ctx, profile)
-            teach_opened, teach_outputs = teach_tab.build(ctx, profile)
+            teach_opened, teach_inputs, teach_outputs = teach_tab.build(ctx, profile)
             upload_tab.build(ctx)
             _, model_shown = model_tab.build(ctx)
             _, _, exports = drawings_tab.build(ctx)
@@ -83,7 +83,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         _wire_language(demo, ctx, language, (page, controls, notice, model_shown, tabs.children))
         demo.load(
             teach_opened,
-            [profile],
+            teach_inputs,
             teach_outputs,
             api_name="teach_loaded_ui",
             api_visibility="private",

@@ -21,6 +21,7 @@ from mnist_ui.server.context import Settings
 from mnist_ui.tabs import drawings as drawings_tab
 from mnist_ui.tabs import model as model_tab
 from mnist_ui.testing import REPO, App
+from mnist_ui.text.words import say
 
 STRANGER = {"X-Forwarded-For": "203.0.113.7"}  # what a reverse proxy adds for a visitor from the internet
 
@@ -66,10 +67,10 @@ def test_pages_show_a_stranger_no_path(ctx: Any, tmp_path: Path) -> None:
         ]
         shown = "\n".join(texts)
         assert (str(tmp_path) in shown and str(SHIPPED_MODEL) in shown) is sees, shown
-    assert drawings_tab.counts_md(served, False) == drawings_tab.EMPTY  # none yet: how to collect, no table
+    assert drawings_tab.counts_md(served, False) == say(None, "drawings.empty")  # none yet: how to collect, no table
     one = {"v": 1, "width": 448, "height": 448, "strokes": [[[224, 100], [224, 340]]]}
     served.drawings.store().add(7, np.zeros((28, 28), np.float32), strokes=one, predicted=1)
-    assert access.KEPT_HERE in drawings_tab.counts_md(served, False)
+    assert say(None, "drawings.kept_here") in drawings_tab.counts_md(served, False)
     assert str(tmp_path) in drawings_tab.counts_md(served, True)
 
 

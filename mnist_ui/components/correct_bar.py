@@ -19,6 +19,7 @@ from mnist_ui.components.model_badge import KEY_JS
 from mnist_ui.server.access import sees_paths, visitor, without_paths
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.corrections import Corrected, correct_drawing, undo_drawing
+from mnist_ui.text.words import T, lang_of, say, translated
 
 CSS = """
 .correct-bar { gap: 6px !important; }
@@ -34,24 +35,26 @@ body.ink-draw #correct-bar .correct-hint, body.ink-up #up-correct-bar .correct-h
 """
 
 
-def status_html(kept: bool, message: str, undone: bool = False) -> str:
+def status_html(kept: bool, message: str, undone: bool = False, lang: str | None = None) -> str:
     css = "undone" if undone else "saved" if kept else "refused"
-    return f'<span class="{css}">{html.escape(message)}</span>'
+    return f'<span class="{css}">{html.escape(translated(lang, message))}</span>'
 
 
 def save(ctx: AppContext, label: int | None, source: dict[str, Any], request: gr.Request | None) -> str:
     """One click on the Upload tab: the status line's HTML (what was kept, or the one-line reason it was not)."""
     done = ctx.drawings.correct(ctx.holder.current, label, source, visitor(ctx, request))
-    return status_html(done.saved, without_paths(done.message, sees_paths(ctx, request)))
+    return status_html(done.saved, without_paths(done.message, sees_paths(ctx, request)), lang=lang_of(request))
 
 
 def undo(ctx: AppContext, source: dict[str, Any], request: gr.Request | None) -> str:
     done = ctx.drawings.undo(source, visitor(ctx, request))
-    return status_html(False, without_paths(done.message, sees_paths(ctx, request)), undone=done.id is not None)
+    said = without_paths(done.message, sees_paths(ctx, request))
+    return status_html(False, said, undone=done.id is not None, lang=lang_of(request))
 
 
 def shown(ctx: AppContext, done: Corrected, request: gr.Request | None) -> str:
-    return status_html(done.kept, without_paths(done.message, sees_paths(ctx, request)), "undone" in done.message)
+    said = without_paths(done.message, sees_paths(ctx, request))
+    return status_html(done.kept, said, "undone" in done.message, lang_of(request))
 
 
 def _marks(name: str) -> tuple[str, str]:
@@ -69,21 +72,22 @@ def _marks(name: str) -> tuple[str, str]:
     return changed, clicked
 
 
-OWN_MODEL = "Your own model learns each one at once, for you alone (Teach it tab: forget me)."
 REREAD = "document.querySelector('#pad .pad-wrap')?.dispatchEvent(new CustomEvent('reread', {bubbles: true}));"
 
 
 def _layout(ctx: AppContext, prefix: str, visible: bool) -> tuple[gr.Button, list[gr.Button], gr.Button, gr.HTML]:
     with gr.Column(elem_classes=["correct-bar"], elem_id=f"{prefix}correct-bar", visible=visible):
-        gr.HTML("Draw a digit: then tell it whether it read you right.", elem_classes=["correct-hint"], padding=False)
+        gr.HTML(T("correct.hint"), elem_classes=["correct-hint"], padding=False)
         with gr.Row(equal_height=True, elem_classes=["correct-choices"]):
-            right = gr.Button("Right", elem_id=f"{prefix}right", variant="secondary", scale=1, min_width=80)
-            gr.HTML("<b>Wrong? It is a:</b>", elem_id=f"{prefix}wrong-label", padding=False)
+            right = gr.Button(T("correct.right"), elem_id=f"{prefix}right", variant="secondary", scale=1, min_width=80)
+            gr.HTML(T("correct.wrong"), elem_id=f"{prefix}wrong-label", padding=False)
         with gr.Row(elem_classes=["digit-row", "correct-choices"]):
             digits = [gr.Button(str(d), elem_id=f"{prefix}is-{d}", size="sm", min_width=0, scale=1) for d in range(10)]
         with gr.Row(equal_height=False):
             status = gr.HTML("", elem_id=f"{prefix}correct-status", elem_classes=["correct-status"])
-            back = gr.Button("Undo", elem_id=f"{prefix}correct-undo", elem_classes=["correct-undo"], size="sm", scale=0)
+            back = gr.Button(
+                T("correct.undo"), elem_id=f"{prefix}correct-undo", elem_classes=["correct-undo"], size="sm", scale=0
+            )
     return right, digits, back, status
 
 
@@ -99,12 +103,12 @@ def build(
     collector, key = ctx.drawings, prefix.replace("-", "_")
     teaches = profile is not None and ctx.personal is not None
     right, digits, back, status = _layout(ctx, prefix, collector.enabled or teaches)
-    also = f" {OWN_MODEL}" if teaches else ""
-    where = gr.Markdown(collector.where() + also, elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")
+    where = gr.Markdown(elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")  # on load, in words
 
     def where_for(request: gr.Request) -> str:
         """The database's file for a viewer who may see the server's paths; "on this server" for others."""
-        return collector.where(sees_paths(ctx, request)) + also
+        lang = lang_of(request)
+        return collector.where(sees_paths(ctx, request), lang) + (f" {say(lang, 'correct.own')}" if teaches else "")
 
     gr.on(
         None, where_for, None, where, api_name=f"{key}collect_where", api_visibility="private", show_progress="hidden"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import threading
 from typing import Any
 
@@ -24,8 +23,8 @@ from mnist_core.imaging.strokes import RENDER_SIDE
 from mnist_core.model.forward import Classifier, DenseClassifier
 from mnist_core.model.inside import Inside, look_inside, unit_picture
 from mnist_core.serving.readings import Reading
+from mnist_ui.components.lang_switch import speaking
 from mnist_ui.server.personal import SHARED
-from mnist_ui.text.lesson import INSIDE
 
 PUSH_FULL = 0.9  # the push map's strongest tenth of inked pixels is full colour
 SHOWN_SIDE = RENDER_SIDE // 4  # the drawing and its box travel at most this wide; the view shows them at 64–100 px
@@ -165,14 +164,16 @@ CSS = """
 TEMPLATE = """
 <div class="inside">
   <details id="inside-details">
-    <summary>{summary}</summary>
+    <summary data-w="summary"></summary>
     <div class="body">
-      <p class="empty">{empty}</p>
-      <p class="shared-note" hidden>{shared}</p>
-      <section class="path"><h4>{path}</h4><div class="strip"></div></section>
-      <section class="units"><h4>{units}</h4><p class="on"></p><div class="strip"></div><p class="legend"></p></section>
+      <p class="empty" data-w="empty"></p>
+      <p class="shared-note" data-w="shared" hidden></p>
+      <section class="path"><h4 data-w="path"></h4><div class="strip"></div></section>
+      <section class="units">
+        <h4 data-w="units"></h4><p class="on"></p><div class="strip"></div><p class="legend"></p>
+      </section>
       <section class="why"><h4></h4><figure><img alt=""></figure><p class="legend"></p></section>
-      <section class="probs"><h4>{probs}</h4><div class="rows"></div><p>{softmax}</p></section>
+      <section class="probs"><h4 data-w="probs"></h4><div class="rows"></div><p data-w="softmax"></p></section>
     </div>
   </details>
 </div>
@@ -180,11 +181,11 @@ TEMPLATE = """
 
 # Runs once: paints the `inside` part of every reading the pad hands to the result panel PANEL.
 JS = """
-const W = __WORDS__, PANEL = '__PANEL__';
+const PANEL = '__PANEL__';
 const root = element.querySelector('.inside'), details = root.querySelector('details');
 const say = (key, v) => W[key].replace(/\\{(\\w+)\\}/g, (_, k) => v[k]);
 const src = (png) => 'data:image/png;base64,' + png;
-const numbers = new Intl.NumberFormat('en'), num = (n) => numbers.format(n);
+const num = (n) => new Intl.NumberFormat(document.documentElement.lang || 'en').format(n);
 // Only what changed is written: the same text or picture written again would still cost the page a layout.
 function put(el, value) { if (el.textContent !== value) el.textContent = value; }
 function show(img, url, alt) {
@@ -212,7 +213,10 @@ function picture(fig, png, caption, alt) {
 const rows = root.querySelector('.probs .rows');
 rows.innerHTML = [...Array(10).keys()].map((d) =>
   `<div class="prow"><span>${d}</span><div class="ptrack"><div class="pfill"></div></div><span></span></div>`).join('');
+let painted = null;  // the last reading, painted again when the language changes
+function repaint() { if (painted) paint(painted); }
 function paint(r) {
+  painted = r;
   const ins = r && r.inside;
   root.classList.toggle('has', !!ins);
   if (!ins) return;
@@ -261,9 +265,9 @@ def build(panel: str) -> gr.HTML:
     """The view under the result panel whose elem_id is `panel`; collapsed until opened."""
     return gr.HTML(
         "",
-        html_template=TEMPLATE.format(**INSIDE),
+        html_template=TEMPLATE,
         css_template=CSS,
-        js_on_load=JS.replace("__WORDS__", json.dumps(INSIDE)).replace("__PANEL__", panel),
+        js_on_load=speaking(JS.replace("__PANEL__", panel), "inside."),
         elem_id=ELEM_ID,
         apply_default_css=False,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from mnist_ui.text.words import T
+from mnist_ui.text.words import T, browser
 
 CHOICES = [("Español", "es"), ("English", "en")]
 # The browser's language as Gradio's frontend picks it (navigator.language, "es-MX" → "es"), ours or English.
@@ -23,14 +23,40 @@ async (lang, ...rest) => {
   const url = [...document.querySelectorAll('script[src], link[href]')]
     .map((e) => e.src || e.href).find((u) => /\\/assets\\/core-[^/]*\\.js(\\?|$)/.test(u));
   if (url && lang) { try { (await import(url)).changeLocale(lang); } catch (e) { console.warn(e); } }
-  if (lang) { document.documentElement.lang = lang; }
+  if (lang) { document.documentElement.lang = lang; document.dispatchEvent(new Event('mnist-lang')); }
   return [lang, ...rest];
 }
 """
+# Put before a component's own JS (`speaking`): `W.key` is the word in the page's language (its own prefix left
+# out: `W.hint` is "pad.hint"; a key of another prefix is written whole, `W['msg.blank']`); elements with
+# data-w (text), data-w-title, data-w-aria take theirs, and again at every change of language, when the
+# component's own `repaint()` (if it has one) runs too.
+SPEAK_JS = """
+const WORDS = __WORDS__, OWN = '__PREFIX__';
+const here = () => WORDS[(document.documentElement.lang || 'en').split('-')[0]] || WORDS.en;
+const word = (table, key) => (OWN + key in table ? table[OWN + key] : table[key]);
+const W = new Proxy({}, {get: (_, key) => word(here(), key) ?? word(WORDS.en, key)});
+function relabel() {
+  element.querySelectorAll('[data-w]').forEach((el) => {
+    if (el.textContent !== W[el.dataset.w]) el.textContent = W[el.dataset.w];
+  });
+  element.querySelectorAll('[data-w-title]').forEach((el) => { el.title = W[el.dataset.wTitle]; });
+  element.querySelectorAll('[data-w-aria]').forEach((el) => { el.setAttribute('aria-label', W[el.dataset.wAria]); });
+}
+document.addEventListener('mnist-lang', () => { relabel(); if (typeof repaint === 'function') repaint(); });
+relabel();
+"""
+
 CSS = """
 #lang-switch { max-width: 260px; margin-left: auto; }
 #lang-switch .wrap { flex-wrap: nowrap; }
 """
+
+
+def speaking(js: str, *prefixes: str) -> str:
+    """A component's JS with `W`, its words under `prefixes` in the page's language (mnist_ui/text/); the first
+    prefix is its own."""
+    return SPEAK_JS.replace("__WORDS__", browser(*prefixes)).replace("__PREFIX__", prefixes[0]) + js
 
 
 def header(intro: Any) -> gr.Radio:

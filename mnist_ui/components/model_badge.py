@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from mnist_ui.components.lang_switch import speaking
 from mnist_ui.server.context import AppContext
 
 # Runs in the browser whenever the key is loaded or changes: the pads and the badge read it from here.
@@ -36,17 +37,17 @@ CSS = """
 
 TEMPLATE = """
 <div class="model-badge" hidden aria-live="polite">
-  <span class="who" id="model-who">Your model reads your drawings</span>
-  <span class="modes" role="group" aria-label="Which model reads">
-    <button type="button" data-mode="personal">Your model</button>
-    <button type="button" data-mode="shared">Shared model</button>
-    <button type="button" data-mode="compare">Compare</button>
+  <span class="who" id="model-who" data-w="reads"></span>
+  <span class="modes" role="group" data-w-aria="which">
+    <button type="button" data-mode="personal" data-w="yours"></button>
+    <button type="button" data-mode="shared" data-w="shared"></button>
+    <button type="button" data-mode="compare" data-w="compare"></button>
   </span>
   <div class="said" id="model-said"></div>
 </div>
 """
 
-JS = """
+JS = r"""
 const root = element.querySelector('.model-badge');
 const who = root.querySelector('.who'), said = root.querySelector('.said');
 const state = () => (window.mnistPersonal = window.mnistPersonal || {key: null, mode: 'personal'});
@@ -62,15 +63,20 @@ root.querySelectorAll('button').forEach((b) => b.addEventListener('click', () =>
   if (pad) pad.dispatchEvent(new CustomEvent('reread', {bubbles: true}));
 }));
 document.addEventListener('personal-key', modes);
-document.addEventListener('reading', (e) => {
-  const r = e.detail;
-  if (!r || !r.model || !(e.target.closest && e.target.closest('#result'))) return;
-  who.textContent = r.model === 'personal' ? 'Answered by your model' : 'Answered by the shared model';
+let painted = null;  // the last reading, painted again when the language changes
+function paint(r) {
+  painted = r;
+  who.textContent = r.model === 'personal' ? W.by_yours : W.by_shared;
   if (r.note) said.textContent = r.note;
   else if (r.shared && r.shared.digit !== null) {
-    said.textContent = `The shared model reads ${r.shared.digit} (${pct(r.shared.confidence)}); yours ${r.digit} ` +
-                       `(${pct(r.confidence)}).`;
+    const v = {shared: r.shared.digit, sp: pct(r.shared.confidence), yours: r.digit, yp: pct(r.confidence)};
+    said.textContent = W.both.replace(/\{(\w+)\}/g, (_, k) => v[k]);
   } else said.textContent = '';
+}
+function repaint() { if (painted) paint(painted); }
+document.addEventListener('reading', (e) => {
+  const r = e.detail;
+  if (r && r.model && e.target.closest && e.target.closest('#result')) paint(r);
 });
 watch('value', () => { if (props.value) said.textContent = props.value; });
 modes();
@@ -80,5 +86,10 @@ modes();
 def build(ctx: AppContext, profile: gr.BrowserState) -> gr.HTML:
     """The badge under the Draw tab's correct bar (corrections teach the visitor's model: `components.correct_bar`)."""
     return gr.HTML(
-        "", html_template=TEMPLATE, css_template=CSS, js_on_load=JS, elem_id="model-badge", apply_default_css=False
+        "",
+        html_template=TEMPLATE,
+        css_template=CSS,
+        js_on_load=speaking(JS, "badge."),
+        elem_id="model-badge",
+        apply_default_css=False,
     )

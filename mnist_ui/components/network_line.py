@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from mnist_ui.components.lang_switch import speaking
+
 CSS = """
 .network-line { margin: 4px 0 8px; padding: 8px 10px; border-left: 4px solid #a1a1aa; font-size: 16px;
                 background: var(--block-background-fill, #fafafa); }
@@ -20,23 +22,28 @@ CSS = """
 
 TEMPLATE = '<p class="network-line" id="network-line" aria-live="polite"></p>'
 
-JS = """
+JS = r"""
 const line = element.querySelector('.network-line');
-const NAMES = {dense: "The dense network (the notebook's)", cnn: 'The convolutional network'};
-document.addEventListener('reading', (e) => {
-  const r = e.detail;
-  if (!r || !(e.target.closest && e.target.closest('#result'))) return;
+let painted = null;  // the last reading, painted again when the language changes
+function paint(r) {
+  painted = r;
   if (r.status !== 'ok') { line.textContent = ''; line.classList.remove('differs'); return; }
   const n = r.network;
   if (!n || n.digit === null) { line.textContent = ''; return; }
-  const differs = n.digit !== r.digit;
-  line.textContent = `${NAMES[n.name] || n.name} reads ${n.digit}, ${Math.round(n.confidence * 100)}% sure.` +
-                     (differs ? ' The two networks differ here.' : '');
+  const differs = n.digit !== r.digit, v = {digit: n.digit, p: Math.round(n.confidence * 100) + '%'};
+  line.textContent = `${W[n.name] || n.name} ${W.reads.replace(/\{(\w+)\}/g, (_, k) => v[k])}` +
+                     (differs ? ' ' + W.differ : '');
   line.classList.toggle('differs', differs);
+}
+function repaint() { if (painted) paint(painted); }
+document.addEventListener('reading', (e) => {
+  if (e.detail && e.target.closest && e.target.closest('#result')) paint(e.detail);
 });
 """
 
 
 def build() -> gr.HTML:
     """The line; it paints itself from the answers the Draw tab's result panel receives."""
-    return gr.HTML("", html_template=TEMPLATE, css_template=CSS, js_on_load=JS, elem_id="network-line-box")
+    return gr.HTML(
+        "", html_template=TEMPLATE, css_template=CSS, js_on_load=speaking(JS, "network."), elem_id="network-line-box"
+    )

@@ -19,16 +19,17 @@ from typing import Any
 import gradio as gr
 
 from mnist_core.imaging.strokes import FORMAT_VERSION, PEN_FRACTION, RENDER_SIDE
+from mnist_ui.components.lang_switch import speaking
 
 SEND_EVERY_MS = 80
 
 HTML = """
 <div class="pad-wrap">
-  <canvas class="pad" aria-label="Drawing pad: draw one digit with the mouse, a finger or a pen"></canvas>
-  <div class="pad-hint">draw one digit here</div>
+  <canvas class="pad" data-w-aria="aria"></canvas>
+  <div class="pad-hint" data-w="hint"></div>
   <div class="pad-tools">
-    <button type="button" class="pad-undo" title="Undo the last stroke (Ctrl+Z)">↶ Undo</button>
-    <button type="button" class="pad-clear" title="Clear the pad (Esc)">✕ Clear</button>
+    <button type="button" class="pad-undo" data-w-title="undo_title" data-w="undo"></button>
+    <button type="button" class="pad-clear" data-w-title="clear_title" data-w="clear"></button>
   </div>
 </div>
 """
@@ -115,7 +116,7 @@ async function send() {
     show(await server.read_pad(drawing, last, ...whose(), looking()));
     rtt = 0.7 * rtt + 0.3 * (performance.now() - sent);
   } catch (err) {
-    show({status: 'error', message: 'the server did not answer; check your connection and draw again',
+    show({status: 'error', message: W.no_answer,
           probabilities: [], pixels: ''});
   }
   busy = false;
@@ -185,7 +186,7 @@ def stroke_pad(
         "",
         html_template=HTML,
         css_template=CSS,
-        js_on_load=js,
+        js_on_load=speaking(js, "pad."),
         elem_id=elem_id,
         apply_default_css=False,
         server_functions=[read],

@@ -9,11 +9,9 @@ drawing included; the address keeps `?present=1` while it is on, so a reload sta
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
-from mnist_ui.text.lesson import PRESENT
+from mnist_ui.components.lang_switch import speaking
 
 # Page-level CSS (a gr.HTML's own css_template is scoped to it). Gradio also prefixes each rule with its container's
 # classes, which outweighs `body.present`, so every rule here is !important.
@@ -57,7 +55,6 @@ body.present .inside .ptrack { height: 20px !important; }
 TEMPLATE = '<div class="present-bar"><button type="button" class="present-toggle" aria-pressed="false"></button></div>'
 
 JS = """
-const W = __WORDS__;
 const button = element.querySelector('.present-toggle');
 function openInside() { const d = document.querySelector('#inside details'); if (d && !d.open) d.open = true; }
 function set(on) {
@@ -69,6 +66,7 @@ function set(on) {
   history.replaceState(history.state, '', url);
   if (on) { openInside(); requestAnimationFrame(openInside); }  // the inside view may mount after this
 }
+function repaint() { set(document.body.classList.contains('present')); }
 button.addEventListener('click', () => set(!document.body.classList.contains('present')));
 set(new URLSearchParams(location.search).get('present') === '1');
 """
@@ -79,7 +77,7 @@ def build() -> gr.HTML:
     return gr.HTML(
         "",
         html_template=TEMPLATE,
-        js_on_load=JS.replace("__WORDS__", json.dumps(PRESENT)),
+        js_on_load=speaking(JS, "present."),
         elem_id="present",
         apply_default_css=False,
     )

@@ -17,6 +17,7 @@ import gradio as gr
 import numpy as np
 
 from mnist_core.serving.readings import BLANK_MESSAGE, Reading
+from mnist_ui.components.lang_switch import speaking
 
 DIGITS = [str(d) for d in range(10)]
 CSS = """
@@ -51,9 +52,9 @@ TEMPLATE = """
   <div class="verdict" id="{prefix}verdict"></div>
   <div class="body">
     <figure class="probs" aria-hidden="true"><div class="bars" id="{prefix}bars">{columns}</div>
-      <figcaption>Probability of each digit</figcaption></figure>
+      <figcaption data-w="probs"></figcaption></figure>
     <figure class="seen" id="{prefix}seen"><canvas width="28" height="28"></canvas>
-      <figcaption>What the model saw (28×28)</figcaption></figure>
+      <figcaption data-w="seen"></figcaption></figure>
   </div>
   <div class="sr-only" aria-live="polite" id="{prefix}reading-text"></div>
 </div>
@@ -62,15 +63,23 @@ COLUMN = '<div class="col"><div class="track"><div class="fill"></div></div><spa
 
 # Runs once per panel: paints the JSON of `panel_value` on every value the server sends (`watch`) and
 # on every `reading` event the pad dispatches on this element.
-JS = """
+JS = r"""
 const box = () => element.querySelector('.result-panel');
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
+// The server's readings are in English (the API's words); the page's own come from `W`, and a message the
+// server sends from a fixed set ("reading.<key>" in mnist_ui/text/) is shown in the page's language.
+const EN = WORDS.en;
+const tr = (text) => { const k = Object.keys(EN).find((key) => key.startsWith('msg.') && EN[key] === text);
+                       return k ? W[k] : text; };
+const fill = (text, v) => text.replace(/\{(\w+)\}/g, (_, k) => v[k]);
+let painted = null;  // the last reading, painted again when the language changes
 function verdict(r) {
-  if (r.status === 'blank') return `<div class="hint">${esc(r.hint)}</div>`;
-  if (r.status === 'error') return `<div class="error">${esc(r.message)}</div>`;
-  if (r.not_digit) return `<div class="unsure"><span class="nodigit">Not a digit</span>` +
-                         `<span class="conf">${esc(r.doubt)}</span></div>`;
-  const conf = r.unsure ? esc(r.message) : Math.round(r.confidence * 100) + '% sure';
+  if (r.status === 'blank') return `<div class="hint">${esc(tr(r.hint))}</div>`;
+  if (r.status === 'error') return `<div class="error">${esc(tr(r.message))}</div>`;
+  if (r.not_digit) return `<div class="unsure"><span class="nodigit">${esc(W.not_digit)}</span>` +
+                         `<span class="conf">${esc(tr(r.doubt))}</span></div>`;
+  const sure = Math.round(r.confidence * 100) + '%';
+  const conf = r.unsure ? fill(W.maybe, {digit: r.digit, p: sure}) : fill(W.sure, {p: sure});
   return `<div class="${r.unsure ? 'unsure' : 'sure'}"><span class="digit">${r.digit}${r.unsure ? '?' : ''}</span>` +
          `<span class="conf">${conf}</span></div>`;
 }
@@ -84,13 +93,16 @@ function pixels(canvas, b64) {
   c.putImageData(img, 0, 0);
 }
 function said(r) {
-  if (r.status !== 'ok') return r.status === 'blank' ? r.hint : r.message;
-  if (r.not_digit) return `Not a digit: ${r.doubt}.`;
+  if (r.status !== 'ok') return tr(r.status === 'blank' ? r.hint : r.message);
+  if (r.not_digit) return `${W.not_digit}: ${tr(r.doubt)}.`;
   const all = r.probabilities.map((p, d) => `${d}: ${Math.round(p * 100)}%`).join(', ');
-  return `Read as ${r.digit}${r.unsure ? ', unsure' : ''}, ${Math.round(r.confidence * 100)}% sure. ${all}.`;
+  const sure = Math.round(r.confidence * 100) + '%';
+  return fill(r.unsure ? W.said_unsure : W.said, {digit: r.digit, p: sure, all});
 }
+function repaint() { if (painted) paint(painted); }
 function paint(r) {
   const root = box(); if (!root) return;
+  painted = r;
   root.querySelector('.verdict').innerHTML = verdict(r);
   const top = r.status === 'ok' && !r.not_digit ? r.digit : -1;
   root.querySelectorAll('.col').forEach((col, d) => {
@@ -140,7 +152,7 @@ class ResultPanel:
         self.html = gr.HTML(
             self.value(Reading("blank", "")),
             html_template=TEMPLATE.format(prefix=prefix, columns=columns),
-            js_on_load=JS,
+            js_on_load=speaking(JS, "result.", "msg."),
             elem_id=f"{prefix}result",
             apply_default_css=False,
         )

@@ -33,6 +33,7 @@ from mnist_core.imaging import strokes
 from mnist_core.imaging.pictures import ImageError, image_to_mnist, load_image
 from mnist_core.serving.holder import Served
 from mnist_ui.server.limits import CORRECTIONS, Budget, Gate
+from mnist_ui.text.words import say
 
 PNG_SIDES = (1024, 768, 512, 384, 256, 128)  # an upload too big to keep as sent is kept as a PNG this size
 NOTHING = "nothing to save: draw (or upload) one digit first"
@@ -168,17 +169,14 @@ class Collector:
         """The banner's line when collecting is on but the database cannot be used ('' when it can)."""
         return f"corrected drawings cannot be kept: {self.problem}" if self.enabled and self.problem else ""
 
-    def where(self, sees_path: bool = False) -> str:
+    def where(self, sees_path: bool = False, lang: str | None = None) -> str:
         """One line for the page: whether drawings you correct are kept, and where (the file only to a viewer
         who may see the server's paths: `mnist_ui.server.access.sees_paths`)."""
         if not self.enabled:
-            reason = self.disabled_reason or "corrected drawings are not kept on this server"
+            reason = self.disabled_reason or say(lang, "correct.not_kept")
             return f"{reason[0].upper()}{reason[1:]}."
-        place = f"on this server in `{shown(self.path)}`" if sees_path else "on this server"
-        return (
-            f"Right or a digit keeps the drawing, what the model read and your label {place} "
-            "(Drawings tab: see, export, delete)."
-        )
+        place = say(lang, "correct.place_file", path=shown(self.path)) if sees_path else say(lang, "correct.place")
+        return say(lang, "correct.where", place=place)
 
     def counts(self) -> Counts | None:
         store = self.try_store()

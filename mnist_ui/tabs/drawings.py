@@ -18,44 +18,35 @@ from mnist_core.drawings.engine import shown
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import Row, StoreError
 from mnist_ui.components.gallery import enlarge, thumbnails
-from mnist_ui.server.access import KEPT_HERE, may_control, sees_paths, without_paths
+from mnist_ui.server.access import may_control, sees_paths, without_paths
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.transfers import PRIVATE, import_zip
 from mnist_ui.text.format import DIGITS, digit_table
-from mnist_ui.text.words import T
+from mnist_ui.text.words import T, lang_of, say, translated
 
 PAGE = 100  # drawings the gallery shows at once, newest first
 ALL = "all digits"
-EMPTY = (
-    "**No drawings yet.** When the model reads a digit wrong on the **Draw** or **Upload** tab, press "
-    "**Wrong? It is a:** and the right digit: the drawing is kept here with its label. Or import a zip below."
-)
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'s' * (count != 1)}"
-
-
-def counts_md(ctx: AppContext, sees_path: bool = False) -> str:
+def counts_md(ctx: AppContext, sees_path: bool = False, lang: str | None = None) -> str:
     """Counts per digit, how many the model read wrong, how many are held out; or why there are none.
 
     The database's file only for a viewer who may see the server's paths (`access.sees_paths`)."""
     collector = ctx.drawings
     if not collector.enabled:
-        return collector.where()
+        return collector.where(lang=lang)
     counts = collector.counts()
     if counts is None:
-        return f"⚠️ {html.escape(without_paths(collector.warning(), sees_path))}"
+        return f"⚠️ {html.escape(translated(lang, without_paths(collector.warning(), sees_path)))}"
     if not counts.total:
-        return EMPTY
+        return say(lang, "drawings.empty")
     cells = [f"{n:,}" for n in counts.per_digit] + [f"**{counts.total:,}**"]
-    head = digit_table([["drawings", *cells]], after=["all"])
-    where = f"in `{shown(collector.path)}`" if sees_path else KEPT_HERE
-    return (
-        f"{head}\n\n{plural(counts.total, 'drawing')} {where}; the model read {counts.wrong:,} of them wrong; "
-        f"{counts.holdout:,} {'is' if counts.holdout == 1 else 'are'} held out (never trained on) to measure "
-        "fine-tunes."
+    head = digit_table(
+        [[say(lang, "model.drawings_count"), *cells]], say(lang, "model.digit"), after=[say(lang, "drawings.all_col")]
     )
+    where = say(lang, "drawings.in_file", path=shown(collector.path)) if sees_path else say(lang, "drawings.kept_here")
+    numbers = {"total": f"{counts.total:,}", "wrong": f"{counts.wrong:,}", "held": f"{counts.holdout:,}"}
+    return f"{head}\n\n" + say(lang, "drawings.summary", where=where, **numbers)
 
 
 def thumbnail(row: Row, scale: int = 4) -> np.ndarray:
@@ -63,29 +54,32 @@ def thumbnail(row: Row, scale: int = 4) -> np.ndarray:
     return enlarge(255 - row.image, scale)
 
 
-def caption(row: Row) -> str:
+def caption(row: Row, lang: str | None = None) -> str:
     read = "—" if row.predicted is None else str(row.predicted)
     mark = " ✗" if row.wrong else ""
-    return f"#{row.id}: {row.label} (read {read}){mark}"
+    return say(lang, "drawings.caption", id=row.id, label=row.label, read=read) + mark
 
 
 def gallery(
     ctx: AppContext, digit: str | None, wrong_only: bool, request: gr.Request | None
 ) -> tuple[list[tuple[np.ndarray, str]], list[int], str]:
     """(images with captions, their row ids, a line saying what is shown)."""
+    lang = lang_of(request)
     if not may_control(ctx, request):
-        return [], [], PRIVATE
+        return [], [], translated(lang, PRIVATE)
     store = ctx.drawings.try_store()
     if store is None:
-        return [], [], without_paths(ctx.drawings.warning(), sees_paths(ctx, request)) or ctx.drawings.where()
+        return [], [], without_paths(ctx.drawings.warning(), sees_paths(ctx, request)) or ctx.drawings.where(lang=lang)
     label = None if digit in (None, "", ALL) else as_label(digit)
     try:
         rows = store.rows(label, bool(wrong_only), limit=PAGE)
     except StoreError as exc:
         return [], [], ctx.drawings.failed(exc)
-    what = f"{'' if label is None else f'{label}s, '}{'read wrong, ' if wrong_only else ''}newest first"
-    shown = f"showing {len(rows)} drawings ({what})" if rows else "no drawings match"
-    return [(thumbnail(r), caption(r)) for r in rows], [r.id for r in rows], shown
+    what = ("" if label is None else say(lang, "drawings.of_digit", digit=label)) + (
+        say(lang, "drawings.read_wrong") if wrong_only else ""
+    )
+    shown = say(lang, "drawings.showing", count=len(rows), what=what) if rows else say(lang, "drawings.no_match")
+    return [(thumbnail(r), caption(r, lang)) for r in rows], [r.id for r in rows], shown
 
 
 def delete_one(ctx: AppContext, row_id: int | None, request: gr.Request | None) -> str:
@@ -129,7 +123,7 @@ class DrawingsPage:
         items, ids, shown = gallery(ctx, digit, wrong, request)
         counts = ctx.drawings.counts() if ctx.drawings.enabled else None
         return {
-            self.counts: counts_md(ctx, sees_paths(ctx, request)),
+            self.counts: counts_md(ctx, sees_paths(ctx, request), lang_of(request)),
             self.gallery: items,
             self.ids: ids,
             self.shown: shown,
@@ -140,7 +134,7 @@ class DrawingsPage:
 
     def said(self, ctx: AppContext, line: str, request: gr.Request | None) -> dict[Any, Any]:
         """The status line, a database error's path cut to its file name for a viewer who may not see paths."""
-        return {self.status: without_paths(line, sees_paths(ctx, request))}
+        return {self.status: translated(lang_of(request), without_paths(line, sees_paths(ctx, request)))}
 
     @property
     def outputs(self) -> list[Any]:
@@ -160,17 +154,12 @@ class Exports:
 
 def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
     with gr.Tab(T("tab.drawings"), id="drawings", elem_id="tab-drawings") as tab:
-        gr.Markdown(
-            ctx.drawings.where()
-            if not ctx.drawings.enabled
-            else "Drawings visitors corrected: the Model tab measures the serving model on the held-out ones, "
-            "**Train → Fine-tune on collected drawings** learns from the others.",
-            elem_id="drawings-where",
-        )
+        gr.Markdown(T("drawings.intro") if ctx.drawings.enabled else ctx.drawings.where(), elem_id="drawings-where")
         counts = gr.Markdown(elem_id="drawings-counts", elem_classes=["fit-table"])
         # Plain text, never Markdown or HTML: an import's answer quotes what its labels.csv says (a "link", an
         # "image" pointing elsewhere), and the page must show that as the words it is. Placed last, below the import.
         status = gr.Textbox(
+            label=T("drawings.status"),
             show_label=False,
             container=False,
             interactive=False,
@@ -181,8 +170,8 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
         )
         with gr.Column(visible=False, elem_id="drawings-view") as viewing:  # shown by the tab's refresh when any
             page, deleting, exports = _view(counts, viewing, status)
-        upload = gr.File(label="Import a zip made by Export", file_types=[".zip"], type="filepath", height=140)
-        import_btn = gr.Button("Import", elem_id="drawings-import")
+        upload = gr.File(label=T("drawings.import_file"), file_types=[".zip"], type="filepath", height=140)
+        import_btn = gr.Button(T("drawings.import"), elem_id="drawings-import")
         status.render()
     _wire(ctx, page, tab, deleting, (upload, import_btn))
     return tab, page, exports
@@ -191,23 +180,24 @@ def build(ctx: AppContext) -> tuple[gr.Tab, DrawingsPage, Exports]:
 def _view(counts: gr.Markdown, viewing: gr.Column, status: gr.Textbox) -> tuple[DrawingsPage, tuple[Any, ...], Exports]:
     """The filters, the gallery, delete and export: what acts on collected drawings."""
     with gr.Row(equal_height=True):
-        digit = gr.Dropdown([ALL, *DIGITS], value=ALL, label="Digit", scale=1)
-        wrong = gr.Checkbox(False, label="Only those the model read wrong", scale=1)
-        refresh_btn = gr.Button("Refresh", scale=1)
-    gr.Markdown("#### What the model saw of each (✗ = the model read it wrong)", elem_id="drawings-gallery-title")
+        choices: list[Any] = [(T("drawings.all"), ALL), *DIGITS]
+        digit = gr.Dropdown(choices, value=ALL, label=T("model.digit"), scale=1)
+        wrong = gr.Checkbox(False, label=T("drawings.wrong_only"), scale=1)
+        refresh_btn = gr.Button(T("drawings.refresh"), scale=1)
+    gr.Markdown(T("drawings.gallery_title"), elem_id="drawings-gallery-title")
     shown = gr.Markdown(elem_id="drawings-shown")
-    items = thumbnails(
-        "Collected drawings: what the model saw (✗ = the model read it wrong)", 10, 360, "drawings-gallery"
-    )
+    items = thumbnails(T("drawings.gallery"), 10, 360, "drawings-gallery")
     with gr.Row(equal_height=True):
         delete_btn = gr.Button(
-            "Delete the selected drawing", variant="stop", elem_id="drawings-delete", min_width=240, interactive=False
+            T("drawings.delete"), variant="stop", elem_id="drawings-delete", min_width=240, interactive=False
         )
-        confirm = gr.Checkbox(False, label="yes, delete every drawing", min_width=200)
-        delete_all_btn = gr.Button("Delete all", variant="stop", elem_id="drawings-delete-all", min_width=120)
-    zip_btn = gr.Button("Export zip (PNGs + labels.csv)", elem_id="drawings-export")
-    idx_btn = gr.Button("Export MNIST IDX files", elem_id="drawings-export-idx")
-    files = gr.File(label="Exported files", file_count="multiple", interactive=False, height=140)
+        confirm = gr.Checkbox(False, label=T("drawings.confirm"), min_width=200)
+        delete_all_btn = gr.Button(
+            T("drawings.delete_all"), variant="stop", elem_id="drawings-delete-all", min_width=120
+        )
+    zip_btn = gr.Button(T("drawings.export_zip"), elem_id="drawings-export")
+    idx_btn = gr.Button(T("drawings.export_idx"), elem_id="drawings-export-idx")
+    files = gr.File(label=T("drawings.exported"), file_count="multiple", interactive=False, height=140)
     ids, selected = gr.State([]), gr.State(None)  # inside the tab: a State directly in gr.Tabs breaks its tabs
     page = DrawingsPage(counts, digit, wrong, items, shown, ids, selected, status, viewing, delete_btn)
     return page, (refresh_btn, delete_btn, confirm, delete_all_btn), Exports(zip_btn, idx_btn, files, status)
@@ -231,7 +221,7 @@ def _wire(
     def pick(ids: list[int], evt: gr.SelectData) -> tuple[int | None, str, dict[str, Any]]:
         index = evt.index if isinstance(evt.index, int) else None
         row_id = ids[index] if index is not None and index < len(ids) else None
-        said = "" if row_id is None else f"selected drawing #{row_id}"
+        said = "" if row_id is None else f"#{row_id} ✓"
         return row_id, said, gr.update(interactive=row_id is not None)
 
     def remove(row_id: int | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:

@@ -19,7 +19,7 @@ from mnist_ui.components.gallery import enlarge, thumbnails
 from mnist_ui.server.access import sees_paths, shown_path, without_paths
 from mnist_ui.server.context import AppContext
 from mnist_ui.text.format import digit_table, percent, table
-from mnist_ui.text.words import T, lang_of, say
+from mnist_ui.text.words import T, lang_of, say, translated
 
 # The dense network's layers as Keras names them (mnist_core/model/network.py): what the notebook's
 # `model.summary()` prints; the convolutional network's names follow its kind and count ("conv 1" → conv_1).
@@ -69,8 +69,8 @@ def networks_md(ctx: AppContext, lang: str | None = None) -> str:
     """The served network and the other one side by side: what each is, its layers, parameters and accuracies."""
     served = ctx.holder.current
     other = ctx.networks.beside(served)
-    titled = [(say(lang, "model.net.serving", label=served.label), served)]
-    titled += [(say(lang, "model.net.beside", label=other.label), other)] if other else []
+    titled = [(say(lang, "model.net.serving", label=translated(lang, served.label)), served)]
+    titled += [(say(lang, "model.net.beside", label=translated(lang, other.label)), other)] if other else []
     nets = [(title, s.classifier, s.metadata.get("metrics", {})) for title, s in titled if s.classifier is not None]
     if not nets:
         return ""
@@ -102,7 +102,7 @@ def settings_table(hp: dict[str, Any], lang: str | None) -> str:
     rows = [
         [say(lang, f"setting.{k}"), f"**{shown_value(k, hp[k], lang)}**", say(lang, f"setting.{k}.what")] for k in shown
     ]
-    rows.append([say(lang, "setting.loss"), "cross-entropy", say(lang, "setting.loss.what")])
+    rows.append([say(lang, "setting.loss"), say(lang, "setting.loss.value"), say(lang, "setting.loss.what")])
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows]
     return say(lang, "model.settings_title") + "\n\n" + "\n".join(lines)
 
@@ -114,9 +114,9 @@ def model_summary(served: Served, sees: bool = False, lang: str | None = None) -
     hp = meta.get("hyperparameters", {})
     where = shown_path(served.path, sees)
     file = f"`{where}`" if sees and served.path else where
-    lines = [say(lang, "model.serving", label=served.label), say(lang, "model.file", where=file)]
+    lines = [say(lang, "model.serving", label=translated(lang, served.label)), say(lang, "model.file", where=file)]
     if served.warning:
-        lines.append(f"\n⚠️ {without_paths(served.warning, sees)}")
+        lines.append(f"\n⚠️ {translated(lang, without_paths(served.warning, sees))}")
     if not meta:
         if served.path is not None:
             lines.append(say(lang, "model.no_record"))

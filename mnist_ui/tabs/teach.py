@@ -20,11 +20,12 @@ from typing import Any
 import gradio as gr
 
 from mnist_ui.components.fast_read import pad_reader
+from mnist_ui.components.lang_switch import speaking
 from mnist_ui.components.model_badge import KEY_JS
 from mnist_ui.components.pad import stroke_pad
 from mnist_ui.server import actions
 from mnist_ui.server.context import AppContext
-from mnist_ui.text.words import T
+from mnist_ui.text.words import T, lang_of, say, translated
 
 TIMES = (1, 2, 3, 5)
 DEFAULT_TIMES = 3
@@ -57,37 +58,44 @@ CSS = """
 #teach-status .refused { color: #b91c1c; }
 """
 READING_TEMPLATE = '<div class="result-panel" aria-live="polite"></div>'
-READING_JS = """
+READING_JS = r"""
 const box = element.querySelector('.result-panel');
-element.addEventListener('reading', (e) => {
-  const r = e.detail, whose = r.model === 'personal' ? 'Your model' : 'The shared model';
-  box.textContent = r.status === 'ok' ? (r.not_digit ? `${whose} sees no digit (${r.doubt})` :
-                                        `${whose} reads ${r.digit} (${Math.round(r.confidence * 100)}%)`) :
-                    (r.status === 'error' ? r.message : '');
-});
+const EN = WORDS.en, fill = (t, v) => t.replace(/\{(\w+)\}/g, (_, k) => v[k]);
+const tr = (text) => { const k = Object.keys(EN).find((key) => key.startsWith('msg.') && EN[key] === text);
+                       return k ? W[k] : text; };
+let painted = null;  // the last reading, painted again when the language changes
+function paint(r) {
+  painted = r;
+  const v = {whose: r.model === 'personal' ? W.yours : W.shared, digit: r.digit, doubt: tr(r.doubt),
+             p: Math.round(r.confidence * 100) + '%'};
+  box.textContent = r.status === 'ok' ? fill(r.not_digit ? W.no_digit : W.reads, v) :
+                    (r.status === 'error' ? tr(r.message) : '');
+}
+function repaint() { if (painted) paint(painted); }
+element.addEventListener('reading', (e) => paint(e.detail));
 """
 
 
-def prompt(step: int, times: int) -> str:
+def prompt(step: int, times: int, lang: str | None = None) -> str:
     """The big line above the pad: which digit to draw now and how far along, e.g. "Draw a 7 · 22 of 30"."""
     total = 10 * times
     if step >= total:
-        return '<div class="ask">Done: teaching your model…</div>'
+        return f'<div class="ask">{say(lang, "teach.teaching")}</div>'
     digit, nth = divmod(step, times)
-    again = f" <small>({nth + 1} of {times})</small>" if times > 1 else ""
+    again = f" <small>({say(lang, 'teach.of', n=nth + 1, total=times)})</small>" if times > 1 else ""
     return (
-        f'<div class="ask">Draw a <b>{digit}</b>{again}</div>'
-        f'<div class="count">{step + 1} of {total}</div>'
+        f'<div class="ask">{say(lang, "teach.draw", digit=f"<b>{digit}</b>")}{again}</div>'
+        f'<div class="count">{say(lang, "teach.of", n=step + 1, total=total)}</div>'
         f'<div class="bar" role="progressbar" aria-valuenow="{step}" aria-valuemax="{total}">'
         f'<span style="width: {100 * step / total:.1f}%"></span></div>'
     )
 
 
-def status(message: str, good: bool) -> str:
-    return f'<span class="{"done" if good else "refused"}">{html.escape(message)}</span>'
+def status(message: str, good: bool, lang: str | None = None) -> str:
+    return f'<span class="{"done" if good else "refused"}">{html.escape(translated(lang, message))}</span>'
 
 
-def checks_table(checks: list[dict[str, int]]) -> str:
+def checks_table(checks: list[dict[str, int]], lang: str | None = None) -> str:
     """Per digit held back: what each model read of it, a wrong reading marked."""
     if not checks:
         return ""
@@ -99,8 +107,8 @@ def checks_table(checks: list[dict[str, int]]) -> str:
         f"<tr><td>{c['label']}</td>{cell(c['shared'], c['label'])}{cell(c['personal'], c['label'])}</tr>"
         for c in sorted(checks, key=lambda c: c["label"])
     )
-    head = "<tr><th>drawn</th><th>shared model read</th><th>your model reads</th></tr>"
-    return f'<table class="checks" aria-label="drawings held back to check">{head}{rows}</table>'
+    head = "<tr>" + "".join(f"<th>{say(lang, f'teach.check_{c}')}</th>" for c in ("drawn", "shared", "yours")) + "</tr>"
+    return f'<table class="checks" aria-label="{say(lang, "teach.checks")}">{head}{rows}</table>'
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ class Lesson:
     step: int = 0
 
 
-def keep(lesson: Lesson, value: str | None, times: int) -> tuple[Lesson, str]:
+def keep(lesson: Lesson, value: str | None, times: int, lang: str | None = None) -> tuple[Lesson, str]:
     """Add the pad's drawing as the asked digit and move on; ('', …) or the one line why not."""
     digit = lesson.step // times
     try:
@@ -119,7 +127,7 @@ def keep(lesson: Lesson, value: str | None, times: int) -> tuple[Lesson, str]:
     except ValueError:
         strokes = None
     if not isinstance(strokes, dict) or not strokes.get("strokes"):
-        return lesson, f"Draw a {digit} on the pad first (or skip it)."
+        return lesson, say(lang, "teach.draw_first", digit=digit)
     kept = (*lesson.drawings, {"label": digit, "strokes": strokes})
     return Lesson(kept, lesson.step + 1), ""
 
@@ -130,8 +138,8 @@ class TeachPage:
     def __init__(self, ctx: AppContext, parts: dict[str, Any]) -> None:
         self.ctx, self.p = ctx, parts
 
-    def show(self, lesson: Lesson, times: int, line: str = "") -> dict[Any, Any]:
-        return {self.p["lesson"]: lesson, self.p["prompt"]: prompt(lesson.step, times), self.p["status"]: line}
+    def show(self, lesson: Lesson, times: int, line: str = "", lang: str | None = None) -> dict[Any, Any]:
+        return {self.p["lesson"]: lesson, self.p["prompt"]: prompt(lesson.step, times, lang), self.p["status"]: line}
 
     def move(
         self,
@@ -144,84 +152,90 @@ class TeachPage:
         skip: bool,
     ) -> dict[Any, Any]:
         """Next (keep the drawing) or Skip; after the last step the model is taught."""
+        lang = lang_of(request)
         if skip:
             lesson, problem = Lesson(lesson.drawings, lesson.step + 1), ""
         else:
-            lesson, problem = keep(lesson, value, int(times))
+            lesson, problem = keep(lesson, value, int(times), lang)
         if problem:
-            return self.show(lesson, int(times), status(problem, False))
+            return self.show(lesson, int(times), status(problem, False), lang)
         if lesson.step >= 10 * int(times):
             return self.teach(lesson, int(times), share, key, request)
-        return self.show(lesson, int(times)) | {self.p["profile"]: key}
+        return self.show(lesson, int(times), lang=lang) | {self.p["profile"]: key}
 
     def teach(self, lesson: Lesson, times: int, share: bool, key: str | None, request: gr.Request) -> dict[Any, Any]:
+        lang = lang_of(request)
         if not lesson.drawings:
-            return self.show(lesson, times, status("Draw at least one digit first.", False)) | {self.p["profile"]: key}
+            line = status(say(lang, "teach.none"), False)
+            return self.show(lesson, times, line, lang) | {self.p["profile"]: key}
         answer = actions.personalize(self.ctx, list(lesson.drawings), key, request)
         if answer["profile"] is None:
-            return self.show(lesson, times, status(f"Not taught: {answer['message']}", False)) | {
-                self.p["profile"]: key
-            }
-        line = f"Done: {answer['message']}. The Draw tab now reads your drawings with it."
+            line = status(say(lang, "teach.not_taught", why=translated(lang, answer["message"])), False)
+            return self.show(lesson, times, line, lang) | {self.p["profile"]: key}
+        line = say(lang, "teach.done", what=translated(lang, answer["message"]))
         if share:
-            line += " " + actions.share_drawings(self.ctx, list(lesson.drawings), request) + "."
-        shown = status(line, True) + checks_table(answer.get("held_back", []))
-        return self.show(Lesson(), times, shown) | {
+            line += " " + translated(lang, actions.share_drawings(self.ctx, list(lesson.drawings), request)) + "."
+        shown = status(line, True) + checks_table(answer.get("held_back", []), lang)
+        return self.show(Lesson(), times, shown, lang) | {
             self.p["profile"]: answer["profile"],
             self.p["forget"]: gr.update(visible=True),
         }
 
     def forget(self, key: str | None, times: int, request: gr.Request) -> dict[Any, Any]:
         gone = {self.p["profile"]: None, self.p["forget"]: gr.update(visible=False)}
+        lang = lang_of(request)
         if not key:
-            return self.show(Lesson(), int(times), status("You have no personal model here.", True)) | gone
+            return self.show(Lesson(), int(times), status(say(lang, "teach.no_model"), True), lang) | gone
         line = actions.forget_profile(self.ctx, key, request)
-        return self.show(Lesson(), int(times), status(line, "forgotten" in line)) | gone
+        return self.show(Lesson(), int(times), status(line, "forgotten" in line, lang), lang) | gone
 
-    def opened(self, key: str | None, request: gr.Request) -> dict[Any, Any]:
-        """When the page or the tab opens: whether this browser has a model (then Forget me is offered)."""
-        return {self.p["status"]: loaded(self.ctx, key, request), self.p["forget"]: gr.update(visible=bool(key))}
+    def restart(self, times: int, request: gr.Request) -> dict[Any, Any]:
+        return self.show(Lesson(), int(times), lang=lang_of(request))
+
+    def opened(self, key: str | None, lesson: Lesson, times: int, request: gr.Request) -> dict[Any, Any]:
+        """When the page or the tab opens: whether this browser has a model (then Forget me is offered), and the
+        step asked, in the visitor's words."""
+        return {
+            self.p["status"]: loaded(self.ctx, key, request),
+            self.p["forget"]: gr.update(visible=bool(key)),
+            self.p["prompt"]: prompt(lesson.step, int(times), lang_of(request)),
+        }
 
 
 def loaded(ctx: AppContext, key: str | None, request: gr.Request | None) -> str:
     """The status line when the page opens: whether this browser already has a model."""
     described = actions.describe_profile(ctx, key, request)
-    return status(described, True) if described else ""
+    return status(described, True, lang_of(request)) if described else ""
 
 
 def _layout(ctx: AppContext) -> dict[str, Any]:
     parts: dict[str, Any] = {"lesson": gr.State(Lesson())}
-    gr.Markdown(
-        "**Teach it your handwriting.** Draw each digit the way you write it; "
-        "a model of your own remembers your style at once. "
-        "It changes nothing anyone else sees. Your drawings stay in your profile unless you share them."
-    )
+    gr.Markdown(T("teach.intro"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300, elem_id="teach-step"):  # what each step needs, together
-            parts["prompt"] = gr.HTML(prompt(0, DEFAULT_TIMES), elem_id="teach-prompt")
+            parts["prompt"] = gr.HTML(elem_id="teach-prompt")  # in the visitor's words, when the tab opens
             parts["pad"] = stroke_pad(pad_reader(ctx, HINT), panel="teach-reading", elem_id="teach-pad")
             with gr.Row(elem_id="teach-moves"):
-                parts["next"] = gr.Button("Next ›", variant="primary", elem_id="teach-next", min_width=90)
-                parts["skip"] = gr.Button("Skip this one", elem_id="teach-skip", min_width=90)
-            gr.HTML("", html_template=READING_TEMPLATE, js_on_load=READING_JS, elem_id="teach-reading")
+                parts["next"] = gr.Button(T("teach.next"), variant="primary", elem_id="teach-next", min_width=90)
+                parts["skip"] = gr.Button(T("teach.skip"), elem_id="teach-skip", min_width=90)
+            reading_js = speaking(READING_JS, "teach.reading.", "msg.")
+            gr.HTML("", html_template=READING_TEMPLATE, js_on_load=reading_js, elem_id="teach-reading")
         with gr.Column(scale=2, min_width=300):
             parts["status"] = gr.HTML("", elem_id="teach-status")
             with gr.Row():
-                parts["now"] = gr.Button("Teach now", elem_id="teach-now", min_width=90)
-                parts["restart"] = gr.Button("Start over", elem_id="teach-restart", min_width=90)
-            parts["times"] = gr.Radio(
-                list(TIMES), value=DEFAULT_TIMES, label="Drawings of each digit", elem_id="teach-times"
-            )
-            parts["share"] = gr.Checkbox(
-                False, label="Share my drawings with the shared collection", elem_id="teach-share"
-            )
+                parts["now"] = gr.Button(T("teach.now"), elem_id="teach-now", min_width=90)
+                parts["restart"] = gr.Button(T("teach.restart"), elem_id="teach-restart", min_width=90)
+            parts["times"] = gr.Radio(list(TIMES), value=DEFAULT_TIMES, label=T("teach.times"), elem_id="teach-times")
+            parts["share"] = gr.Checkbox(False, label=T("teach.share"), elem_id="teach-share")
             # Only for a visitor who has a model to forget (`loaded`, `TeachPage`).
-            parts["forget"] = gr.Button("Forget me", variant="stop", elem_id="teach-forget", size="sm", visible=False)
+            parts["forget"] = gr.Button(
+                T("teach.forget"), variant="stop", elem_id="teach-forget", size="sm", visible=False
+            )
     return parts
 
 
-def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[..., dict[Any, Any]], list[Any]]:
-    """The tab; returns what the app runs when the page opens (`TeachPage.opened`) and its outputs."""
+def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[..., dict[Any, Any]], list[Any], list[Any]]:
+    """The tab; returns what the app runs when the page opens (`TeachPage.opened`), its inputs and outputs."""
     with gr.Tab(T("tab.teach"), id="teach", elem_id="tab-teach") as tab:
         p = _layout(ctx) | {"profile": profile}
     page = TeachPage(ctx, p)
@@ -253,13 +267,13 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[..., dict
             None, None, None, js=SHOW_STEP
         )
     for trigger, name in ((p["restart"].click, "teach_restart_ui"), (p["times"].change, "teach_times_ui")):
-        restarted = trigger(lambda t: page.show(Lesson(), int(t)), p["times"], shown[:3], api_name=name, **lane)
+        restarted = trigger(page.restart, p["times"], shown[:3], api_name=name, **lane)
         restarted.then(None, None, None, js=SHOW_STEP)
     p["forget"].click(page.forget, [profile, p["times"]], shown, api_name="teach_forget_ui", **lane).then(
         None, [profile], None, js=KEY_JS
     )
 
     # Corrections on the Draw tab teach the model too: the line is fresh each time the tab opens.
-    opened = [p["status"], p["forget"]]
-    tab.select(page.opened, [profile], opened, api_name="teach_opened_ui", **lane).then(None, None, None, js=SHOW_STEP)
-    return page.opened, opened
+    opened, needs = [p["status"], p["forget"], p["prompt"]], [profile, p["lesson"], p["times"]]
+    tab.select(page.opened, needs, opened, api_name="teach_opened_ui", **lane).then(None, None, None, js=SHOW_STEP)
+    return page.opened, needs, opened

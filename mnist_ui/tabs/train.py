@@ -32,7 +32,7 @@ from mnist_ui.server.access import sees_paths, session_of, without_paths
 from mnist_ui.server.actions import cancel, run, start, start_finetune, switch, version_choices
 from mnist_ui.server.context import JOB_LANE, WATCH_LANE, AppContext
 from mnist_ui.text.format import digit_table, percent, table
-from mnist_ui.text.words import T, lang_of, say
+from mnist_ui.text.words import T, lang_of, say, translated
 
 WIDE = 220  # px a setting needs for its label and a slider's two ends: four to a row on a desktop, one on a phone
 
@@ -95,7 +95,7 @@ def series_name(series: str, lang: str | None) -> str:
 
 def status_html(snap: Snapshot, notice: str = "", sees: bool = False, lang: str | None = None) -> str:
     """The job's state in a few lines; server paths in its messages only for a viewer who may see them."""
-    head = f"<p><b>{html.escape(without_paths(notice, sees))}</b></p>" if notice else ""
+    head = f"<p><b>{html.escape(translated(lang, without_paths(notice, sees)))}</b></p>" if notice else ""
     if snap.state == "idle":
         return head + f"<p>{say(lang, 'train.idle')}</p>"
     state = "finetune" if snap.kind == "finetune" and snap.state == "training" else snap.state
@@ -103,7 +103,7 @@ def status_html(snap: Snapshot, notice: str = "", sees: bool = False, lang: str 
     bar = f'<progress value="{snap.fraction:.3f}" max="1"></progress>' if snap.running else ""
     what = say(lang, "train.job_finetune" if snap.kind == "finetune" else "train.job", job=snap.job_id)
     return (
-        f"{head}<p><b>{title} ({what})</b> — {html.escape(without_paths(snap.where(), sees))}</p>"
+        f"{head}<p><b>{title} ({what})</b> — {html.escape(translated(lang, without_paths(snap.where(), sees)))}</p>"
         f"{bar}<p class='elapsed'>{say(lang, 'train.elapsed', seconds=f'{snap.elapsed_s:.0f}')}</p>"
     )
 
@@ -120,7 +120,7 @@ def comparison_md(snap: Snapshot, lang: str | None = None) -> str:
     old_cells = [percent(a, 1) for a in snap.old_per_class] if snap.old_per_class else ["—"] * 10
     rows = [
         [
-            say(lang, "train.old", label=html.escape(snap.old_label)),
+            say(lang, "train.old", label=html.escape(translated(lang, snap.old_label))),
             percent(snap.old_accuracy),
             percent(snap.old_pen_accuracy),
             *old_cells,
@@ -168,7 +168,7 @@ def finetune_md(snap: FinetuneSnapshot, lang: str | None = None) -> str:
     header = [say(lang, "train.model"), say(lang, "train.mnist_test"), held]
     rows = [
         [
-            say(lang, "train.before", label=html.escape(snap.old_label)),
+            say(lang, "train.before", label=html.escape(translated(lang, snap.old_label))),
             percent(snap.old_accuracy),
             percent(snap.old_holdout),
         ],
@@ -182,9 +182,8 @@ def finetune_md(snap: FinetuneSnapshot, lang: str | None = None) -> str:
     if snap.activated:
         verdict = say(lang, "train.tuned_serving")
     elif snap.reason.startswith("keep"):
-        verdict = say(
-            lang, "train.not_served", reason=html.escape(snap.reason.removeprefix("keep the current model: "))
-        )
+        reason = translated(lang, snap.reason.removeprefix("keep the current model: "))
+        verdict = say(lang, "train.not_served", reason=html.escape(reason))
     else:
         verdict = say(lang, "train.still_old")
     learnt = say(lang, "train.learnt_from", count=f"{snap.drawings:,}", verdict=verdict)
@@ -222,8 +221,8 @@ def versions_update(ctx: AppContext, sees: bool = False, lang: str | None = None
         return path if sees else Path(path).stem
 
     choices = version_choices(ctx)
-    mark = [say(lang, "train.serving_mark", label=label) if path == serving else label for label, path in choices]
-    labelled = [(shown, key(path)) for shown, (_, path) in zip(mark, choices, strict=True)]
+    named = [(translated(lang, label), path) for label, path in choices]
+    labelled = [(say(lang, "train.serving_mark", label=n) if p == serving else n, key(p)) for n, p in named]
     return gr.update(choices=labelled, value=key(serving) if serving else None)
 
 
@@ -455,11 +454,11 @@ def _wire(
             yield page.show(ctx, snap, sees=sees, lang=lang)
 
     def on_cancel(request: gr.Request) -> str:
-        return cancel(ctx, request)
+        return translated(lang_of(request), cancel(ctx, request))
 
     def on_switch(path: str | None, request: gr.Request) -> dict[Any, Any]:
         sees = sees_paths(ctx, request)
-        said = without_paths(switch(ctx, path, request), sees)
+        said = translated(lang_of(request), without_paths(switch(ctx, path, request), sees))
         return {switch_status: said, page.versions: versions_update(ctx, sees, lang_of(request))}
 
     preset_radio.change(fill_preset, preset_radio, list(shown.values()), api_name="fill_preset", **hidden)

@@ -43,9 +43,9 @@ def build(ctx: AppContext) -> None:
     with gr.Tab(T("tab.upload"), id="upload", elem_id="tab-upload"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
-                gr.Markdown("**A photo or scan of one digit**")  # above the picture: a label tag would cover it
+                gr.Markdown(T("upload.title"))  # above the picture: a label tag would cover it
                 upload = gr.Image(
-                    label="A photo or scan of one digit",
+                    label=T("upload.label"),
                     show_label=False,
                     type="filepath",
                     image_mode=None,
@@ -61,7 +61,7 @@ def build(ctx: AppContext) -> None:
             gr.Examples(
                 [[str(p)] for p in examples],
                 inputs=[upload],
-                label="Examples: click one",
+                label=T("upload.examples"),
                 elem_id="examples",
                 examples_per_page=12,
             )

@@ -20,7 +20,10 @@ core-*.js and src-*.js) and tried in headless Chromium:
 
 from __future__ import annotations
 
+import json
+import re
 from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -36,6 +39,15 @@ SESSIONS = 2_000  # languages remembered per browser tab (as many as Gradio's se
 _chosen: OrderedDict[str, str] = OrderedDict()
 
 
+def browser(*prefixes: str) -> str:
+    """Both languages' words whose keys start with one of `prefixes`, as JSON, for a component that paints its own
+    words in the browser (`components.lang_switch.speaking`)."""
+    return json.dumps(
+        {lang: {k: v for k, v in table.items() if k.startswith(prefixes)} for lang, table in TABLES.items()},
+        ensure_ascii=False,
+    )
+
+
 def T(key: str) -> I18nData:
     """A fixed string for a component prop: the browser shows it in the page's language and follows the switch."""
     if key not in EN:
@@ -47,6 +59,36 @@ def say(lang: str | None, key: str, **fields: Any) -> str:
     """What the server writes in `lang` (English if unknown), its `{fields}` filled."""
     text = TABLES.get(lang or "en", EN)[key]
     return text.format(**fields) if fields else text
+
+
+def _phrases(lang: str) -> list[tuple[re.Pattern[str], str]]:
+    """The "said." entries as (English pattern, template in `lang`), longest first so a sentence wins over its
+    parts; each `{name}` matches any text up to what follows it."""
+    table = TABLES.get(lang, EN)
+    out = []
+    for key in sorted((k for k in EN if k.startswith("said.")), key=lambda k: -len(EN[k])):
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(EN[key]))
+        if pattern.endswith(".+?)"):  # a field at the end is one token: a number, a digit, a name
+            pattern = pattern[:-4] + "[\\w.,%/–-]+)"
+        out.append((re.compile(pattern), table[key]))
+    return out
+
+
+_PHRASES = {lang: _phrases(lang) for lang in LANGS}
+
+
+def translated(lang: str | None, text: str) -> str:
+    """A line the server's code wrote in English (a status, a refusal, a job's progress; the API keeps it so) in
+    `lang`: each known phrase ("said." in the tables) replaced; what no table knows (an exception's text) stays."""
+    if not text or lang not in _PHRASES or lang == "en":
+        return text
+    for pattern, template in _PHRASES[lang]:
+        text = pattern.sub(partial(_fill, template), text)
+    return text
+
+
+def _fill(template: str, match: re.Match[str]) -> str:
+    return template.format(**match.groupdict())
 
 
 def best(accept: str | None) -> str:
