@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from mnist_core.data import mnist
 from mnist_core.serving import nondigit, readings
 from mnist_ui.components import fast_read
 from mnist_ui.server import collect, reading, transfers
@@ -47,6 +48,8 @@ def test_the_server_lines_the_page_translates_are_the_servers_own() -> None:
         "said.private": transfers.PRIVATE,
         "said.nothing_save": collect.NOTHING,
         "said.learns": collect.LEARNS,
+        "said.offline": mnist.OFFLINE,
+        "said.no_mnist": f"no MNIST on this machine: {mnist._HINT}",
     }
     assert {key: EN[key] for key in server} == server
     # every reason a drawing is "not a digit", as nondigit.py writes them

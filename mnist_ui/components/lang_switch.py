@@ -48,7 +48,9 @@ relabel();
 """
 
 CSS = """
-#lang-switch { max-width: 260px; margin-left: auto; }
+#page-head { flex-wrap: wrap-reverse; }  /* a phone: the switch above the title */
+#page-head > #intro { flex: 1 1 300px; }
+#lang-switch { flex: 0 0 auto; min-width: 0; margin-left: auto; }
 #lang-switch .wrap { flex-wrap: nowrap; }
 """
 
@@ -61,6 +63,6 @@ def speaking(js: str, *prefixes: str) -> str:
 
 def header(intro: Any) -> gr.Radio:
     """The page's title and introduction, the switch beside them (above them on a phone)."""
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_id="page-head"):
         gr.Markdown(intro, elem_id="intro")
         return gr.Radio(CHOICES, value=None, label=T("page.language"), elem_id="lang-switch", container=False)

@@ -185,6 +185,15 @@ WORDS: dict[str, str] = {
     "said.not_switched": "not switched",
     "said.switch_off": "switching models is disabled",
     "said.version_acc": "· {acc} MNIST test",
+    "said.offline": (
+        "no MNIST on this machine and no internet to download it ({reason}): start with --data PATH (a folder"
+        " with the four MNIST IDX files, or a mnist.npz), or connect this machine to the internet once (11 "
+        "MB, kept)"
+    ),
+    "said.no_mnist": (
+        "no MNIST on this machine: point MNIST_DATA (or --data) at a folder with the four MNIST IDX files or "
+        "a mnist.npz"
+    ),
     "said.shipped_cnn": "shipped convolutional model",
     "said.shipped": "shipped model",
     # the Teach it tab

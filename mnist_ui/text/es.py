@@ -194,6 +194,15 @@ WORDS: dict[str, str] = {
     "said.not_switched": "no se cambió",
     "said.switch_off": "el cambio de modelo está desactivado",
     "said.version_acc": "· {acc} en la prueba de MNIST",
+    "said.offline": (
+        "no hay MNIST en esta máquina ni internet para descargarlo ({reason}): inicia con --data RUTA (una "
+        "carpeta con los cuatro archivos IDX de MNIST, o un mnist.npz), o conecta esta máquina a internet una"
+        " vez (11 MB, se guarda)"
+    ),
+    "said.no_mnist": (
+        "no hay MNIST en esta máquina: apunta MNIST_DATA (o --data) a una carpeta con los cuatro archivos IDX"
+        " de MNIST o un mnist.npz"
+    ),
     "said.shipped_cnn": "modelo convolucional incluido",
     "said.shipped": "modelo incluido",
     # la pestaña Enséñale
