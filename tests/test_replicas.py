@@ -369,7 +369,8 @@ def test_a_replica_killed_with_sigkill_mid_write_loses_nothing_and_new_sessions_
     def write() -> None:
         for k in range(25):  # within one visitor's 30 a minute
             try:
-                answer = victim.predict(k % 10, strokes(moved(SEVEN, k)), api_name="/correct")  # a new row each
+                # a drawing no other test sent (its shift is its own): a new row each, never a relabelled one
+                answer = victim.predict(k % 10, strokes(moved(SEVEN, 3.3 + k / 2)), api_name="/correct")
             except Exception as exc:  # noqa: BLE001 - the replica is killed under it: what the client sees
                 failed.append(repr(exc))
                 return
