@@ -116,8 +116,13 @@ def _wire_language(demo: gr.Blocks, ctx: AppContext, language: gr.Radio, views: 
             | {tab: gr.update(label=say(lang, f"tab.{tab.id}")) for tab in tabs}  # the bar keeps its first words
         )
 
-    demo.load(lang_of, None, language, api_name="language_first", api_visibility="private", show_progress="hidden")
-    language.change(
+    # On load the server has written its lines in the request's language already: the switch shows it and the
+    # browser's words follow (a French browser gets English, Gradio's own words too); nothing is written again.
+    first = demo.load(
+        lang_of, None, language, api_name="language_first", api_visibility="private", show_progress="hidden"
+    )
+    first.then(None, [language], None, js=lang_switch.SWITCH_JS, show_progress="hidden")
+    language.input(
         on_language,
         [language, controls["validation_split"], controls["train_subset"]],
         [notice, *page.outputs, page.presets, page.split, *model_shown, *tabs],

@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from mnist_ui.components.lang_switch import follow
 from mnist_ui.components.model_badge import KEY_JS
 from mnist_ui.server.access import sees_paths, visitor, without_paths
 from mnist_ui.server.context import AppContext
@@ -105,10 +106,14 @@ def build(
     right, digits, back, status = _layout(ctx, prefix, collector.enabled or teaches)
     where = gr.Markdown(elem_classes=["collect-where"], elem_id=f"{prefix}collect-where")  # on load, in words
 
-    def where_for(request: gr.Request) -> str:
+    def where_in(lang: str | None, request: gr.Request) -> str:
         """The database's file for a viewer who may see the server's paths; "on this server" for others."""
-        lang = lang_of(request)
         return collector.where(sees_paths(ctx, request), lang) + (f" {say(lang, 'correct.own')}" if teaches else "")
+
+    def where_for(request: gr.Request) -> str:
+        return where_in(lang_of(request), request)
+
+    follow(where_in, [], [where], f"{key}collect_where_words")
 
     gr.on(
         None, where_for, None, where, api_name=f"{key}collect_where", api_visibility="private", show_progress="hidden"

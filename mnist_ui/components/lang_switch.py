@@ -6,6 +6,7 @@ drawing on the pad, so the switch calls the frontend's own `changeLocale`, from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -48,10 +49,19 @@ relabel();
 """
 
 CSS = """
-#page-head { flex-wrap: wrap-reverse; }  /* a phone: the switch above the title */
-#page-head > #intro { flex: 1 1 300px; }
-#lang-switch { flex: 0 0 auto; min-width: 0; margin-left: auto; }
+#page-head { flex-wrap: nowrap; }
+#page-head > #intro { flex: 1 1 300px; min-width: 0; }
+#lang-switch { flex: 0 0 250px; width: 250px !important; min-width: 0; margin-left: auto; }
 #lang-switch .wrap { flex-wrap: nowrap; }
+@media (max-width: 640px) {  /* a phone: the switch small, in the corner, so the pad stays in the first screen */
+  #page-head { position: relative; }
+  #page-head > #intro h1 { font-size: 26px !important; padding-right: 172px !important; }
+  #page-head #lang-switch { position: absolute !important; top: 0; right: 0; width: auto !important; z-index: 2; }
+  #page-head #lang-switch .wrap { gap: 4px; }
+  #page-head #lang-switch label { padding: 4px 7px !important; font-size: 13px; }
+  #page-head #lang-switch input { display: none; }
+  #page-head #lang-switch label.selected { border-color: var(--color-accent) !important; font-weight: 600; }
+}
 """
 
 
@@ -61,8 +71,21 @@ def speaking(js: str, *prefixes: str) -> str:
     return SPEAK_JS.replace("__WORDS__", browser(*prefixes)).replace("__PREFIX__", prefixes[0]) + js
 
 
+_building: list[gr.Radio] = []  # the switch of the page being built: `header` makes it before the tabs
+
+
 def header(intro: Any) -> gr.Radio:
     """The page's title and introduction, the switch beside them (above them on a phone)."""
     with gr.Row(equal_height=False, elem_id="page-head"):
         gr.Markdown(intro, elem_id="intro")
-        return gr.Radio(CHOICES, value=None, label=T("page.language"), elem_id="lang-switch", container=False)
+        radio = gr.Radio(CHOICES, value=None, label=T("page.language"), elem_id="lang-switch", container=False)
+    _building[:] = [radio]
+    return radio
+
+
+def follow(fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], name: str) -> None:
+    """A part of the page whose lines the server writes: when the switch changes, `fn(lang, *inputs, request)`
+    writes them again in the new language (the browser translates the fixed words itself)."""
+    if _building:
+        switch = _building[0]
+        switch.input(fn, [switch, *inputs], outputs, api_name=name, api_visibility="private", show_progress="hidden")

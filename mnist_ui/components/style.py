@@ -47,6 +47,10 @@ CSS = f"""
 .fit-table th, .fit-table td {{ padding: 4px 10px !important; }}
 .fit-table td:not(:first-child) {{ white-space: nowrap; }}  /* numbers whole; names may wrap at a space */
 .fit-table h3 {{ overflow-wrap: anywhere; }}
+/* the Model tab's settings and layers: the names and numbers whole, the "what it does" column wraps */
+.words-table table {{ width: 100%; }}
+.words-table th, .words-table td {{ padding: 4px 8px !important; vertical-align: top; white-space: normal !important;
+                                    overflow-wrap: anywhere; }}
 /* the Model tab's two networks: words in the cells, so they wrap; the row names stay whole */
 .networks-table table {{ width: 100%; table-layout: fixed; }}
 .networks-table th, .networks-table td {{ padding: 4px 8px !important; vertical-align: top; overflow-wrap: anywhere; }}

@@ -18,6 +18,7 @@ from mnist_core.drawings.engine import shown
 from mnist_core.drawings.policy import as_label
 from mnist_core.drawings.store import Row, StoreError
 from mnist_ui.components.gallery import enlarge, thumbnails
+from mnist_ui.components.lang_switch import follow
 from mnist_ui.server.access import may_control, sees_paths, without_paths
 from mnist_ui.server.context import AppContext
 from mnist_ui.server.transfers import PRIVATE, import_zip
@@ -61,10 +62,10 @@ def caption(row: Row, lang: str | None = None) -> str:
 
 
 def gallery(
-    ctx: AppContext, digit: str | None, wrong_only: bool, request: gr.Request | None
+    ctx: AppContext, digit: str | None, wrong_only: bool, request: gr.Request | None, lang: str | None = None
 ) -> tuple[list[tuple[np.ndarray, str]], list[int], str]:
-    """(images with captions, their row ids, a line saying what is shown)."""
-    lang = lang_of(request)
+    """(images with captions, their row ids, a line saying what is shown), in `lang` (else the request's)."""
+    lang = lang or lang_of(request)
     if not may_control(ctx, request):
         return [], [], translated(lang, PRIVATE)
     store = ctx.drawings.try_store()
@@ -119,11 +120,14 @@ class DrawingsPage:
     viewing: gr.Column  # the filters, the gallery and everything that acts on drawings: hidden while there are none
     delete_one: gr.Button  # pressable once a drawing is picked
 
-    def refresh(self, ctx: AppContext, digit: str | None, wrong: bool, request: gr.Request | None) -> dict[Any, Any]:
-        items, ids, shown = gallery(ctx, digit, wrong, request)
+    def refresh(
+        self, ctx: AppContext, digit: str | None, wrong: bool, request: gr.Request | None, lang: str | None = None
+    ) -> dict[Any, Any]:
+        lang = lang or lang_of(request)
+        items, ids, shown = gallery(ctx, digit, wrong, request, lang)
         counts = ctx.drawings.counts() if ctx.drawings.enabled else None
         return {
-            self.counts: counts_md(ctx, sees_paths(ctx, request), lang_of(request)),
+            self.counts: counts_md(ctx, sees_paths(ctx, request), lang),
             self.gallery: items,
             self.ids: ids,
             self.shown: shown,
@@ -233,6 +237,10 @@ def _wire(
     def bring_in(path: str | None, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
         return page.refresh(ctx, digit, wrong, request) | page.said(ctx, import_zip(ctx, path, request), request)
 
+    def in_words(lang: str, digit: str, wrong: bool, request: gr.Request) -> dict[Any, Any]:
+        return page.refresh(ctx, digit, wrong, request, lang)
+
+    follow(in_words, view, page.outputs, "drawings_words")
     for trigger in (tab.select, refresh_btn.click, page.digit.change, page.wrong.change):
         trigger(refresh, view, page.outputs, api_name="drawings_view", **hidden)
     picked = [page.selected, page.status, page.delete_one]

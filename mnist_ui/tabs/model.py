@@ -270,8 +270,8 @@ def build(ctx: AppContext) -> tuple[Any, list[gr.components.Component]]:
     with gr.Tab(T("tab.model"), id="model", elem_id="tab-model") as tab:
         networks = gr.Markdown(elem_id="model-networks", elem_classes=["networks-table"])
         with gr.Row(equal_height=False):
-            summary = gr.Markdown(elem_id="model-summary", elem_classes=["fit-table"])
-            arch = gr.Markdown(elem_id="model-arch", elem_classes=["fit-table"])
+            summary = gr.Markdown(elem_id="model-summary", elem_classes=["fit-table", "words-table"])
+            arch = gr.Markdown(elem_id="model-arch", elem_classes=["fit-table", "words-table"])
         with gr.Row(equal_height=False):
             with gr.Column():
                 mnist_md = gr.Markdown(elem_id="model-mnist", elem_classes=["fit-table"])

@@ -20,7 +20,7 @@ from typing import Any
 import gradio as gr
 
 from mnist_ui.components.fast_read import pad_reader
-from mnist_ui.components.lang_switch import speaking
+from mnist_ui.components.lang_switch import follow, speaking
 from mnist_ui.components.model_badge import KEY_JS
 from mnist_ui.components.pad import stroke_pad
 from mnist_ui.server import actions
@@ -195,17 +195,15 @@ class TeachPage:
     def opened(self, key: str | None, lesson: Lesson, times: int, request: gr.Request) -> dict[Any, Any]:
         """When the page or the tab opens: whether this browser has a model (then Forget me is offered), and the
         step asked, in the visitor's words."""
+        return self.in_words(lang_of(request), key, lesson, times, request)
+
+    def in_words(self, lang: str, key: str | None, lesson: Lesson, times: int, request: gr.Request) -> dict[Any, Any]:
+        described = actions.describe_profile(self.ctx, key, request)
         return {
-            self.p["status"]: loaded(self.ctx, key, request),
+            self.p["status"]: status(described, True, lang) if described else "",
             self.p["forget"]: gr.update(visible=bool(key)),
-            self.p["prompt"]: prompt(lesson.step, int(times), lang_of(request)),
+            self.p["prompt"]: prompt(lesson.step, int(times), lang),
         }
-
-
-def loaded(ctx: AppContext, key: str | None, request: gr.Request | None) -> str:
-    """The status line when the page opens: whether this browser already has a model."""
-    described = actions.describe_profile(ctx, key, request)
-    return status(described, True, lang_of(request)) if described else ""
 
 
 def _layout(ctx: AppContext) -> dict[str, Any]:
@@ -275,5 +273,6 @@ def build(ctx: AppContext, profile: gr.BrowserState) -> tuple[Callable[..., dict
 
     # Corrections on the Draw tab teach the model too: the line is fresh each time the tab opens.
     opened, needs = [p["status"], p["forget"], p["prompt"]], [profile, p["lesson"], p["times"]]
+    follow(page.in_words, needs, opened, "teach_words")
     tab.select(page.opened, needs, opened, api_name="teach_opened_ui", **lane).then(None, None, None, js=SHOW_STEP)
     return page.opened, needs, opened

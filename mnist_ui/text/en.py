@@ -194,6 +194,27 @@ WORDS: dict[str, str] = {
         "no MNIST on this machine: point MNIST_DATA (or --data) at a folder with the four MNIST IDX files or "
         "a mnist.npz"
     ),
+    "said.has_model": "You have a personal model that remembers {count} of your drawings; the Draw tab reads with it.",
+    "said.model_gone": "Your personal model is gone (forgotten, or dropped as unused); teach it again.",
+    "said.model_unreadable": "Your personal model cannot be read now ({why}); the shared model answers.",
+    "said.forgotten": "forgotten: your drawings and your model are deleted",
+    "said.no_profile": "there was no such profile",
+    "said.not_forgotten": "not forgotten",
+    "said.not_taught": "not taught",
+    "said.not_remembered": "not remembered",
+    "said.remembers_one": "{whose} remembers 1 more drawing ({total} in all), in {seconds} s",
+    "said.remembers": "{whose} remembers {count} more drawings ({total} in all), in {seconds} s",
+    "said.new_model": "a new model of your own",
+    "said.your_model": "your model",
+    "said.reads_well_one": (
+        "the shared model already reads you well: it read the drawing held back to check, and so does yours"
+    ),
+    "said.reads_well": (
+        "the shared model already reads you well: it read all {count} drawings held back to check, and so does yours"
+    ),
+    "said.held_back": "of {count} drawings held back to check, the shared model read {shared} and yours reads {yours}",
+    "said.held_back_one": "of 1 drawing held back to check, the shared model read {shared} and yours reads {yours}",
+    "said.shared_of": "shared {kept} of {count} drawings with the collection",
     "said.shipped_cnn": "shipped convolutional model",
     "said.shipped": "shipped model",
     # the Teach it tab

@@ -203,6 +203,31 @@ WORDS: dict[str, str] = {
         "no hay MNIST en esta máquina: apunta MNIST_DATA (o --data) a una carpeta con los cuatro archivos IDX"
         " de MNIST o un mnist.npz"
     ),
+    "said.has_model": "Tienes un modelo propio que recuerda {count} de tus dibujos; la pestaña Dibujar lee con él.",
+    "said.model_gone": "Tu modelo propio ya no está (olvidado, o quitado por no usarse); vuelve a enseñarle.",
+    "said.model_unreadable": "Ahora no se puede leer tu modelo propio ({why}); responde el modelo compartido.",
+    "said.forgotten": "olvidado: se borraron tus dibujos y tu modelo",
+    "said.no_profile": "ese perfil no existía",
+    "said.not_forgotten": "no se olvidó",
+    "said.not_taught": "no se enseñó",
+    "said.not_remembered": "no se recordó",
+    "said.remembers_one": "{whose} recuerda 1 dibujo más ({total} en total), en {seconds} s",
+    "said.remembers": "{whose} recuerda {count} dibujos más ({total} en total), en {seconds} s",
+    "said.new_model": "un modelo nuevo propio",
+    "said.your_model": "tu modelo",
+    "said.reads_well_one": (
+        "el modelo compartido ya te lee bien: leyó el dibujo apartado para comprobar, y el tuyo también"
+    ),
+    "said.reads_well": (
+        "el modelo compartido ya te lee bien: leyó los {count} dibujos apartados para comprobar, y el tuyo también"
+    ),
+    "said.held_back": (
+        "de {count} dibujos apartados para comprobar, el modelo compartido leyó {shared} y el tuyo lee {yours}"
+    ),
+    "said.held_back_one": (
+        "de 1 dibujo apartado para comprobar, el modelo compartido leyó {shared} y el tuyo lee {yours}"
+    ),
+    "said.shared_of": "se compartieron {kept} de {count} dibujos con la colección",
     "said.shipped_cnn": "modelo convolucional incluido",
     "said.shipped": "modelo incluido",
     # la pestaña Enséñale

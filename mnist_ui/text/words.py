@@ -3,19 +3,23 @@
 CHOICE, read in Gradio 6.31's own source (gradio/i18n.py, blocks.py's `launch(i18n=)`, the frontend's
 core-*.js and src-*.js) and tried in headless Chromium:
 - `gr.I18n(en={...}, es={...})` passed to `launch(i18n=)` sends both tables with the page's config; a component
-  prop (label, info, value, choices, tab names, Markdown) holding `I18N(key)` is translated in the browser. The
-  browser's language picks the table (svelte-i18n's `navigator.language`, "es-MX" falling back to "es"), with
-  English for any other language. Gradio's own words (footer, upload boxes) follow the same choice.
-- Only ONE `__i18n__` marker per string is replaced, with no fields: a string the server makes with numbers
-  (status lines, refusals, tables) cannot be a marker. Those are made on the server in the visitor's language
-  with `say(lang, key, **fields)`; `lang_of(request)` is the language the page told the server (the switch), else
-  the request's Accept-Language (what the browser sends: also an API client's), else English. The API's machine
-  fields stay English.
-- The switch: Gradio's settings panel changes the language in place through the frontend's `changeLocale`;
-  nothing else is public. A reload would lose the drawing on the pad, so our switch (`switch.py`) imports that
-  same module the page already loaded and calls it: every marker is re-translated in place, the pad keeps its
-  strokes, and the server is told so that what it makes next, and the views it re-renders at once, follow.
-  The pad and the inside view paint their own words in the browser from both tables, by `<html lang>`.
+  prop (label, info, value, choices, tab names, Markdown, HTML) holding `T(key)` is translated in the browser, and
+  translated again, in place, when the frontend's locale changes. The browser's language picks the table
+  (svelte-i18n's `navigator.language`, "es-MX" falling back to "es"; English for any other language). Gradio's
+  own words (footer, upload boxes) follow the same choice, from Gradio's own tables (its aria-labels stay English).
+- Only ONE `__i18n__` marker per string is replaced, with no fields, and an update from the server must name its
+  marker again: a line the server makes with numbers (status, tables, refusals) is written on the server in the
+  visitor's language with `say(lang, key, **fields)`. `lang_of(request)` is the language the page told the server
+  (the switch, set on load), else the request's Accept-Language, else English.
+- Lines mnist_core and the server's stores write in English (a job's progress, a correction's answer, a refusal)
+  are also the API's `message`s, which stay English; the page shows them through `translated`, phrase by phrase
+  ("said." entries), so their code has one language and one place. Text no table knows (an exception's) stays.
+- The switch (`components/lang_switch.py`): Gradio's settings panel changes the language in place through the
+  frontend's `changeLocale`, which nothing else exposes; a reload would lose the drawing on the pad (a `gr.HTML`
+  with its own JS). So the switch imports the module the page already loaded and calls that same function: every
+  marker is re-translated in place, the pad keeps its strokes, and the server is told, so that what it writes next,
+  and the lines it writes again at once (`lang_switch.follow`), are in the new language. The pad, the result
+  panel, the inside view and the badges paint their own words in the browser from both tables, by `<html lang>`.
 """
 
 from __future__ import annotations
@@ -63,15 +67,23 @@ def say(lang: str | None, key: str, **fields: Any) -> str:
 
 def _phrases(lang: str) -> list[tuple[re.Pattern[str], str]]:
     """The "said." entries as (English pattern, template in `lang`), longest first so a sentence wins over its
-    parts; each `{name}` matches any text up to what follows it."""
+    parts."""
     table = TABLES.get(lang, EN)
     out = []
     for key in sorted((k for k in EN if k.startswith("said.")), key=lambda k: -len(EN[k])):
-        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(EN[key]))
-        if pattern.endswith(".+?)"):  # a field at the end is one token: a number, a digit, a name
-            pattern = pattern[:-4] + "[\\w.,%/–-]+)"
+        pattern = re.sub(r"\\\{(\w+)\\\}", _field, re.escape(EN[key]))
         out.append((re.compile(pattern), table[key]))
     return out
+
+
+TEXT_FIELDS = {"reason", "why", "label", "whose"}  # a phrase's free text: anything up to what follows it
+
+
+def _field(match: re.Match[str]) -> str:
+    """A `{name}` of a "said." phrase as a regex group: free text for TEXT_FIELDS, else one token (a number, a digit,
+    a share), so a phrase never swallows the sentence around it."""
+    name = match.group(1)
+    return f"(?P<{name}>.+?)" if name in TEXT_FIELDS else f"(?P<{name}>[\\w.,%/–-]+?)"
 
 
 _PHRASES = {lang: _phrases(lang) for lang in LANGS}
