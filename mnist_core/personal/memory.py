@@ -37,9 +37,10 @@ added nothing under the memory (plain 99.44%, style 99.20%, for half a second mo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 
@@ -78,11 +79,17 @@ def drawing_seed(drawing: Drawing) -> int:
     return int.from_bytes(h.digest()[:8], "little")
 
 
-def redrawn(drawing: Drawing, ranks: Sequence[int], variation: Variation) -> list[tuple[int, np.ndarray]]:
-    """(rank, 28×28) for each asked rank that leaves ink: 0 is the drawing as sent, j its j-th redrawing."""
+def redrawn(
+    drawing: Drawing, ranks: Sequence[int], variation: Variation, sent: np.ndarray | None = None
+) -> list[tuple[int, np.ndarray]]:
+    """(rank, 28×28) for each asked rank that leaves ink: 0 is the drawing as sent (`sent` when the caller has
+    drawn it already: teaching does, to refuse drawings with no ink), j its j-th redrawing."""
     seed = drawing_seed(drawing)
     out = []
     for rank in ranks:
+        if rank == 0 and sent is not None:
+            out.append((0, sent))
+            continue
         shown = drawing if rank == 0 else pad_drawing(drawing.strokes, np.random.default_rng((seed, rank)), variation)
         image = drawing_to_mnist(shown)
         if image is not None:
@@ -157,12 +164,17 @@ _FIELDS = ("vectors", "labels", "owners", "ranks", "nearest")
 
 
 def remember(
-    classifier: Classifier, replay: Replay, taught: Sequence[tuple[Taught, Sequence[int]]], variation: Variation
+    classifier: Classifier,
+    replay: Replay,
+    taught: Sequence[tuple[Taught, Sequence[int]]],
+    variation: Variation,
+    drawn: Mapping[int, np.ndarray] = MappingProxyType({}),
 ) -> Memory:
-    """Rows for each (drawing, the ranks wanted of it): drawn, placed in the replay's space, their reach measured."""
+    """Rows for each (drawing, the ranks wanted of it): drawn (as sent: from `drawn`, by id, when there), placed in
+    the replay's space in one pass, their reach measured."""
     images, labels, owners, ranks = [], [], [], []
     for (owner, label, drawing), wanted in taught:
-        for rank, image in redrawn(drawing, wanted, variation):
+        for rank, image in redrawn(drawing, wanted, variation, drawn.get(owner)):
             images.append(image)
             labels.append(label)
             owners.append(owner)
@@ -184,11 +196,12 @@ def synced(
     labels: dict[int, int],
     fetch: Callable[[list[int]], dict[int, Drawing]],
     recall: Recall,
+    drawn: Mapping[int, np.ndarray] = MappingProxyType({}),
 ) -> Memory:
     """`memory` made to hold exactly the drawings `labels` names (drawing id → label, a profile's as stored), each
     with the rows their count allows: rows of drawings gone are dropped, labels follow, and only missing rows are
-    drawn (`fetch` gives the drawings of the ids asked). The same as building from nothing
-    (`synced(Memory.empty(…), …)`), which is how a new served model gets every profile back."""
+    drawn (`fetch` gives the drawings of the ids asked; `drawn`, the 28×28s of some as sent, by id). The same as
+    building from nothing (`synced(Memory.empty(…), …)`), which is how a new served model gets every profile back."""
     per = recall.per_drawing(len(labels))
     kept = memory.select(np.isin(memory.owners, list(labels)) & (memory.ranks < per)).relabelled(labels)
     have: dict[int, set[int]] = {}
@@ -200,7 +213,7 @@ def synced(
         return kept
     drawings = fetch(sorted(wanted))
     taught = [((owner, labels[owner], drawings[owner]), ranks) for owner, ranks in wanted.items() if owner in drawings]
-    return kept.joined(remember(classifier, replay, taught, recall.variation))
+    return kept.joined(remember(classifier, replay, taught, recall.variation, drawn))
 
 
 @dataclass(frozen=True, eq=False)
