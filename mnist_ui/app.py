@@ -25,7 +25,7 @@ from mnist_ui.tabs import teach as teach_tab
 from mnist_ui.tabs import train as train_tab
 from mnist_ui.tabs import upload as upload_tab
 from mnist_ui.tabs.teach import CSS as TEACH_CSS
-from mnist_ui.text.words import T, lang_of, remember, say
+from mnist_ui.text.words import T, lang_of, remember, say, translated
 
 CSS = (
     RESULTS_CSS
@@ -41,16 +41,18 @@ CSS = (
 )
 
 
-def banner(ctx: AppContext, sees: bool = False) -> dict[str, Any]:
+def banner(ctx: AppContext, sees: bool = False, lang: str | None = None) -> dict[str, Any]:
     """The serving model's warning and the drawings database's (corrupt, locked): one line each, the server's
     paths in them only for a viewer who may see them."""
-    warnings = [without_paths(w, sees) for w in (ctx.holder.current.warning, ctx.drawings.warning()) if w]
+    found = (ctx.holder.current.warning, ctx.drawings.warning())
+    warnings = [translated(lang, without_paths(w, sees)) for w in found if w]
     text = "<br>".join(f"⚠️ {html.escape(w)}" for w in warnings)
     return gr.update(value=f'<div class="warning-banner">{text}</div>', visible=bool(warnings))
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
-    with gr.Blocks(title="Draw a digit · Dibuja un dígito", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+    title = " · ".join(say(lang, "page.title") for lang in ("en", "es"))  # the browser tab: before any language
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         language = lang_switch.header(T("page.intro"))
         warning_box = gr.HTML(visible=False, elem_id="banner")
         profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
@@ -72,7 +74,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             sees, lang = sees_paths(ctx, request), lang_of(request)
             split = float(controls["validation_split"].value or 0)
             return (
-                {warning_box: banner(ctx, sees), notice: train_tab.train_notice(ctx, sees, lang)}
+                {warning_box: banner(ctx, sees, lang), notice: train_tab.train_notice(ctx, sees, lang)}
                 | {controls["train_subset"]: subset}
                 | page.show(ctx, ctx.jobs.snapshot(), sees=sees, lang=lang)
                 | page.in_words(lang, split, subset)

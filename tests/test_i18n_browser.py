@@ -136,6 +136,8 @@ def test_the_switch_changes_the_language_and_keeps_the_drawing(browser: Any, shi
         page.locator("#lang-switch label", has_text="Español").click()
         page.wait_for_function("() => document.querySelector('#retrain').textContent.includes('Reentrenar')")
         page.wait_for_function("() => document.querySelector('#split-lesson').textContent.includes('imágenes')")
+        bar = "(names) => names.every((n) => document.querySelector('.tab-wrapper').innerText.includes(n))"
+        page.wait_for_function(bar, arg=[TABLES["es"][f"tab.{tab}"] for tab in TABS])  # the server's lines came too
         assert not leftovers(page.evaluate(ON_SCREEN), "es")
     finally:
         context.close()

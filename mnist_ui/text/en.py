@@ -11,9 +11,8 @@ WORDS: dict[str, str] = {
     # the page around the tabs
     "page.title": "Draw a digit",
     "page.intro": (
-        "# Draw a digit\nTwo neural networks trained on MNIST and on real pen handwriting read what you write: the "
-        "dense one from the course notebook “Redes Neuronales Convolucionales” and a convolutional one. Draw one "
-        "digit on the pad: the answer follows your pen."
+        "# Draw a digit\nTwo neural networks read what you write: the dense one of the course notebook “Redes "
+        "Neuronales Convolucionales” and a convolutional one, both trained on MNIST and on real pen handwriting."
     ),
     "page.language": "Language",
     "tab.draw": "Draw",
@@ -134,6 +133,18 @@ WORDS: dict[str, str] = {
         "The {k} that fire most, each drawn as the weight it gives every pixel: orange adds, blue takes away. "
         "The number is how strongly it fires."
     ),
+    # the convolutional network's first layer (its inside view: branch inside-cnn)
+    "inside.filters": "The first convolution",
+    "inside.convolution": (
+        "A convolution slides one small pattern of weights over every place of the drawing and scores how "
+        "well each place matches it: each score is one filter position."
+    ),
+    "inside.filters_on": "{on} of {total} filter positions fire for this drawing ({share}).",
+    "inside.filters_legend": (
+        "The {k} filters that fire most. The big square shows where each one found its pattern on your "
+        "drawing (darker orange, stronger); the small one is its 3×3 pattern: orange adds, blue takes away. "
+        "The number is its strongest score."
+    ),
     "inside.why": "Why {answer} and not {runner}",
     "inside.why_legend": "Orange pixels pushed toward {answer}, blue ones toward {runner}, the runner-up.",
     "inside.probs": "How sure it is",
@@ -215,6 +226,7 @@ WORDS: dict[str, str] = {
     "said.held_back": "of {count} drawings held back to check, the shared model read {shared} and yours reads {yours}",
     "said.held_back_one": "of 1 drawing held back to check, the shared model read {shared} and yours reads {yours}",
     "said.shared_of": "shared {kept} of {count} drawings with the collection",
+    "said.cannot_keep": "corrected drawings cannot be kept",
     "said.shipped_cnn": "shipped convolutional model",
     "said.shipped": "shipped model",
     # the Teach it tab

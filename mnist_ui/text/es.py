@@ -10,9 +10,8 @@ WORDS: dict[str, str] = {
     # la página, alrededor de las pestañas
     "page.title": "Dibuja un dígito",
     "page.intro": (
-        "# Dibuja un dígito\nDos redes neuronales entrenadas con MNIST y con escritura real a mano leen lo que "
-        "escribes: la red densa del cuaderno del curso “Redes Neuronales Convolucionales” y una red convolucional. "
-        "Dibuja un dígito en el panel: la respuesta sigue a tu trazo."
+        "# Dibuja un dígito\nDos redes neuronales leen lo que escribes: la red densa del cuaderno del curso “Redes "
+        "Neuronales Convolucionales” y una red convolucional, ambas entrenadas con MNIST y con escritura real a mano."
     ),
     "page.language": "Idioma",
     "tab.draw": "Dibujar",
@@ -144,6 +143,18 @@ WORDS: dict[str, str] = {
         "Las {k} que más se activan, cada una dibujada como el peso que da a cada píxel: el naranja suma, el azul "
         "resta. El número dice con qué fuerza se activa."
     ),
+    # the convolutional network's first layer (its inside view: branch inside-cnn)
+    "inside.filters": "La primera convolución",
+    "inside.convolution": (
+        "Una convolución desliza un pequeño patrón de pesos por cada lugar del dibujo y puntúa qué tan bien "
+        "coincide cada lugar con él: cada puntaje es una posición del filtro."
+    ),
+    "inside.filters_on": "{on} de {total} posiciones de filtro se activan con este dibujo ({share}).",
+    "inside.filters_legend": (
+        "Los {k} filtros que más se activan. El cuadro grande muestra dónde encontró cada uno su patrón en tu"
+        " dibujo (naranja más oscuro, más fuerte); el pequeño es su patrón de 3×3: el naranja suma, el azul "
+        "resta. El número es su puntaje más alto."
+    ),
     "inside.why": "Por qué {answer} y no {runner}",
     "inside.why_legend": "Los píxeles naranjas empujaron hacia el {answer}; los azules, hacia el {runner}, el segundo.",
     "inside.probs": "Qué tan segura está",
@@ -228,6 +239,7 @@ WORDS: dict[str, str] = {
         "de 1 dibujo apartado para comprobar, el modelo compartido leyó {shared} y el tuyo lee {yours}"
     ),
     "said.shared_of": "se compartieron {kept} de {count} dibujos con la colección",
+    "said.cannot_keep": "los dibujos corregidos no se pueden guardar",
     "said.shipped_cnn": "modelo convolucional incluido",
     "said.shipped": "modelo incluido",
     # la pestaña Enséñale
