@@ -55,8 +55,8 @@ CSS = """
 #lang-switch .wrap { flex-wrap: nowrap; }
 @media (max-width: 640px) {  /* a phone: the switch small, in the corner, so the pad stays in the first screen */
   #page-head { position: relative; }
-  #page-head > #intro h1 { font-size: 26px !important; padding-right: 172px !important; }
-  #page-head > #intro p { font-size: 15px !important; }
+  #page-head > #intro h1 { font-size: 24px !important; padding-right: 168px !important; margin-bottom: 4px !important; }
+  #page-head > #intro p { font-size: 13.5px !important; line-height: 1.4 !important; }
   #page-head #lang-switch { position: absolute !important; top: 0; right: 0; width: auto !important; z-index: 2; }
   #page-head #lang-switch .wrap { gap: 4px; }
   #page-head #lang-switch label { padding: 4px 7px !important; font-size: 13px; }
