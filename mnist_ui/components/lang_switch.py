@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
+from gradio.context import Context
 
 from mnist_ui.text.words import T, browser
 
@@ -72,7 +73,7 @@ def speaking(js: str, *prefixes: str) -> str:
     return SPEAK_JS.replace("__WORDS__", browser(*prefixes)).replace("__PREFIX__", prefixes[0]) + js
 
 
-_building: list[gr.Radio] = []  # the switch of the page being built: `header` makes it before the tabs
+_building: list[tuple[Any, gr.Radio]] = []  # the page being built and its switch: `header` makes it before the tabs
 
 
 def header(intro: Any) -> gr.Radio:
@@ -80,13 +81,13 @@ def header(intro: Any) -> gr.Radio:
     with gr.Row(equal_height=False, elem_id="page-head"):
         gr.Markdown(intro, elem_id="intro")
         radio = gr.Radio(CHOICES, value=None, label=T("page.language"), elem_id="lang-switch", container=False)
-    _building[:] = [radio]
+    _building[:] = [(Context.root_block, radio)]
     return radio
 
 
 def follow(fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], name: str) -> None:
     """A part of the page whose lines the server writes: when the switch changes, `fn(lang, *inputs, request)`
     writes them again in the new language (the browser translates the fixed words itself)."""
-    if _building:
-        switch = _building[0]
+    if _building and _building[0][0] is Context.root_block:  # a part built on a page of its own follows nothing
+        switch = _building[0][1]
         switch.input(fn, [switch, *inputs], outputs, api_name=name, api_visibility="private", show_progress="hidden")
