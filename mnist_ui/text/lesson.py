@@ -22,6 +22,17 @@ INSIDE = {
         "The {k} that fire most, each drawn as the weight it gives every pixel: orange adds, blue takes away. "
         "The number is how strongly it fires."
     ),
+    "filters": "The first convolution",
+    "convolution": (
+        "A convolution slides one small pattern of weights over every place of the drawing and scores how well "
+        "each place matches it: each score is one filter position."
+    ),
+    "filters_on": "{on} of {total} filter positions fire for this drawing ({share}).",
+    "filters_legend": (
+        "The {k} filters that fire most. The big square shows where each one found its pattern on your drawing "
+        "(darker orange, stronger); the small one is its 3×3 pattern: orange adds, blue takes away. The number is "
+        "its strongest score."
+    ),
     "why": "Why {answer} and not {runner}",
     "why_legend": "Orange pixels pushed toward {answer}, blue ones toward {runner}, the runner-up.",
     "probs": "How sure it is",
