@@ -268,7 +268,7 @@ class Reader(threading.Thread):
                 if status != 200 or answer.get("digit") != 1:
                     self.wrong.append(answer)
                 if time.monotonic() >= due:
-                    _, data = call(http, self.url, "correct", [1, varied_one(10_000 + n), None], who)
+                    _, data = call(http, self.url, "correct", [1, varied_one(10_000 + n), None, None], who)
                     self.corrections["saved" if data and data[0]["saved"] else str(data)[:120]] += 1
                     due += 3.0
                 n += 1
@@ -329,7 +329,7 @@ def spoofed(n: int) -> dict[str, str]:
 
 def correcting(url: str) -> Callable[[httpx.Client, int], str]:
     def send(http: httpx.Client, n: int) -> str:
-        _, data = call(http, url, "correct", [1, varied_one(n), None], spoofed(n))
+        _, data = call(http, url, "correct", [1, varied_one(n), None, None], spoofed(n))
         return "saved" if data and data[0]["saved"] else str(data[0]["message"] if data else data)
 
     return send
@@ -368,7 +368,8 @@ def bodies(url: str) -> list[str]:
         )
     points = np.round(np.random.default_rng(0).uniform(0, 448, (1_000_000, 2)), 1).tolist()
     with httpx.Client(timeout=300) as http:
-        event, line = call(http, url, "predict_strokes", [{"v": 1, "width": 448, "height": 448, "strokes": [points]}])
+        huge = {"v": 1, "width": 448, "height": 448, "strokes": [points]}
+        event, line = call(http, url, "predict_strokes", [huge, None, False])
     return [
         f"five 100 MB bodies from their header: {dict(headed)}",
         f"five sent without a length: {dict(chunked)}",
@@ -404,7 +405,7 @@ def public_phase(folder: Path, hashes: int, calls: int, flood_s: float) -> None:
         print(f"B. public replica up: {rss_mb(app.process.pid):.0f} MB; a reader at {READER} draws meanwhile")
         sessions = dict(fresh_sessions(app.url, hashes))
         print(f"1. {hashes:,} fresh session hashes: {sessions}; {peak.take()}; {reader.since()}")
-        strokes = [varied_one(0), None]
+        strokes = [varied_one(0), None, False]
         answered = dict(plain_calls(app.url, "predict_strokes", strokes, calls))
         print(f"   {calls:,} plain /call/predict_strokes: {answered}; {peak.take()}; {reader.since()}")
         print(f"2. bodies: {'; '.join(bodies(app.url))}; {peak.take()}; {reader.since()}")

@@ -88,7 +88,7 @@ class Tally:
 
 async def correct(client: httpx.AsyncClient, url: str, label: int, value: str) -> bool:
     """`/correct` as its REST API takes it: post the call, then read its one answer from the event stream."""
-    posted = await client.post(f"{url}gradio_api/call/correct", json={"data": [label, value, None]})
+    posted = await client.post(f"{url}gradio_api/call/correct", json={"data": [label, value, None, None]})
     if posted.status_code != 200:
         return False
     event = posted.json()["event_id"]

@@ -32,6 +32,7 @@ ENDPOINTS = {
     "/cancel",
     "/switch_version",
     "/correct",
+    "/undo_correct",
     "/drawings",
     "/import_drawings",
     "/export_drawings",

@@ -67,7 +67,7 @@ def http() -> Iterator[httpx.Client]:
 def test_fresh_session_hashes_and_plain_calls_grow_the_server_little(app: App) -> None:
     """3,000 requests each with a new session hash (to a function that does not exist) used to keep ~276 KB each,
     for good; 300 documented two-step calls (a new session each) as much. Now ≤ 150 MB and ≤ 30 MB."""
-    strokes = [json.dumps(pad_value(ONE)), None]
+    strokes = [json.dumps(pad_value(ONE)), None, False]
     assert plain_calls(app.url, "predict_strokes", strokes, 20) == {"complete": 20}  # warm: first calls allocate
     before = app.rss_mb()
     assert fresh_sessions(app.url, 3000) == {404: 3000}
@@ -103,12 +103,17 @@ def test_a_million_point_stroke_dict_is_refused_in_one_line(app: App, http: http
     points = np.round(np.random.default_rng(0).uniform(0, 448, (1_000_000, 2)), 1).tolist()
     drawing = {"v": 1, "width": 448, "height": 448, "strokes": [points]}
     before = app.rss_mb()
-    event, line = call(http, app.url, "predict_strokes", [drawing, None])
+    event, line = call(http, app.url, "predict_strokes", [drawing, None, False])
     assert event == "refused" and "too large" in line, (event, str(line)[:200])
     assert app.rss_mb() - before < 50
 
 
 # ---- finding 3: limits that a client cannot rotate away -----------------------------------------------------
+
+
+def fix_one(n: int) -> list:
+    """/correct's four inputs, in order: label 1 for the n-th varied drawing of a 1, no image, no profile."""
+    return [1, varied_one(n), None, None]
 
 
 def saved(answers: list[tuple[str, Any]]) -> int:
@@ -122,7 +127,7 @@ def test_rotating_session_hashes_from_one_address_keep_to_its_limit(
     forwarded for another address by a client that is no proxy: one address, one limit."""
     public = app_factory(demo_model, "--public", "--collect", env=NO_DATA)
     answers = [
-        call(http, public.url, "correct", [1, varied_one(i), None], forwarded(f"198.51.100.{i}") if i % 2 else None)
+        call(http, public.url, "correct", fix_one(i), forwarded(f"198.51.100.{i}") if i % 2 else None)
         for i in range(40)
     ]
     assert saved(answers) == PER_MINUTE, [data for _, data in answers]
@@ -154,13 +159,11 @@ def test_two_people_logged_in_as_one_user_are_limited_apart(app_factory: StartAp
 
 def test_behind_a_trusted_proxy_each_forwarded_address_is_one_visitor(proxied: App, http: httpx.Client) -> None:
     """The proxy's X-Forwarded-For names the visitor; what a visitor writes into it themselves is ignored."""
-    first = [call(http, proxied.url, "correct", [1, varied_one(i), None], forwarded("203.0.113.7")) for i in range(33)]
+    first = [call(http, proxied.url, "correct", fix_one(i), forwarded("203.0.113.7")) for i in range(33)]
     assert saved(first) == PER_MINUTE
-    spoofed = call(http, proxied.url, "correct", [1, varied_one(50), None], forwarded("192.0.2.1, 203.0.113.7"))
+    spoofed = call(http, proxied.url, "correct", fix_one(50), forwarded("192.0.2.1, 203.0.113.7"))
     assert saved([spoofed]) == 0  # "192.0.2.1" was the visitor's own addition, left of what the proxy appended
-    other = [
-        call(http, proxied.url, "correct", [1, varied_one(60 + i), None], forwarded("198.51.100.2")) for i in range(3)
-    ]
+    other = [call(http, proxied.url, "correct", fix_one(60 + i), forwarded("198.51.100.2")) for i in range(3)]
     assert saved(other) == 3
 
 

@@ -99,7 +99,7 @@ def test_teach_then_the_draw_tab_answers_with_your_model(browser: Any, app: App)
     page.reload()  # the key is in the browser: a reload keeps the model
     page.wait_for_selector("#pad canvas.pad")
     page.evaluate(SETTLED)
-    draw(page, SEVEN)
+    draw(page, [[[x + 20, y] for x, y in stroke] for stroke in SEVEN])  # not the 7 taught: that would be relabelled
     page.wait_for_function("document.querySelector('#model-who').innerText === 'Answered by your model'")
     page.locator("#is-7").click()  # a correction teaches the visitor's model too
     page.wait_for_function("document.querySelector('#correct-status').innerText.includes('your model now reads')")

@@ -307,9 +307,10 @@ def traffic(cluster: Cluster, stop_at: threading.Event, phase: list[str]) -> tup
                 seen.errors.append(str(reading)[:300])
 
     def correct(url: str) -> None:
-        c = client(url)
+        c, shift = client(url), 0.1 * cluster.replicas.index(url)  # each corrector its own drawings
         while not stop_at.is_set():
-            answer = c.predict(7, strokes(SEVEN), api_name="/correct")
+            shift += 0.5  # a new drawing each time: the same one again would only change its label
+            answer = c.predict(7, strokes(moved(SEVEN, shift)), api_name="/correct")
             if answer["saved"]:
                 seen.saved.append(answer["id"])
             else:
@@ -368,7 +369,8 @@ def test_a_replica_killed_with_sigkill_mid_write_loses_nothing_and_new_sessions_
     def write() -> None:
         for k in range(25):  # within one visitor's 30 a minute
             try:
-                answer = victim.predict(k % 10, strokes(SEVEN), api_name="/correct")
+                # a drawing no other test sent (its shift is its own): a new row each, never a relabelled one
+                answer = victim.predict(k % 10, strokes(moved(SEVEN, 3.3 + k / 2)), api_name="/correct")
             except Exception as exc:  # noqa: BLE001 - the replica is killed under it: what the client sees
                 failed.append(repr(exc))
                 return

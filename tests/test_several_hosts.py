@@ -77,7 +77,7 @@ def test_corrections_through_the_front_land_once_and_read_the_same_from_both_hos
     served_by, ids = set(), []
     for k in range(16):  # new sessions: the front places each by a fresh affinity key, on either host
         with httpx.Client(base_url=a.url, timeout=60) as session:
-            answer, replica = call(session, "correct", [7, strokes(SEVEN, k), None])
+            answer, replica = call(session, "correct", [7, strokes(SEVEN, k), None, None])
             assert answer["saved"], answer
             ids.append(answer["id"])
             served_by.add(replica.rsplit(":", 1)[0])
@@ -111,7 +111,7 @@ def test_one_visitors_correction_limit_is_one_budget_across_hosts(hosts: tuple[R
             for r in (*a.replicas, *b.replicas)
         ]
         for k in range(PER_MINUTE + 6):
-            answer, _ = call(sessions[k % 2], "correct", [1, strokes(ONE, k), None])
+            answer, _ = call(sessions[k % 2], "correct", [1, strokes(ONE, k), None, None])
             kept += bool(answer["saved"])
             assert answer["saved"] or "a minute" in answer["message"], answer
     assert kept == PER_MINUTE
