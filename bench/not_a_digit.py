@@ -9,7 +9,8 @@ Everything goes through the demo's reading path (`serving.readings`), so the rul
 - Real digits: UNIPEN's held-out writers (`--tune`: the validation writers) drawn as the pad draws them, as the
   model card measures them. "Wrongly flagged" = flagged although the network read the digit right (a misread
   digit answered "not sure" is the answer it should get). UNIPEN's segmentation fragments ("00" labelled 0, a
-  lone stroke labelled 4: `bench/fragments.py`) are counted apart, with their reasons.
+  lone stroke labelled 4: the reviewed list of `mnist_core/data/fragments.py`, and drawings that leave no ink at
+  the pad's size) are counted apart, with their reasons.
 - MNIST test digits, as uploaded pictures, when MNIST is on this machine: the same count.
 
 `--tune` measures the tuning sets instead (the generated set of another seed, the validation writers), and
@@ -32,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.fragments import reason as fragment_reason
 from bench.non_digits import picture_set, stroke_set
 from mnist_core.data import renderings, unipen
+from mnist_core.data.fragments import apart, fragment_reasons
 from mnist_core.data.mnist import DataError, load_mnist, local_source
+from mnist_core.imaging.strokes import drawing_to_mnist
 from mnist_core.model.files import ModelError, load_classifier
 from mnist_core.model.forward import Classifier
 from mnist_core.model.versions import serving_path
@@ -129,9 +131,12 @@ def measure(classifier: Classifier, per_kind: int, tune: bool) -> dict[str, Any]
     pictures = picture_set(per_kind, seed)
     kinds = [k for k, _ in strokes] + ["noise picture"] * len(pictures)
     fake = Outcome(read_drawings(classifier, [d for _, d in strokes]) + read_digits(classifier, pictures))
-    writers = unipen.part(digits, side)
-    whys = [fragment_reason(d) for d in writers]
-    pens = Outcome(read_drawings(classifier, pen_drawings(writers)), np.array([d.label for d in writers]))
+    places = [place for place, d in enumerate(digits) if d.side == side]
+    writers = [digits[place] for place in places]
+    drawings = pen_drawings(writers)
+    reasons = fragment_reasons(digits)
+    whys = [apart(place, drawing_to_mnist(d), reasons) for place, d in zip(places, drawings, strict=True)]
+    pens = Outcome(read_drawings(classifier, drawings), np.array([d.label for d in writers]))
     keep = np.array([not w for w in whys])
     real = Outcome([r for r, k in zip(pens.readings, keep, strict=True) if k], pens.labels[keep])
     frags = [(w, r) for w, r in zip(whys, pens.readings, strict=True) if w]

@@ -43,7 +43,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from mnist_core.config import SHIPPED_MODEL  # noqa: E402
 from mnist_core.data import renderings, unipen  # noqa: E402
-from mnist_core.data.fragments import BLANK, fragment_reasons  # noqa: E402
+from mnist_core.data.fragments import apart, fragment_reasons  # noqa: E402
 from mnist_core.data.mnist import load_mnist  # noqa: E402
 from mnist_core.data.quirks import with_quirks  # noqa: E402
 from mnist_core.imaging.strokes import Drawing, drawing_to_mnist  # noqa: E402
@@ -108,8 +108,9 @@ def _writer(
         rng = np.random.default_rng((renderings.TEST_SEED, place))
         drawing = renderings.pad_drawing(d.strokes, rng, renderings.PAD)
         image = drawing_to_mnist(drawing)
-        if image is None or place in reasons:
-            fragments.append((image, d.label, reasons.get(place, BLANK)))
+        why = apart(place, image, reasons)
+        if image is None or why:
+            fragments.append((image, d.label, why))
         else:
             kept.append((d.label, drawing, image))
     images = np.stack([k[2] for k in kept])

@@ -99,6 +99,23 @@ def test_a_memory_kept_up_to_date_equals_one_built_from_nothing(shared, small_re
     assert grown.drawings() == labels and len(grown) == 16
 
 
+def test_a_drawing_drawn_already_as_sent_is_not_drawn_again(shared, small_replay, pens):
+    """Teaching hands the memory the 28×28 it drew to refuse a drawing with no ink: that is the drawing's first
+    row, and only its redrawings are drawn."""
+    digits = unipen.part(pens, "val")[:2]
+    drawings = {n: pad(d) for n, d in enumerate(digits)}
+    fetch = lambda ids: {i: drawings[i] for i in ids}  # noqa: E731
+    labels = {n: d.label for n, d in enumerate(digits)}
+    given = drawing_to_mnist(drawings[1])  # drawing 1's picture handed in as drawing 0's, to see which is used
+    assert given is not None
+    memory = synced(
+        Memory.empty(small_replay.vectors.shape[1]), shared, small_replay, labels, fetch, Recall(), {0: given}
+    )
+    first = memory.vectors[(memory.owners == 0) & (memory.ranks == 0)]
+    np.testing.assert_allclose(first, small_replay.space.embed(shared, shared.inputs(given[None])), atol=1e-6)
+    assert len(memory) == 2 * (1 + Recall().variants)
+
+
 def test_teach_makes_a_profile_that_answers_and_forget_deletes_everything(profiles, pens):
     taught = teach(profiles, pad_json(pens, 10))
     assert taught.profile and taught.drawings == 10 and "remembers 10 more drawings" in taught.message

@@ -100,3 +100,17 @@ def test_the_fragment_list_matches_the_file_and_refuses_another(tmp_path):
         fragments.fragment_reasons(swapped)
     with pytest.raises(fragments.FragmentListError, match="full UNIPEN file"):
         fragments.fragment_reasons(digits[:100])
+
+
+def test_every_candidate_the_stroke_rule_finds_where_benches_measure_is_settled_by_the_one_source():
+    """The rule of bench/fragments.py found the list's candidates: each one among the validation and held-out
+    writers is listed with its reason or leaves no ink at the pad's size, so both benches keep it apart."""
+    from test_unipen import unipen_file
+
+    from bench.fragments import candidate, unsettled
+
+    digits = unipen.load_unipen(unipen_file())
+    assert candidate(digits[13849]) == "several digits in a row"  # "00" labelled 0, also on the list
+    assert fragments.apart(13849, np.zeros((28, 28)), fragments.fragment_reasons(digits)) == "two zeros"
+    assert fragments.apart(0, None, {}) == fragments.BLANK and fragments.apart(0, np.zeros((28, 28)), {}) == ""
+    assert unsettled(digits) == []

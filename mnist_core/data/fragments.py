@@ -5,20 +5,23 @@ without its arm), an 8 that is one loop, "00" labelled 0, a colon labelled 4. No
 a lone stroke as 4 (it would read everyone's 1s as 4s), and a personal model should not be judged on them,
 nor tuned on them: a bench reports them apart, each with its reason, and never drops them silently.
 
-The list was reviewed by eye (`python -m bench.personal --sheet`): every digit of the validation and
-held-out writers with at least 30 digits that the shipped model misreads, and every digit of those writers
-that is a straight line (a flat one labelled 1 too: no digit is a dash), only dots, or loops side by side
-(candidates a rule found), and every 4 of the IBM writers (whose 4s were cut in two: a stem alone, an L alone),
-looked at one by one.
+The one source every bench uses (`bench.personal`, `bench.not_a_digit`): this reviewed list, and a rule for
+drawings that leave no ink at the pad's size (`BLANK`, `apart`). The list was reviewed by eye
+(`python -m bench.personal --sheet`): every digit of the validation and held-out writers with at least 30
+digits that the shipped model misreads; every candidate the stroke rule of `bench/fragments.py` finds among
+the validation and held-out writers (a lone straight stroke, a flat dash, only dots, several digits in a row:
+`python -m bench.fragments` lists them beside the list, and a test checks each is listed or blank); and every
+4 of the IBM writers (whose 4s were cut in two: a stem alone, an L alone), looked at one by one.
 Only pieces that show no digit of their label are listed; a badly drawn digit stays a digit. Each entry is
 the digit's place in the file (0-based, `load_unipen`'s order; the file's md5 is in its README), with its
-writer and label so a different file is caught. A drawing that leaves no ink at the pad's size is a
-fragment by rule (`BLANK`).
+writer and label so a different file is caught.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from mnist_core.data.unipen import PenDigit
 
@@ -96,3 +99,9 @@ def fragment_reasons(digits: Sequence[PenDigit]) -> dict[int, str]:
                 f"digit {place} is {found.writer}'s {found.label}, the list says {writer}'s {label}: another file"
             )
     return {place: reason for place, (_, _, reason) in FRAGMENTS.items()}
+
+
+def apart(place: int, image: np.ndarray | None, reasons: Mapping[int, str]) -> str:
+    """Why the digit at `place` in the file, drawn as the pad draws it (`image`: None when it leaves no ink), is
+    kept apart from the digits: its reviewed reason, `BLANK`, or "" when it is a digit."""
+    return reasons.get(place) or (BLANK if image is None else "")

@@ -18,8 +18,11 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
+
+import numpy as np
 
 from mnist_core.config import CACHE_MODELS, MAX_PROFILE_DRAWINGS, MAX_PROFILES
 from mnist_core.imaging.packed import unpack
@@ -90,9 +93,10 @@ class Profiles:
         except ProfileStoreError as exc:
             return Lookup(None, f"{exc}; using the shared model")
 
-    def refresh(self, key: str, kept: _Kept | None = None) -> Lookup:
-        """Bring `key`'s memory in line with the database (only what changed is drawn); ProfileStoreError when
-        the database cannot be read."""
+    def refresh(self, key: str, kept: _Kept | None = None, drawn: Mapping[int, np.ndarray] | None = None) -> Lookup:
+        """Bring `key`'s memory in line with the database (only what changed is drawn; `drawn` gives the 28×28s of
+        drawings as sent that the caller has drawn already, by id); ProfileStoreError when the database cannot be
+        read."""
         now = time.monotonic()
         if kept is not None and self.db.generation(key) == kept.generation:  # the usual case: one small query
             self._keep(key, _Kept(kept.model, kept.generation, now, self._touch(key, kept.touched, now)))
@@ -106,7 +110,9 @@ class Profiles:
             self._drop(key)
             return Lookup(None, "this profile holds no drawings yet; using the shared model")
         start = kept.model.memory if kept is not None else Memory.empty(self.replay.vectors.shape[1])
-        memory = synced(start, self.classifier, self.replay, labels, lambda ids: self._drawings(key, ids), self.recall)
+        memory = synced(
+            start, self.classifier, self.replay, labels, lambda ids: self._drawings(key, ids), self.recall, drawn or {}
+        )
         if not len(memory):
             self._drop(key)
             return Lookup(None, "your drawings could not be read back; teach your model again; using the shared model")

@@ -66,9 +66,19 @@ class Taught:
         }
 
 
-def parse_drawings(value: str | bytes | Sequence[Any], limit: int) -> list[tuple[int, bytes]]:
-    """The request's drawings → (label, canonical strokes JSON) pairs, all checked before any is kept; a drawing
-    sent twice is one drawing, with the label it was sent with last."""
+@dataclass(frozen=True, eq=False)
+class Sent:
+    """One drawing of a request, checked: its digit, its canonical strokes JSON, and the 28×28 it reads as (drawn
+    once here, to refuse a drawing with no ink, and kept: the memory and the held-back check reuse it)."""
+
+    label: int
+    data: bytes
+    image: np.ndarray
+
+
+def parse_drawings(value: str | bytes | Sequence[Any], limit: int) -> list[Sent]:
+    """The request's drawings, all checked before any is kept; a drawing sent twice is one drawing, with the label
+    it was sent with last."""
     if isinstance(value, (str, bytes)):
         if len(value) > MAX_TEACH_BYTES:
             raise TeachError(f"the drawings are too large (at most {MAX_TEACH_BYTES // 1000:,} KB at once); send fewer")
@@ -85,8 +95,8 @@ def parse_drawings(value: str | bytes | Sequence[Any], limit: int) -> list[tuple
         raise TeachError(f"too many drawings at once ({len(value)}, at most {limit}); send fewer")
     if sum(_points(item) for item in value) > MAX_TEACH_POINTS:
         raise TeachError(f"the drawings hold too many points (at most {MAX_TEACH_POINTS:,} at once); send fewer")
-    rows = list({data: (label, data) for label, data in (_one(item, n) for n, item in enumerate(value, 1))}.values())
-    if sum(len(data) for _, data in rows) > MAX_TEACH_BYTES:
+    rows = list({sent.data: sent for sent in (_one(item, n) for n, item in enumerate(value, 1))}.values())
+    if sum(len(sent.data) for sent in rows) > MAX_TEACH_BYTES:
         raise TeachError(f"the drawings are too large (at most {MAX_TEACH_BYTES // 1000:,} KB at once); send fewer")
     return rows
 
@@ -101,12 +111,12 @@ def _points(item: Any) -> int:
     return sum(len(s) for s in inner if isinstance(s, list)) if isinstance(inner, list) else 0
 
 
-def _one(item: Any, n: int) -> tuple[int, bytes]:
+def _one(item: Any, n: int) -> Sent:
     label = item.get("label") if isinstance(item, dict) else None
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
         raise TeachError(f"drawing {n}: label must be a digit 0-9; {_FORMAT}")
     try:
-        return label, canonical(item.get("strokes"))
+        return Sent(label, *checked(item.get("strokes")))
     except TeachError as exc:
         raise TeachError(f"drawing {n}: {exc}") from None
 
@@ -114,18 +124,24 @@ def _one(item: Any, n: int) -> tuple[int, bytes]:
 def canonical(strokes: Any) -> bytes:
     """The pad's value → the drawing's canonical JSON, how a profile knows it again; TeachError (one line) if it
     is no drawing to teach from."""
+    return checked(strokes)[0]
+
+
+def checked(strokes: Any) -> tuple[bytes, np.ndarray]:
+    """`canonical`, with the 28×28 the drawing reads as."""
     try:
         drawing = parse(strokes)
     except StrokeError as exc:
         raise TeachError(str(exc)) from None
     if drawing.empty:
         raise TeachError("it has no strokes; draw the digit, then teach")
-    if drawing_to_mnist(drawing) is None:
+    image = drawing_to_mnist(drawing)
+    if image is None:
         raise TeachError("it leaves no ink to read; draw the digit bigger, then teach")
     data = json.dumps(drawing.to_json(), separators=(",", ":")).encode()
     if len(data) > MAX_DRAWING_BYTES:
         raise TeachError(f"it is too large ({len(data):,} bytes, at most {MAX_DRAWING_BYTES:,})")
-    return data
+    return data, image
 
 
 def held_back(labels: Sequence[int]) -> list[int]:
@@ -146,11 +162,12 @@ def teach(profiles: Profiles, drawings: str | bytes | Sequence[Any], key: str | 
         if not rows:
             raise TeachError(f"no drawings to teach from; {_FORMAT}")
         profile = key if known and key else profiles.create()
-        ids, added, relabelled = profiles.db.add_drawings(profile, rows, profiles.max_drawings)
-        found = profiles.refresh(profile)
+        stored = [(r.label, r.data) for r in rows]
+        ids, added, relabelled = profiles.db.add_drawings(profile, stored, profiles.max_drawings)
+        found = profiles.refresh(profile, drawn={i: r.image for i, r in zip(ids, rows, strict=True)})
         if found.model is None:
             raise TeachError(found.reason)
-        checks = _check(found.model, [(ids[p], rows[p][0], rows[p][1]) for p in held_back([r[0] for r in rows])])
+        checks = _check(found.model, [(ids[p], rows[p]) for p in held_back([r.label for r in rows])])
         total = len(found.model.memory.drawings())
     except (TeachError, ProfileStoreError) as exc:
         if profile is not None and not known:
@@ -161,18 +178,18 @@ def teach(profiles: Profiles, drawings: str | bytes | Sequence[Any], key: str | 
     return Taught(profile, total, seconds, message, tuple(checks), added, relabelled)
 
 
-def _check(model: PersonalModel, held: list[tuple[int, int, bytes]]) -> list[Check]:
-    """Each held-back drawing read by the shared model and by the memory of every other drawing."""
+def _check(model: PersonalModel, held: list[tuple[int, Sent]]) -> list[Check]:
+    """Each held-back drawing (its id, as sent) read by the shared model and by the memory of every other drawing."""
     if not held:
         return []
     memory = model.memory
-    others = PersonalModel(model.classifier, model.replay, memory.select(~np.isin(memory.owners, [h[0] for h in held])))
-    images = [drawing_to_mnist(parse(data)) for _, _, data in held]
-    x = model.classifier.inputs(np.stack([i for i in images if i is not None]))
+    others = PersonalModel(
+        model.classifier, model.replay, memory.select(~np.isin(memory.owners, [i for i, _ in held])), model.recall
+    )
+    x = model.classifier.inputs(np.stack([sent.image for _, sent in held]))
     shared = model.classifier.forward(x)
     personal = others.reread(shared, x)
-    labels = [label for (_, label, _), image in zip(held, images, strict=True) if image is not None]
-    read = zip(labels, shared.argmax(axis=1), personal.argmax(axis=1), strict=True)
+    read = zip([sent.label for _, sent in held], shared.argmax(axis=1), personal.argmax(axis=1), strict=True)
     return [Check(label, int(s), int(p)) for label, s, p in read]
 
 
