@@ -19,7 +19,7 @@ finished drawing, when the page has painted it. Printed per app:
 
 and the inside view's cost: open p50 over closed p50 (the issue asks for at most 1.10).
 
-    python -m bench.stroke_latency [--strokes 20] [--demo-only]
+    python -m bench.stroke_latency [--strokes 20] [--demo-only] [--model assets/cnn.keras]
 """
 
 from __future__ import annotations
@@ -210,11 +210,12 @@ def main() -> int:
         "--strokes", type=int, default=20, help="strokes per app (and per view), after 2 warm-up strokes"
     )
     parser.add_argument("--demo-only", action="store_true", help="only the demo, its inside view closed and open")
+    parser.add_argument("--model", type=Path, help="the model the demo serves (default: the shipped dense network)")
     args = parser.parse_args()
     rows = []
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as home, chromium() as browser:
-        with running_app(None, Path(home)) as app:
+        with running_app(args.model, Path(home)) as app:
             demo = Target(
                 "stroke pad (demo.py)",
                 app.url,
@@ -231,6 +232,7 @@ def main() -> int:
         if not args.demo_only:
             rows += minimal_apps(browser, args.strokes)
     print(f"\nPen to answer in headless Chromium, {args.strokes} digit-length strokes per row (1, 7, 0 in turn)")
+    print(f"the demo serves {args.model or 'the shipped model'}")
     print(f"load average (1 min) at the start: {load:.2f}, at the end: {os.getloadavg()[0]:.2f}")
     head = f"{'app':<32} {'pointer-up → shown':>22} {'answers/s':>10} {'stroke':>9} {'requests':>9}"
     print(f"{head} {'CPU ms a stroke':>18}")

@@ -1,6 +1,7 @@
 """Inside the network in real Chromium: collapsed until one click, then painted from the pad's own readings (no
 request of its own), with the pipeline's pictures, the first layer's strongest units, the push map and ten
-probabilities. Saves artifacts/inside-view.png (desktop) and artifacts/inside-view-phone.png."""
+probabilities; served the convolutional network, its first convolution's filters instead of units. Saves
+artifacts/inside-view.png (desktop), artifacts/inside-view-phone.png and artifacts/inside-view-cnn(-phone).png."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 from typing import Any
 
 import pytest
+from conftest import StartApp
 
+from mnist_core.config import SHIPPED_CNN
 from mnist_ui.testing import PAD, REPO, SETTLED, SEVEN, ZERO, App, draw, origin
 
 pytest.importorskip("playwright.sync_api")
@@ -144,5 +147,68 @@ def test_the_inside_view_on_a_phone(browser: Any, app: App) -> None:
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"the view fits the phone: {box}"
         (REPO / "artifacts").mkdir(exist_ok=True)
         page.screenshot(path=str(REPO / "artifacts" / "inside-view-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+# The first layer as the convolutional network shows it: each filter's map (where it fired) and its 3×3 pattern.
+FILTERS = """() => {
+  const v = document.querySelector('#inside .inside .units');
+  const sizes = (sel) => [...v.querySelectorAll(sel)].map((i) => [i.naturalWidth, i.naturalHeight]);
+  const conv = v.querySelector('.conv');
+  return {
+    title: v.querySelector('h4').textContent, conv: conv.hidden ? '' : conv.textContent,
+    on: v.querySelector('.on').textContent, legend: v.querySelector('.legend').textContent,
+    maps: sizes('figure > img'), kernels: sizes('img.kernel'),
+    shown: [...v.querySelectorAll('img.kernel')].map((i) => i.getBoundingClientRect().width),
+    numbers: [...v.querySelectorAll('figcaption span')].map((c) => c.textContent),
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def cnn_app(shared_app_factory: StartApp) -> App:
+    return shared_app_factory(SHIPPED_CNN)
+
+
+def check_filters(page: Any) -> None:
+    first = page.evaluate(FILTERS)
+    assert first["title"] == "The first convolution" and first["conv"].startswith("A convolution slides"), first
+    assert re.fullmatch(r"[\d,]+ of 21,632 filter positions fire for this drawing \(\d+%\)\.", first["on"]), first
+    assert first["legend"].startswith("The 8 filters that fire most"), first["legend"]
+    assert first["maps"] == [[26, 26]] * 8 and first["kernels"] == [[3, 3]] * 8, first
+    assert all(width >= 18 for width in first["shown"]), "a 3×3 pattern is drawn large enough to see"
+    assert all(re.fullmatch(r"\d+\.\d\d", n) for n in first["numbers"]), first["numbers"]
+
+
+@pytest.mark.parametrize(
+    ("size", "name"), [((1280, 900), "inside-view-cnn.png"), ((390, 844), "inside-view-cnn-phone.png")]
+)
+def test_the_inside_view_shows_the_convolutional_networks_filters(
+    browser: Any, cnn_app: App, size: tuple[int, int], name: str
+) -> None:
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(ANSWER_MS)
+        open_draw(page, cnn_app)
+        page.click("#inside summary")
+        page.locator(PAD).scroll_into_view_if_needed()
+        page.evaluate(WATCH)
+        draw(page, SEVEN, origin(page), pause_s=0.03)
+        wait_digit(page, "7")
+        page.wait_for_function("() => document.querySelector('#inside .inside').classList.contains('has')")
+        traffic = settled(page)
+        assert all(c["inside"] is True for c in traffic["calls"]) and not traffic["other"], traffic
+        shown = page.evaluate(SHOWN)
+        assert shown["heat"] == [[28, 28]] and shown["why"].startswith("Why 7 and not "), shown
+        assert shown["captions"][-1].endswith("what the network reads") and shown["answer"] == "7", shown
+        check_filters(page)
+        box = page.locator("#inside .inside").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"the view fits the page: {box}"
+        (REPO / "artifacts").mkdir(exist_ok=True)
+        page.locator("#inside").scroll_into_view_if_needed()
+        page.screenshot(path=str(REPO / "artifacts" / name), full_page=True)
     finally:
         context.close()

@@ -5,7 +5,8 @@ are copied side by side into one contiguous array (im2col along the channel axis
 (row, column, channel) order), so each copy moves whole runs of C floats and the matmul is one BLAS call with
 K = k·k·C. A `sliding_window_view` im2col copies in (channel, row, column) order, one float at a time, and
 k·k accumulated matmuls with K = C keep BLAS far from its peak. Max-pooling is the maximum of the strided views.
-`python -m bench.latency` times it against the dense network.
+`python -m bench.latency` times it against the dense network. Each stage also carries its input gradient (`backward`),
+for the inside view's push map (`model.inside`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,19 @@ class Conv:
         np.maximum(out, 0.0, out=out)
         return out.reshape(n, ho, wo, -1)
 
+    def backward(self, a: np.ndarray, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """d/d(input `a`), given this stage's output `out` (after ReLU) and d/d(out): the forward's matmul
+        transposed, then each of the k·k shifted copies added back where it came from (col2im)."""
+        n, ho, wo, f = out.shape
+        k, c = self.size, int(self.kernel.shape[2])
+        passed = np.where(out > 0, grad, np.float32(0)).reshape(-1, f)  # ReLU: out > 0 exactly where it passes
+        cols = (passed @ self.kernel.reshape(k * k * c, f).T).reshape(n, ho, wo, k * k * c)
+        back = np.zeros(a.shape, np.float32)
+        for i in range(k):
+            for j in range(k):
+                back[:, i : i + ho, j : j + wo, :] += cols[..., (i * k + j) * c : (i * k + j + 1) * c]
+        return back
+
 
 @dataclass(frozen=True)
 class Pool:
@@ -56,6 +70,20 @@ class Pool:
         for view in views[1:]:
             np.maximum(out, view, out=out)
         return out
+
+    def backward(self, a: np.ndarray, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """d/d(input `a`), given the output `out` and d/d(out): each block's gradient goes to the place that held
+        its maximum (the first of equal ones, once), as TensorFlow's max-pool gradient does."""
+        s = self.size
+        hp, wp = out.shape[1], out.shape[2]
+        back = np.zeros_like(a)
+        taken = np.zeros(out.shape, bool)
+        for i in range(s):
+            for j in range(s):
+                hit = (a[:, i : hp * s : s, j : wp * s : s, :] == out) & ~taken
+                back[:, i : hp * s : s, j : wp * s : s, :] = np.where(hit, grad, np.float32(0))
+                taken |= hit
+        return back
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,17 @@ No request of its own: while it is open the pad asks its server function for the
 (`inside_value`, computed in the reading's batch thread only for those who look), and the answer carries them
 to this view as part of the same `reading` event the result panel paints. Opening it reads the drawing once
 more, so it never shows an old one. Pictures travel as small PNGs (`tests/test_inside.py` keeps a reading's
-insides under 12 KB); a unit's weight picture is made once per served model.
+insides under 12 KB); a unit's weight picture (a filter's 3×3 pattern) is made once per served model. The dense
+network shows its first layer's units, the convolutional one its first convolution's filters, each with where on the
+drawing it fired (`model.inside` decides which; the page follows the reading's `first`).
 """
 
 from __future__ import annotations
 
 import base64
-import io
+import struct
 import threading
+import zlib
 from typing import Any
 
 import gradio as gr
@@ -20,8 +23,8 @@ from PIL import Image
 
 from mnist_core.imaging.pictures import Steps
 from mnist_core.imaging.strokes import RENDER_SIDE
-from mnist_core.model.forward import Classifier, DenseClassifier
-from mnist_core.model.inside import Inside, look_inside, unit_picture
+from mnist_core.model.forward import Classifier
+from mnist_core.model.inside import FirstLayer, Inside, look_inside, unit_picture
 from mnist_core.serving.readings import Reading
 from mnist_ui.components.lang_switch import speaking
 from mnist_ui.server.personal import SHARED
@@ -39,19 +42,36 @@ def _palette() -> list[int]:
     return np.round(WHITE + (far - WHITE) * t).astype(np.uint8).ravel().tolist()
 
 
-PALETTE = _palette()
+PALETTE = bytes(_palette())
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def png(image: Image.Image) -> str:
-    """Base64 PNG at zlib level 1: on pictures this small, much faster than the default level and barely larger."""
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=1)
-    return base64.b64encode(out.getvalue()).decode("ascii")
+def png(pixels: np.ndarray, palette: bytes = b"") -> str:
+    """8-bit pixels (H, W) as a base64 PNG: grey, or indices into `palette` (RGB triples). Written here, not by PIL:
+    the CNN's view encodes a dozen small pictures for each reading, and PIL's generic save path costs several times
+    the compression itself on each. Rows unfiltered, zlib level 1:
+    on pictures this small, much faster than the default level and barely larger."""
+    height, width = pixels.shape
+    rows = np.zeros((height, width + 1), np.uint8)  # each row starts with its filter type, 0 (none)
+    rows[:, 1:] = pixels
+    header = struct.pack(">IIBBBBB", width, height, 8, 3 if palette else 0, 0, 0, 0)
+    data = (
+        PNG_SIGNATURE
+        + _chunk(b"IHDR", header)
+        + (_chunk(b"PLTE", palette) if palette else b"")
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+        + _chunk(b"IEND", b"")
+    )
+    return base64.b64encode(data).decode("ascii")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def grey_png(values: np.ndarray) -> str:
     """Floats in [0, 1] (1 = ink) as an 8-bit grey PNG: white ink on black, as the network sees it."""
-    return png(Image.fromarray(np.clip(np.asarray(values) * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L"))
+    return png(np.clip(np.asarray(values) * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
 def signed_png(values: np.ndarray, full: float = 1.0) -> str:
@@ -62,15 +82,13 @@ def signed_png(values: np.ndarray, full: float = 1.0) -> str:
     at = min(magnitudes.size - 1, int(full * magnitudes.size))
     scale = float(np.partition(magnitudes, at)[at]) if magnitudes.size else 1.0
     shades = np.clip(np.round(values / scale * STEPS), -STEPS, STEPS) + STEPS
-    image = Image.fromarray(shades.astype(np.uint8), mode="P")
-    image.putpalette(PALETTE)
-    return png(image)
+    return png(shades.astype(np.uint8), PALETTE)
 
 
 def small_png(ink: Image.Image) -> str:
     """An ink picture ("L", 255 = ink), reduced by a whole factor so its longer side is at most SHOWN_SIDE."""
     factor = -(-max(ink.size) // SHOWN_SIDE)
-    return png(ink.reduce(factor) if factor > 1 else ink)
+    return png(np.asarray(ink.reduce(factor) if factor > 1 else ink))
 
 
 class UnitPictures:
@@ -81,7 +99,7 @@ class UnitPictures:
         self._classifier: Classifier | None = None
         self._made: dict[int, str] = {}
 
-    def get(self, classifier: DenseClassifier, unit: int) -> str:
+    def get(self, classifier: Classifier, unit: int) -> str:
         with self._lock:
             if self._classifier is not classifier:
                 self._classifier, self._made = classifier, {}
@@ -110,21 +128,30 @@ def path_pictures(steps: Steps, seen: np.ndarray, deskewed: bool) -> list[dict[s
     return shown
 
 
+def unit_pictures(classifier: Classifier, first: FirstLayer) -> list[dict[str, Any]]:
+    """The strongest units or filters: number, activation, weight picture, and for a filter where it fired (`map`,
+    white where it did not, full orange at its own strongest place)."""
+    shown = [
+        {"n": int(n), "a": round(float(a), 2), "png": UNITS.get(classifier, int(n))}
+        for n, a in zip(first.units, first.activations, strict=True)
+    ]
+    if first.maps is not None:
+        for unit, fired in zip(shown, first.maps, strict=True):
+            unit["map"] = signed_png(fired)
+    return shown
+
+
 def inside_value(classifier: Classifier | None, reading: Reading, answered_by: str = SHARED) -> dict[str, Any] | None:
     """What the view paints for one reading of a drawing by the shared network `classifier`, or None when there is
     nothing to look into; `answered_by` another model (a visitor's own), the view says so."""
-    if not isinstance(classifier, DenseClassifier) or reading.status != "ok" or reading.image is None:
-        return None
-    if reading.steps is None:
+    if classifier is None or reading.status != "ok" or reading.image is None or reading.steps is None:
         return None
     inside: Inside = look_inside(classifier, reading.image.reshape(-1))
     first = inside.first
     return {
         "path": path_pictures(reading.steps, reading.image, classifier.deskew),
-        "units": [
-            {"n": int(n), "a": round(float(a), 2), "png": UNITS.get(classifier, int(n))}
-            for n, a in zip(first.units, first.activations, strict=True)
-        ],
+        "first": first.kind,
+        "units": unit_pictures(classifier, first),
         "on": first.on,
         "total": first.total,
         "push": signed_png(inside.push, PUSH_FULL),
@@ -151,6 +178,9 @@ CSS = """
 .inside .path img { width: 64px; height: 64px; object-fit: contain; background: #000; }
 .inside .units img { width: 60px; height: 60px; border: 1px solid #e4e4e7; }
 .inside figcaption { font-size: 12px; max-width: 72px; color: var(--body-text-color-subdued); }
+.inside .units figcaption { display: flex; align-items: center; justify-content: center; gap: 4px; }
+.inside .units img.kernel { display: inline-block; width: 21px; height: 21px; border-radius: 2px; }
+body.present .inside .units img.kernel { width: 30px !important; height: 30px !important; }
 .inside .why img { width: 140px; height: 140px; border: 1px solid #e4e4e7; }
 .inside .prow { display: grid; grid-template-columns: 1.2em 1fr 3.2em; gap: 6px; align-items: center;
                 font-size: 14px; font-variant-numeric: tabular-nums; }
@@ -169,9 +199,8 @@ TEMPLATE = """
       <p class="empty" data-w="empty"></p>
       <p class="shared-note" data-w="shared" hidden></p>
       <section class="path"><h4 data-w="path"></h4><div class="strip"></div></section>
-      <section class="units">
-        <h4 data-w="units"></h4><p class="on"></p><div class="strip"></div><p class="legend"></p>
-      </section>
+      <section class="units"><h4 data-w="units"></h4><p class="conv" data-w="convolution" hidden></p><p class="on"></p>
+        <div class="strip"></div><p class="legend"></p></section>
       <section class="why"><h4></h4><figure><img alt=""></figure><p class="legend"></p></section>
       <section class="probs"><h4 data-w="probs"></h4><div class="rows"></div><p data-w="softmax"></p></section>
     </div>
@@ -186,6 +215,16 @@ const root = element.querySelector('.inside'), details = root.querySelector('det
 const say = (key, v) => W[key].replace(/\\{(\\w+)\\}/g, (_, k) => v[k]);
 const src = (png) => 'data:image/png;base64,' + png;
 const num = (n) => new Intl.NumberFormat(document.documentElement.lang || 'en').format(n);
+// The words for the first layer: a dense network's units, or a convolution's filters (each also shows where it fired).
+const FIRST = {
+  units: {title: 'units', on: 'on', legend: 'units_legend'},
+  filters: {title: 'filters', on: 'filters_on', legend: 'filters_legend'},
+};
+const FIGURES = {
+  plain: '<figure><img alt="" decoding="async"><figcaption></figcaption></figure>',
+  filter: '<figure><img alt="" decoding="async"><figcaption><img class="kernel" alt="" decoding="async">' +
+    '<span></span></figcaption></figure>',
+};
 // Only what changed is written: the same text or picture written again would still cost the page a layout.
 function put(el, value) { if (el.textContent !== value) el.textContent = value; }
 function show(img, url, alt) {
@@ -199,16 +238,15 @@ function pct(p) {
 }
 // Pictures and rows are made once and then only updated: a reading while the pen moves repaints in place, and a
 // picture that has not changed (a unit that fires again) is not decoded again.
-function figures(strip, n) {
+function figures(strip, n, kind = 'plain') {
+  if (strip.dataset.kind !== kind) { strip.replaceChildren(); strip.dataset.kind = kind; }  // another network now
   while (strip.children.length > n) strip.lastChild.remove();
-  while (strip.children.length < n) {
-    strip.insertAdjacentHTML('beforeend', '<figure><img alt="" decoding="async"><figcaption></figcaption></figure>');
-  }
+  while (strip.children.length < n) strip.insertAdjacentHTML('beforeend', FIGURES[kind]);
   return [...strip.children];
 }
 function picture(fig, png, caption, alt) {
   show(fig.firstChild, src(png), alt);
-  put(fig.lastChild, caption);
+  put(fig.lastChild.querySelector('span') || fig.lastChild, caption);
 }
 const rows = root.querySelector('.probs .rows');
 rows.innerHTML = [...Array(10).keys()].map((d) =>
@@ -225,13 +263,17 @@ function paint(r) {
     const key = ins.path[i].key;
     picture(fig, ins.path[i].png, i === last ? `${W[key]}: ${W.reads}` : W[key], W[key]);
   });
+  const words = FIRST[ins.first], filters = ins.first === 'filters';
   const share = Math.round(100 * ins.on / ins.total) + '%';
-  put(root.querySelector('.units .on'), say('on', {on: num(ins.on), total: num(ins.total), share}));
-  figures(root.querySelector('.units .strip'), ins.units.length).forEach((fig, i) => {
+  put(root.querySelector('.units h4'), W[words.title]);
+  root.querySelector('.units .conv').hidden = !filters;
+  put(root.querySelector('.units .on'), say(words.on, {on: num(ins.on), total: num(ins.total), share}));
+  figures(root.querySelector('.units .strip'), ins.units.length, filters ? 'filter' : 'plain').forEach((fig, i) => {
     const u = ins.units[i];
-    picture(fig, u.png, u.a.toFixed(1), '#' + u.n);
+    picture(fig, filters ? u.map : u.png, u.a.toFixed(filters ? 2 : 1), '#' + u.n);
+    if (filters) show(fig.querySelector('.kernel'), src(u.png), '#' + u.n);
   });
-  put(root.querySelector('.units .legend'), say('units_legend', {k: ins.units.length}));
+  put(root.querySelector('.units .legend'), say(words.legend, {k: ins.units.length}));
   const v = {answer: ins.answer, runner: ins.runner};
   put(root.querySelector('.why h4'), say('why', v));
   show(root.querySelector('.why img'), src(ins.push), say('why_legend', v));
