@@ -41,6 +41,9 @@ CSS = (
 )
 
 
+TITLE = " · ".join(say(lang, "page.title") for lang in ("en", "es"))  # the browser tab's: one for both languages
+
+
 def banner(ctx: AppContext, sees: bool = False, lang: str | None = None) -> dict[str, Any]:
     """The serving model's warning and the drawings database's (corrupt, locked): one line each, the server's
     paths in them only for a viewer who may see them."""
@@ -51,8 +54,7 @@ def banner(ctx: AppContext, sees: bool = False, lang: str | None = None) -> dict
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
-    title = " · ".join(say(lang, "page.title") for lang in ("en", "es"))  # the browser tab: before any language
-    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         language = lang_switch.header(T("page.intro"))
         warning_box = gr.HTML(visible=False, elem_id="banner")
         profile = gr.BrowserState(None, storage_key="mnist-personal-profile", secret=browser_secret())
@@ -79,10 +81,10 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 | page.show(ctx, ctx.jobs.snapshot(), sees=sees, lang=lang)
                 | page.in_words(lang, split, subset)
                 | {page.versions: train_tab.versions_update(ctx, sees, lang)}
+                | {language: lang}
             )
 
         demo.load(None, [profile], None, js=KEY_JS)
-        _wire_language(demo, ctx, language, (page, controls, notice, model_shown, tabs.children))
         demo.load(
             teach_opened,
             teach_inputs,
@@ -91,20 +93,21 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             api_visibility="private",
             show_progress="hidden",
         )
-        demo.load(
+        loaded = demo.load(
             on_load,
             None,
-            [warning_box, controls["train_subset"], notice, *page.outputs, page.presets, page.split],
+            [warning_box, controls["train_subset"], notice, *page.outputs, page.presets, page.split, language],
             api_name="on_load",
             api_visibility="private",
         )
+        _wire_language(loaded, ctx, language, (page, controls, notice, model_shown, tabs.children))
     guard_events(demo, ctx)
     return demo
 
 
-def _wire_language(demo: gr.Blocks, ctx: AppContext, language: gr.Radio, views: tuple[Any, ...]) -> None:
-    """The switch starts at the browser's language; each change re-translates the page in place (the browser) and
-    writes again what the server wrote (the Train and Model tabs' lines and tables)."""
+def _wire_language(loaded: Any, ctx: AppContext, language: gr.Radio, views: tuple[Any, ...]) -> None:
+    """The switch starts at the request's language (`on_load` sets it); each change re-translates the page in place
+    (the browser) and writes again what the server wrote (the Train and Model tabs' lines and tables)."""
     page, controls, notice, model_shown, tabs = views
 
     def on_language(lang: str, split: float, subset: float, request: gr.Request) -> dict[Any, Any]:
@@ -118,12 +121,9 @@ def _wire_language(demo: gr.Blocks, ctx: AppContext, language: gr.Radio, views: 
             | {tab: gr.update(label=say(lang, f"tab.{tab.id}")) for tab in tabs}  # the bar keeps its first words
         )
 
-    # On load the server has written its lines in the request's language already: the switch shows it and the
-    # browser's words follow (a French browser gets English, Gradio's own words too); nothing is written again.
-    first = demo.load(
-        lang_of, None, language, api_name="language_first", api_visibility="private", show_progress="hidden"
-    )
-    first.then(None, [language], None, js=lang_switch.SWITCH_JS, show_progress="hidden")
+    # On load the server wrote its lines in the request's language and set the switch to it: the browser's words
+    # follow (a French browser gets English, Gradio's own words too); nothing is written again.
+    loaded.then(None, [language], None, js=lang_switch.SWITCH_JS, show_progress="hidden")
     language.input(
         on_language,
         [language, controls["validation_split"], controls["train_subset"]],

@@ -214,7 +214,8 @@ const PANEL = '__PANEL__';
 const root = element.querySelector('.inside'), details = root.querySelector('details');
 const say = (key, v) => W[key].replace(/\\{(\\w+)\\}/g, (_, k) => v[k]);
 const src = (png) => 'data:image/png;base64,' + png;
-const num = (n) => new Intl.NumberFormat(document.documentElement.lang || 'en').format(n);
+// Numbers as the rest of the page writes them in both languages: 21,632 (Latin-American Spanish groups as English).
+const num = (n) => new Intl.NumberFormat(document.documentElement.lang === 'es' ? 'es-MX' : 'en').format(n);
 // The words for the first layer: a dense network's units, or a convolution's filters (each also shows where it fired).
 const FIRST = {
   units: {title: 'units', on: 'on', legend: 'units_legend'},
