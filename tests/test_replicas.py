@@ -391,6 +391,6 @@ def test_a_replica_killed_with_sigkill_mid_write_loses_nothing_and_new_sessions_
         c = client(cluster.url)
         assert probabilities(c)
         assert total(c) == after_kill
-    answer = client(cluster.url).predict(7, strokes(SEVEN), api_name="/correct")
+    answer = client(cluster.url).predict(7, strokes(moved(SEVEN, 2.9)), api_name="/correct")  # a new drawing
     assert answer["saved"], answer
     assert [total(client(url)) for url in cluster.replicas[:2]] == [after_kill + 1] * 2

@@ -32,7 +32,7 @@ from mnist_core.personal.memory import Memory, PersonalModel, Recall, synced
 from mnist_core.personal.profile_db import ProfileDatabase, ProfileStoreError
 from mnist_core.personal.replay import Replay
 
-CHECK_EVERY_S = 1.0  # a memory in RAM is checked against the database at most this often
+CHECK_EVERY_S = 0.5  # a memory in RAM is checked against the database at most this often (a forget anywhere)
 TOUCH_EVERY_S = 3600.0  # a profile read from RAM is marked used at most this often
 GONE = "no personal model under this key (forgotten, or dropped as unused); using the shared model"
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
