@@ -333,6 +333,19 @@ ZERO: Strokes = [oval(224, 224, 80, 120)]
 SEVEN: Strokes = [polyline([(130, 110), (320, 110), (200, 360)])]
 # Two strokes, the bar first: without the second (an undo) what is left reads as a 1.
 FOUR: Strokes = [polyline([(260, 170), (260, 380)]), polyline([(250, 90), (130, 270), (330, 270)])]
+# Resolves once the element named by the selector has kept its place and size for 10 frames: an answer
+# arriving or a new step re-lays the page, and a screenshot or a position read before that is of a moving page.
+STILL = """(sel) => new Promise((resolve) => {
+  let last = '', same = 0;
+  const tick = () => {
+    const e = document.querySelector(sel), r = e && e.getBoundingClientRect();
+    const k = r ? [r.x, r.y, r.width, r.height].join() : '';
+    same = k && k === last ? same + 1 : 0; last = k;
+    if (same >= 10) resolve(k); else requestAnimationFrame(tick);
+  };
+  tick();
+})"""
+
 DIGIT_STROKES = {"1": ONE, "0": ZERO, "7": SEVEN, "4": FOUR}
 
 

@@ -324,23 +324,33 @@ def test_the_public_link_page_states_every_limit_as_the_code_words_it(tmp_path: 
 # ---- finding 6: the pad's line is fair between visitors ---------------------------------------------------------
 
 
+class HeldReader:
+    """The pad's reading in a test: it records each batch it is given and holds its lane until `hold` is set, so a
+    line of drawings can build up behind it."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.hold = threading.Event()
+
+    def __call__(self, values: list[Any]) -> list[Any]:
+        from mnist_core.serving.readings import Reading
+        from mnist_ui.server.personal import Answer
+
+        self.batches.append(values)
+        self.hold.wait(10)
+        return [Answer(Reading("blank", value)) for value in values]
+
+
 def test_the_pads_line_takes_one_drawing_of_each_visitor_in_turn_and_caps_each() -> None:
     """A crowd at one address has 20 pen-ups waiting; another visitor's pen-up goes in the next batch, not after
     them; past PER_VISITOR waiting, the crowd is told so at once; a batch holds one large drawing, not eight."""
     import asyncio
 
-    from mnist_core.serving.readings import Reading
     from mnist_ui.components import fast_read
     from mnist_ui.components.fast_read import Batcher
-    from mnist_ui.server.personal import Answer
 
-    batches: list[list[str]] = []
-    hold = threading.Event()
-
-    def read(values: list[Any]) -> list[Answer]:
-        batches.append(values)
-        hold.wait(10)
-        return [Answer(Reading("blank", value)) for value in values]
+    read = HeldReader()
+    batches, hold = read.batches, read.hold
 
     async def scenario() -> list[str]:
         batcher = Batcher(read, lanes=1, most=4, size=lambda value: 40_000 if value.startswith("big") else 10)
@@ -424,17 +434,10 @@ def test_a_visitor_with_the_largest_drawings_does_not_keep_the_next_batch() -> N
     (the line starts each batch after the visitor it served last)."""
     import asyncio
 
-    from mnist_core.serving.readings import Reading
     from mnist_ui.components.fast_read import BATCH_BYTES, Batcher
-    from mnist_ui.server.personal import Answer
 
-    batches: list[list[str]] = []
-    hold = threading.Event()
-
-    def read(values: list[Any]) -> list[Answer]:
-        batches.append(values)
-        hold.wait(10)
-        return [Answer(Reading("blank", value)) for value in values]
+    read = HeldReader()
+    batches, hold = read.batches, read.hold
 
     async def scenario() -> None:
         batcher = Batcher(read, lanes=1, size=lambda value: BATCH_BYTES + 1 if value.startswith("crowd") else 10)

@@ -13,24 +13,13 @@ from typing import Any
 import pytest
 from conftest import StartApp
 
-from mnist_ui.testing import NO_DATA, ONE, REPO, SETTLED, App, Strokes, draw
+from mnist_ui.testing import NO_DATA, ONE, REPO, SETTLED, STILL, App, Strokes, draw
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = REPO / "artifacts"
-# Resolves once the element has kept its place and size for 10 frames (answers arriving re-lay the panel).
-STILL = """(sel) => new Promise((resolve) => {
-  let last = '', same = 0;
-  const tick = () => {
-    const e = document.querySelector(sel), r = e && e.getBoundingClientRect();
-    const k = r ? [r.x, r.y, r.width, r.height].join() : '';
-    same = k && k === last ? same + 1 : 0; last = k;
-    if (same >= 10) resolve(k); else requestAnimationFrame(tick);
-  };
-  tick();
-})"""
 
 
 @pytest.fixture

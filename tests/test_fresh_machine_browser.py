@@ -13,7 +13,7 @@ import pytest
 from conftest import StartApp
 
 from mnist_core.config import mnist_images, preset
-from mnist_ui.testing import NO_DATA, ONE, REPO, SETTLED, App, data_env, draw, origin, polyline
+from mnist_ui.testing import NO_DATA, ONE, REPO, SETTLED, STILL, App, data_env, draw, origin, polyline
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -22,17 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = REPO / "artifacts"
 PHONE = {"width": 390, "height": 844}
 TRAINED_S = 600  # generous: a fast-preset training on a busy CI machine
-# Resolves once the element has kept its place and size for 10 frames (an answer or a new step re-lays the page).
-STILL = """(sel) => new Promise((resolve) => {
-  let last = '', same = 0;
-  const tick = () => {
-    const e = document.querySelector(sel), r = e && e.getBoundingClientRect();
-    const k = r ? [r.x, r.y, r.width, r.height].join() : '';
-    same = k && k === last ? same + 1 : 0; last = k;
-    if (same >= 10) resolve(k); else requestAnimationFrame(tick);
-  };
-  tick();
-})"""
 # Back and forth over the pad, the way a person scribbles something out.
 SCRIBBLE = [polyline([(120 + 210 * (i % 2), 100 + 20 * i) for i in range(13)], per_segment=6)]
 
